@@ -1,0 +1,20 @@
+/** Names shared by workers, clients, the CLI and the Temporal CLI. One place, never repeated. */
+export const TASK_QUEUE = 'gepa-rl';
+export const TRAINER_TASK_QUEUE = 'gepa-rl-trainer';
+
+export const WORKFLOW_TYPES = [
+  'evaluatePrompt',
+  'gepaOptimization',
+  'rlTraining',
+  'gepaRlAlternation',
+  'expertIteration',
+  'sftTraining',
+  'evaluation',
+  'traceGeneration',
+] as const;
+export type WorkflowType = (typeof WORKFLOW_TYPES)[number];
+
+/** Default Temporal endpoints of the embedded stack (DESIGN §2). */
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_TEMPORAL_UI = 'http://localhost:8233';
+export const DEFAULT_LOCAL_LM_URL = 'http://127.0.0.1:8765/v1';
