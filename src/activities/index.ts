@@ -1,0 +1,3 @@
+/** Every TS activity registered on the gepa-rl task queue. */
+export * from './run';
+export * from './tasks';

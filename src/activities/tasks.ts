@@ -1,0 +1,137 @@
+/**
+ * Task activities: split sizes, prompt building, and scoring of sampled rollouts with the task's
+ * deterministic checker (DESIGN §4.2). Prompts, rollouts and traces travel by blob reference.
+ */
+import type { TaskConfig } from '../config/task';
+import { getTask, loadSplitsCached, type Example } from '../tasks';
+import { FileBlobStore, readBlob } from '../storage/blobs';
+import type { BlobRef, ChatMessage, RolloutsBlob } from '../types';
+
+export type Split = 'train' | 'val' | 'test';
+
+export async function taskSplitSizes(req: { task: TaskConfig }): Promise<Record<Split, number>> {
+  const s = await loadSplitsCached(req.task);
+  return { train: s.train.length, val: s.val.length, test: s.test.length };
+}
+
+async function examplesAt(task: TaskConfig, split: Split, indices: number[]): Promise<Example[]> {
+  const rows = (await loadSplitsCached(task))[split];
+  return indices.map((i) => {
+    const x = rows[i];
+    if (!x) throw new Error(`${split} split of task ${task.env} has ${rows.length} rows; index ${i} is out of range`);
+    return x;
+  });
+}
+
+export function withSystemPrompt(systemPrompt: string, user: ChatMessage[]): ChatMessage[] {
+  return systemPrompt ? [{ role: 'system', content: systemPrompt }, ...user] : user;
+}
+
+export interface BuildPromptsRequest {
+  task: TaskConfig;
+  split: Split;
+  indices: number[];
+  system_prompt: string;
+  blob_dir: string;
+  /** per-index extra text appended to the system prompt (expert iteration hints) */
+  hints?: Array<string | null>;
+}
+
+export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_ref: BlobRef; n: number }> {
+  const task = getTask(req.task);
+  const xs = await examplesAt(req.task, req.split, req.indices);
+  const prompts = xs.map((x, i) => {
+    const hint = req.hints?.[i];
+    const system = hint ? `${req.system_prompt}\n\nHint: ${hint}` : req.system_prompt;
+    return withSystemPrompt(system, task.render(x));
+  });
+  return { prompts_ref: await new FileBlobStore(req.blob_dir).put(prompts), n: prompts.length };
+}
+
+/** One scored sample as stored in the traces blob (the GEPA trace, DESIGN §5). */
+export interface ScoredSample {
+  index: number; // index into the split
+  id: string;
+  sample_index: number;
+  input: string;
+  messages: ChatMessage[];
+  output: string;
+  reward: number;
+  correct: boolean;
+  format_ok: boolean;
+  extracted: string | null;
+  feedback: string;
+  num_tokens: number;
+}
+
+export interface ScoreRolloutsRequest {
+  task: TaskConfig;
+  split: Split;
+  indices: number[];
+  prompts_ref: BlobRef;
+  rollouts_ref: BlobRef;
+  blob_dir: string;
+}
+
+export interface ScoreRolloutsResult {
+  /** [problem][sample] */
+  rewards_PG: number[][];
+  correct_PG: boolean[][];
+  format_ok_PG: boolean[][];
+  num_tokens_PG: number[][];
+  traces_ref: BlobRef;
+}
+
+export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRolloutsResult> {
+  const task = getTask(req.task);
+  const xs = await examplesAt(req.task, req.split, req.indices);
+  const prompts = await readBlob<ChatMessage[][]>(req.prompts_ref);
+  const blob = await readBlob<RolloutsBlob>(req.rollouts_ref);
+  const rewards_PG: number[][] = xs.map(() => []);
+  const correct_PG: boolean[][] = xs.map(() => []);
+  const format_ok_PG: boolean[][] = xs.map(() => []);
+  const num_tokens_PG: number[][] = xs.map(() => []);
+  const traces: ScoredSample[] = [];
+  for (const r of blob.rollouts) {
+    const x = xs[r.prompt_index];
+    if (!x) throw new Error(`rollout for prompt ${r.prompt_index} but only ${xs.length} problems were sampled`);
+    const s = task.score(x, r.text);
+    rewards_PG[r.prompt_index].push(s.reward);
+    correct_PG[r.prompt_index].push(s.correct);
+    format_ok_PG[r.prompt_index].push(s.format_ok);
+    num_tokens_PG[r.prompt_index].push(r.token_ids.length);
+    const messages = prompts[r.prompt_index] ?? [];
+    traces.push({
+      index: req.indices[r.prompt_index],
+      id: x.id,
+      sample_index: r.sample_index,
+      input: messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n'),
+      messages,
+      output: r.text,
+      reward: s.reward,
+      correct: s.correct,
+      format_ok: s.format_ok,
+      extracted: s.extracted,
+      feedback: s.feedback,
+      num_tokens: r.token_ids.length,
+    });
+  }
+  const traces_ref = await new FileBlobStore(req.blob_dir).put(traces);
+  return { rewards_PG, correct_PG, format_ok_PG, num_tokens_PG, traces_ref };
+}
+
+/** Small per-example view of a traces blob, for workflow results and the run directory. */
+export async function summarizeTraces(req: { traces_ref: BlobRef; max_chars: number }): Promise<
+  Array<Pick<ScoredSample, 'index' | 'id' | 'sample_index' | 'reward' | 'correct' | 'extracted'> & { output: string }>
+> {
+  const traces = await readBlob<ScoredSample[]>(req.traces_ref);
+  return traces.map((t) => ({
+    index: t.index,
+    id: t.id,
+    sample_index: t.sample_index,
+    reward: t.reward,
+    correct: t.correct,
+    extracted: t.extracted,
+    output: t.output.length > req.max_chars ? t.output.slice(0, req.max_chars) + '…' : t.output,
+  }));
+}

@@ -1,0 +1,69 @@
+/**
+ * Shared workflow plumbing: activity proxies with their timeouts/retries, config parsing into a
+ * non-retryable failure, and the model reference built from the policy config. Deterministic only.
+ */
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type * as tsActivities from '../activities';
+import type { TrainerActivities } from '../activities/trainer';
+import { TRAINER_TASK_QUEUE } from '../constants';
+import { ConfigError, parseWorkflowInput } from '../config';
+import type { WorkflowType } from '../constants';
+import type { ModelRef } from '../types';
+
+export const ts = proxyActivities<typeof tsActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+/** Trainer calls can be long (a batch of samples, a train step on CPU); they heartbeat. */
+export const trainer = proxyActivities<TrainerActivities>({
+  taskQueue: TRAINER_TASK_QUEUE,
+  startToCloseTimeout: '60 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest'] },
+});
+
+/** Validate a workflow input; a bad config fails the workflow at once, naming every bad field. */
+export function parseInput<T>(type: WorkflowType, raw: unknown): T {
+  try {
+    return parseWorkflowInput(type, raw) as T;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      throw ApplicationFailure.create({ type: 'InvalidConfig', message: e.message, nonRetryable: true, details: [e.issues] });
+    }
+    throw e;
+  }
+}
+
+export function runIdOf(run: { run_id?: string }): string {
+  return run.run_id ?? workflowInfo().workflowId.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export interface PolicyLike {
+  backend: string;
+  base_model: string;
+  lora_rank: number;
+  lora_alpha: number;
+  lora_target_modules: string[];
+}
+
+export function modelRef(p: PolicyLike): ModelRef {
+  if (p.backend !== 'local' && p.backend !== 'tinker') {
+    throw ApplicationFailure.create({
+      type: 'InvalidConfig',
+      nonRetryable: true,
+      message: `policy.backend=${p.backend} cannot be sampled/trained by the trainer worker (expected local or tinker)`,
+    });
+  }
+  return {
+    backend: p.backend,
+    base_model: p.base_model,
+    lora_rank: p.lora_rank,
+    lora_alpha: p.lora_alpha,
+    lora_target_modules: p.lora_target_modules,
+  };
+}
+
+export function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+}

@@ -1,0 +1,98 @@
+/**
+ * evaluatePrompt: accuracy of one system prompt on K problems of a task with the policy model.
+ * Samples on the trainer queue (policy_sample), scores with the task's checker on the TS queue.
+ */
+import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { EvaluatePromptInput } from '../config';
+import { mean, modelRef, parseInput, runIdOf, trainer, ts } from './common';
+
+export interface EvaluatePromptStatus {
+  phase: 'starting' | 'sampling' | 'scoring' | 'done';
+  done: number;
+  total: number;
+  accuracy: number | null;
+}
+
+export interface EvaluatePromptResult {
+  run_id: string;
+  run_dir: string;
+  accuracy: number;
+  mean_reward: number;
+  format_ok_rate: number;
+  n: number;
+  results: Array<{ index: number; id: string; reward: number; correct: boolean; extracted: string | null; output: string }>;
+  traces_ref: { uri: string; sha256: string; bytes: number };
+}
+
+export const statusQuery = defineQuery<EvaluatePromptStatus>('status');
+
+export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult> {
+  const status: EvaluatePromptStatus = { phase: 'starting', done: 0, total: 0, accuracy: null };
+  setHandler(statusQuery, () => status);
+
+  const input = parseInput<EvaluatePromptInput>('evaluatePrompt', raw);
+  const runId = runIdOf(input.run);
+  const paths = await ts.prepareRun({
+    run_id: runId,
+    output_dir: input.run.output_dir,
+    workflow_type: 'evaluatePrompt',
+    workflow_id: workflowInfo().workflowId,
+    config: input,
+  });
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const n = Math.min(input.k, sizes[input.split]);
+  const indices = Array.from({ length: n }, (_, i) => i);
+  status.total = n;
+
+  const { prompts_ref } = await ts.buildPrompts({
+    task: input.task,
+    split: input.split,
+    indices,
+    system_prompt: input.prompt,
+    blob_dir: paths.blob_dir,
+  });
+  status.phase = 'sampling';
+  const sample = await trainer.policy_sample({
+    model: modelRef(input.policy),
+    checkpoint: input.policy.checkpoint,
+    prompts_ref,
+    num_samples: 1,
+    sampling: {
+      max_tokens: input.policy.max_tokens,
+      temperature: input.policy.temperature,
+      top_p: input.policy.top_p,
+      seed: input.run.seed,
+    },
+    blob_dir: paths.blob_dir,
+    return_texts: false,
+  });
+  status.phase = 'scoring';
+  const scored = await ts.scoreRollouts({
+    task: input.task,
+    split: input.split,
+    indices,
+    prompts_ref,
+    rollouts_ref: sample.rollouts_ref,
+    blob_dir: paths.blob_dir,
+  });
+  const rewards = scored.rewards_PG.map((r) => r[0] ?? 0);
+  const correct = scored.correct_PG.map((c) => (c[0] ? 1 : 0));
+  const formatOk = scored.format_ok_PG.map((c) => (c[0] ? 1 : 0));
+  const results = await ts.summarizeTraces({ traces_ref: scored.traces_ref, max_chars: 300 });
+  const accuracy = mean(correct);
+  status.phase = 'done';
+  status.done = n;
+  status.accuracy = accuracy;
+  const result: EvaluatePromptResult = {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    accuracy,
+    mean_reward: mean(rewards),
+    format_ok_rate: mean(formatOk),
+    n,
+    results: results.map(({ index, id, reward, correct, extracted, output }) => ({ index, id, reward, correct, extracted, output })),
+    traces_ref: scored.traces_ref,
+  };
+  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy, mean_reward: result.mean_reward, n } });
+  return result;
+}

@@ -1,0 +1,2 @@
+/** Every workflow registered on the gepa-rl task queue (names are the Temporal workflow types). */
+export { evaluatePrompt } from './evaluatePrompt';
