@@ -135,3 +135,20 @@ export async function summarizeTraces(req: { traces_ref: BlobRef; max_chars: num
     output: t.output.length > req.max_chars ? t.output.slice(0, req.max_chars) + '…' : t.output,
   }));
 }
+
+/** Sample trajectories for samples.jsonl (the report's trajectory view): the first rows of a traces blob. */
+export async function sampleRows(req: { traces_ref: BlobRef; phase: string; step: number; max_rows: number }): Promise<
+  Array<{ key: string } & Record<string, unknown>>
+> {
+  const traces = await readBlob<ScoredSample[]>(req.traces_ref);
+  return traces.slice(0, req.max_rows).map((t) => ({
+    key: `${req.phase}-${req.step}-${t.index}-${t.sample_index}`,
+    phase: req.phase,
+    step: req.step,
+    prompt: t.messages,
+    completion: t.output,
+    reward: t.reward,
+    correct: t.correct,
+    feedback: t.feedback,
+  }));
+}

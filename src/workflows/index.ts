@@ -1,2 +1,3 @@
 /** Every workflow registered on the gepa-rl task queue (names are the Temporal workflow types). */
 export { evaluatePrompt } from './evaluatePrompt';
+export { rlTraining } from './rlTraining';

@@ -1,0 +1,45 @@
+/**
+ * Messages every long workflow answers (DESIGN §6): pause / resume / stop signals, a set_prompt
+ * update, and the `status` query. Defined once here so the CLI and all workflows share them.
+ */
+import { condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Finish the current step cleanly, then return results. */
+export const stopSignal = defineSignal('stop');
+/** Replace the system prompt used from the next step on; returns the previous prompt. */
+export const setPromptUpdate = defineUpdate<{ previous: string }, [string]>('set_prompt');
+export const statusQuery = defineQuery<Record<string, unknown>>('status');
+
+export interface Control {
+  paused: boolean;
+  stopRequested: boolean;
+  /** Waits while paused; returns true if a stop was requested. Call between steps. */
+  checkpoint(): Promise<boolean>;
+}
+
+export function installControl(opts: { onSetPrompt?: (p: string) => string } = {}): Control {
+  const c: Control = {
+    paused: false,
+    stopRequested: false,
+    async checkpoint() {
+      await condition(() => !c.paused || c.stopRequested);
+      return c.stopRequested;
+    },
+  };
+  setHandler(pauseSignal, () => void (c.paused = true));
+  setHandler(resumeSignal, () => void (c.paused = false));
+  setHandler(stopSignal, () => void (c.stopRequested = true));
+  const onSetPrompt = opts.onSetPrompt;
+  if (onSetPrompt) {
+    setHandler(setPromptUpdate, (p: string) => ({ previous: onSetPrompt(p) }), {
+      validator: (p: string) => {
+        if (typeof p !== 'string' || p.trim().length === 0) {
+          throw new Error(`set_prompt needs a non-empty string (got ${JSON.stringify(p)})`);
+        }
+      },
+    });
+  }
+  return c;
+}

