@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make demo: start the embedded stack, run a GEPA+RL experiment on arithmetic with the local model
+# (SmolLM2-135M-Instruct) attached with live progress, write the HTML report, print where it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/stack.sh up
+RUN_ID=${GEPA_RL_DEMO_ID:-demo-$(date +%Y%m%d-%H%M%S)}
+t0=$SECONDS
+# Small enough to finish in minutes on 2 CPU cores; every key is documented by `gepa-rl help gepa-rl`.
+node dist/cli/main.js gepa-rl --id "$RUN_ID" \
+  env=arithmetic arithmetic_digits=1 arithmetic_operators=+ n_val=8 n_test=16 \
+  n_rounds=1 skip_first_gepa=false gepa_iterations=2 max_metric_calls=40 \
+  rl_batches_per_round=3 groups_per_batch=8 group_size=4 max_tokens=24 eval_every=3 \
+  "$@"
+node dist/cli/main.js report "runs/$RUN_ID"
+echo
+echo "demo finished in $(( SECONDS - t0 ))s"
+echo "run directory: runs/$RUN_ID   (config.json, metrics.jsonl, prompts.jsonl, checkpoints/, report.html)"
+echo "report:        file://$PWD/runs/$RUN_ID/report.html"
+echo "Temporal UI:   http://localhost:8233/namespaces/default/workflows/$RUN_ID"
+echo "stop the stack with: make down"
