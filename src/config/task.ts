@@ -18,6 +18,7 @@ export const taskConfigSchema = z
     jsonl_answer_field: z.string().default('answer').describe('jsonl task: field holding the gold answer'),
     jsonl_grader: z.enum(GRADER_NAMES).default('exact').describe('jsonl task: grader'),
   })
+  .strict()
   .superRefine((t, ctx) => {
     if (t.env === 'jsonl' && !t.jsonl_path) {
       ctx.addIssue({ code: 'custom', path: ['jsonl_path'], message: 'env=jsonl needs jsonl_path (got nothing)' });

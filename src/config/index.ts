@@ -1,0 +1,131 @@
+/**
+ * zod schemas of every workflow input: the one source of truth for defaults, validation, CLI help
+ * and the JSON Schema exported for Python (DESIGN §4.1). Pure: runs inside the workflow sandbox.
+ */
+import { z } from 'zod';
+import type { WorkflowType } from '../constants';
+import { taskConfigSchema } from './task';
+
+export { taskConfigSchema, type TaskConfig } from './task';
+
+const runId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
+
+export const runSchema = z
+  .object({
+    run_id: runId.optional().describe('run id; runs/<run_id>/ (default: the workflow id)'),
+    name: z.string().default('experiment').describe('human-readable experiment name'),
+    seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
+    output_dir: z.string().default('runs').describe('directory holding run directories'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    backend: z.enum(['local', 'tinker', 'api']).default('local').describe('policy backend: local (PyTorch), tinker (remote), api (an API model, GEPA/eval only)'),
+    base_model: z.string().min(1).default('smollm2-135m-instruct').describe('smollm2-135m-instruct | tiny-random | Hugging Face id or local path | Tinker base model'),
+    checkpoint: z.string().nullable().default(null).describe('start from this checkpoint directory (null: the base model)'),
+    lora_rank: z.number().int().nonnegative().default(32).describe('LoRA rank (0 = full fine-tuning, tiny models only)'),
+    lora_alpha: z.number().positive().default(32).describe('LoRA alpha'),
+    lora_target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']).describe('modules LoRA adapts'),
+    max_tokens: z.number().int().positive().default(256).describe('max completion tokens when sampling'),
+    temperature: z.number().nonnegative().default(1.0).describe('sampling temperature'),
+    top_p: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass'),
+    api_provider: z.enum(['openai', 'anthropic', 'openai-compatible', 'local']).default('openai').describe('backend=api: provider'),
+    api_model: z.string().default('gpt-4o-mini').describe('backend=api: model name'),
+    api_base_url: z.string().optional().describe('backend=api: base URL of an OpenAI-compatible server'),
+  })
+  .strict();
+
+export const rlSchema = z
+  .object({
+    n_batches: z.number().int().positive().default(20).describe('RL batches (one optimiser step each)'),
+    groups_per_batch: z.number().int().positive().default(50).describe('problems per batch'),
+    group_size: z.number().int().positive().default(4).describe('samples per problem'),
+    learning_rate: z.number().positive().default(5e-4).describe('Adam learning rate (constant)'),
+    loss: z.enum(['importance_sampling', 'ppo', 'cross_entropy']).default('importance_sampling').describe('policy loss'),
+    advantage: z.enum(['group_centered', 'grpo_std']).default('group_centered').describe('reward - group mean, or also divided by group std (GRPO)'),
+    drop_constant_reward_groups: z.boolean().default(false).describe('drop groups whose rewards are all equal'),
+    eval_every: z.number().int().nonnegative().default(5).describe('evaluate on the test split every N batches (0: only at start and end)'),
+    save_every: z.number().int().positive().default(5).describe('mark every Nth step checkpoint as kept in checkpoints.jsonl (every step is checkpointed for resume)'),
+    n_eval: z.number().int().positive().optional().describe('test problems per evaluation (default: all)'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1'),
+    beta2: z.number().min(0).lt(1).default(0.95).describe('Adam beta2'),
+    eps: z.number().positive().default(1e-8).describe('Adam epsilon'),
+    weight_decay: z.number().nonnegative().default(0).describe('Adam weight decay'),
+    grad_clip: z.number().positive().default(1.0).describe('gradient-norm clip'),
+  })
+  .strict();
+
+export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant. Solve the problem and give the final answer.';
+
+export const evaluatePromptInputSchema = z
+  .object({
+    run: runSchema.prefault({}),
+    task: taskConfigSchema.prefault({}),
+    policy: policySchema.prefault({}),
+    prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt to evaluate'),
+    k: z.number().int().positive().default(20).describe('number of problems'),
+    split: z.enum(['train', 'val', 'test']).default('test').describe('split the problems come from'),
+  })
+  .strict();
+
+export const rlInputSchema = z
+  .object({
+    run: runSchema.prefault({}),
+    task: taskConfigSchema.prefault({}),
+    policy: policySchema.prefault({}),
+    rl: rlSchema.prefault({}),
+    system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt RL trains under'),
+    phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+  })
+  .strict();
+
+export type RunConfig = z.infer<typeof runSchema>;
+export type PolicyConfig = z.infer<typeof policySchema>;
+export type RlConfig = z.infer<typeof rlSchema>;
+export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
+export type RlInput = z.infer<typeof rlInputSchema>;
+
+export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = {
+  evaluatePrompt: evaluatePromptInputSchema,
+  rlTraining: rlInputSchema,
+};
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+  received?: unknown;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly workflowType: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`invalid ${workflowType} config:\n` + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'));
+  }
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** Validate and fill defaults; throws ConfigError naming every bad field and what it received. */
+export function parseWorkflowInput<T = unknown>(type: WorkflowType, raw: unknown): T {
+  const schema = WORKFLOW_INPUT_SCHEMAS[type];
+  if (!schema) throw new ConfigError(type, [{ path: '', message: `no input schema for workflow type ${type}` }]);
+  const r = schema.safeParse(raw ?? {});
+  if (r.success) return r.data as T;
+  const issues = r.error.issues.map((i) => {
+    const received = valueAt(raw, i.path);
+    const extra = i.code === 'unrecognized_keys' ? '' : `, got ${JSON.stringify(received) ?? 'nothing'}`;
+    return { path: i.path.join('.'), message: `${i.message}${extra}`, received };
+  });
+  throw new ConfigError(type, issues);
+}

@@ -1,0 +1,30 @@
+import type { TaskConfig } from '../config/task';
+import type { ChatMessage, ScoreResult } from '../types';
+
+/** One problem. JSON-serialisable; `answer` is the ground truth (null when the source has none). */
+export interface Example {
+  id: string;
+  question: string;
+  answer: string | null;
+  [k: string]: unknown;
+}
+
+export interface Splits {
+  train: Example[];
+  val: Example[];
+  test: Example[];
+}
+
+/**
+ * A task (DESIGN §4.2): a dataset plus a deterministic checker. `score` never throws: a bad
+ * completion is a zero reward with feedback for the reflection LM.
+ */
+export interface Task {
+  name: string;
+  loadSplits(cfg: TaskConfig): Promise<Splits>;
+  /** user messages; the caller adds the system prompt */
+  render(x: Example): ChatMessage[];
+  score(x: Example, completion: string): ScoreResult;
+  /** ground truth for the teacher only */
+  answerForHint(x: Example): string | null;
+}

@@ -1,0 +1,76 @@
+"""Temporal activities of the trainer worker (task queue gepa-rl-trainer, DESIGN §4.3).
+
+Each takes one dict (the request JSON of src/types.ts) and returns a dict. Blocking torch work runs
+in the worker's thread pool; the activity heartbeats while it runs. Errors a retry cannot fix are
+non-retryable ApplicationErrors of type InvalidRequest.
+"""
+from __future__ import annotations
+
+import os
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from .blobs import BlobError
+from .errors import InvalidRequest, NonFiniteLoss
+from .models import ModelNotFound
+
+_backends: dict[str, object] = {}
+
+
+def _heartbeat(msg: str) -> None:
+    try:
+        activity.heartbeat(msg)
+    except RuntimeError:  # not inside an activity (direct calls in tests)
+        pass
+
+
+def backend_for(model_ref: dict):
+    name = (model_ref or {}).get("backend", "local")
+    if name not in _backends:
+        if name == "local":
+            from .backends.local import LocalBackend
+
+            _backends[name] = LocalBackend(heartbeat=_heartbeat)
+        elif name == "tinker":
+            from .backends.tinker import TinkerBackend  # needs TINKER_API_KEY
+
+            _backends[name] = TinkerBackend()
+        else:
+            raise InvalidRequest(f"unknown backend {name!r} (expected local or tinker)")
+    return _backends[name]
+
+
+def _run(fn_name: str, req: dict) -> dict:
+    if not isinstance(req, dict):
+        raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type="InvalidRequest", non_retryable=True)
+    try:
+        return getattr(backend_for(req.get("model")), fn_name)(req)
+    except NonFiniteLoss as e:
+        raise ApplicationError(str(e), type="NonFiniteLoss", non_retryable=True) from e
+    except (InvalidRequest, ModelNotFound, BlobError) as e:
+        raise ApplicationError(str(e), type="InvalidRequest", non_retryable=True) from e
+
+
+@activity.defn(name="policy_sample")
+def policy_sample(req: dict) -> dict:
+    activity.logger.info("policy_sample: %s prompts x %s samples", len(req.get("prompts") or []) or "ref", req.get("num_samples"))
+    return _run("sample", req)
+
+
+@activity.defn(name="train_step")
+def train_step(req: dict) -> dict:
+    activity.logger.info("train_step: run %s step %s loss %s", req.get("run_id"), req.get("step"), req.get("loss"))
+    return _run("train_step", req)
+
+
+ACTIVITIES = [policy_sample, train_step]
+
+
+def preload(model: str) -> None:
+    """Load a model before polling so the first activity does not pay for it."""
+    b = backend_for({"backend": "local"})
+    b.tokenizer(model)
+    b.live_model({"base_model": model, "lora_rank": 0}, None)
+    if os.environ.get("GEPA_RL_VERBOSE"):
+        print(f"preloaded {model}", flush=True)

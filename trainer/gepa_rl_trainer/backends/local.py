@@ -1,0 +1,444 @@
+"""Local backend: PyTorch + transformers + peft, CPU by default, CUDA when present.
+
+sample(req) and train_step(req) follow the contract in src/types.ts (PolicySampleRequest/Result,
+TrainStepRequest/Result). Tensor names carry their shape: tokens_BT, logprobs_T, advantages_D.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .. import blobs
+from ..errors import InvalidRequest, NonFiniteLoss
+from ..models import ModelNotFound, load_model, load_tokenizer
+
+SAMPLE_BATCH = int(os.environ.get("GEPA_RL_SAMPLE_BATCH", "32"))
+TRAIN_MICROBATCH = int(os.environ.get("GEPA_RL_TRAIN_MICROBATCH", "8"))
+
+
+def _device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def _dtype(device: torch.device):
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _require(req: dict, *fields: str):
+    for f in fields:
+        if f not in req or req[f] is None:
+            raise InvalidRequest(f"request is missing field {f!r} (got keys {sorted(req)})")
+
+
+@dataclass
+class Live:
+    key: str  # model + lora config
+    checkpoint: str | None
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer | None = None
+    optim_key: str | None = None
+
+
+def _model_key(model_ref: dict) -> str:
+    return json.dumps(
+        {k: model_ref.get(k) for k in ("base_model", "lora_rank", "lora_alpha", "lora_target_modules")}, sort_keys=True
+    )
+
+
+class LocalBackend:
+    def __init__(self, heartbeat: Callable[[str], None] | None = None):
+        self.device = _device()
+        self.dtype = _dtype(self.device)
+        self._lock = threading.Lock()
+        self._tokenizers: dict[str, object] = {}
+        self._live: Live | None = None
+        self.heartbeat = heartbeat or (lambda _msg: None)
+        threads = os.environ.get("GEPA_RL_TORCH_THREADS")
+        if threads:
+            torch.set_num_threads(int(threads))
+
+    # ----------------------------------------------------------------------------- models
+    def tokenizer(self, base_model: str):
+        if base_model not in self._tokenizers:
+            tok = load_tokenizer(base_model)
+            if tok.pad_token_id is None:
+                tok.pad_token = tok.eos_token
+            self._tokenizers[base_model] = tok
+        return self._tokenizers[base_model]
+
+    def _build(self, model_ref: dict, checkpoint: str | None) -> Live:
+        base_model = model_ref["base_model"]
+        rank = int(model_ref.get("lora_rank") or 0)
+        if checkpoint is not None and not (Path(checkpoint) / "DONE").is_file():
+            raise InvalidRequest(f"checkpoint {checkpoint} does not exist or is incomplete (no DONE marker)")
+        try:
+            model = load_model(base_model, dtype=self.dtype)
+        except ModelNotFound:
+            raise
+        except OSError as e:
+            raise InvalidRequest(f"cannot load model {base_model!r}: {e}") from e
+        if rank > 0:
+            from peft import LoraConfig, PeftModel, get_peft_model
+
+            if checkpoint is not None:
+                model = PeftModel.from_pretrained(model, checkpoint, is_trainable=True)
+            else:
+                cfg = LoraConfig(
+                    r=rank,
+                    lora_alpha=float(model_ref.get("lora_alpha") or rank),
+                    target_modules=list(model_ref.get("lora_target_modules") or ["q_proj", "v_proj"]),
+                    lora_dropout=0.0,
+                    bias="none",
+                    task_type="CAUSAL_LM",
+                )
+                model = get_peft_model(model, cfg)
+        elif checkpoint is not None:
+            from safetensors.torch import load_file
+
+            model.load_state_dict(load_file(str(Path(checkpoint) / "model.safetensors")), strict=False)
+        model.to(self.device)
+        model.eval()
+        return Live(key=_model_key(model_ref), checkpoint=checkpoint, model=model)
+
+    def live_model(self, model_ref: dict, checkpoint: str | None) -> Live:
+        """The cached live model if it matches (model, checkpoint); otherwise rebuilt from the checkpoint."""
+        key = _model_key(model_ref)
+        if self._live is None or self._live.key != key or self._live.checkpoint != checkpoint:
+            self._live = None
+            self._live = self._build(model_ref, checkpoint)
+        return self._live
+
+    # ----------------------------------------------------------------------------- sampling
+    def _prompt_ids(self, tok, messages: list[dict]) -> list[int]:
+        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    def sample(self, req: dict) -> dict:
+        _require(req, "model", "num_samples", "sampling", "blob_dir")
+        t0 = time.time()
+        model_ref = req["model"]
+        prompts = req.get("prompts")
+        if prompts is None:
+            if not req.get("prompts_ref"):
+                raise InvalidRequest("request needs `prompts` or `prompts_ref` (got neither)")
+            prompts = blobs.read_json(req["prompts_ref"])
+        if not isinstance(prompts, list) or not all(isinstance(p, list) for p in prompts):
+            raise InvalidRequest(f"prompts must be a list of chat-message lists (got {type(prompts).__name__})")
+        n = int(req["num_samples"])
+        if n < 1:
+            raise InvalidRequest(f"num_samples must be >= 1 (got {n})")
+        sp = req["sampling"]
+        max_tokens = int(sp.get("max_tokens", 256))
+        temperature = float(sp.get("temperature", 1.0))
+        top_p = float(sp.get("top_p", 1.0))
+        seed = int(sp.get("seed", 0))
+
+        with self._lock:
+            tok = self.tokenizer(model_ref["base_model"])
+            live = self.live_model(model_ref, req.get("checkpoint"))
+            model = live.model
+            ctx = int(getattr(model.config, "max_position_embeddings", 2048))
+            prompt_ids_P = [self._prompt_ids(tok, p) for p in prompts]
+            for i, ids in enumerate(prompt_ids_P):
+                if len(ids) + max_tokens > ctx:
+                    raise InvalidRequest(
+                        f"prompt {i} is {len(ids)} tokens; with max_tokens={max_tokens} it exceeds the model's context of {ctx} tokens"
+                    )
+            seqs = [(p, s) for p in range(len(prompt_ids_P)) for s in range(n)]
+            rollouts: list[dict] = []
+            for c in range(0, len(seqs), SAMPLE_BATCH):
+                chunk = seqs[c : c + SAMPLE_BATCH]
+                rollouts += self._generate(model, tok, prompt_ids_P, chunk, max_tokens, temperature, top_p, seed * 1_000_003 + c)
+                self.heartbeat(f"sampled {min(c + SAMPLE_BATCH, len(seqs))}/{len(seqs)}")
+
+        blob = {"model": model_ref, "checkpoint": req.get("checkpoint"), "rollouts": rollouts}
+        ref = blobs.write_json(req["blob_dir"], blob)
+        num_tokens = [[0] * n for _ in prompt_ids_P]
+        texts = [[""] * n for _ in prompt_ids_P]
+        for r in rollouts:
+            num_tokens[r["prompt_index"]][r["sample_index"]] = len(r["token_ids"])
+            texts[r["prompt_index"]][r["sample_index"]] = r["text"]
+        return {
+            "rollouts_ref": ref,
+            "num_tokens": num_tokens,
+            "texts": texts if req.get("return_texts") else None,
+            "seconds": time.time() - t0,
+        }
+
+    @torch.no_grad()
+    def _generate(self, model, tok, prompt_ids_P, chunk, max_tokens, temperature, top_p, seed) -> list[dict]:
+        pad = tok.pad_token_id
+        eos = tok.eos_token_id
+        width = max(len(prompt_ids_P[p]) for p, _ in chunk)
+        B = len(chunk)
+        tokens_BT = torch.full((B, width), pad, dtype=torch.long)
+        mask_BT = torch.zeros((B, width), dtype=torch.long)
+        for b, (p, _) in enumerate(chunk):
+            ids = prompt_ids_P[p]
+            tokens_BT[b, width - len(ids) :] = torch.tensor(ids)
+            mask_BT[b, width - len(ids) :] = 1
+        tokens_BT, mask_BT = tokens_BT.to(self.device), mask_BT.to(self.device)
+        greedy = temperature <= 0
+        gen = torch.Generator(device=self.device).manual_seed(seed % (2**63))
+        # Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and
+        # the logprob recorded is that of the distribution actually sampled from.
+        out = model(input_ids=tokens_BT, attention_mask=mask_BT, use_cache=True)
+        past = out.past_key_values
+        logits_BV = out.logits[:, -1, :].float()
+        positions_B = mask_BT.sum(dim=1)  # next position id per row
+        done_B = torch.zeros(B, dtype=torch.bool, device=self.device)
+        new_tokens: list[torch.Tensor] = []
+        new_logprobs: list[torch.Tensor] = []
+        for _ in range(max_tokens):
+            if greedy:
+                logp_BV = torch.log_softmax(logits_BV, dim=-1)
+                next_B = logp_BV.argmax(dim=-1)
+            else:
+                scaled_BV = logits_BV / temperature
+                if top_p < 1.0:
+                    sorted_BV, idx_BV = torch.sort(scaled_BV, descending=True, dim=-1)
+                    cum_BV = torch.softmax(sorted_BV, dim=-1).cumsum(dim=-1)
+                    remove_BV = cum_BV - torch.softmax(sorted_BV, dim=-1) > top_p
+                    sorted_BV = sorted_BV.masked_fill(remove_BV, float("-inf"))
+                    scaled_BV = torch.full_like(scaled_BV, float("-inf")).scatter(-1, idx_BV, sorted_BV)
+                logp_BV = torch.log_softmax(scaled_BV, dim=-1)
+                next_B = torch.multinomial(logp_BV.exp(), 1, generator=gen).squeeze(-1)
+            lp_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
+            next_B = torch.where(done_B, torch.full_like(next_B, pad), next_B)
+            new_tokens.append(next_B)
+            new_logprobs.append(lp_B)
+            done_B = done_B | (next_B == eos)
+            if bool(done_B.all()):
+                break
+            mask_BT = torch.cat([mask_BT, torch.ones((B, 1), dtype=mask_BT.dtype, device=self.device)], dim=1)
+            out = model(
+                input_ids=next_B[:, None],
+                attention_mask=mask_BT,
+                position_ids=positions_B[:, None],
+                past_key_values=past,
+                use_cache=True,
+            )
+            positions_B = positions_B + 1
+            past = out.past_key_values
+            logits_BV = out.logits[:, -1, :].float()
+        toks_BT = torch.stack(new_tokens, dim=1).cpu() if new_tokens else torch.zeros((B, 0), dtype=torch.long)
+        lps_BT = torch.stack(new_logprobs, dim=1).cpu() if new_logprobs else torch.zeros((B, 0))
+        result = []
+        for b, (p, s) in enumerate(chunk):
+            ids: list[int] = []
+            lps: list[float] = []
+            stop = "length"
+            for t in range(toks_BT.shape[1]):
+                tid = int(toks_BT[b, t])
+                ids.append(tid)
+                lps.append(max(float(lps_BT[b, t]), -1e4))
+                if tid == eos:
+                    stop = "stop"
+                    break
+            result.append(
+                {
+                    "prompt_index": p,
+                    "sample_index": s,
+                    "prompt_token_ids": list(prompt_ids_P[p]),
+                    "token_ids": ids,
+                    "logprobs": lps,
+                    "text": tok.decode(ids, skip_special_tokens=True),
+                    "stop_reason": stop,
+                }
+            )
+        return result
+
+    # ----------------------------------------------------------------------------- training
+    def _optimizer(self, live: Live, optim: dict) -> torch.optim.Optimizer:
+        key = json.dumps({k: optim.get(k) for k in ("learning_rate", "beta1", "beta2", "eps", "weight_decay")}, sort_keys=True)
+        if live.optimizer is None:
+            params = [p for p in live.model.parameters() if p.requires_grad]
+            live.optimizer = torch.optim.AdamW(
+                params,
+                lr=float(optim["learning_rate"]),
+                betas=(float(optim.get("beta1", 0.9)), float(optim.get("beta2", 0.95))),
+                eps=float(optim.get("eps", 1e-8)),
+                weight_decay=float(optim.get("weight_decay", 0.0)),
+            )
+            if live.checkpoint is not None and (Path(live.checkpoint) / "optimizer.pt").is_file():
+                live.optimizer.load_state_dict(torch.load(Path(live.checkpoint) / "optimizer.pt", map_location=self.device))
+        for g in live.optimizer.param_groups:  # constant LR, but a new phase may change it
+            g["lr"] = float(optim["learning_rate"])
+        live.optim_key = key
+        return live.optimizer
+
+    def _examples(self, req: dict, tok) -> list[dict]:
+        """Datums: prompt ids, completion ids, sampler logprobs (RL) and advantage (RL)."""
+        loss = req["loss"]
+        if loss == "cross_entropy":
+            if not req.get("sft_examples_ref"):
+                raise InvalidRequest("loss=cross_entropy needs sft_examples_ref (got none)")
+            data = []
+            for i, ex in enumerate(blobs.read_json(req["sft_examples_ref"])):
+                if not isinstance(ex, dict) or "messages" not in ex or "completion" not in ex:
+                    raise InvalidRequest(f"SFT example {i} needs messages and completion (got {str(ex)[:200]})")
+                comp = tok(ex["completion"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+                data.append({"prompt": self._prompt_ids(tok, ex["messages"]), "completion": comp, "logprobs": None, "advantage": 1.0})
+            return data
+        if not req.get("rollouts_ref"):
+            raise InvalidRequest(f"loss={loss} needs rollouts_ref (got none)")
+        rollouts = blobs.read_json(req["rollouts_ref"])["rollouts"]
+        adv_D = req.get("advantages")
+        if not isinstance(adv_D, list) or len(adv_D) != len(rollouts):
+            raise InvalidRequest(f"advantages must have one value per rollout ({len(rollouts)}); got {None if adv_D is None else len(adv_D)}")
+        return [
+            {"prompt": r["prompt_token_ids"], "completion": r["token_ids"], "logprobs": r["logprobs"], "advantage": float(a)}
+            for r, a in zip(rollouts, adv_D)
+            if a != 0 and r["token_ids"]
+        ]
+
+    def train_step(self, req: dict) -> dict:
+        _require(req, "run_id", "step", "model", "checkpoint_root", "loss", "optim")
+        t0 = time.time()
+        step = int(req["step"])
+        root = Path(req["checkpoint_root"]).resolve()
+        out_dir = root / str(step)
+        if (out_dir / "DONE").is_file():  # a retry of a step already done (DESIGN §4.3)
+            meta = json.loads((out_dir / "meta.json").read_text())
+            self._record(root, step, out_dir, meta["metrics"])
+            return {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}
+        loss_name = req["loss"]
+        if loss_name not in ("importance_sampling", "ppo", "cross_entropy"):
+            raise InvalidRequest(f"unknown loss {loss_name!r} (expected importance_sampling, ppo or cross_entropy)")
+        model_ref = req["model"]
+        with self._lock:
+            tok = self.tokenizer(model_ref["base_model"])
+            data = self._examples(req, tok)
+            if not data:
+                raise InvalidRequest("nothing to train on: every example has zero advantage or no completion tokens")
+            live = self.live_model(model_ref, req.get("checkpoint_in"))
+            opt = self._optimizer(live, req["optim"])
+            model = live.model
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            n_seq = len(data)
+            total_tokens = sum(len(d["completion"]) for d in data)
+            sums = {"loss": 0.0, "entropy": 0.0, "kl1": 0.0, "kl2": 0.0, "kl_n": 0}
+            try:
+                for c in range(0, n_seq, TRAIN_MICROBATCH):
+                    self._accumulate(model, tok, data[c : c + TRAIN_MICROBATCH], loss_name, n_seq, total_tokens, sums)
+                    self.heartbeat(f"train step {step}: {min(c + TRAIN_MICROBATCH, n_seq)}/{n_seq}")
+                params = [p for p in model.parameters() if p.requires_grad]
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, float(req["optim"].get("grad_clip", 1.0))))
+                if not math.isfinite(sums["loss"]) or not math.isfinite(grad_norm):
+                    raise NonFiniteLoss(
+                        f"step {step}: loss={sums['loss']} grad_norm={grad_norm} is not finite; no checkpoint written, "
+                        f"the last good checkpoint is {req.get('checkpoint_in')}"
+                    )
+                opt.step()
+            except NonFiniteLoss:
+                opt.zero_grad(set_to_none=True)
+                self._live = None  # the cache may hold half-updated state; rebuild from checkpoint_in next time
+                raise
+            opt.zero_grad(set_to_none=True)
+            model.eval()
+            metrics = {
+                "loss": sums["loss"],
+                "entropy": sums["entropy"] / max(total_tokens, 1),
+                "kl_sample_train_v1": sums["kl1"] / max(sums["kl_n"], 1),
+                "kl_sample_train_v2": sums["kl2"] / max(sums["kl_n"], 1),
+                "grad_norm": grad_norm,
+                "tokens": total_tokens,
+                "learning_rate": float(req["optim"]["learning_rate"]),
+            }
+            self._save(live, out_dir, req, metrics)
+            live.checkpoint = str(out_dir)
+        self._record(root, step, out_dir, metrics)
+        return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
+
+    def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):
+        pad = tok.pad_token_id
+        seqs = [d["prompt"] + d["completion"] for d in batch]
+        width = max(len(s) for s in seqs)
+        B = len(batch)
+        tokens_BT = torch.full((B, width), pad, dtype=torch.long)
+        mask_BT = torch.zeros((B, width), dtype=torch.long)
+        for b, s in enumerate(seqs):
+            tokens_BT[b, : len(s)] = torch.tensor(s)
+            mask_BT[b, : len(s)] = 1
+        tokens_BT, mask_BT = tokens_BT.to(self.device), mask_BT.to(self.device)
+        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT).logits.float()
+        logp_all_BTV = torch.log_softmax(logits_BTV[:, :-1], dim=-1)
+        target_BT = tokens_BT[:, 1:]
+        logp_BT = logp_all_BTV.gather(-1, target_BT[..., None]).squeeze(-1)
+        total = None
+        for b, d in enumerate(batch):
+            P, C = len(d["prompt"]), len(d["completion"])
+            lp_T = logp_BT[b, P - 1 : P - 1 + C]
+            with torch.no_grad():
+                ent = -(logp_all_BTV[b, P - 1 : P - 1 + C].exp() * logp_all_BTV[b, P - 1 : P - 1 + C]).sum(-1).sum()
+                sums["entropy"] += float(ent)
+            if loss_name == "cross_entropy":
+                term = -lp_T.sum() / total_tokens
+            else:
+                old_T = torch.tensor(d["logprobs"], dtype=lp_T.dtype, device=lp_T.device)
+                ratio_T = torch.exp(lp_T - old_T)
+                A = d["advantage"]
+                if loss_name == "ppo":
+                    term = -torch.minimum(ratio_T * A, torch.clamp(ratio_T, 0.8, 1.2) * A).sum() / n_seq
+                else:
+                    term = -(ratio_T * A).sum() / n_seq
+                with torch.no_grad():
+                    diff_T = old_T - lp_T
+                    sums["kl1"] += float(diff_T.sum())
+                    sums["kl2"] += float((0.5 * diff_T**2).sum())
+                    sums["kl_n"] += C
+            total = term if total is None else total + term
+        total.backward()
+        sums["loss"] += float(total.detach())
+
+    def _save(self, live: Live, out_dir: Path, req: dict, metrics: dict):
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir.parent / f"{out_dir.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        if int(req["model"].get("lora_rank") or 0) > 0:
+            live.model.save_pretrained(str(tmp))
+        else:
+            from safetensors.torch import save_file
+
+            save_file({k: v.contiguous() for k, v in live.model.state_dict().items()}, str(tmp / "model.safetensors"))
+        torch.save(live.optimizer.state_dict(), tmp / "optimizer.pt")
+        meta = {
+            "run_id": req["run_id"],
+            "step": int(req["step"]),
+            "model": req["model"],
+            "checkpoint_in": req.get("checkpoint_in"),
+            "loss": req["loss"],
+            "metrics": metrics,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, allow_nan=False))
+        (tmp / "DONE").write_text("")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+
+    def _record(self, root: Path, step: int, out_dir: Path, metrics: dict):
+        """Append the step to checkpoints.jsonl once (next to the checkpoints folder)."""
+        index = root.parent / "checkpoints.jsonl"
+        if index.exists():
+            for line in index.read_text().splitlines():
+                try:
+                    if json.loads(line).get("step") == step:
+                        return
+                except json.JSONDecodeError:
+                    continue
+        with open(index, "a") as f:
+            f.write(json.dumps({"step": step, "path": str(out_dir), "metrics": metrics, "time": time.time()}, allow_nan=False) + "\n")

@@ -1,0 +1,60 @@
+"""python -m gepa_rl_trainer.worker — the trainer worker on task queue gepa-rl-trainer.
+
+Connects to TEMPORAL_ADDRESS (default localhost:7233) / TEMPORAL_NAMESPACE (default 'default'),
+prints "trainer worker ready" once polling, stops cleanly on SIGTERM/SIGINT.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import logging
+import os
+import signal
+import sys
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .activities import ACTIVITIES, preload
+
+TASK_QUEUE = os.environ.get("GEPA_RL_TRAINER_TASK_QUEUE", "gepa-rl-trainer")
+
+
+async def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--preload", help="load this model before polling (e.g. smollm2-135m-instruct)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
+    namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
+    try:
+        client = await Client.connect(address, namespace=namespace, api_key=os.environ.get("TEMPORAL_API_KEY") or None)
+    except Exception as e:  # noqa: BLE001 — the message is what matters here
+        print(f"cannot reach Temporal at {address}: {e}\nstart it with `make up` (or set TEMPORAL_ADDRESS)", file=sys.stderr, flush=True)
+        return 1
+    if args.preload:
+        preload(args.preload)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # One model, few cores: activities run one at a time in a thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        worker = Worker(
+            client,
+            task_queue=TASK_QUEUE,
+            activities=ACTIVITIES,
+            activity_executor=pool,
+            max_concurrent_activities=1,
+            graceful_shutdown_timeout=__import__("datetime").timedelta(seconds=5),
+        )
+        async with worker:
+            print(f"trainer worker ready: task queue {TASK_QUEUE} on {address} (namespace {namespace})", flush=True)
+            await stop.wait()
+    print("trainer worker stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,62 @@
+import math
+
+import pytest
+
+from conftest import sample_req
+from gepa_rl_trainer import blobs
+from gepa_rl_trainer.errors import InvalidRequest
+
+
+def test_same_seed_same_tokens_other_seed_differs(backend, tmp_path):
+    a = backend.sample(sample_req(tmp_path, seed=3))
+    b = backend.sample(sample_req(tmp_path, seed=3))
+    c = backend.sample(sample_req(tmp_path, seed=4))
+    ra, rb, rc = (blobs.read_json(x["rollouts_ref"])["rollouts"] for x in (a, b, c))
+    assert [r["token_ids"] for r in ra] == [r["token_ids"] for r in rb]
+    assert [r["token_ids"] for r in ra] != [r["token_ids"] for r in rc]
+
+
+def test_logprobs_finite_nonpositive_and_ids_decode_to_text(backend, tmp_path):
+    res = backend.sample(sample_req(tmp_path, num_samples=3, max_tokens=12))
+    rollouts = blobs.read_json(res["rollouts_ref"])["rollouts"]
+    assert len(rollouts) == 6
+    tok = backend.tokenizer("tiny-random")
+    for r in rollouts:
+        assert len(r["logprobs"]) == len(r["token_ids"]) > 0
+        assert all(math.isfinite(x) and x <= 0 for x in r["logprobs"])
+        assert tok.decode(r["token_ids"], skip_special_tokens=True) == r["text"]
+        assert res["num_tokens"][r["prompt_index"]][r["sample_index"]] == len(r["token_ids"])
+        assert res["texts"][r["prompt_index"]][r["sample_index"]] == r["text"]
+        assert r["stop_reason"] in ("stop", "length")
+    assert [(r["prompt_index"], r["sample_index"]) for r in rollouts] == [(p, s) for p in range(2) for s in range(3)]
+
+
+def test_greedy_is_deterministic_whatever_the_seed(backend, tmp_path):
+    a = backend.sample(sample_req(tmp_path, seed=1, temperature=0))
+    b = backend.sample(sample_req(tmp_path, seed=2, temperature=0))
+    assert a["texts"] == b["texts"]
+
+
+def test_prompt_longer_than_context_is_a_clear_error(backend, tmp_path):
+    long = [[{"role": "user", "content": "word " * 3000}]]
+    with pytest.raises(InvalidRequest, match=r"prompt 0 is \d+ tokens; .* context of 2048"):
+        backend.sample(sample_req(tmp_path, prompts=long))
+
+
+def test_missing_fields_and_prompts_ref(backend, tmp_path):
+    with pytest.raises(InvalidRequest, match="missing field 'blob_dir'"):
+        backend.sample({"model": {"base_model": "tiny-random"}, "num_samples": 1, "sampling": {}})
+    req = sample_req(tmp_path)
+    ref = blobs.write_json(str(tmp_path), req.pop("prompts"))
+    res = backend.sample(dict(req, prompts_ref=ref))
+    assert len(res["num_tokens"]) == 2
+
+
+def test_blob_roundtrip_and_tamper_detection(tmp_path):
+    ref = blobs.write_json(str(tmp_path), {"a": [1, 2], "s": "é"})
+    assert blobs.read_json(ref) == {"a": [1, 2], "s": "é"}
+    blobs.path_of(ref).write_text('{"a":[1,3],"s":"é"}')
+    with pytest.raises(blobs.BlobError, match="corrupt"):
+        blobs.read_json(ref)
+    with pytest.raises(blobs.BlobError, match="non-finite"):
+        blobs.write_json(str(tmp_path), {"x": float("nan")})
