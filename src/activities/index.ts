@@ -1,3 +1,4 @@
 /** Every TS activity registered on the gepa-rl task queue. */
 export * from './run';
 export * from './tasks';
+export * from './llm';

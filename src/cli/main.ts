@@ -78,7 +78,7 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
           console.log(json ? JSON.stringify(result) : summarizeResult(result));
         } else {
           console.log(`workflow ${handle.workflowId} ended: ${desc.status.name}`);
-          await handle.result().catch((e: Error) => console.error(String(e.cause?.message ?? e.message)));
+          await handle.result().catch((e: Error) => console.error(String((e.cause as Error | undefined)?.message ?? e.message)));
           process.exitCode = 1;
         }
         return;

@@ -4,7 +4,7 @@
  * historyToJSON). Reports a determinism error precisely, or a history of an unknown workflow type.
  */
 import { readFileSync } from 'node:fs';
-import { Worker, DeterminismViolationError } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { WORKFLOW_TYPES } from '../constants';
 
 export interface ReplayOutcome {
@@ -30,7 +30,7 @@ export async function replayHistory(history: any, workflowId = 'replay'): Promis
     return { ok: true, workflowType: type, message: `replay of ${type} (${history.events.length} events) succeeded: the current code is deterministic for this history` };
   } catch (e) {
     const err = e as Error;
-    const kind = err instanceof DeterminismViolationError ? 'determinism error' : 'replay failed';
+    const kind = err.name === 'DeterminismViolationError' || /nondetermin/i.test(err.message) ? 'determinism error' : 'replay failed';
     return { ok: false, workflowType: type, message: `${kind} replaying ${type}: ${err.message}` };
   }
 }

@@ -1,0 +1,176 @@
+/**
+ * The seeds' CLI style on the typed config: `key=value` where key is a leaf name unique across the
+ * workflow's schema (n_batches=20 -> rl.n_batches) or a dotted path (reflection.model=gpt-4o).
+ * Values are coerced by the leaf's zod type; unknown keys get a did-you-mean; help is generated
+ * from the schemas' descriptions and defaults. Pure.
+ */
+import type { z } from 'zod';
+import { WORKFLOW_INPUT_SCHEMAS } from '../config';
+import type { WorkflowType } from '../constants';
+
+export const COMMANDS = {
+  'eval-prompt': 'evaluatePrompt',
+  rl: 'rlTraining',
+  gepa: 'gepaOptimization',
+  'gepa-rl': 'gepaRlAlternation',
+  'expert-iteration': 'expertIteration',
+  sft: 'sftTraining',
+  evaluate: 'evaluation',
+  traces: 'traceGeneration',
+} as const satisfies Record<string, WorkflowType>;
+
+export class OverrideError extends Error {
+  override name = 'OverrideError';
+}
+
+interface Leaf {
+  path: string[];
+  kind: string; // number | boolean | string | enum | array | ...
+  nullable: boolean;
+  description: string;
+  defaultValue: unknown;
+  options?: string[];
+}
+
+type AnyZod = z.ZodType & { _zod: { def: Record<string, any> }; description?: string };
+
+function unwrap(s: AnyZod): { inner: AnyZod; nullable: boolean; defaultValue: unknown; description: string } {
+  let cur = s;
+  let nullable = false;
+  let defaultValue: unknown = undefined;
+  let description = s.description ?? '';
+  for (;;) {
+    const def = cur._zod.def;
+    if (def.type === 'default' || def.type === 'prefault') {
+      const v = def.defaultValue;
+      defaultValue = typeof v === 'function' ? v() : v;
+    } else if (def.type === 'nullable') nullable = true;
+    else if (def.type !== 'optional') break;
+    cur = def.innerType as AnyZod;
+    description ||= cur.description ?? '';
+  }
+  return { inner: cur, nullable, defaultValue, description };
+}
+
+export function leavesOf(schema: AnyZod, prefix: string[] = []): Leaf[] {
+  const { inner, nullable, defaultValue, description } = unwrap(schema);
+  const def = inner._zod.def;
+  if (def.type === 'object') {
+    return Object.entries(def.shape as Record<string, AnyZod>).flatMap(([k, v]) => leavesOf(v, [...prefix, k]));
+  }
+  return [
+    {
+      path: prefix,
+      kind: def.type,
+      nullable,
+      description,
+      defaultValue,
+      options: def.type === 'enum' ? Object.values(def.entries as Record<string, string>) : undefined,
+    },
+  ];
+}
+
+function schemaFor(command: string): { type: WorkflowType; schema: AnyZod } {
+  const type = (COMMANDS as Record<string, WorkflowType>)[command];
+  const schema = type && (WORKFLOW_INPUT_SCHEMAS[type] as AnyZod | undefined);
+  if (!type || !schema) throw new OverrideError(`unknown command ${JSON.stringify(command)} (expected one of ${Object.keys(COMMANDS).join(', ')})`);
+  return { type, schema };
+}
+
+/** Aliases in the seeds' spelling. */
+const ALIASES: Record<string, string> = { env: 'task.env' };
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}
+
+function resolveKey(key: string, leaves: Leaf[]): Leaf {
+  const dotted = ALIASES[key] ?? key;
+  const exact = leaves.find((l) => l.path.join('.') === dotted);
+  if (exact) return exact;
+  const byName = leaves.filter((l) => l.path[l.path.length - 1] === key);
+  if (byName.length === 1) return byName[0];
+  if (byName.length > 1) {
+    throw new OverrideError(`key ${key} is ambiguous; use one of ${byName.map((l) => l.path.join('.')).join(', ')}`);
+  }
+  const names = [...new Set(leaves.flatMap((l) => [l.path.join('.'), l.path[l.path.length - 1]]))];
+  const best = names.map((n) => [n, levenshtein(key, n)] as const).sort((a, b) => a[1] - b[1])[0];
+  const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` Did you mean ${best[0]}?` : '';
+  throw new OverrideError(`unknown key ${JSON.stringify(key)}.${hint} ('gepa-rl help <command>' lists every key)`);
+}
+
+function coerce(leaf: Leaf, raw: string): unknown {
+  const where = leaf.path.join('.');
+  if (leaf.nullable && raw === 'null') return null;
+  switch (leaf.kind) {
+    case 'number': {
+      const v = Number(raw);
+      if (raw.trim() === '' || Number.isNaN(v)) throw new OverrideError(`${where}: expected a number, got ${JSON.stringify(raw)}`);
+      return v;
+    }
+    case 'boolean':
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new OverrideError(`${where}: expected true or false, got ${JSON.stringify(raw)}`);
+    case 'array':
+      if (raw.startsWith('[')) {
+        try {
+          return JSON.parse(raw);
+        } catch {
+          throw new OverrideError(`${where}: expected a JSON array or a comma list, got ${JSON.stringify(raw)}`);
+        }
+      }
+      return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+    case 'enum':
+      if (leaf.options && !leaf.options.includes(raw)) {
+        throw new OverrideError(`${where}: expected one of ${leaf.options.join(' | ')}, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+    default:
+      return raw;
+  }
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** key=value overrides applied over `base` (a --config file's object). */
+export function parseOverrides(command: string, argv: string[], base: Record<string, unknown> = {}): Record<string, unknown> {
+  const { schema } = schemaFor(command);
+  const leaves = leavesOf(schema);
+  const out = structuredClone(base);
+  for (const arg of argv) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new OverrideError(`expected key=value, got ${JSON.stringify(arg)}`);
+    const leaf = resolveKey(arg.slice(0, eq), leaves);
+    setPath(out, leaf.path, coerce(leaf, arg.slice(eq + 1)));
+  }
+  return out;
+}
+
+export function helpText(command: string): string {
+  const { type, schema } = schemaFor(command);
+  const leaves = leavesOf(schema);
+  const rows = leaves.map((l) => {
+    const name = l.path.join('.');
+    const dflt = l.defaultValue === undefined ? '(unset)' : JSON.stringify(l.defaultValue);
+    return `  ${name.padEnd(34)} ${dflt.length > 40 ? dflt.slice(0, 37) + '...' : dflt.padEnd(40)} ${l.description}`;
+  });
+  return [
+    `gepa-rl ${command} [key=value ...] [--config file.json] [--detach] [--id workflow-id]   (workflow ${type})`,
+    'Keys may be given by their last name when unique (n_batches=20) or by dotted path (rl.n_batches=20).',
+    '',
+    `  ${'key'.padEnd(34)} ${'default'.padEnd(40)} meaning`,
+    ...rows,
+  ].join('\n');
+}

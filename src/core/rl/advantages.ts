@@ -1,0 +1,39 @@
+/** Advantages per group (DESIGN §5 RL). Shapes: _G per group member, _PG problem x member. */
+
+export function groupCenteredAdvantages(rewards_G: number[]): number[] {
+  const mean = rewards_G.reduce((a, b) => a + b, 0) / Math.max(rewards_G.length, 1);
+  return rewards_G.map((r) => r - mean);
+}
+
+/** GRPO: centred and divided by the group's standard deviation (+eps). */
+export function grpoStdAdvantages(rewards_G: number[], eps = 1e-6): number[] {
+  const centred = groupCenteredAdvantages(rewards_G);
+  const std = Math.sqrt(centred.reduce((a, c) => a + c * c, 0) / Math.max(centred.length, 1));
+  return centred.map((c) => c / (std + eps));
+}
+
+export function isConstant(rewards_G: number[]): boolean {
+  return rewards_G.every((r) => r === rewards_G[0]);
+}
+
+export interface AdvantageOptions {
+  advantage: 'group_centered' | 'grpo_std';
+  drop_constant_reward_groups: boolean;
+}
+
+export function computeBatchAdvantages(
+  rewards_PG: number[][],
+  opts: AdvantageOptions,
+): { advantages_PG: number[][]; kept_P: boolean[]; n_constant_groups: number } {
+  let n_constant_groups = 0;
+  const kept_P: boolean[] = [];
+  const advantages_PG = rewards_PG.map((rewards_G) => {
+    const constant = isConstant(rewards_G);
+    if (constant) n_constant_groups++;
+    const keep = !(constant && opts.drop_constant_reward_groups);
+    kept_P.push(keep);
+    if (!keep) return rewards_G.map(() => 0);
+    return opts.advantage === 'grpo_std' ? grpoStdAdvantages(rewards_G) : groupCenteredAdvantages(rewards_G);
+  });
+  return { advantages_PG, kept_P, n_constant_groups };
+}

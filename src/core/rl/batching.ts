@@ -1,0 +1,51 @@
+/**
+ * Which train problems go into batch b: an epoch-shuffled order of the train set (seeded), cut
+ * into consecutive slices of groups_per_batch. Pure function of (trainSize, batch, size, seed), so
+ * a resumed run plans exactly the batches an uninterrupted one would.
+ */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function epochOrder(trainSize: number, epoch: number, seed: number): number[] {
+  const rand = mulberry32((seed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0);
+  const order = Array.from({ length: trainSize }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+export function planBatch(trainSize: number, batch: number, groupsPerBatch: number, seed: number): number[] {
+  if (trainSize <= 0) throw new Error(`the train split is empty: cannot plan batch ${batch}`);
+  const out: number[] = [];
+  let pos = batch * groupsPerBatch;
+  while (out.length < groupsPerBatch) {
+    const epoch = Math.floor(pos / trainSize);
+    const order = epochOrder(trainSize, epoch, seed);
+    const start = pos % trainSize;
+    const take = Math.min(groupsPerBatch - out.length, trainSize - start);
+    out.push(...order.slice(start, start + take));
+    pos += take;
+  }
+  return out;
+}
+
+/** Evaluate before training (at='start', batch 0) and after batch k when k % every == 0 or at the end. */
+export function shouldEval(batchesDone: number, evalEvery: number, nBatches: number, at: 'start' | 'after'): boolean {
+  if (at === 'start') return true;
+  if (batchesDone === nBatches) return true;
+  return evalEvery > 0 && batchesDone % evalEvery === 0;
+}
+
+export function shouldSave(batchesDone: number, saveEvery: number, nBatches: number): boolean {
+  return batchesDone === nBatches || (saveEvery > 0 && batchesDone % saveEvery === 0);
+}

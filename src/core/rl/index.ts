@@ -1,0 +1,3 @@
+export * from './advantages';
+export * from './batching';
+export * from './metrics';
