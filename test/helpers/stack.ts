@@ -8,8 +8,15 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as activities from '../../src/activities';
+
+// Quiet worker logs in tests (warnings and errors only).
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  /* already installed by another test file in this process */
+}
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const VENV_PYTHON = path.join(ROOT, '.venv/bin/python');

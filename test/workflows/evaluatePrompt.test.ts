@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { evaluatePrompt, statusQuery } from '../../src/workflows/evaluatePrompt';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
@@ -46,7 +47,7 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
     // Save the history for the replay test when asked to (UPDATE_HISTORIES=1).
     if (process.env.UPDATE_HISTORIES) {
       const history = await handle.fetchHistory();
-      writeFileSync(path.join(ROOT, 'test/histories/evaluatePrompt.json'), JSON.stringify(history, null, 1));
+      writeFileSync(path.join(ROOT, 'test/histories/evaluatePrompt.json'), historyToJSON(history));
     }
     return r;
   });
