@@ -22,7 +22,13 @@ if fresh npm "$h" && [ -d node_modules/@temporalio/worker ]; then
   say "npm packages up to date"
 else
   say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm 11 writes lockfiles without the other platforms' optional @swc/core-* entries
+  # (npm/cli#4828) and then `npm ci` refuses them; `npm install --no-save` installs the same
+  # locked versions without rewriting the lock.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || {
+    say "npm ci refused the lockfile (npm/cli#4828); installing the locked versions with npm install --no-save"
+    npm install --no-save --no-audit --no-fund --loglevel=error
+  }
   stamp npm "$h"
 fi
 
