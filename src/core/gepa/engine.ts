@@ -1,0 +1,166 @@
+/**
+ * The GEPA loop as pure state transitions, so the workflow stays thin: it asks `planIteration`
+ * what to do, runs the evaluations and the reflection, and reports back through the `record*`
+ * functions. All randomness comes from `state.rng`; the state is plain JSON.
+ */
+import { createRng } from '../rng';
+import { acceptIfStrictlyBetter, isPerfect, keepsFormat } from './acceptance';
+import { canAfford, checkInitialBudget, reflectiveIterationCost, spend } from './budget';
+import { renderSystemPrompt, selectComponents } from './components';
+import { bestCandidate, paretoFronts, selectParentFromFront } from './pareto';
+import { initSampler, nextMinibatch } from './sampler';
+import type { Candidate, GepaOptions, GepaState, RejectedProposal } from './types';
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+export function initState(args: { seed: number; components: Record<string, string>; val_size: number; train_size: number; budget: number }): GepaState {
+  checkInitialBudget(args.budget, args.val_size);
+  if (args.train_size <= 0) throw new Error('the train set is empty: GEPA draws its reflection minibatches from it');
+  const names = Object.keys(args.components);
+  if (!names.length) throw new Error('a candidate needs at least one component');
+  return {
+    component_names: names,
+    candidates: [],
+    budget: { used: 0, limit: args.budget },
+    val_size: args.val_size,
+    train_size: args.train_size,
+    rng: createRng(args.seed),
+    sampler: initSampler(),
+    rr_cursor: {},
+    rejected: Object.fromEntries(names.map((n) => [n, []])),
+    best_id: 0,
+    iterations_without_improvement: 0,
+    counters: { iterations: 0, accepted: 0, skipped_perfect: 0, rejected: 0, rejected_unfenced: 0, reflection_errors: 0 },
+    stop_reason: null,
+  };
+}
+
+/** Add a candidate scored on the full val set (the seed, or an accepted child); spends val_size. */
+export function addEvaluatedCandidate(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
+  if (c.val_scores.length !== state.val_size) {
+    throw new Error(`a candidate needs one val score per val instance (${state.val_size}); got ${c.val_scores.length}`);
+  }
+  spend(state.budget, state.val_size);
+  const cand: Candidate = {
+    id: state.candidates.length,
+    components: { ...c.components },
+    parents: c.parents.slice(),
+    iteration: state.counters.iterations,
+    val_scores: c.val_scores.slice(),
+    val_mean: mean(c.val_scores),
+    metric_calls: state.budget.used,
+  };
+  const prevBest = state.candidates.length ? bestCandidate(state.candidates).val_mean : -Infinity;
+  state.candidates.push(cand);
+  if (cand.val_mean > prevBest) {
+    state.best_id = cand.id;
+    state.iterations_without_improvement = 0;
+  }
+  return cand;
+}
+
+export type Plan =
+  | { kind: 'stop'; reason: string }
+  | { kind: 'reflect'; parent_id: number; components: string[]; minibatch: number[] };
+
+export function stopReason(state: GepaState, opts: GepaOptions, stopRequested = false): string | null {
+  if (stopRequested) return 'stop requested';
+  if (opts.max_iterations !== undefined && state.counters.iterations >= opts.max_iterations) return `max_iterations=${opts.max_iterations} reached`;
+  const best = state.candidates.length ? bestCandidate(state.candidates).val_mean : null;
+  if (opts.score_threshold !== undefined && best !== null && best >= opts.score_threshold) return `best val score ${best} >= score_threshold=${opts.score_threshold}`;
+  if (opts.max_no_improvement !== undefined && state.iterations_without_improvement >= opts.max_no_improvement) {
+    return `${state.iterations_without_improvement} iterations without improvement (max_no_improvement=${opts.max_no_improvement})`;
+  }
+  const b = Math.min(opts.minibatch_size, state.train_size);
+  if (!canAfford(state.budget, reflectiveIterationCost(b, state.val_size))) {
+    return `budget: ${state.budget.used}/${state.budget.limit} metric calls used; the next iteration could need ${reflectiveIterationCost(b, state.val_size)}`;
+  }
+  return null;
+}
+
+export function planIteration(state: GepaState, opts: GepaOptions, stopRequested = false): Plan {
+  const reason = stopReason(state, opts, stopRequested);
+  if (reason) {
+    state.stop_reason = reason;
+    return { kind: 'stop', reason };
+  }
+  state.counters.iterations += 1;
+  state.iterations_without_improvement += 1;
+  const parent_id = selectParentFromFront(state.candidates, state.rng);
+  const minibatch = nextMinibatch(state.sampler, state.train_size, opts.minibatch_size, state.rng);
+  const components = selectComponents(state.component_names, state.rr_cursor, parent_id, opts.component_selector);
+  return { kind: 'reflect', parent_id, components, minibatch };
+}
+
+/** The parent's minibatch evaluation: spends its calls; true when reflection should be skipped (all perfect). */
+export function recordParentMinibatch(state: GepaState, scores: readonly number[], opts: GepaOptions): boolean {
+  spend(state.budget, scores.length);
+  if (isPerfect(scores, opts.perfect_score)) {
+    state.counters.skipped_perfect += 1;
+    return true;
+  }
+  return false;
+}
+
+export function recordRejected(state: GepaState, component: string, p: RejectedProposal, memory: number): void {
+  state.counters.rejected += 1;
+  if (p.reason === 'unfenced' || p.reason === 'unclosed fence' || p.reason === 'empty') state.counters.rejected_unfenced += 1;
+  if (p.reason === 'reflection error') state.counters.reflection_errors += 1;
+  const list = (state.rejected[component] ??= []);
+  list.push({ ...p, text: p.text.slice(0, 2000) });
+  while (list.length > memory) list.shift();
+}
+
+/** The child's minibatch evaluation: spends its calls; says whether it goes on to the val set. */
+export function judgeChild(
+  state: GepaState,
+  parent: { scores: readonly number[]; format_ok: readonly boolean[] },
+  child: { scores: readonly number[]; format_ok: readonly boolean[] },
+  formatGuard: boolean,
+): { accept: boolean; reason: 'not better' | 'format regression' | null } {
+  spend(state.budget, child.scores.length);
+  if (!acceptIfStrictlyBetter(parent.scores, child.scores)) return { accept: false, reason: 'not better' };
+  if (formatGuard && !keepsFormat(parent.format_ok, child.format_ok)) return { accept: false, reason: 'format regression' };
+  return { accept: true, reason: null };
+}
+
+export function recordAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
+  state.counters.accepted += 1;
+  return addEvaluatedCandidate(state, c);
+}
+
+export function candidatePrompt(state: GepaState, c: Candidate): string {
+  return renderSystemPrompt(c.components, state.component_names);
+}
+
+export interface GepaSummary {
+  iteration: number;
+  budget_used: number;
+  budget_limit: number;
+  best_val_score: number | null;
+  best_candidate_id: number | null;
+  best_candidate_excerpt: string;
+  n_candidates: number;
+  counters: GepaState['counters'];
+  stop_reason: string | null;
+}
+
+export function summarizeState(state: GepaState): GepaSummary {
+  const best = state.candidates.length ? bestCandidate(state.candidates) : null;
+  return {
+    iteration: state.counters.iterations,
+    budget_used: state.budget.used,
+    budget_limit: state.budget.limit,
+    best_val_score: best ? best.val_mean : null,
+    best_candidate_id: best ? best.id : null,
+    best_candidate_excerpt: best ? candidatePrompt(state, best).slice(0, 200) : '',
+    n_candidates: state.candidates.length,
+    counters: { ...state.counters },
+    stop_reason: state.stop_reason,
+  };
+}
+
+export function frontier(state: GepaState): { fronts: number[][]; best_per_instance: number[] } {
+  const fronts = paretoFronts(state.candidates);
+  return { fronts, best_per_instance: fronts.map((f, i) => (f.length ? state.candidates[f[0]].val_scores[i] : 0)) };
+}

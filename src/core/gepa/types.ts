@@ -1,0 +1,65 @@
+import type { RngState } from '../rng';
+
+/** A candidate program: named text components, the system prompt first. */
+export interface Candidate {
+  id: number;
+  components: Record<string, string>;
+  parents: number[];
+  iteration: number;
+  /** score per val instance (same order as the val set) */
+  val_scores: number[];
+  val_mean: number;
+  /** metric calls spent when it was accepted */
+  metric_calls: number;
+}
+
+export interface RejectedProposal {
+  text: string;
+  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'not better' | 'format regression' | 'reflection error';
+  parent_score: number | null;
+  child_score: number | null;
+}
+
+export interface SamplerState {
+  epoch: number;
+  order: number[];
+  pos: number;
+}
+
+export interface GepaCounters {
+  iterations: number;
+  accepted: number;
+  skipped_perfect: number;
+  rejected: number;
+  rejected_unfenced: number;
+  reflection_errors: number;
+}
+
+export interface GepaState {
+  component_names: string[];
+  candidates: Candidate[];
+  budget: { used: number; limit: number };
+  val_size: number;
+  train_size: number;
+  rng: RngState;
+  sampler: SamplerState;
+  /** next component index per candidate id (round-robin) */
+  rr_cursor: Record<string, number>;
+  /** last rejected proposals per component, newest last */
+  rejected: Record<string, RejectedProposal[]>;
+  best_id: number;
+  iterations_without_improvement: number;
+  counters: GepaCounters;
+  stop_reason: string | null;
+}
+
+export interface GepaOptions {
+  minibatch_size: number;
+  component_selector: 'round_robin' | 'all';
+  max_iterations?: number;
+  score_threshold?: number;
+  max_no_improvement?: number;
+  perfect_score: number;
+  /** how many rejected proposals per component are remembered and shown to the reflector */
+  rejected_memory: number;
+}
