@@ -2,3 +2,4 @@
 export * from './run';
 export * from './tasks';
 export * from './llm';
+export * from './reflection';

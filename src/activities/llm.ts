@@ -8,7 +8,7 @@ import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, PolicySampleResult, RolloutsBlob } from '../types';
 
 export interface ApiSampleRequest {
-  provider: 'openai' | 'anthropic' | 'openai-compatible' | 'local';
+  provider: 'openai' | 'anthropic' | 'openai-compatible' | 'local' | 'scripted';
   model: string;
   base_url?: string;
   prompts_ref: BlobRef;

@@ -63,3 +63,8 @@ export async function finishRun(req: FinishRunRequest): Promise<void> {
   }
   await writeJsonAtomic(file, { ...started, status: req.status, finished_at: new Date().toISOString(), summary: req.summary });
 }
+
+export async function writeJson(req: { run_dir: string; file: string; value: unknown }): Promise<void> {
+  if (req.file.includes('..')) throw new Error(`file must stay inside the run dir (got ${req.file})`);
+  await writeJsonAtomic(path.join(req.run_dir, req.file), req.value);
+}

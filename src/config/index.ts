@@ -30,7 +30,7 @@ export const policySchema = z
     max_tokens: z.number().int().positive().default(256).describe('max completion tokens when sampling'),
     temperature: z.number().nonnegative().default(1.0).describe('sampling temperature'),
     top_p: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass'),
-    api_provider: z.enum(['openai', 'anthropic', 'openai-compatible', 'local']).default('openai').describe('backend=api: provider'),
+    api_provider: z.enum(['openai', 'anthropic', 'openai-compatible', 'local', 'scripted']).default('openai').describe('backend=api: provider (scripted: tests only)'),
     api_model: z.string().default('gpt-4o-mini').describe('backend=api: model name'),
     api_base_url: z.string().optional().describe('backend=api: base URL of an OpenAI-compatible server'),
   })
@@ -80,15 +80,58 @@ export const rlInputSchema = z
   })
   .strict();
 
+export const reflectionSchema = z
+  .object({
+    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('reflection LM provider (scripted: tests only)'),
+    model: z.string().default('smollm2-135m-instruct').describe('reflection LM model'),
+    base_url: z.string().optional().describe('base URL for openai-compatible / local'),
+    temperature: z.number().nonnegative().default(1.0).describe('reflection sampling temperature'),
+    max_tokens: z.number().int().positive().default(512).describe('max tokens of a reflection reply'),
+  })
+  .strict();
+
+export const gepaSchema = z
+  .object({
+    max_metric_calls: z.number().int().positive().default(150).describe('budget of task rollouts (metric calls), reflection calls not counted'),
+    max_iterations: z.number().int().positive().optional().describe('stop after this many iterations'),
+    score_threshold: z.number().optional().describe('stop when the best val score reaches this'),
+    max_no_improvement: z.number().int().positive().optional().describe('stop after N iterations without a better best val score'),
+    minibatch_size: z.number().int().positive().default(3).describe('reflection minibatch size'),
+    component_selector: z.enum(['round_robin', 'all']).default('round_robin').describe('which components are rewritten per iteration'),
+    parallelism: z.number().int().positive().default(4).describe('evaluation chunks run in parallel'),
+    perfect_score: z.number().default(1.0).describe('a minibatch where every score reaches this is skipped'),
+    seed_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('the seed candidate system prompt'),
+    reflection_template: z.string().optional().describe('reflection prompt template ({component} {current_text} {examples} {rejected})'),
+    rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
+    format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
+  })
+  .strict();
+
 export type RunConfig = z.infer<typeof runSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 export type RlConfig = z.infer<typeof rlSchema>;
 export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
 export type RlInput = z.infer<typeof rlInputSchema>;
 
+export const gepaInputSchema = z
+  .object({
+    run: runSchema.prefault({}),
+    task: taskConfigSchema.prefault({}),
+    policy: policySchema.prefault({}),
+    reflection: reflectionSchema.prefault({}),
+    gepa: gepaSchema.prefault({}),
+    phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+  })
+  .strict();
+
+export type ReflectionConfig = z.infer<typeof reflectionSchema>;
+export type GepaConfig = z.infer<typeof gepaSchema>;
+export type GepaInput = z.infer<typeof gepaInputSchema>;
+
 export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = {
   evaluatePrompt: evaluatePromptInputSchema,
   rlTraining: rlInputSchema,
+  gepaOptimization: gepaInputSchema,
 };
 
 export interface ConfigIssue {

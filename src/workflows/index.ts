@@ -1,3 +1,4 @@
 /** Every workflow registered on the gepa-rl task queue (names are the Temporal workflow types). */
 export { evaluatePrompt } from './evaluatePrompt';
 export { rlTraining } from './rlTraining';
+export { gepaOptimization } from './gepaOptimization';

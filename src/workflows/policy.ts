@@ -18,7 +18,7 @@ export interface PolicyConfig {
   max_tokens: number;
   temperature: number;
   top_p: number;
-  api_provider: 'openai' | 'anthropic' | 'openai-compatible' | 'local';
+  api_provider: 'openai' | 'anthropic' | 'openai-compatible' | 'local' | 'scripted';
   api_model: string;
   api_base_url?: string;
 }

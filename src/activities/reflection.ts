@@ -1,0 +1,59 @@
+/**
+ * GEPA's reflective proposal: read the parent's traces, build the reflection prompt (core/gepa),
+ * ask the reflection LM, parse its fenced block (core/gepa). Junk or an LLM error becomes a
+ * rejected proposal with a reason, never a failed workflow; retryable provider errors (429/5xx)
+ * are retried by Temporal.
+ */
+import { buildReflectionPrompt, parseReflectionReply, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import { classifyProviderError, createProvider, toActivityFailure, type ProviderName } from '../llm';
+import { readBlob } from '../storage/blobs';
+import type { BlobRef } from '../types';
+import type { ScoredSample } from './tasks';
+
+export interface ProposeRequest {
+  reflection: { provider: ProviderName; model: string; base_url?: string; temperature: number; max_tokens: number };
+  component: string;
+  current_text: string;
+  traces_refs: BlobRef[];
+  rejected: RejectedProposal[];
+  template?: string;
+  seed: number;
+}
+
+export interface ProposeResult {
+  ok: boolean;
+  text: string;
+  reason: RejectedProposal['reason'] | null;
+  usage: { prompt_tokens: number; completion_tokens: number };
+  cost_usd: number | null;
+}
+
+export async function proposeComponent(req: ProposeRequest): Promise<ProposeResult> {
+  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+  const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
+  const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
+  const provider = createProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
+  let res;
+  try {
+    res = await provider.complete({
+      messages: [{ role: 'user', content: prompt }],
+      max_tokens: req.reflection.max_tokens,
+      temperature: req.reflection.temperature,
+      seed: req.seed,
+    });
+  } catch (e) {
+    const c = classifyProviderError(e);
+    if (c.retryable) throw toActivityFailure(e);
+    // a non-retryable provider error is recorded as a rejected proposal; the run goes on
+    return { ok: false, text: c.message.slice(0, 500), reason: 'reflection error', usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null };
+  }
+  const reply = res.texts[0] ?? '';
+  const parsed = parseReflectionReply(reply, req.current_text);
+  return {
+    ok: parsed.ok,
+    text: parsed.text,
+    reason: parsed.ok ? null : parsed.reason,
+    usage: res.usage,
+    cost_usd: res.cost_usd,
+  };
+}

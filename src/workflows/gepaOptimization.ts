@@ -1,0 +1,220 @@
+/**
+ * gepaOptimization (DESIGN §5 "GEPA"): reflective prompt evolution as a durable workflow. Every
+ * rule is in src/core/gepa; this file runs the evaluations and the reflection the core asks for.
+ * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
+ * run ends with exactly the candidates of an uninterrupted one.
+ */
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { GepaInput } from '../config';
+import {
+  candidatePrompt,
+  frontier,
+  initState,
+  judgeChild,
+  planIteration,
+  recordAccepted,
+  recordParentMinibatch,
+  recordRejected,
+  renderSystemPrompt,
+  summarizeState,
+  addEvaluatedCandidate,
+  type GepaOptions,
+  type GepaState,
+  type GepaSummary,
+} from '../core/gepa';
+import type { RunPaths } from '../activities/run';
+import { parseInput, runIdOf, ts } from './common';
+import { installControl, statusQuery } from './control';
+import { runPolicy, type RunOn } from './policy';
+
+export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
+export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string }>>('candidates');
+
+export interface GepaCarry {
+  state: GepaState;
+  paths: RunPaths;
+}
+
+export interface GepaResult extends GepaSummary {
+  run_id: string;
+  run_dir: string;
+  best_prompt: string;
+  seed_val_score: number;
+  candidates: Array<{ id: number; parents: number[]; val_mean: number }>;
+}
+
+const SYSTEM_PROMPT = 'system_prompt';
+
+export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise<GepaResult> {
+  const input = parseInput<GepaInput>('gepaOptimization', raw);
+  const g = input.gepa;
+  const runId = runIdOf(input.run);
+  let state: GepaState | null = carry?.state ?? null;
+  let phase = 'starting';
+  const control = installControl();
+  setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
+  setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
+  setHandler(candidatesQuery, () =>
+    state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c) })) : [],
+  );
+
+  const paths =
+    carry?.paths ??
+    (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const valIdx = Array.from({ length: sizes.val }, (_, i) => i);
+  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism };
+  const opts: GepaOptions = {
+    minibatch_size: g.minibatch_size,
+    component_selector: g.component_selector,
+    max_iterations: g.max_iterations,
+    score_threshold: g.score_threshold,
+    max_no_improvement: g.max_no_improvement,
+    perfect_score: g.perfect_score,
+    rejected_memory: g.rejected_memory,
+  };
+  const metricsRow = async (s: GepaState, extra: Record<string, unknown>) => {
+    const sum = summarizeState(s);
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'metrics.jsonl',
+      rows: [
+        {
+          key: `gepa-${sum.iteration}-${sum.budget_used}`,
+          step: sum.iteration,
+          'gepa/iteration': sum.iteration,
+          'gepa/metric_calls': sum.budget_used,
+          'gepa/best_val_score': sum.best_val_score,
+          'gepa/n_candidates': sum.n_candidates,
+          'gepa/accepted': s.counters.accepted,
+          'gepa/rejected': s.counters.rejected,
+          'gepa/skipped_perfect': s.counters.skipped_perfect,
+          ...extra,
+        },
+      ],
+    });
+  };
+  const promptRow = async (s: GepaState, id: number) => {
+    const c = s.candidates[id];
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'prompts.jsonl',
+      rows: [
+        {
+          key: `cand-${c.id}`,
+          candidate_id: c.id,
+          parent_ids: c.parents,
+          components: c.components,
+          text: candidatePrompt(s, c),
+          val_score: c.val_mean,
+          val_scores: c.val_scores,
+          iteration: c.iteration,
+          metric_calls: c.metric_calls,
+          phase: input.phase ?? 'gepa',
+        },
+      ],
+    });
+  };
+
+  if (!state) {
+    // Seed: evaluated on the full val set and counted in the budget (never again on resume).
+    try {
+      state = initState({ seed: input.run.seed, components: { [SYSTEM_PROMPT]: g.seed_prompt }, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls });
+    } catch (e) {
+      throw ApplicationFailure.create({ type: 'InvalidConfig', nonRetryable: true, message: (e as Error).message });
+    }
+    phase = 'seed evaluation';
+    const ev = await runPolicy(on, 'val', valIdx, g.seed_prompt, { seed: input.run.seed });
+    addEvaluatedCandidate(state, { components: { [SYSTEM_PROMPT]: g.seed_prompt }, parents: [], val_scores: ev.scores });
+    await promptRow(state, 0);
+    await metricsRow(state, { 'gepa/event': 'seed' });
+  }
+  const st = state;
+
+  for (;;) {
+    if (await control.checkpoint()) break;
+    const plan = planIteration(st, opts, control.stopRequested);
+    if (plan.kind === 'stop') {
+      log.info('GEPA stops', { reason: plan.reason });
+      break;
+    }
+    const parent = st.candidates[plan.parent_id];
+    const parentPrompt = candidatePrompt(st, parent);
+    const it = st.counters.iterations;
+    phase = `iteration ${it}: parent minibatch`;
+    const evalSeed = input.run.seed * 7_919 + it;
+    const pe = await runPolicy(on, 'train', plan.minibatch, parentPrompt, { seed: evalSeed });
+    if (recordParentMinibatch(st, pe.scores, opts)) {
+      await metricsRow(st, { 'gepa/event': 'skip_perfect' });
+      continue;
+    }
+    // one component at a time (round-robin) or all of them
+    const childComponents = { ...parent.components };
+    let proposed = false;
+    for (const comp of plan.components) {
+      phase = `iteration ${it}: reflecting on ${comp}`;
+      const p = await ts.proposeComponent({
+        reflection: input.reflection,
+        component: comp,
+        current_text: parent.components[comp],
+        traces_refs: pe.traces_refs,
+        rejected: st.rejected[comp] ?? [],
+        template: g.reflection_template,
+        seed: input.run.seed * 104_729 + it,
+      });
+      if (!p.ok) {
+        recordRejected(st, comp, { text: p.text, reason: p.reason ?? 'empty', parent_score: null, child_score: null }, opts.rejected_memory);
+        continue;
+      }
+      childComponents[comp] = p.text;
+      proposed = true;
+    }
+    if (!proposed) {
+      await metricsRow(st, { 'gepa/event': 'rejected_reflection' });
+      continue;
+    }
+    const childPrompt = renderSystemPrompt(childComponents, st.component_names);
+    phase = `iteration ${it}: child minibatch`;
+    const ce = await runPolicy(on, 'train', plan.minibatch, childPrompt, { seed: evalSeed });
+    const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard);
+    const parentSum = pe.scores.reduce((a, b) => a + b, 0);
+    const childSum = ce.scores.reduce((a, b) => a + b, 0);
+    if (!verdict.accept) {
+      for (const comp of plan.components) {
+        if (childComponents[comp] !== parent.components[comp]) {
+          recordRejected(st, comp, { text: childComponents[comp], reason: verdict.reason!, parent_score: parentSum, child_score: childSum }, opts.rejected_memory);
+        }
+      }
+      await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum });
+      continue;
+    }
+    phase = `iteration ${it}: child on val`;
+    const ve = await runPolicy(on, 'val', valIdx, childPrompt, { seed: input.run.seed });
+    const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores });
+    log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
+    await promptRow(st, cand.id);
+    await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths });
+    }
+  }
+
+  phase = 'done';
+  const sum = summarizeState(st);
+  const best = st.candidates[sum.best_candidate_id ?? 0];
+  const result: GepaResult = {
+    ...sum,
+    run_id: runId,
+    run_dir: paths.run_dir,
+    best_prompt: candidatePrompt(st, best),
+    seed_val_score: st.candidates[0].val_mean,
+    candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
+  };
+  await ts.writeJson({ run_dir: paths.run_dir, file: 'gepa/candidates.json', value: { candidates: st.candidates, frontier: frontier(st), component_names: st.component_names } });
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used } });
+  await condition(allHandlersFinished);
+  return result;
+}
+

@@ -1,0 +1,44 @@
+/**
+ * Scripted stand-ins for paid APIs (allowed in tests only): a policy whose accuracy depends on the
+ * system prompt, and a reflection LM whose proposals depend only on the text it is shown (never on
+ * call order), so interrupted and uninterrupted runs see the same replies.
+ */
+import { registerScriptedReplies, type CompletionRequest } from '../../src/llm';
+
+function solve(question: string): number | null {
+  const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(question);
+  if (!m) return null;
+  const a = Number(m[1]);
+  const b = Number(m[3]);
+  return m[2] === '+' ? a + b : m[2] === '-' ? a - b : a * b;
+}
+
+/** Correct on '+' problems always; on every problem once the prompt says "step by step". */
+export function registerScriptedPolicy(model = 'scripted-policy'): void {
+  registerScriptedReplies(model, (req: CompletionRequest) => {
+    const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
+    const user = req.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+    const v = solve(user);
+    if (v === null) return 'I do not know.';
+    const good = /step by step/i.test(system) || user.includes('+');
+    return `The answer is ${good ? v : v + 1}`;
+  });
+}
+
+/** Every reflection prompt the scripted reflector was shown (for assertions). */
+export const reflectionPrompts: string[] = [];
+
+/**
+ * Adds "Think step by step." to the text; replies without a fenced block (junk) when the text
+ * says JUNK or already says step by step.
+ */
+export function registerScriptedReflector(model = 'scripted-reflector'): void {
+  registerScriptedReplies(model, (req: CompletionRequest) => {
+    const prompt = req.messages.map((m) => m.content).join('\n');
+    reflectionPrompts.push(prompt);
+    const current = /```\n([\s\S]*?)\n```/.exec(prompt)?.[1] ?? '';
+    if (current.includes('JUNK')) return 'Sure! Think step by step and answer carefully.';
+    if (!/step by step/i.test(current)) return `Here is a better version:\n\`\`\`\n${current}\nThink step by step.\n\`\`\``;
+    return 'The instructions look fine to me; I would not change anything.';
+  });
+}

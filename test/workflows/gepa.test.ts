@@ -1,0 +1,109 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TASK_QUEUE } from '../../src/constants';
+import { gepaOptimization } from '../../src/workflows/gepaOptimization';
+import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  registerScriptedPolicy();
+  registerScriptedReflector();
+  env = await startTestEnv();
+}, 120_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function input(runsDir: string, runId: string, over: Record<string, unknown> = {}) {
+  return {
+    run: { run_id: runId, output_dir: runsDir, seed: 11 },
+    task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 },
+    policy: { backend: 'api', api_provider: 'scripted', api_model: 'scripted-policy' },
+    reflection: { provider: 'scripted', model: 'scripted-reflector' },
+    gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
+  };
+}
+
+const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+test('GEPA improves the prompt, never exceeds the budget, rejects unfenced replies and records everything', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-${Date.now()}`, args: [input(runs, 'g1')] });
+    const res = await h.result();
+    if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/gepaOptimization.json'), historyToJSON(await h.fetchHistory()));
+    expect(await h.query('status')).toMatchObject({ phase: 'done' });
+    return res;
+  });
+  expect(r.budget_used).toBeLessThanOrEqual(40);
+  expect(r.n_candidates).toBe(2);
+  expect(r.best_prompt).toMatch(/step by step/);
+  expect(r.best_val_score).toBe(1);
+  expect(r.seed_val_score).toBeLessThan(1);
+  expect(r.stop_reason).toMatch(/budget/);
+  const prompts = jsonl(path.join(runs, 'g1/prompts.jsonl'));
+  expect(prompts.map((p) => p.candidate_id)).toEqual([0, 1]);
+  expect(prompts[1].parent_ids).toEqual([0]);
+  const metrics = jsonl(path.join(runs, 'g1/metrics.jsonl'));
+  expect(metrics.every((m) => m['gepa/metric_calls'] <= 40)).toBe(true);
+  expect(metrics[metrics.length - 1]['gepa/best_val_score']).toBe(1);
+});
+
+test('an unfenced reflection reply is rejected and remembered, never adopted', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `gepa-junk-${Date.now()}`,
+      args: [input(runs, 'g2', { seed_prompt: 'JUNK: answer the question.', max_metric_calls: 30 })],
+    }),
+  );
+  expect(r.counters.rejected_unfenced).toBeGreaterThan(1);
+  expect(r.n_candidates).toBe(1);
+  expect(r.best_prompt).toBe('JUNK: answer the question.');
+  // the rejected reply is shown back to the reflector on the next iteration
+  const later = reflectionPrompts.filter((p) => p.includes('JUNK: answer the question.')).slice(1);
+  expect(later.length).toBeGreaterThan(0);
+  expect(later[0]).toMatch(/rejected[\s\S]*\(unfenced\) Sure! Think step by step/);
+});
+
+test('a budget smaller than one val evaluation fails at once with a clear error', async () => {
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const err = await worker.runUntil(
+    env.client.workflow
+      .execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-budget-${Date.now()}`, args: [input(tmpRunsDir(), 'g3', { max_metric_calls: 5 })] })
+      .catch((e) => e),
+  );
+  expect(String(err.cause?.message)).toMatch(/max_metric_calls=5 is smaller than one evaluation of the val set \(6 rows\)/);
+});
+
+test('a run whose worker is stopped mid-run and resumed ends with exactly the candidates of an uninterrupted run', async () => {
+  const runs = tmpRunsDir();
+  const cfg = (id: string) => input(runs, id, { max_metric_calls: 60 });
+  const w1 = await createTsWorker(env, TASK_QUEUE);
+  const straight = await w1.runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-a-${Date.now()}`, args: [cfg('a')] }));
+
+  const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-b-${Date.now()}`, args: [cfg('b')] });
+  const w2 = await createTsWorker(env, TASK_QUEUE);
+  await w2.runUntil(async () => {
+    // stop the worker once the run is part-way through
+    for (;;) {
+      const s = (await h.query('status')) as { budget_used?: number };
+      if ((s.budget_used ?? 0) >= 12) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  const w3 = await createTsWorker(env, TASK_QUEUE);
+  const resumed = await w3.runUntil(h.result());
+  expect(resumed.candidates).toEqual(straight.candidates);
+  expect(resumed.best_prompt).toEqual(straight.best_prompt);
+  expect(resumed.budget_used).toEqual(straight.budget_used);
+  expect(resumed.counters).toEqual(straight.counters);
+});
