@@ -1,0 +1,169 @@
+import { createRng, nextFloat, shuffle, weightedChoice } from '../../src/core/rng';
+import {
+  acceptIfStrictlyBetter,
+  addEvaluatedCandidate,
+  canAfford,
+  checkInitialBudget,
+  frontWins,
+  initSampler,
+  initState,
+  isPerfect,
+  judgeChild,
+  keepsFormat,
+  nextMinibatch,
+  paretoFronts,
+  parseReflectionReply,
+  planIteration,
+  buildReflectionPrompt,
+  recordParentMinibatch,
+  removeDominatedCandidates,
+  selectComponents,
+  selectParentFromFront,
+  type Candidate,
+  type GepaOptions,
+} from '../../src/core/gepa';
+
+const cand = (id: number, val_scores: number[]): Candidate => ({
+  id,
+  components: { system_prompt: `p${id}` },
+  parents: [],
+  iteration: 0,
+  val_scores,
+  val_mean: val_scores.reduce((a, b) => a + b, 0) / val_scores.length,
+  metric_calls: 0,
+});
+
+describe('rng', () => {
+  test('same seed, same sequence; a saved state resumes the exact sequence', () => {
+    const a = createRng(5);
+    const b = createRng(5);
+    const xs = Array.from({ length: 5 }, () => nextFloat(a));
+    expect(Array.from({ length: 5 }, () => nextFloat(b))).toEqual(xs);
+    const saved = JSON.parse(JSON.stringify(a));
+    const next = [nextFloat(a), nextFloat(a)];
+    expect([nextFloat(saved), nextFloat(saved)]).toEqual(next);
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+    expect(createRng(6).s).not.toEqual(createRng(5).s);
+  });
+  test('shuffle is a permutation', () => {
+    expect(shuffle(createRng(1), [1, 2, 3, 4, 5]).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('pareto fronts and parent selection', () => {
+  // instance:   0  1  2  3
+  // c0        [ 1, 0, 0, 1 ]
+  // c1        [ 1, 1, 0, 0 ]
+  // c2        [ 0, 1, 1, 0 ]
+  // c3        [ 1, 1, 0, 0 ]  (same as c1)
+  const cs = [cand(0, [1, 0, 0, 1]), cand(1, [1, 1, 0, 0]), cand(2, [0, 1, 1, 0]), cand(3, [1, 1, 0, 0])];
+
+  test('fronts hold every candidate tied for the best on an instance', () => {
+    expect(paretoFronts(cs)).toEqual([[0, 1, 3], [1, 2, 3], [2], [0]]);
+  });
+
+  test('a candidate whose every front holds another survivor is removed', () => {
+    const fronts = paretoFronts(cs);
+    // order by mean (all 0.5) then id: c0 is alone on front 3 and stays; c1's fronts 0 and 1 also
+    // hold c3 (alive), so c1 goes; c2 is alone on front 2 and stays; c3's fronts 0 and 1 still
+    // hold c0 and c2, so c3 goes too.
+    const alive = removeDominatedCandidates(cs, fronts);
+    expect([...alive].sort()).toEqual([0, 2]);
+    expect(Object.fromEntries(frontWins(fronts, alive))).toEqual({ 0: 2, 2: 2 });
+  });
+
+  test('selection frequency is proportional to instances won', () => {
+    const two = [cand(0, [1, 1, 1, 0]), cand(1, [0, 0, 0, 1])];
+    const rng = createRng(3);
+    const counts = [0, 0];
+    for (let i = 0; i < 20000; i++) counts[selectParentFromFront(two, rng)]++;
+    expect(counts[0] / 20000).toBeCloseTo(0.75, 1);
+    expect(Math.abs(counts[0] / 20000 - 0.75)).toBeLessThan(0.015);
+  });
+
+  test('weightedChoice follows the weights', () => {
+    const rng = createRng(9);
+    const c = [0, 0, 0];
+    for (let i = 0; i < 30000; i++) c[weightedChoice(rng, [1, 2, 7])]++;
+    expect(c.map((x) => Math.round((x / 30000) * 10))).toEqual([1, 2, 7]);
+  });
+});
+
+describe('minibatch sampler', () => {
+  test('every train id exactly once per epoch, minibatches without repeats', () => {
+    const rng = createRng(2);
+    const s = initSampler();
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const mb = nextMinibatch(s, 10, 3, rng);
+      expect(new Set(mb).size).toBe(3);
+      seen.push(...mb);
+    }
+    // 30 ids drawn from 3 epochs of 10
+    for (let e = 0; e < 3; e++) expect(seen.slice(e * 10, e * 10 + 10).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+  test('a train set smaller than the minibatch gives all of it', () => {
+    expect(nextMinibatch(initSampler(), 2, 3, createRng(1)).sort()).toEqual([0, 1]);
+  });
+});
+
+describe('acceptance, budget and components', () => {
+  test('strictly better on the same minibatch; equal is rejected', () => {
+    expect(acceptIfStrictlyBetter([1, 0, 0], [1, 1, 0])).toBe(true);
+    expect(acceptIfStrictlyBetter([1, 0, 0], [0, 1, 0])).toBe(false);
+    expect(isPerfect([1, 1, 1], 1)).toBe(true);
+    expect(isPerfect([1, 0.5], 1)).toBe(false);
+    expect(keepsFormat([true, true, false], [true, false, false])).toBe(false);
+  });
+  test('budget errors are clear and spending is checked first', () => {
+    expect(() => checkInitialBudget(5, 6)).toThrow('max_metric_calls=5 is smaller than one evaluation of the val set (6 rows)');
+    expect(() => checkInitialBudget(5, 0)).toThrow(/val set is empty/);
+    expect(canAfford({ used: 8, limit: 10 }, 2)).toBe(true);
+    expect(canAfford({ used: 8, limit: 10 }, 3)).toBe(false);
+  });
+  test('budget accounting per iteration type', () => {
+    const opts: GepaOptions = { minibatch_size: 3, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 20 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0, 1, 0] });
+    expect(st.budget.used).toBe(4); // seed on val
+    const plan = planIteration(st, opts);
+    expect(plan.kind).toBe('reflect');
+    expect(recordParentMinibatch(st, [1, 1, 1], opts)).toBe(true); // perfect: skipped, calls still counted
+    expect(st.budget.used).toBe(7);
+    planIteration(st, opts);
+    recordParentMinibatch(st, [0, 1, 0], opts);
+    expect(judgeChild(st, { scores: [0, 1, 0], format_ok: [true, true, true] }, { scores: [1, 1, 0], format_ok: [true, true, true] }, false)).toEqual({ accept: true, reason: null });
+    expect(st.budget.used).toBe(13);
+    // 13 used, worst case of the next iteration is 3+3+4=10 > 7 left: stop before spending
+    expect(planIteration(st, opts)).toEqual({ kind: 'stop', reason: expect.stringMatching(/^budget: 13\/20/) });
+  });
+  test('round-robin components per candidate', () => {
+    const cursor = {};
+    expect(selectComponents(['a', 'b'], cursor, 0, 'round_robin')).toEqual(['a']);
+    expect(selectComponents(['a', 'b'], cursor, 0, 'round_robin')).toEqual(['b']);
+    expect(selectComponents(['a', 'b'], cursor, 1, 'round_robin')).toEqual(['a']);
+    expect(selectComponents(['a', 'b'], cursor, 0, 'all')).toEqual(['a', 'b']);
+  });
+});
+
+describe('reflection', () => {
+  test('only a closed fenced block is adopted', () => {
+    expect(parseReflectionReply('Sure:\n```\nNew prompt\n```\nbye')).toEqual({ ok: true, text: 'New prompt' });
+    expect(parseReflectionReply('```text\nA\n```\n```\nB\n```')).toEqual({ ok: true, text: 'B' });
+    expect(parseReflectionReply('just text')).toMatchObject({ ok: false, reason: 'unfenced' });
+    expect(parseReflectionReply('```\ntruncated new prompt')).toMatchObject({ ok: false, reason: 'unclosed fence' });
+    expect(parseReflectionReply('```\n\n```')).toMatchObject({ ok: false, reason: 'empty' });
+    expect(parseReflectionReply('```\nsame\n```', 'same')).toMatchObject({ ok: false, reason: 'unchanged' });
+  });
+  test('the reflection prompt carries the text, the records and the rejected proposals', () => {
+    const p = buildReflectionPrompt({
+      component: 'system_prompt',
+      current_text: 'Answer.',
+      records: [{ input: 'What is 2+2?', output: '5', reward: 0, feedback: 'Expected 4' }],
+      rejected: [{ text: 'Be careful {examples}', reason: 'not better', parent_score: 1, child_score: 1 }],
+    });
+    expect(p).toContain('Answer.');
+    expect(p).toMatch(/#### Inputs\nWhat is 2\+2\?\n#### Generated Outputs\n5\n#### Feedback\n\(score 0\) Expected 4/);
+    expect(p).toContain('(not better, scored 1 vs parent 1) Be careful {examples}');
+  });
+});

@@ -1,0 +1,33 @@
+import { computeBatchAdvantages, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlMetricsRow, shouldEval } from '../../src/core/rl';
+
+test('group-centred and GRPO advantages by hand', () => {
+  expect(groupCenteredAdvantages([1, 0, 0, 1])).toEqual([0.5, -0.5, -0.5, 0.5]);
+  const g = grpoStdAdvantages([1, 0, 0, 1], 0);
+  expect(g).toEqual([1, -1, -1, 1]); // std = 0.5
+  expect(grpoStdAdvantages([1, 1, 1], 1e-6)).toEqual([0, 0, 0]);
+});
+
+test('constant-reward groups are counted and optionally dropped', () => {
+  const r = computeBatchAdvantages([[1, 1], [0, 1]], { advantage: 'group_centered', drop_constant_reward_groups: true });
+  expect(r).toEqual({ advantages_PG: [[0, 0], [-0.5, 0.5]], kept_P: [false, true], n_constant_groups: 1 });
+});
+
+test('batch plans are deterministic, cover the train set each epoch, and differ by seed', () => {
+  const b0 = planBatch(10, 0, 4, 1);
+  expect(planBatch(10, 0, 4, 1)).toEqual(b0);
+  const epoch = [0, 1].flatMap((b) => planBatch(10, b, 5, 1)).sort((a, b) => a - b);
+  expect(epoch).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  expect(planBatch(10, 0, 4, 2)).not.toEqual(b0);
+  expect(planBatch(3, 1, 5, 0)).toHaveLength(5); // spans epochs
+  expect(() => planBatch(0, 0, 4, 1)).toThrow(/train split is empty/);
+});
+
+test('eval schedule and metric names', () => {
+  expect([1, 2, 3, 4, 5].map((b) => shouldEval(b, 2, 5, 'after'))).toEqual([false, true, false, true, true]);
+  const row = rlMetricsRow({
+    batch: 0, n_batches: 2, rewards_PG: [[1, 0]], correct_PG: [[true, false]], format_ok_PG: [[true, true]], num_tokens_PG: [[4, 6]],
+    n_constant_groups: 0, optim: { loss: 0.1, entropy: 2, kl_sample_train_v1: 0, kl_sample_train_v2: 0, grad_norm: 1, learning_rate: 1e-4, tokens: 10 },
+    test: { accuracy: 0.5, reward: 0.5 }, seconds_batch: 1, seconds_total: 2,
+  });
+  expect(row).toMatchObject({ 'progress/batch': 0, 'env/all/reward/total': 0.5, 'env/all/correct': 0.5, 'env/all/ac_tokens_per_turn': 5, 'optim/entropy': 2, 'test/env/all/correct': 0.5 });
+});
