@@ -1,11 +1,19 @@
 /** The task registry (DESIGN §4.2). Tasks written in code register with registerTask. */
 import type { TaskConfig } from '../config/task';
 import { arithmeticTask } from './arithmetic';
+import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
 import type { Example, Splits, Task } from './types';
 
 export type { Example, Splits, Task } from './types';
 
-const registry = new Map<string, (cfg: TaskConfig) => Task>([['arithmetic', () => arithmeticTask]]);
+const registry = new Map<string, (cfg: TaskConfig) => Task>([
+  ['arithmetic', () => arithmeticTask],
+  ['gsm8k', () => gsm8kTask],
+  ['math', () => mathTask],
+  ['aime', () => aimeTask],
+  ['hotpotqa', () => hotpotqaTask],
+  ['jsonl', jsonlTask],
+]);
 
 export function registerTask(name: string, factory: (cfg: TaskConfig) => Task): void {
   registry.set(name, factory);

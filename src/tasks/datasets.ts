@@ -1,0 +1,241 @@
+/**
+ * Dataset tasks on the local copies in data/ (see data/SOURCES.md): gsm8k, math (MATH-500 test,
+ * MATH train from the DeepScaleR copy), aime (2024), hotpotqa (distractor setting), and user
+ * tasks declared by a JSONL file + grader. Loaders fail on a malformed row naming file and line.
+ *
+ * Splits where the source has none (all deterministic, seeded by data_seed):
+ *   gsm8k   train/test as published; val = 100 rows carved from train (removed from train).
+ *   math    test = MATH-500; val = 100 rows carved from the DeepScaleR MATH train copy.
+ *   aime    30 problems only: test = all 30; train = val = the same 30 (document: no held-out set exists).
+ *   hotpotqa 500 dev rows: train 300 / val 100 / test 100.
+ *   jsonl   80% / 10% / 10% (at least one row each when there are >= 3 rows).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TaskConfig } from '../config/task';
+import type { ScoreResult } from '../types';
+import { afterHashes, lastBoxed, lastNumber, toNumber } from './extract';
+import { grade, mathEquivalent, normalizeText, tokenF1, type GraderName } from './graders';
+import type { Example, Splits, Task } from './types';
+
+export function repoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'data'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+export const dataPath = (...p: string[]) => path.join(process.env.GEPA_RL_DATA_DIR ?? path.join(repoRoot(), 'data'), ...p);
+
+export class DatasetError extends Error {
+  override name = 'DatasetError';
+}
+
+/** Parse JSON lines; a malformed row is an error naming the file and line. */
+export function readJsonlRows(file: string): Array<Record<string, unknown>> {
+  if (!existsSync(file)) throw new DatasetError(`dataset file ${file} does not exist`);
+  const rows: Array<Record<string, unknown>> = [];
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch (e) {
+        throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}`);
+      }
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${i + 1}: expected a JSON object, got ${line.slice(0, 120)}`);
+      rows.push(v as Record<string, unknown>);
+    });
+  return rows;
+}
+
+function need(row: Record<string, unknown>, field: string, file: string, line: number): string {
+  const v = row[field];
+  if (typeof v !== 'string' && typeof v !== 'number') throw new DatasetError(`${file}:${line}: field "${field}" missing or not a string (got ${JSON.stringify(v)?.slice(0, 80)})`);
+  return String(v);
+}
+
+function seededShuffle<T>(xs: T[], seed: number): T[] {
+  let a = (seed * 2654435761 + 0x9e3779b9) >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = xs.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+function cap(s: Splits, cfg: TaskConfig): Splits {
+  return {
+    train: cfg.n_train ? s.train.slice(0, cfg.n_train) : s.train,
+    val: cfg.n_val ? s.val.slice(0, cfg.n_val) : s.val,
+    test: cfg.n_test ? s.test.slice(0, cfg.n_test) : s.test,
+  };
+}
+
+function carve(train: Example[], nVal: number, seed: number): { train: Example[]; val: Example[] } {
+  const order = seededShuffle(train, seed);
+  return { val: order.slice(0, nVal), train: order.slice(nVal) };
+}
+
+const fail = (gold: string, extracted: string | null, why: string): ScoreResult => ({
+  reward: 0,
+  correct: false,
+  format_ok: extracted !== null,
+  extracted,
+  feedback: `Expected ${gold}; extracted ${extracted === null ? 'nothing' : JSON.stringify(extracted)}: ${why}.`,
+});
+const pass = (gold: string, extracted: string): ScoreResult => ({ reward: 1, correct: true, format_ok: true, extracted, feedback: `Correct: ${gold}.` });
+
+// ------------------------------------------------------------------------------------------ gsm8k
+function gsm8kRows(file: string, split: string): Example[] {
+  return readJsonlRows(file).map((r, i) => {
+    const answer = need(r, 'answer', file, i + 1);
+    const final = afterHashes(answer);
+    if (final === null) throw new DatasetError(`${file}:${i + 1}: answer has no "####" final answer`);
+    return { id: `gsm8k-${split}-${i}`, question: need(r, 'question', file, i + 1), answer: final.replace(/,/g, ''), solution: answer.replace(/<<[^>]*>>/g, '') };
+  });
+}
+
+export const gsm8kTask: Task = {
+  name: 'gsm8k',
+  async loadSplits(cfg) {
+    const { train, val } = carve(gsm8kRows(dataPath('gsm8k/train.jsonl'), 'train'), 100, cfg.data_seed);
+    return cap({ train, val, test: gsm8kRows(dataPath('gsm8k/test.jsonl'), 'test') }, cfg);
+  },
+  render: (x) => [{ role: 'user', content: `${x.question}\nSolve step by step, then write the final answer on its own line as "#### <number>".` }],
+  score(x, completion) {
+    const gold = x.answer ?? '';
+    // accepted forms: "#### n", "the answer is n", else the last number
+    const s = grade('numeric', gold, completion ?? '');
+    const viaHashes = afterHashes(completion ?? '') !== null;
+    return { ...s, format_ok: viaHashes, feedback: s.correct ? s.feedback : `${s.feedback}${viaHashes ? '' : ' (format: no "####" line)'}` };
+  },
+  answerForHint: (x) => x.answer,
+};
+
+// ------------------------------------------------------------------------------------------ math / aime
+export function scoreBoxedMath(gold: string, completion: string, integerOnly = false): ScoreResult {
+  const text = completion ?? '';
+  if (!text.trim()) return fail(gold, null, 'the completion is empty');
+  const boxed = lastBoxed(text);
+  const ex = boxed ?? afterHashes(text) ?? lastNumber(text);
+  if (ex === null) return fail(gold, null, 'nothing extractable (no \\boxed{}, no number)');
+  if (integerOnly) {
+    const n = toNumber(ex);
+    const g = toNumber(gold);
+    const ok = n !== null && g !== null && Number.isInteger(n) && n === g;
+    return ok ? { ...pass(gold, ex), format_ok: boxed !== null } : { ...fail(gold, ex, n === null ? 'not an integer' : 'wrong value'), format_ok: boxed !== null };
+  }
+  const ok = mathEquivalent(ex, gold);
+  return ok ? { ...pass(gold, ex), format_ok: boxed !== null } : { ...fail(gold, ex, boxed === null ? 'wrong value (and no \\boxed{} answer)' : 'wrong value'), format_ok: boxed !== null };
+}
+
+const boxedInstruction = 'Reason step by step, and put your final answer within \\boxed{}.';
+
+export const mathTask: Task = {
+  name: 'math',
+  async loadSplits(cfg) {
+    const file = dataPath('math/math_train_deepscaler.json');
+    if (!existsSync(file)) throw new DatasetError(`dataset file ${file} does not exist`);
+    let arr: unknown;
+    try {
+      arr = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new DatasetError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(arr)) throw new DatasetError(`${file}: expected a JSON array`);
+    // rows without a ground-truth answer (a few in the DeepScaleR copy) cannot be rewarded: skipped
+    const trainAll = arr
+      .map((r, i) => (r && r.answer === null ? null : { id: `math-train-${i}`, question: need(r, 'problem', file, i + 1), answer: need(r, 'answer', file, i + 1) }))
+      .filter((x): x is Example => x !== null);
+    const testFile = dataPath('math/math500_test.jsonl');
+    const test = readJsonlRows(testFile).map((r, i) => ({
+      id: String(r.unique_id ?? `math500-${i}`),
+      question: need(r, 'problem', testFile, i + 1),
+      answer: need(r, 'answer', testFile, i + 1),
+      solution: typeof r.solution === 'string' ? r.solution : undefined,
+    }));
+    const { train, val } = carve(trainAll, 100, cfg.data_seed);
+    return cap({ train, val, test }, cfg);
+  },
+  render: (x) => [{ role: 'user', content: `${x.question}\n${boxedInstruction}` }],
+  score: (x, c) => scoreBoxedMath(x.answer ?? '', c),
+  answerForHint: (x) => x.answer,
+};
+
+export const aimeTask: Task = {
+  name: 'aime',
+  async loadSplits(cfg) {
+    const file = dataPath('aime/aime24.jsonl');
+    const all = readJsonlRows(file).map((r, i) => ({ id: `aime24-${need(r, 'id', file, i + 1)}`, question: need(r, 'problem', file, i + 1), answer: String(Number(need(r, 'answer', file, i + 1))) }));
+    return cap({ train: all, val: all, test: all }, cfg);
+  },
+  render: (x) => [{ role: 'user', content: `${x.question}\nThe answer is an integer from 0 to 999. ${boxedInstruction}` }],
+  score: (x, c) => scoreBoxedMath(x.answer ?? '', c, true),
+  answerForHint: (x) => x.answer,
+};
+
+// ------------------------------------------------------------------------------------------ hotpotqa
+export const hotpotqaTask: Task = {
+  name: 'hotpotqa',
+  async loadSplits(cfg) {
+    const file = dataPath('hotpotqa/dev_distractor_500_amor.jsonl');
+    const all = readJsonlRows(file).map((r, i) => {
+      const ctx = r.context;
+      if (!Array.isArray(ctx)) throw new DatasetError(`${file}:${i + 1}: field "context" must be a list of [title, sentences]`);
+      const paragraphs = ctx.map((p: unknown) => (Array.isArray(p) ? `${p[0]}: ${(p[1] as string[]).join('')}` : String(p)));
+      return { id: String(r._id ?? `hotpot-${i}`), question: need(r, 'question', file, i + 1), answer: need(r, 'answer', file, i + 1), paragraphs };
+    });
+    const order = seededShuffle(all, cfg.data_seed);
+    return cap({ train: order.slice(0, 300), val: order.slice(300, 400), test: order.slice(400) }, cfg);
+  },
+  render: (x) => [
+    { role: 'user', content: `${(x.paragraphs as string[]).join('\n\n')}\n\nQuestion: ${x.question}\nAnswer with a short phrase on the last line as "Answer: <answer>".` },
+  ],
+  score(x, completion) {
+    const gold = x.answer ?? '';
+    const text = completion ?? '';
+    const m = [...text.matchAll(/answer:\s*([^\n]+)/gi)];
+    const ex = m.length ? m[m.length - 1][1].trim() : text.trim().split('\n').pop()?.trim() || null;
+    if (!ex) return fail(gold, null, 'the completion is empty');
+    if (normalizeText(ex) === normalizeText(gold)) return { ...pass(gold, ex), format_ok: m.length > 0 };
+    const f1 = tokenF1(ex, gold);
+    return { reward: f1, correct: false, format_ok: m.length > 0, extracted: ex, feedback: `Expected "${gold}"; answered "${ex.slice(0, 200)}": partial credit token F1 ${f1.toFixed(2)}.` };
+  },
+  answerForHint: (x) => x.answer,
+};
+
+// ------------------------------------------------------------------------------------------ jsonl (user)
+export function jsonlTask(cfg: TaskConfig): Task {
+  const grader = cfg.jsonl_grader as GraderName;
+  return {
+    name: 'jsonl',
+    async loadSplits(c) {
+      const file = path.resolve(c.jsonl_path!);
+      const rows = readJsonlRows(file).map((r, i) => ({
+        id: String(r.id ?? `row-${i + 1}`),
+        question: need(r, c.jsonl_prompt_field, file, i + 1),
+        answer: need(r, c.jsonl_answer_field, file, i + 1),
+      }));
+      const order = seededShuffle(rows, c.data_seed);
+      const nTest = rows.length >= 3 ? Math.max(1, Math.round(rows.length * 0.1)) : 0;
+      const nVal = rows.length >= 3 ? Math.max(1, Math.round(rows.length * 0.1)) : 0;
+      return cap({ test: order.slice(0, nTest), val: order.slice(nTest, nTest + nVal), train: order.slice(nTest + nVal) }, c);
+    },
+    render: (x) => [{ role: 'user', content: x.question }],
+    score: (x, c) => grade(grader, x.answer ?? '', c ?? ''),
+    answerForHint: (x) => x.answer,
+  };
+}
