@@ -16,6 +16,7 @@ export const runSchema = z
     name: z.string().default('experiment').describe('human-readable experiment name'),
     seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
     output_dir: z.string().default('runs').describe('directory holding run directories'),
+    trainer_heartbeat_timeout_s: z.number().int().positive().default(120).describe('a trainer call without a heartbeat for this long is retried elsewhere'),
   })
   .strict();
 

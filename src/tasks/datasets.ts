@@ -158,7 +158,7 @@ export const mathTask: Task = {
     if (!Array.isArray(arr)) throw new DatasetError(`${file}: expected a JSON array`);
     // rows without a ground-truth answer (a few in the DeepScaleR copy) cannot be rewarded: skipped
     const trainAll = arr
-      .map((r, i) => (r && r.answer === null ? null : { id: `math-train-${i}`, question: need(r, 'problem', file, i + 1), answer: need(r, 'answer', file, i + 1) }))
+      .map((r, i): Example | null => (r && r.answer === null ? null : { id: `math-train-${i}`, question: need(r, 'problem', file, i + 1), answer: need(r, 'answer', file, i + 1) }))
       .filter((x): x is Example => x !== null);
     const testFile = dataPath('math/math500_test.jsonl');
     const test = readJsonlRows(testFile).map((r, i) => ({

@@ -15,13 +15,19 @@ export const ts = proxyActivities<typeof tsActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
 });
 
-/** Trainer calls can be long (a batch of samples, a train step on CPU); they heartbeat. */
-export const trainer = proxyActivities<TrainerActivities>({
-  taskQueue: TRAINER_TASK_QUEUE,
-  startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest'] },
-});
+/**
+ * Trainer calls can be long (a batch of samples, a train step on CPU); they heartbeat, so a killed
+ * trainer worker is noticed after the heartbeat timeout and the call is retried on another one.
+ */
+export function trainerActivities(heartbeatTimeoutS = 120) {
+  return proxyActivities<TrainerActivities>({
+    taskQueue: TRAINER_TASK_QUEUE,
+    startToCloseTimeout: '60 minutes',
+    heartbeatTimeout: `${heartbeatTimeoutS} seconds`,
+    retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'NonFiniteLoss'] },
+  });
+}
+export const trainer = trainerActivities();
 
 /** Validate a workflow input; a bad config fails the workflow at once, naming every bad field. */
 export function parseInput<T>(type: WorkflowType, raw: unknown): T {

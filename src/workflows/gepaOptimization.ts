@@ -63,7 +63,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const valIdx = Array.from({ length: sizes.val }, (_, i) => i);
-  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism };
+  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   const opts: GepaOptions = {
     minibatch_size: g.minibatch_size,
     component_selector: g.component_selector,

@@ -6,7 +6,7 @@
 import type { TaskConfig } from '../config/task';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
-import { modelRef, trainer, ts } from './common';
+import { modelRef, trainerActivities, ts } from './common';
 
 export interface PolicyConfig {
   backend: 'local' | 'tinker' | 'api';
@@ -30,6 +30,7 @@ export interface RunOn {
   checkpoint?: string | null;
   blob_dir: string;
   parallelism: number;
+  trainer_heartbeat_timeout_s?: number;
 }
 
 export interface Evaluated {
@@ -71,7 +72,7 @@ async function sampleChunk(
           blob_dir: on.blob_dir,
           parallelism: on.parallelism,
         })
-      : await trainer.policy_sample({
+      : await trainerActivities(on.trainer_heartbeat_timeout_s).policy_sample({
           model: modelRef(p),
           checkpoint: on.checkpoint === undefined ? p.checkpoint : on.checkpoint,
           prompts_ref,

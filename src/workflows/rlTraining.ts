@@ -8,7 +8,7 @@ import { continueAsNew, log, setHandler, workflowInfo, allHandlersFinished, cond
 import type { RlInput } from '../config';
 import { computeBatchAdvantages, planBatch, rlMetricsRow, shouldEval } from '../core/rl';
 import type { BlobRef } from '../types';
-import { mean, modelRef, parseInput, runIdOf, trainer, ts } from './common';
+import { mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
 import type { RunPaths } from '../activities/run';
 
@@ -44,6 +44,7 @@ export interface RlStatus {
 }
 
 async function evaluateSplit(
+  trainer: ReturnType<typeof trainerActivities>,
   input: RlInput,
   paths: RunPaths,
   checkpoint: string | null,
@@ -73,6 +74,7 @@ async function evaluateSplit(
 
 export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResult> {
   const input = parseInput<RlInput>('rlTraining', raw);
+  const trainer = trainerActivities(input.run.trainer_heartbeat_timeout_s);
   const runId = runIdOf(input.run);
   const nBatches = input.rl.n_batches;
   let systemPrompt = carry?.system_prompt ?? input.system_prompt;
@@ -115,7 +117,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
 
   if (!carry && shouldEval(0, input.rl.eval_every, nBatches, 'start')) {
     status.phase = 'eval';
-    const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+    const ev = await evaluateSplit(trainer, input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
     initialTestAccuracy = ev.accuracy;
     status.test_accuracy = ev.accuracy;
     await ts.appendRows({
@@ -188,7 +190,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     let test: { accuracy: number; reward: number } | null = null;
     if (shouldEval(batch + 1, input.rl.eval_every, nBatches, 'after')) {
       status.phase = 'eval';
-      test = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+      test = await evaluateSplit(trainer, input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
       status.test_accuracy = test.accuracy;
     }
     const row = rlMetricsRow({

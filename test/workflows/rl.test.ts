@@ -1,0 +1,95 @@
+/**
+ * rlTraining against the real dev server and the real Python trainer worker (tiny random model).
+ * A user JSONL task with a regex grader gives rewards that vary between samples, so real train
+ * steps happen.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TASK_QUEUE } from '../../src/constants';
+import { rlTraining } from '../../src/workflows/rlTraining';
+import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+
+let env: TestWorkflowEnvironment;
+let trainerProc: TrainerProcess;
+let taskFile: string;
+
+beforeAll(async () => {
+  env = await startTestEnv();
+  trainerProc = await startTrainerWorker(env.address);
+  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'rltask-')), 'vowels.jsonl');
+  // reward 1 when the completion has two vowels in a row: random text hits it about half the time
+  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
+}, 180_000);
+
+afterAll(async () => {
+  await trainerProc?.stop();
+  await env?.teardown();
+});
+
+function input(runs: string, runId: string, nBatches: number) {
+  return {
+    run: { run_id: runId, output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 5 },
+    task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+    policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
+    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, n_eval: 3 },
+    system_prompt: 'Be brief.',
+  };
+}
+
+const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+test('trains batch by batch with checkpoints, evals and tinker-cookbook metric rows', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-${Date.now()}`, args: [input(runs, 'rl1', 3)] });
+    const res = await h.result();
+    if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/rlTraining.json'), historyToJSON(await h.fetchHistory()));
+    return res;
+  });
+  expect(r.batches_done).toBe(3);
+  expect(r.final_checkpoint).toBeTruthy();
+  expect(existsSync(path.join(r.final_checkpoint!, 'DONE'))).toBe(true);
+  const rows = jsonl(path.join(runs, 'rl1/metrics.jsonl'));
+  const batches = rows.filter((m) => typeof m['progress/batch'] === 'number' && 'env/all/reward/total' in m);
+  expect(batches.map((m) => m['progress/batch'])).toEqual([0, 1, 2]);
+  for (const m of batches) {
+    expect(m['env/all/reward/total']).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(m['optim/entropy'] ?? 0)).toBe(true);
+  }
+  expect(rows.filter((m) => 'test/env/all/correct' in m).length).toBe(3); // start, after batch 2, at the end
+  const ckpts = jsonl(path.join(runs, 'rl1/checkpoints.jsonl'));
+  expect(ckpts.length).toBeGreaterThan(0);
+  expect(new Set(ckpts.map((c) => c.step)).size).toBe(ckpts.length);
+});
+
+test('killing the trainer worker and the TS worker mid-run: the run completes with one metrics row per batch', async () => {
+  const runs = tmpRunsDir();
+  const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-kill-${Date.now()}`, args: [input(runs, 'rl2', 4)] });
+  const w1 = await createTsWorker(env, TASK_QUEUE);
+  await w1.runUntil(async () => {
+    for (;;) {
+      const s = (await h.query('status')) as { batch: number; phase: string };
+      if (s.batch >= 1 && s.phase === 'sampling') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  // the TS worker is gone (runUntil shut it down); now kill the trainer hard, mid-batch
+  trainerProc.proc.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 500));
+  trainerProc = await startTrainerWorker(env.address);
+  const w2 = await createTsWorker(env, TASK_QUEUE);
+  const r = await w2.runUntil(h.result());
+  expect(r.batches_done).toBe(4);
+  const rows = jsonl(path.join(runs, 'rl2/metrics.jsonl')).filter((m) => 'env/all/reward/total' in m);
+  expect(rows.map((m) => m['progress/batch'])).toEqual([0, 1, 2, 3]);
+  // training continued from the last checkpoint: each step's checkpoint_in is the previous step's output
+  const ckpts = jsonl(path.join(runs, 'rl2/checkpoints.jsonl')).sort((a, b) => a.step - b.step);
+  for (let i = 1; i < ckpts.length; i++) {
+    const meta = JSON.parse(readFileSync(path.join(ckpts[i].path, 'meta.json'), 'utf8'));
+    expect(meta.checkpoint_in).toBe(ckpts[i - 1].path);
+  }
+}, 240_000);
