@@ -125,6 +125,31 @@ export const gepaInputSchema = z
   })
   .strict();
 
+export const alternationSchema = z
+  .object({
+    n_rounds: z.number().int().positive().default(3).describe('rounds of [GEPA phase, RL phase]'),
+    rl_batches_per_round: z.number().int().positive().default(10).describe('RL batches in each RL phase'),
+    skip_first_gepa: z.boolean().default(false).describe('start round 0 with RL (no GEPA phase)'),
+    gepa_iterations: z.number().int().positive().default(5).describe('GEPA iterations in each GEPA phase'),
+    traces_per_iteration: z.number().int().positive().default(3).describe('GEPA minibatch (traces shown to the reflector) per iteration'),
+    format_guard: z.boolean().default(true).describe('reject a prompt that lowers the format-ok rate on the minibatch'),
+  })
+  .strict();
+
+export const alternationInputSchema = z
+  .object({
+    run: runSchema.prefault({}),
+    task: taskConfigSchema.prefault({}),
+    policy: policySchema.prefault({}),
+    reflection: reflectionSchema.prefault({}),
+    gepa: gepaSchema.prefault({}),
+    rl: rlSchema.prefault({}),
+    alternation: alternationSchema.prefault({}),
+  })
+  .strict();
+
+export type AlternationInput = z.infer<typeof alternationInputSchema>;
+
 export type ReflectionConfig = z.infer<typeof reflectionSchema>;
 export type GepaConfig = z.infer<typeof gepaSchema>;
 export type GepaInput = z.infer<typeof gepaInputSchema>;
@@ -133,6 +158,7 @@ export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = 
   evaluatePrompt: evaluatePromptInputSchema,
   rlTraining: rlInputSchema,
   gepaOptimization: gepaInputSchema,
+  gepaRlAlternation: alternationInputSchema,
 };
 
 export interface ConfigIssue {

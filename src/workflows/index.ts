@@ -2,3 +2,4 @@
 export { evaluatePrompt } from './evaluatePrompt';
 export { rlTraining } from './rlTraining';
 export { gepaOptimization } from './gepaOptimization';
+export { gepaRlAlternation } from './gepaRlAlternation';

@@ -13,7 +13,7 @@ const load = (f: string) => JSON.parse(readFileSync(path.join(DIR, f), 'utf8'));
 
 test('histories of the workflows are committed', () => {
   const types = files.map((f) => load(f).events[0].workflowExecutionStartedEventAttributes.workflowType.name);
-  expect(types).toEqual(expect.arrayContaining(['evaluatePrompt', 'gepaOptimization', 'rlTraining']));
+  expect(types).toEqual(expect.arrayContaining(['evaluatePrompt', 'gepaOptimization', 'rlTraining', 'gepaRlAlternation']));
 });
 
 test.each(files)('history %s replays deterministically with the current code', async (f) => {

@@ -1,0 +1,152 @@
+/**
+ * gepaRlAlternation (DESIGN §5, block coordinate ascent): rounds of [GEPA on the prompt s with the
+ * weights θ fixed] then [RL on θ with s fixed], each phase a child workflow writing its own folder
+ * (round0_rl/, round1_gepa/ ...). RL always trains under the latest accepted prompt; every change
+ * of s is logged and recorded with old/new excerpts.
+ */
+import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AlternationInput } from '../config';
+import type { GepaResult } from './gepaOptimization';
+import type { RlResult } from './rlTraining';
+import { parseInput, runIdOf, ts } from './common';
+import { installControl, statusQuery } from './control';
+
+export interface PhaseRecord {
+  round: number;
+  kind: 'gepa' | 'rl';
+  folder: string;
+  workflow_id: string;
+  prompt_before: string;
+  prompt_after: string;
+  checkpoint_after: string | null;
+  score: number | null;
+}
+
+export interface AlternationResult {
+  run_id: string;
+  run_dir: string;
+  final_prompt: string;
+  final_checkpoint: string | null;
+  final_test_accuracy: number | null;
+  initial_test_accuracy: number | null;
+  phases: PhaseRecord[];
+  stopped: boolean;
+}
+
+const excerpt = (s: string) => (s.length > 160 ? `${s.slice(0, 160)}…` : s);
+
+export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult> {
+  const input = parseInput<AlternationInput>('gepaRlAlternation', raw);
+  const a = input.alternation;
+  const runId = runIdOf(input.run);
+  const wfId = workflowInfo().workflowId;
+  let prompt = input.gepa.seed_prompt;
+  let checkpoint = input.policy.checkpoint;
+  let current: { id: string; kind: string; round: number } | null = null;
+  const phases: PhaseRecord[] = [];
+  let initialTest: number | null = null;
+  let lastTest: number | null = null;
+  const control = installControl({
+    onSetPrompt: (p) => {
+      const prev = prompt;
+      prompt = p;
+      return prev;
+    },
+  });
+  // stop: forward to the running phase so it finishes its current step, then end after it
+  const forwardStop = async () => {
+    if (current) await getExternalWorkflowHandle(current.id).signal('stop').catch(() => undefined);
+  };
+  setHandler(statusQuery, () => ({
+    phase: current ? `round ${current.round} ${current.kind}` : 'between phases',
+    round: current?.round ?? null,
+    step: phases.length,
+    total: a.n_rounds * 2 - (a.skip_first_gepa ? 1 : 0),
+    prompt_excerpt: excerpt(prompt),
+    checkpoint,
+    test_accuracy: lastTest,
+    paused: control.paused,
+    child_workflow_id: current?.id ?? null,
+  }));
+
+  void condition(() => control.stopRequested).then(forwardStop);
+  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: wfId, config: input });
+
+  for (let round = 0; round < a.n_rounds; round++) {
+    for (const kind of ['gepa', 'rl'] as const) {
+      if (kind === 'gepa' && round === 0 && a.skip_first_gepa) continue;
+      if (await control.checkpoint()) break;
+      const folder = `round${round}_${kind}`;
+      const childId = `${wfId}-${folder}`;
+      current = { id: childId, kind, round };
+      const before = prompt;
+      if (kind === 'gepa') {
+        const r = await executeChild<(raw: unknown) => Promise<GepaResult>>('gepaOptimization', {
+          workflowId: childId,
+          args: [
+            {
+              run: { ...input.run, run_id: runId },
+              task: input.task,
+              policy: { ...input.policy, checkpoint },
+              reflection: input.reflection,
+              gepa: { ...input.gepa, seed_prompt: prompt, max_iterations: a.gepa_iterations, minibatch_size: a.traces_per_iteration, format_guard: a.format_guard },
+              phase: folder,
+            },
+          ],
+        });
+        if (r.best_prompt !== prompt && (r.best_val_score ?? -Infinity) > r.seed_val_score) {
+          prompt = r.best_prompt;
+          log.info('system prompt changed by GEPA', { round, old: excerpt(before), new: excerpt(prompt), val: r.best_val_score });
+        }
+        phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.best_val_score });
+      } else {
+        const r = await executeChild<(raw: unknown) => Promise<RlResult>>('rlTraining', {
+          workflowId: childId,
+          args: [
+            {
+              run: { ...input.run, run_id: runId },
+              task: input.task,
+              policy: { ...input.policy, checkpoint },
+              rl: { ...input.rl, n_batches: a.rl_batches_per_round },
+              system_prompt: prompt,
+              phase: folder,
+            },
+          ],
+        });
+        checkpoint = r.final_checkpoint ?? checkpoint;
+        if (initialTest === null) initialTest = r.initial_test_accuracy;
+        lastTest = r.final_test_accuracy;
+        phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.final_test_accuracy });
+      }
+      const changed = prompt !== before;
+      await ts.appendRows({
+        run_dir: paths.run_dir,
+        file: 'metrics.jsonl',
+        rows: [{ key: folder, step: phases.length, phase: folder, 'alternation/round': round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': phases[phases.length - 1].score }],
+      });
+      if (changed) {
+        await ts.appendRows({
+          run_dir: paths.run_dir,
+          file: 'prompt_changes.jsonl',
+          rows: [{ key: folder, phase: folder, round, old_excerpt: excerpt(before), new_excerpt: excerpt(prompt), old: before, new: prompt }],
+        });
+      }
+      current = null;
+    }
+    if (control.stopRequested) break;
+  }
+
+  const result: AlternationResult = {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    final_prompt: prompt,
+    final_checkpoint: checkpoint,
+    final_test_accuracy: lastTest,
+    initial_test_accuracy: initialTest,
+    phases,
+    stopped: control.stopRequested,
+  };
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { final_test_accuracy: lastTest, initial_test_accuracy: initialTest, final_prompt: excerpt(prompt), phases: phases.length } });
+  await condition(allHandlersFinished);
+  return result;
+}
