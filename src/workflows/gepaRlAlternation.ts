@@ -77,7 +77,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
       if (kind === 'gepa' && round === 0 && a.skip_first_gepa) continue;
       if (await control.checkpoint()) break;
       const folder = `round${round}_${kind}`;
-      const childId = `${wfId}-${folder}`;
+      const childId = `${runId}-${folder}`;
       current = { id: childId, kind, round };
       const before = prompt;
       if (kind === 'gepa') {
