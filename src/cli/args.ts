@@ -77,8 +77,13 @@ function schemaFor(command: string): { type: WorkflowType; schema: AnyZod } {
   return { type, schema };
 }
 
-/** Aliases in the seeds' spelling. */
-const ALIASES: Record<string, string> = { env: 'task.env' };
+/** Aliases in the seeds' spelling: their flat keys always mean the policy's sampling settings. */
+const ALIASES: Record<string, string> = {
+  env: 'task.env',
+  max_tokens: 'policy.max_tokens',
+  temperature: 'policy.temperature',
+  top_p: 'policy.top_p',
+};
 
 function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -89,8 +94,7 @@ function levenshtein(a: string, b: string): number {
 }
 
 function resolveKey(key: string, leaves: Leaf[]): Leaf {
-  const dotted = ALIASES[key] ?? key;
-  const exact = leaves.find((l) => l.path.join('.') === dotted);
+  const exact = leaves.find((l) => l.path.join('.') === key) ?? leaves.find((l) => l.path.join('.') === ALIASES[key]);
   if (exact) return exact;
   const byName = leaves.filter((l) => l.path[l.path.length - 1] === key);
   if (byName.length === 1) return byName[0];

@@ -78,13 +78,26 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
           console.log(json ? JSON.stringify(result) : summarizeResult(result));
         } else {
           console.log(`workflow ${handle.workflowId} ended: ${desc.status.name}`);
-          await handle.result().catch((e: Error) => console.error(String((e.cause as Error | undefined)?.message ?? e.message)));
+          await handle.result().catch((e: Error) => {
+            // the innermost cause says what went wrong (a child workflow's or an activity's error)
+            let c: Error | undefined = e;
+            while (c?.cause instanceof Error) c = c.cause;
+            console.error(c?.message ?? e.message);
+          });
           process.exitCode = 1;
         }
         return;
       }
       try {
-        const status = (await handle.query('status')) as Record<string, unknown>;
+        let status = (await handle.query('status')) as Record<string, unknown>;
+        // a composed run shows the progress of the phase that is running (its child workflow)
+        if (typeof status.child_workflow_id === 'string') {
+          const child = (await handle.client.workflow
+            .getHandle(status.child_workflow_id)
+            .query('status')
+            .catch(() => null)) as Record<string, unknown> | null;
+          if (child) status = { ...child, phase: `${status.phase}: ${child.phase}`, test_accuracy: child.test_accuracy ?? status.test_accuracy };
+        }
         const now: ProgressSample = { at_ms: Date.now(), ...stepOf(status) };
         if (!first || now.step < first.step) first = now;
         const line = formatProgress(status, etaSeconds(first, now, stepOf(status).total));

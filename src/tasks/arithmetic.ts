@@ -45,11 +45,18 @@ export const arithmeticTask: Task = {
   name: 'arithmetic',
   async loadSplits(cfg: TaskConfig): Promise<Splits> {
     const n = { train: cfg.n_train ?? DEFAULT_SIZES.train, val: cfg.n_val ?? DEFAULT_SIZES.val, test: cfg.n_test ?? DEFAULT_SIZES.test };
+    // test and val first, so a small problem space (1 digit, one operator) shortens only train
     const all = generateProblems(cfg, n.train + n.val + n.test);
+    if (all.length < n.test + n.val + 1) {
+      throw new Error(
+        `arithmetic with ${cfg.arithmetic_digits} digit(s) and operators "${cfg.arithmetic_operators}" has only ${all.length} distinct problems; ` +
+          `n_test=${n.test} + n_val=${n.val} leave none for training. Use more digits or operators, or smaller n_test/n_val.`,
+      );
+    }
     return {
-      train: all.slice(0, n.train),
-      val: all.slice(n.train, n.train + n.val),
-      test: all.slice(n.train + n.val),
+      test: all.slice(0, n.test),
+      val: all.slice(n.test, n.test + n.val),
+      train: all.slice(n.test + n.val, n.test + n.val + n.train),
     };
   },
   render(x) {
