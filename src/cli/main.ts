@@ -92,7 +92,7 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
         let status = (await handle.query('status')) as Record<string, unknown>;
         // a composed run shows the progress of the phase that is running (its child workflow)
         if (typeof status.child_workflow_id === 'string') {
-          const child = (await handle.client.workflow
+          const child = (await handle.client
             .getHandle(status.child_workflow_id)
             .query('status')
             .catch(() => null)) as Record<string, unknown> | null;
@@ -101,9 +101,11 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
         const now: ProgressSample = { at_ms: Date.now(), ...stepOf(status) };
         if (!first || now.step < first.step) first = now;
         const line = formatProgress(status, etaSeconds(first, now, stepOf(status).total));
+        // on a terminal the line is redrawn in place; in a log, a new line when the progress changes
+        const key = line.replace(/ETA \S+/, '');
         if (tty) process.stdout.write(`\r\x1b[2K${line}`);
-        else if (line !== lastLine) console.log(line);
-        lastLine = line;
+        else if (key !== lastLine) console.log(line);
+        lastLine = key;
       } catch {
         /* no worker has picked the workflow up yet */
       }
