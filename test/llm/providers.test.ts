@@ -1,0 +1,106 @@
+/**
+ * Providers through the official clients against a local HTTP server that imitates OpenAI's and
+ * Anthropic's APIs (a scripted stand-in for paid APIs; tests only).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { classifyProviderError, createProvider, estimateCost, toActivityFailure } from '../../src/llm';
+
+const KEY = 'sk-test-SECRET-123456';
+let server: Server;
+let base: string;
+const seen: Array<{ url: string; body: any; headers: IncomingMessage['headers'] }> = [];
+let script: (url: string, body: any) => { status: number; body: unknown; headers?: Record<string, string> };
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let data = '';
+    req.on('data', (d) => (data += d));
+    req.on('end', () => {
+      const body = data ? JSON.parse(data) : null;
+      seen.push({ url: req.url ?? '', body, headers: req.headers });
+      const r = script(req.url ?? '', body);
+      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers ?? {}) });
+      res.end(JSON.stringify(r.body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+beforeEach(() => (seen.length = 0));
+
+const openaiOk = (n = 1) => ({
+  status: 200,
+  body: {
+    id: 'x', object: 'chat.completion', created: 0, model: 'gpt-4o-mini',
+    choices: Array.from({ length: n }, (_, i) => ({ index: i, message: { role: 'assistant', content: `reply ${i}` }, finish_reason: i ? 'length' : 'stop' })),
+    usage: { prompt_tokens: 1000, completion_tokens: 2000, total_tokens: 3000 },
+  },
+});
+
+test('openai: request shape, texts, usage and cost', async () => {
+  script = () => openaiOk(2);
+  const p = createProvider({ provider: 'openai', model: 'gpt-4o-mini', base_url: `${base}/v1` }, { OPENAI_API_KEY: KEY });
+  const r = await p.complete({ messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }], max_tokens: 50, n: 2, temperature: 0.5 });
+  expect(r.texts).toEqual(['reply 0', 'reply 1']);
+  expect(r.finish_reasons).toEqual(['stop', 'length']);
+  expect(r.usage).toEqual({ prompt_tokens: 1000, completion_tokens: 2000 });
+  expect(r.cost_usd).toBeCloseTo(0.15 * 1000 / 1e6 + 0.6 * 2000 / 1e6, 10);
+  expect(seen[0].url).toBe('/v1/chat/completions');
+  expect(seen[0].body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 50, n: 2, messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }] });
+  expect(seen[0].headers.authorization).toBe(`Bearer ${KEY}`);
+  expect(JSON.stringify(r)).not.toContain(KEY);
+});
+
+test('anthropic: system messages go to the system parameter; n>1 is n calls', async () => {
+  script = () => ({ status: 200, body: { id: 'm', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'hint' }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 5 } } });
+  const p = createProvider({ provider: 'anthropic', model: 'claude-sonnet-4-5', base_url: base }, { ANTHROPIC_API_KEY: KEY });
+  const r = await p.complete({ messages: [{ role: 'system', content: 'be terse' }, { role: 'user', content: 'hi' }], n: 2, max_tokens: 20 });
+  expect(r.texts).toEqual(['hint', 'hint']);
+  expect(r.usage).toEqual({ prompt_tokens: 20, completion_tokens: 10 });
+  expect(seen).toHaveLength(2);
+  expect(seen[0].url).toBe('/v1/messages');
+  expect(seen[0].body).toMatchObject({ system: 'be terse', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 });
+});
+
+test('429 with retry-after is retryable with that delay; 5xx retryable; 400/401 not, without the key', async () => {
+  const p = createProvider({ provider: 'openai', model: 'gpt-4o-mini', base_url: `${base}/v1` }, { OPENAI_API_KEY: KEY });
+  script = () => ({ status: 429, body: { error: { message: 'slow down' } }, headers: { 'retry-after': '7' } });
+  const e429 = await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+  expect(classifyProviderError(e429)).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 });
+  const f = toActivityFailure(e429);
+  expect(f.nonRetryable).toBe(false);
+  expect(f.nextRetryDelay).toBe(7000);
+  script = () => ({ status: 503, body: { error: { message: 'overloaded' } } });
+  expect(classifyProviderError(await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e))).toMatchObject({ retryable: true, status: 503 });
+  script = () => ({ status: 401, body: { error: { message: `Incorrect API key provided: ${KEY.slice(0, 6)}***` } } });
+  const e401 = await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+  const f401 = toActivityFailure(e401);
+  expect(f401.nonRetryable).toBe(true);
+  expect(f401.message).toMatch(/401.*Incorrect API key/);
+  expect(f401.message).not.toContain(KEY);
+  script = () => ({ status: 400, body: { error: { message: 'max_tokens too large' } } });
+  expect(toActivityFailure(await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e))).toMatchObject({ nonRetryable: true, message: expect.stringMatching(/max_tokens too large/) });
+});
+
+test('a missing key is a clear, non-retryable error', () => {
+  expect(() => createProvider({ provider: 'openai', model: 'gpt-4o' }, {})).toThrow('OPENAI_API_KEY is not set; the openai provider needs it');
+  expect(() => createProvider({ provider: 'anthropic', model: 'claude-sonnet-4-5' }, {})).toThrow(/ANTHROPIC_API_KEY is not set/);
+  let err: unknown;
+  try {
+    createProvider({ provider: 'openai', model: 'gpt-4o' }, {});
+  } catch (e) {
+    err = e;
+  }
+  expect(classifyProviderError(err).retryable).toBe(false);
+});
+
+test('local provider talks to the local OpenAI-compatible server without a key', async () => {
+  script = () => openaiOk(1);
+  const p = createProvider({ provider: 'local', model: 'smollm2-135m-instruct' }, { GEPA_RL_LOCAL_LM_URL: `${base}/v1` });
+  const r = await p.complete({ messages: [{ role: 'user', content: 'x' }] });
+  expect(r.texts).toEqual(['reply 0']);
+  expect(r.cost_usd).toBeNull();
+  expect(estimateCost('some-local-model', { prompt_tokens: 1, completion_tokens: 1 })).toBeNull();
+});
