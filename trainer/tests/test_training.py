@@ -1,0 +1,111 @@
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from conftest import OPTIM, TINY, sample_req
+from gepa_rl_trainer import blobs
+from gepa_rl_trainer.backends.local import LocalBackend
+from gepa_rl_trainer.errors import InvalidRequest, NonFiniteLoss
+
+
+def rollouts(backend, tmp_path, seed=1):
+    res = backend.sample(sample_req(tmp_path / "blobs", seed=seed, num_samples=4, max_tokens=6))
+    n = len(blobs.read_json(res["rollouts_ref"])["rollouts"])
+    return res["rollouts_ref"], n
+
+
+def step_req(tmp_path, step, ref, adv, checkpoint_in=None, loss="importance_sampling", **kw):
+    return {"run_id": "r", "step": step, "model": TINY, "checkpoint_in": checkpoint_in, "checkpoint_root": str(tmp_path / "ckpt"),
+            "loss": loss, "rollouts_ref": ref, "advantages": adv, "optim": dict(OPTIM, **kw)}
+
+
+def test_importance_sampling_loss_goes_down_on_a_fixed_batch(backend, tmp_path):
+    ref, n = rollouts(backend, tmp_path)
+    adv = [1.0] * n  # push every sampled sequence up: the (negative) surrogate must fall
+    ckpt, losses = None, []
+    for s in range(4):
+        out = backend.train_step(step_req(tmp_path, s, ref, adv, ckpt))
+        ckpt = out["checkpoint_out"]
+        losses.append(out["metrics"]["loss"])
+        m = out["metrics"]
+        assert all(math.isfinite(v) for v in m.values())
+        assert m["tokens"] > 0 and m["entropy"] > 0
+    assert losses[-1] < losses[0]
+
+
+def test_cross_entropy_sft_loss_goes_down(backend, tmp_path):
+    ex = [{"messages": [{"role": "user", "content": "What is 2+2?"}], "completion": "4"}] * 4
+    ref = blobs.write_json(str(tmp_path), ex)
+    ckpt, losses = None, []
+    for s in range(4):
+        req = {"run_id": "sft", "step": s, "model": TINY, "checkpoint_in": ckpt, "checkpoint_root": str(tmp_path / "sft"),
+               "loss": "cross_entropy", "sft_examples_ref": ref, "optim": dict(OPTIM, learning_rate=5e-2)}
+        out = backend.train_step(req)
+        ckpt = out["checkpoint_out"]
+        losses.append(out["metrics"]["loss"])
+    assert losses[-1] < losses[0]
+
+
+def test_retried_step_returns_the_stored_checkpoint_once(backend, tmp_path):
+    ref, n = rollouts(backend, tmp_path)
+    a = backend.train_step(step_req(tmp_path, 0, ref, [1.0, -1.0] * (n // 2)))
+    b = backend.train_step(step_req(tmp_path, 0, ref, [1.0, -1.0] * (n // 2)))
+    assert not a["reused"] and b["reused"]
+    assert a["checkpoint_out"] == b["checkpoint_out"]
+    assert b["metrics"] == a["metrics"]
+    rows = [json.loads(l) for l in (tmp_path / "checkpoints.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [0]
+
+
+def test_checkpoint_round_trip_rebuilds_the_live_model(backend, tmp_path):
+    import torch
+
+    ref, n = rollouts(backend, tmp_path)
+    out = backend.train_step(step_req(tmp_path, 0, ref, [1.0] * n, learning_rate=5e-2))
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        live = backend.live_model(TINY, out["checkpoint_out"]).model(input_ids=ids).logits
+        fresh = LocalBackend().live_model(TINY, out["checkpoint_out"]).model(input_ids=ids).logits
+        base = LocalBackend().live_model(TINY, None).model(input_ids=ids).logits
+    assert torch.allclose(live, fresh, atol=1e-5)
+    assert not torch.allclose(live, base, atol=1e-4)
+    assert (Path(out["checkpoint_out"]) / "optimizer.pt").is_file()
+
+
+def test_missing_checkpoint_and_bad_requests_are_clear(backend, tmp_path):
+    ref, n = rollouts(backend, tmp_path)
+    with pytest.raises(InvalidRequest, match="checkpoint /nope/7 does not exist"):
+        backend.train_step(step_req(tmp_path, 0, ref, [1.0] * n, checkpoint_in="/nope/7"))
+    with pytest.raises(InvalidRequest, match="one value per rollout"):
+        backend.train_step(step_req(tmp_path, 0, ref, [1.0]))
+    with pytest.raises(InvalidRequest, match="unknown loss"):
+        backend.train_step(step_req(tmp_path, 0, ref, [1.0] * n, loss="dpo"))
+    with pytest.raises(InvalidRequest, match="zero advantage"):
+        backend.train_step(step_req(tmp_path, 0, ref, [0.0] * n))
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(backend, tmp_path):
+    ref, n = rollouts(backend, tmp_path)
+    good = backend.train_step(step_req(tmp_path, 0, ref, [1.0] * n))
+    with pytest.raises(NonFiniteLoss, match=r"step 1: loss=.* is not finite; no checkpoint written"):
+        backend.train_step(step_req(tmp_path, 1, ref, [float("nan")] * n, good["checkpoint_out"]))
+    assert not (tmp_path / "ckpt" / "1").exists()
+    # the run can go on from the last good checkpoint
+    ok = backend.train_step(step_req(tmp_path, 1, ref, [1.0] * n, good["checkpoint_out"]))
+    assert not ok["reused"]
+
+
+def test_activity_maps_errors_to_non_retryable_application_errors(tmp_path):
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from gepa_rl_trainer.activities import policy_sample
+
+    env = ActivityEnvironment()
+    res = env.run(policy_sample, sample_req(tmp_path, num_samples=1, max_tokens=3))
+    assert len(res["num_tokens"]) == 2
+    with pytest.raises(ApplicationError) as e:
+        env.run(policy_sample, {"model": TINY})
+    assert e.value.non_retryable and e.value.type == "InvalidRequest" and "missing field" in str(e.value)
