@@ -18,7 +18,7 @@ b = LocalBackend()
 b.tokenizer(MODEL_DIR)
 b.live_model(model, None)
 data = problems(GROUPS * STEPS)
-ckpt, times = None, []
+ckpt, times, trained = None, [], 0
 for step in range(STEPS):
     t0 = time.time()
     batch = data[step * GROUPS : (step + 1) * GROUPS]
@@ -35,6 +35,7 @@ for step in range(STEPS):
                             "loss": "importance_sampling", "rollouts_ref": res["rollouts_ref"], "advantages": adv,
                             "optim": {"learning_rate": LR, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.0, "grad_clip": 1.0}})
         ckpt = out["checkpoint_out"]
+        trained += 1
     times.append(time.time() - t0)
 print(json.dumps({"name": "gepa-rl", "seconds_per_step": sum(times[1:]) / max(len(times) - 1, 1) if len(times) > 1 else times[0],
-                  "step_times": times, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "step_times": times, "trained_steps": trained, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -19,7 +19,8 @@ python3 - "$ours" "$trl" <<'PY'
 import json, sys
 o, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for r in (o, t):
-    print(f"{r['name']:>8}: {r['seconds_per_step']:.2f} s/step (steps {', '.join(f'{x:.1f}' for x in r['step_times'])}), peak RSS {r['peak_rss_mib']:.0f} MiB")
+    extra = f", {r['trained_steps']} of {len(r['step_times'])} steps had a non-zero advantage and trained" if 'trained_steps' in r else ''
+    print(f"{r['name']:>8}: {r['seconds_per_step']:.2f} s/step (steps {', '.join(f'{x:.1f}' for x in r['step_times'])}), peak RSS {r['peak_rss_mib']:.0f} MiB{extra}")
 print(f"ratio step time ours/TRL: {o['seconds_per_step'] / t['seconds_per_step']:.2f}x (target <= 0.8x)")
 print(f"ratio peak memory ours/TRL: {o['peak_rss_mib'] / t['peak_rss_mib']:.2f}x")
 PY
