@@ -1,0 +1,86 @@
+/**
+ * Expert iteration rules (DESIGN §5): the hint leak check, the per-problem success cap, and the
+ * teacher's hint prompt. Pure.
+ */
+
+const SMALL = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen', 'twenty'];
+
+/** Normalise for matching: lower case, no LaTeX wrappers, no spaces, no thousands commas, no $. */
+export function normalizeForLeak(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/\\boxed\{([^}]*)\}/g, '$1')
+    .replace(/\\[dt]?frac\{([^}]*)\}\{([^}]*)\}/g, '$1/$2')
+    .replace(/\\left|\\right|\\!|\\,|\$/g, '')
+    .replace(/(\d),(?=\d{3}\b)/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The answer and its numeric forms: 0.5 <-> 1/2 <-> 50%, 1000 <-> 1,000, small integers in words. */
+export function numericForms(answer: string): string[] {
+  const a = normalizeForLeak(answer);
+  const forms = new Set<string>([a]);
+  let value: number | null = null;
+  const frac = /^(-?\d+)\/(\d+)$/.exec(a);
+  if (frac && Number(frac[2]) !== 0) value = Number(frac[1]) / Number(frac[2]);
+  else if (/^-?\d+(\.\d+)?%?$/.test(a)) value = Number(a.replace('%', '')) / (a.endsWith('%') ? 100 : 1);
+  if (value !== null && Number.isFinite(value)) {
+    forms.add(String(value));
+    forms.add(`${+(value * 100).toFixed(6)}%`);
+    if (Number.isInteger(value)) {
+      forms.add(value.toLocaleString('en-US'));
+      if (value >= 0 && value <= 20) forms.add(SMALL[value]);
+    } else {
+      for (let d = 2; d <= 12; d++) {
+        const n = value * d;
+        if (Math.abs(n - Math.round(n)) < 1e-9) {
+          forms.add(`${Math.round(n)}/${d}`);
+          break;
+        }
+      }
+    }
+  }
+  return [...forms].filter((f) => f.length > 0);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Does the hint contain the final answer in any of its forms, as a whole token? */
+export function hintLeaks(hint: string, answerForms: readonly string[]): { leaks: boolean; matched?: string } {
+  const h = normalizeForLeak(hint);
+  for (const f of answerForms) {
+    const form = normalizeForLeak(f);
+    if (!form) continue;
+    // whole-token match: "12" does not match inside "123" or "1.25"
+    const re = new RegExp(`(^|[^\\w.])${escapeRe(form)}(?![\\w]|\\.\\d)`, 'i');
+    if (re.test(h)) return { leaks: true, matched: f };
+  }
+  return { leaks: false };
+}
+
+/** Keep at most `max` verified successes per problem (the first ones found). */
+export function capSuccesses(counts: Record<string, number>, index: number, found: number, max: number): number {
+  const have = counts[String(index)] ?? 0;
+  const take = Math.max(0, Math.min(found, max - have));
+  counts[String(index)] = have + take;
+  return take;
+}
+
+export function buildHintPrompt(args: { problem: string; answer: string; attempt: string; previous_leaks: number }): string {
+  return [
+    'A student tried to solve the problem below and got it wrong. Write a short hint that helps the student',
+    'find the right method on their own. The hint must NOT state or imply the final answer, nor any number equal to it.',
+    '',
+    `Problem:\n${args.problem}`,
+    '',
+    `Correct final answer (for you only; never reveal it): ${args.answer}`,
+    '',
+    `The student's attempt:\n${args.attempt.slice(0, 2000)}`,
+    args.previous_leaks > 0 ? `\nYour previous ${args.previous_leaks} hint(s) revealed the answer and were discarded. Do not include the answer.` : '',
+    '',
+    'Reply with the hint only.',
+  ].join('\n');
+}
