@@ -3,3 +3,4 @@ export * from './run';
 export * from './tasks';
 export * from './llm';
 export * from './reflection';
+export * from './expert';

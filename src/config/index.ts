@@ -150,6 +150,75 @@ export const alternationInputSchema = z
 
 export type AlternationInput = z.infer<typeof alternationInputSchema>;
 
+export const teacherSchema = z
+  .object({
+    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('teacher LM provider (scripted: tests only)'),
+    model: z.string().default('smollm2-135m-instruct').describe('teacher LM model'),
+    base_url: z.string().optional().describe('base URL for openai-compatible / local'),
+    temperature: z.number().nonnegative().default(0.7).describe('teacher sampling temperature'),
+    max_tokens: z.number().int().positive().default(256).describe('max tokens of a hint'),
+  })
+  .strict();
+
+export const expertSchema = z
+  .object({
+    n_rounds: z.number().int().positive().default(2).describe('expert-iteration rounds'),
+    problems_per_round: z.number().int().positive().default(20).describe('train problems attempted per round'),
+    attempts_per_problem: z.number().int().positive().default(4).describe('student attempts per problem under the clean prompt'),
+    use_hints: z.boolean().default(true).describe('teacher hints for failed problems (false: best-of-N only)'),
+    max_hint_regenerations: z.number().int().nonnegative().default(3).describe('a leaking hint is regenerated up to k times, then dropped'),
+    expert_samples: z.number().int().positive().default(4).describe('samples per failed problem under prompt + hint (best-of-N)'),
+    max_successes_per_problem: z.number().int().positive().default(10).describe('verified successes kept per problem'),
+    restart_from_base: z.boolean().default(false).describe('distil each round from the base model on the whole buffer'),
+    sft_learning_rate: z.number().positive().default(1e-4).describe('learning rate of the distillation step'),
+  })
+  .strict();
+
+export const sftSchema = z
+  .object({
+    train_samples: z.number().int().positive().default(100).describe('training examples'),
+    learning_rate: z.number().positive().default(1e-4).describe('Adam learning rate'),
+    batch_size: z.number().int().positive().default(8).describe('examples per optimiser step'),
+    n_epochs: z.number().int().positive().default(1).describe('passes over the examples'),
+    source: z.enum(['reference', 'traces']).default('reference').describe('reference solutions of the dataset, or a traceGeneration run'),
+    traces_file: z.string().optional().describe('source=traces: path of sft_examples.json written by traceGeneration'),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    split: z.enum(['train', 'val', 'test']).default('test').describe('split to evaluate on'),
+    n_examples: z.number().int().positive().optional().describe('first N examples (default: all)'),
+  })
+  .strict();
+
+export const tracesSchema = z
+  .object({
+    n_problems: z.number().int().positive().default(100).describe('train problems to generate traces for'),
+    max_attempts: z.number().int().positive().default(4).describe('samples per problem; the first correct one is kept'),
+  })
+  .strict();
+
+const common = () => ({
+  run: runSchema.prefault({}),
+  task: taskConfigSchema.prefault({}),
+  policy: policySchema.prefault({}),
+  system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt (clean prompt s)'),
+  phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+});
+
+export const expertIterationInputSchema = z
+  .object({ ...common(), teacher: teacherSchema.prefault({}), expert: expertSchema.prefault({}), rl: rlSchema.prefault({}) })
+  .strict();
+export const sftInputSchema = z.object({ ...common(), sft: sftSchema.prefault({}), rl: rlSchema.prefault({}) }).strict();
+export const evaluationInputSchema = z.object({ ...common(), eval: evalSchema.prefault({}) }).strict();
+export const traceGenerationInputSchema = z.object({ ...common(), traces: tracesSchema.prefault({}) }).strict();
+
+export type ExpertIterationInput = z.infer<typeof expertIterationInputSchema>;
+export type SftInput = z.infer<typeof sftInputSchema>;
+export type EvaluationInput = z.infer<typeof evaluationInputSchema>;
+export type TraceGenerationInput = z.infer<typeof traceGenerationInputSchema>;
+
 export type ReflectionConfig = z.infer<typeof reflectionSchema>;
 export type GepaConfig = z.infer<typeof gepaSchema>;
 export type GepaInput = z.infer<typeof gepaInputSchema>;
@@ -159,6 +228,10 @@ export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = 
   rlTraining: rlInputSchema,
   gepaOptimization: gepaInputSchema,
   gepaRlAlternation: alternationInputSchema,
+  expertIteration: expertIterationInputSchema,
+  sftTraining: sftInputSchema,
+  evaluation: evaluationInputSchema,
+  traceGeneration: traceGenerationInputSchema,
 };
 
 export interface ConfigIssue {

@@ -20,7 +20,7 @@ beforeAll(async () => {
   trainerProc = await startTrainerWorker(env.address);
   taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'alt-')), 'vowels.jsonl');
   writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await trainerProc?.stop();

@@ -13,7 +13,7 @@ let trainerProc: TrainerProcess;
 beforeAll(async () => {
   env = await startTestEnv();
   trainerProc = await startTrainerWorker(env.address);
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await trainerProc?.stop();

@@ -13,7 +13,7 @@ beforeAll(async () => {
   registerScriptedPolicy();
   registerScriptedReflector();
   env = await startTestEnv();
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await env?.teardown();

@@ -22,7 +22,7 @@ beforeAll(async () => {
   taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'rltask-')), 'vowels.jsonl');
   // reward 1 when the completion has two vowels in a row: random text hits it about half the time
   writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await trainerProc?.stop();
@@ -92,4 +92,4 @@ test('killing the trainer worker and the TS worker mid-run: the run completes wi
     const meta = JSON.parse(readFileSync(path.join(ckpts[i].path, 'meta.json'), 'utf8'));
     expect(meta.checkpoint_in).toBe(ckpts[i - 1].path);
   }
-}, 240_000);
+}, 600_000);

@@ -1,0 +1,184 @@
+/**
+ * Activities of expert iteration, SFT, trace generation and evaluation: teacher hints (one LLM
+ * call each), SFT example blobs built from traces or reference solutions, the trace-generation
+ * files and the per-example evaluation CSV. The rules (leak check, caps) live in src/core/expert.
+ */
+import { writeFile, mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { TaskConfig } from '../config/task';
+import { buildHintPrompt, numericForms } from '../core/expert';
+import { classifyProviderError, createProvider, toActivityFailure, type ProviderName } from '../llm';
+import { getTask, loadSplitsCached } from '../tasks';
+import { FileBlobStore, readBlob } from '../storage/blobs';
+import type { BlobRef, SftExample } from '../types';
+import { withSystemPrompt, type ScoredSample, type Split } from './tasks';
+
+export interface TeacherHintRequest {
+  teacher: { provider: ProviderName; model: string; base_url?: string; temperature: number; max_tokens: number };
+  task: TaskConfig;
+  index: number;
+  attempt: string;
+  previous_leaks: number;
+  seed: number;
+}
+
+export async function teacherHint(req: TeacherHintRequest): Promise<{ hint: string | null; answer_forms: string[]; error: string | null }> {
+  const x = (await loadSplitsCached(req.task)).train[req.index];
+  const answer = getTask(req.task).answerForHint(x);
+  if (answer === null) return { hint: null, answer_forms: [], error: 'no ground truth' };
+  const provider = createProvider({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
+  try {
+    const r = await provider.complete({
+      messages: [{ role: 'user', content: buildHintPrompt({ problem: x.question, answer, attempt: req.attempt, previous_leaks: req.previous_leaks }) }],
+      max_tokens: req.teacher.max_tokens,
+      temperature: req.teacher.temperature,
+      seed: req.seed,
+    });
+    return { hint: (r.texts[0] ?? '').trim() || null, answer_forms: numericForms(answer), error: null };
+  } catch (e) {
+    const c = classifyProviderError(e);
+    if (c.retryable) throw toActivityFailure(e);
+    return { hint: null, answer_forms: numericForms(answer), error: c.message.slice(0, 300) };
+  }
+}
+
+/** The first answer of a problem's student attempts, for the teacher to look at. */
+export async function firstAttempts(req: { traces_refs: BlobRef[]; indices: number[] }): Promise<string[]> {
+  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+  return req.indices.map((i) => traces.find((t) => t.index === i)?.output ?? '');
+}
+
+export interface SuccessPick {
+  index: number;
+  sample_index: number;
+}
+
+/** Verified successes per problem index, in sample order (the workflow applies the cap). */
+export async function verifiedSuccesses(req: { traces_refs: BlobRef[] }): Promise<SuccessPick[]> {
+  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+  return traces.filter((t) => t.correct).map((t) => ({ index: t.index, sample_index: t.sample_index }));
+}
+
+/**
+ * SFT examples (x -> y*) under the clean prompt: the completions of the picked traces, with the
+ * messages rebuilt from the task and the clean system prompt, so a hint never reaches training.
+ */
+export async function sftFromTraces(req: { task: TaskConfig; split: Split; system_prompt: string; traces_refs: BlobRef[]; picks: SuccessPick[]; blob_dir: string }): Promise<{ ref: BlobRef; n: number }> {
+  const task = getTask(req.task);
+  const rows = (await loadSplitsCached(req.task))[req.split];
+  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+  const want = new Set(req.picks.map((p) => `${p.index}:${p.sample_index}`));
+  const examples: SftExample[] = traces
+    .filter((t) => want.has(`${t.index}:${t.sample_index}`))
+    .map((t) => ({ messages: withSystemPrompt(req.system_prompt, task.render(rows[t.index])), completion: t.output }));
+  return { ref: await new FileBlobStore(req.blob_dir).put(examples), n: examples.length };
+}
+
+/** Concatenate SFT blobs (the distillation buffer) into one. */
+export async function mergeSftBlobs(req: { refs: BlobRef[]; blob_dir: string }): Promise<{ ref: BlobRef; n: number }> {
+  const all = (await Promise.all(req.refs.map((r) => readBlob<SftExample[]>(r)))).flat();
+  return { ref: await new FileBlobStore(req.blob_dir).put(all), n: all.length };
+}
+
+/** SFT examples from the dataset's reference solutions (e.g. GSM8K rationales), in batches. */
+export async function sftFromReference(req: { task: TaskConfig; system_prompt: string; n: number; batch_size: number; blob_dir: string; file?: string }): Promise<{ batches: BlobRef[]; n: number; skipped: number }> {
+  let examples: SftExample[];
+  let skipped = 0;
+  if (req.file) {
+    examples = JSON.parse(await (await import('node:fs/promises')).readFile(req.file, 'utf8')) as SftExample[];
+    examples = examples.slice(0, req.n);
+  } else {
+    const task = getTask(req.task);
+    const rows = (await loadSplitsCached(req.task)).train.slice(0, req.n);
+    examples = [];
+    for (const x of rows) {
+      const sol = typeof x.solution === 'string' ? x.solution : x.answer;
+      if (!sol) {
+        skipped++;
+        continue;
+      }
+      examples.push({ messages: withSystemPrompt(req.system_prompt, task.render(x)), completion: sol });
+    }
+  }
+  const store = new FileBlobStore(req.blob_dir);
+  const batches: BlobRef[] = [];
+  for (let i = 0; i < examples.length; i += req.batch_size) batches.push(await store.put(examples.slice(i, i + req.batch_size)));
+  return { batches, n: examples.length, skipped };
+}
+
+/** traceGeneration's outputs: traces.jsonl, the stats sidecar, and sft_examples.json. */
+export async function writeTraceFiles(req: {
+  run_dir: string;
+  task: TaskConfig;
+  system_prompt: string;
+  traces_refs: BlobRef[];
+  indices: number[];
+  max_attempts: number;
+}): Promise<{ total: number; successes: number; fallbacks: number; success_rate: number; mean_attempts: number; skipped: number }> {
+  const task = getTask(req.task);
+  const rows = (await loadSplitsCached(req.task)).train;
+  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+  const lines: string[] = [];
+  const sft: SftExample[] = [];
+  let successes = 0;
+  let fallbacks = 0;
+  let skipped = 0;
+  let attempts = 0;
+  for (const i of req.indices) {
+    const x = rows[i];
+    const mine = traces.filter((t) => t.index === i).sort((a, b) => a.sample_index - b.sample_index);
+    const first = mine.find((t) => t.correct);
+    const reference = typeof x.solution === 'string' ? x.solution : x.answer;
+    let completion: string | null;
+    let source: 'sample' | 'reference';
+    if (first) {
+      successes++;
+      attempts += first.sample_index + 1;
+      completion = first.output;
+      source = 'sample';
+    } else if (reference) {
+      fallbacks++;
+      attempts += req.max_attempts;
+      completion = reference;
+      source = 'reference';
+    } else {
+      skipped++;
+      continue;
+    }
+    lines.push(JSON.stringify({ index: i, id: x.id, question: x.question, answer: x.answer, completion, source, attempts: first ? first.sample_index + 1 : req.max_attempts }));
+    sft.push({ messages: withSystemPrompt(req.system_prompt, task.render(x)), completion });
+  }
+  const total = successes + fallbacks;
+  const stats = { total, successes, fallbacks, success_rate: total ? successes / total : 0, mean_attempts: total ? attempts / total : 0, skipped };
+  await mkdir(req.run_dir, { recursive: true });
+  await writeFile(path.join(req.run_dir, 'traces.jsonl'), lines.join('\n') + '\n');
+  await writeFile(path.join(req.run_dir, 'traces.stats.json'), JSON.stringify(stats, null, 2) + '\n');
+  await writeFile(path.join(req.run_dir, 'sft_examples.json'), JSON.stringify(sft) + '\n');
+  return stats;
+}
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** evaluation: per-example CSV and the summary (accuracy, answer proportion, thinking proportion). */
+export async function writeEvaluation(req: { run_dir: string; traces_refs: BlobRef[] }): Promise<{ n: number; accuracy: number; answer_proportion: number; thinking_proportion: number; mean_reward: number }> {
+  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+  const thinks = (t: ScoredSample) => /<think>|<\/think>/i.test(t.output);
+  const header = ['index', 'id', 'sample', 'correct', 'reward', 'answered', 'thinking', 'extracted', 'tokens', 'feedback', 'completion'];
+  const rows = traces.map((t) => [t.index, t.id, t.sample_index, t.correct, t.reward, t.extracted !== null, thinks(t), t.extracted, t.num_tokens, t.feedback, t.output].map(csvCell).join(','));
+  await mkdir(req.run_dir, { recursive: true });
+  await writeFile(path.join(req.run_dir, 'evaluation.csv'), [header.join(','), ...rows].join('\n') + '\n');
+  const n = traces.length;
+  const frac = (f: (t: ScoredSample) => boolean) => (n ? traces.filter(f).length / n : 0);
+  const summary = {
+    n,
+    accuracy: frac((t) => t.correct),
+    answer_proportion: frac((t) => t.extracted !== null),
+    thinking_proportion: frac(thinks),
+    mean_reward: n ? traces.reduce((a, t) => a + t.reward, 0) / n : 0,
+  };
+  await writeFile(path.join(req.run_dir, 'evaluation.json'), JSON.stringify(summary, null, 2) + '\n');
+  return summary;
+}
