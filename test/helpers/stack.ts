@@ -55,7 +55,7 @@ export async function startTrainerWorker(address: string, taskQueue?: string): P
   proc.stdout!.on('data', (d) => (out += d.toString()));
   proc.stderr!.on('data', (d) => (out += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`trainer worker did not start in 300 s:\n${out}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`trainer worker did not start in 300 s:\n${out}`)), 300_000);
     const check = setInterval(() => {
       if (out.includes('trainer worker ready')) {
         clearTimeout(timer);
