@@ -3,10 +3,11 @@
  * call each), SFT example blobs built from traces or reference solutions, the trace-generation
  * files and the per-example evaluation CSV. The rules (leak check, caps) live in src/core/expert.
  */
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
-import { buildHintPrompt, numericForms } from '../core/expert';
+import { buildHintPrompt, numericForms, type SuccessPick } from '../core/expert';
 import { classifyProviderError, createProvider, toActivityFailure, type ProviderName } from '../llm';
 import { getTask, loadSplitsCached } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
@@ -25,7 +26,7 @@ export interface TeacherHintRequest {
 export async function teacherHint(req: TeacherHintRequest): Promise<{ hint: string | null; answer_forms: string[]; error: string | null }> {
   const x = (await loadSplitsCached(req.task)).train[req.index];
   const answer = getTask(req.task).answerForHint(x);
-  if (answer === null) return { hint: null, answer_forms: [], error: 'no ground truth' };
+  if (answer === null || answer.trim() === '') return { hint: null, answer_forms: [], error: 'no ground truth' };
   const provider = createProvider({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
   try {
     const r = await provider.complete({
@@ -48,10 +49,6 @@ export async function firstAttempts(req: { traces_refs: BlobRef[]; indices: numb
   return req.indices.map((i) => traces.find((t) => t.index === i)?.output ?? '');
 }
 
-export interface SuccessPick {
-  index: number;
-  sample_index: number;
-}
 
 /** Verified successes per problem index, in sample order (the workflow applies the cap). */
 export async function verifiedSuccesses(req: { traces_refs: BlobRef[] }): Promise<SuccessPick[]> {
@@ -80,13 +77,30 @@ export async function mergeSftBlobs(req: { refs: BlobRef[]; blob_dir: string }):
   return { ref: await new FileBlobStore(req.blob_dir).put(all), n: all.length };
 }
 
+/** A traceGeneration run's sft_examples.json; a missing or malformed file is a non-retryable error. */
+async function readSftExamplesFile(file: string): Promise<SftExample[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable(`cannot read SFT examples from ${file}: ${(e as Error).message}`, 'InvalidSftExamples');
+  }
+  const bad = Array.isArray(parsed)
+    ? parsed.findIndex((x) => !x || typeof x.completion !== 'string' || !Array.isArray(x.messages))
+    : -2;
+  if (bad !== -1) {
+    const got = bad === -2 ? typeof parsed : JSON.stringify(parsed && (parsed as unknown[])[bad])?.slice(0, 120);
+    throw ApplicationFailure.nonRetryable(`${file}: expected a JSON array of {messages, completion}${bad >= 0 ? ` (element ${bad} is ${got})` : ` (got ${got})`}`, 'InvalidSftExamples');
+  }
+  return parsed as SftExample[];
+}
+
 /** SFT examples from the dataset's reference solutions (e.g. GSM8K rationales), in batches. */
 export async function sftFromReference(req: { task: TaskConfig; system_prompt: string; n: number; batch_size: number; blob_dir: string; file?: string }): Promise<{ batches: BlobRef[]; n: number; skipped: number }> {
   let examples: SftExample[];
   let skipped = 0;
   if (req.file) {
-    examples = JSON.parse(await (await import('node:fs/promises')).readFile(req.file, 'utf8')) as SftExample[];
-    examples = examples.slice(0, req.n);
+    examples = (await readSftExamplesFile(req.file)).slice(0, req.n);
   } else {
     const task = getTask(req.task);
     const rows = (await loadSplitsCached(req.task)).train.slice(0, req.n);

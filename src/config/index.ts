@@ -133,22 +133,10 @@ export const alternationSchema = z
     gepa_iterations: z.number().int().positive().default(5).describe('GEPA iterations in each GEPA phase'),
     traces_per_iteration: z.number().int().positive().default(3).describe('GEPA minibatch (traces shown to the reflector) per iteration'),
     format_guard: z.boolean().default(true).describe('reject a prompt that lowers the format-ok rate on the minibatch'),
+    expert_rounds_per_round: z.number().int().nonnegative().default(0).describe('expert-iteration rounds after each RL phase (0: GEPA+RL only; >0: GEPA+RL+expert iteration)'),
   })
   .strict();
 
-export const alternationInputSchema = z
-  .object({
-    run: runSchema.prefault({}),
-    task: taskConfigSchema.prefault({}),
-    policy: policySchema.prefault({}),
-    reflection: reflectionSchema.prefault({}),
-    gepa: gepaSchema.prefault({}),
-    rl: rlSchema.prefault({}),
-    alternation: alternationSchema.prefault({}),
-  })
-  .strict();
-
-export type AlternationInput = z.infer<typeof alternationInputSchema>;
 
 export const teacherSchema = z
   .object({
@@ -183,12 +171,18 @@ export const sftSchema = z
     source: z.enum(['reference', 'traces']).default('reference').describe('reference solutions of the dataset, or a traceGeneration run'),
     traces_file: z.string().optional().describe('source=traces: path of sft_examples.json written by traceGeneration'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.source === 'traces' && !s.traces_file) {
+      ctx.addIssue({ code: 'custom', path: ['traces_file'], message: 'source=traces needs traces_file (the sft_examples.json of a traceGeneration run; got nothing)' });
+    }
+  });
 
 export const evalSchema = z
   .object({
     split: z.enum(['train', 'val', 'test']).default('test').describe('split to evaluate on'),
     n_examples: z.number().int().positive().optional().describe('first N examples (default: all)'),
+    parallelism: z.number().int().positive().default(1).describe('sampling chunks run in parallel'),
   })
   .strict();
 
@@ -196,6 +190,7 @@ export const tracesSchema = z
   .object({
     n_problems: z.number().int().positive().default(100).describe('train problems to generate traces for'),
     max_attempts: z.number().int().positive().default(4).describe('samples per problem; the first correct one is kept'),
+    parallelism: z.number().int().positive().default(1).describe('sampling chunks run in parallel'),
   })
   .strict();
 
@@ -206,6 +201,23 @@ const common = () => ({
   system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt (clean prompt s)'),
   phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
 });
+
+export const alternationInputSchema = z
+  .object({
+    run: runSchema.prefault({}),
+    task: taskConfigSchema.prefault({}),
+    policy: policySchema.prefault({}),
+    reflection: reflectionSchema.prefault({}),
+    gepa: gepaSchema.prefault({}),
+    rl: rlSchema.prefault({}),
+    alternation: alternationSchema.prefault({}),
+    teacher: teacherSchema.prefault({}),
+    // the rounds of each expert phase are alternation.expert_rounds_per_round
+    expert: expertSchema.omit({ n_rounds: true }).prefault({}),
+  })
+  .strict();
+
+export type AlternationInput = z.infer<typeof alternationInputSchema>;
 
 export const expertIterationInputSchema = z
   .object({ ...common(), teacher: teacherSchema.prefault({}), expert: expertSchema.prefault({}), rl: rlSchema.prefault({}) })

@@ -8,12 +8,13 @@ import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle
 import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
+import type { ExpertResult } from './expertIteration';
 import { parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery } from './control';
 
 export interface PhaseRecord {
   round: number;
-  kind: 'gepa' | 'rl';
+  kind: 'gepa' | 'rl' | 'expert';
   folder: string;
   workflow_id: string;
   prompt_before: string;
@@ -61,7 +62,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
     phase: current ? `round ${current.round} ${current.kind}` : 'between phases',
     round: current?.round ?? null,
     step: phases.length,
-    total: a.n_rounds * 2 - (a.skip_first_gepa ? 1 : 0),
+    total: a.n_rounds * (a.expert_rounds_per_round > 0 ? 3 : 2) - (a.skip_first_gepa ? 1 : 0),
     prompt_excerpt: excerpt(prompt),
     checkpoint,
     test_accuracy: lastTest,
@@ -73,8 +74,9 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: wfId, config: input });
 
   for (let round = 0; round < a.n_rounds; round++) {
-    for (const kind of ['gepa', 'rl'] as const) {
+    for (const kind of ['gepa', 'rl', 'expert'] as const) {
       if (kind === 'gepa' && round === 0 && a.skip_first_gepa) continue;
+      if (kind === 'expert' && a.expert_rounds_per_round === 0) continue;
       if (await control.checkpoint()) break;
       const folder = `round${round}_${kind}`;
       const childId = `${runId}-${folder}`;
@@ -99,6 +101,25 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
           log.info('system prompt changed by GEPA', { round, old: excerpt(before), new: excerpt(prompt), val: r.best_val_score });
         }
         phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.best_val_score });
+      } else if (kind === 'expert') {
+        const r = await executeChild<(raw: unknown) => Promise<ExpertResult>>('expertIteration', {
+          workflowId: childId,
+          args: [
+            {
+              run: { ...input.run, run_id: runId },
+              task: input.task,
+              policy: { ...input.policy, checkpoint },
+              teacher: input.teacher,
+              expert: { ...input.expert, n_rounds: a.expert_rounds_per_round },
+              rl: input.rl,
+              system_prompt: prompt,
+              phase: folder,
+            },
+          ],
+        });
+        checkpoint = r.final_checkpoint ?? checkpoint;
+        lastTest = r.final_test_accuracy ?? lastTest;
+        phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.final_test_accuracy });
       } else {
         const r = await executeChild<(raw: unknown) => Promise<RlResult>>('rlTraining', {
           workflowId: childId,

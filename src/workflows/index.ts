@@ -3,3 +3,7 @@ export { evaluatePrompt } from './evaluatePrompt';
 export { rlTraining } from './rlTraining';
 export { gepaOptimization } from './gepaOptimization';
 export { gepaRlAlternation } from './gepaRlAlternation';
+export { expertIteration } from './expertIteration';
+export { sftTraining } from './sftTraining';
+export { evaluation } from './evaluation';
+export { traceGeneration } from './traceGeneration';

@@ -41,6 +41,7 @@ export interface Evaluated {
   format_ok: boolean[];
   /** [problem][sample] */
   rewards_PG: number[][];
+  correct_PG: boolean[][];
   traces_refs: BlobRef[];
   rollouts_refs: BlobRef[];
   tokens: number;
@@ -109,6 +110,7 @@ export async function runPolicy(
   return {
     indices,
     rewards_PG,
+    correct_PG: parts.flatMap((p) => p.scored.correct_PG),
     scores: rewards_PG.map((r) => r[0] ?? 0),
     correct: parts.flatMap((p) => p.scored.correct_PG.map((c) => c[0] ?? false)),
     format_ok: parts.flatMap((p) => p.scored.format_ok_PG.map((c) => c[0] ?? false)),

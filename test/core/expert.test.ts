@@ -1,4 +1,4 @@
-import { capSuccesses, hintLeaks, numericForms } from '../../src/core/expert';
+import { capSuccesses, failedProblems, hintLeaks, judgeHint, keepSuccesses, numericForms } from '../../src/core/expert';
 
 test('numeric forms of an answer', () => {
   expect(numericForms('0.5')).toEqual(expect.arrayContaining(['0.5', '50%', '1/2']));
@@ -25,4 +25,34 @@ test('at most N successes per problem', () => {
   expect(capSuccesses(counts, 3, 7, 10)).toBe(3);
   expect(capSuccesses(counts, 3, 1, 10)).toBe(0);
   expect(capSuccesses(counts, 4, 2, 10)).toBe(2);
+});
+
+test('failed problems are those with no correct attempt', () => {
+  expect(failedProblems([7, 3, 9], [[false, false], [false, true], []])).toEqual([7, 9]);
+});
+
+test('kept successes respect the per-problem cap across rounds, in order', () => {
+  const counts: Record<string, number> = { '5': 1 };
+  const picks = [
+    { index: 5, sample_index: 0 },
+    { index: 5, sample_index: 1 },
+    { index: 6, sample_index: 2 },
+    { index: 6, sample_index: 3 },
+    { index: 6, sample_index: 4 },
+  ];
+  expect(keepSuccesses(counts, picks, 2)).toEqual([picks[0], picks[2], picks[3]]);
+  expect(counts).toEqual({ '5': 2, '6': 2 });
+  expect(keepSuccesses(counts, picks, 2)).toEqual([]);
+});
+
+test('a leaking hint is regenerated up to k times, then dropped; no ground truth and errors are their own outcomes', () => {
+  const forms = numericForms('42');
+  const leak = { hint: 'The result is 42.', answer_forms: forms, error: null };
+  expect(judgeHint(leak, 0, 2)).toEqual({ outcome: null, leaked: true });
+  expect(judgeHint(leak, 1, 2)).toEqual({ outcome: null, leaked: true });
+  expect(judgeHint(leak, 2, 2)).toEqual({ outcome: { kind: 'dropped' }, leaked: true });
+  expect(judgeHint({ hint: 'Add the tens first.', answer_forms: forms, error: null }, 1, 2)).toEqual({ outcome: { kind: 'hint', hint: 'Add the tens first.' }, leaked: false });
+  expect(judgeHint({ hint: '   ', answer_forms: forms, error: null }, 0, 0)).toEqual({ outcome: { kind: 'dropped' }, leaked: false });
+  expect(judgeHint({ hint: null, answer_forms: [], error: 'no ground truth' }, 0, 2).outcome).toEqual({ kind: 'no_ground_truth' });
+  expect(judgeHint({ hint: null, answer_forms: forms, error: '400 bad request' }, 0, 2).outcome).toEqual({ kind: 'error', message: '400 bad request' });
 });

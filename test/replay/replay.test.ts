@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { replayHistory } from '../../src/cli/replay';
+import { WORKFLOW_TYPES } from '../../src/constants';
 
 const DIR = path.resolve(__dirname, '../histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -13,7 +14,7 @@ const load = (f: string) => JSON.parse(readFileSync(path.join(DIR, f), 'utf8'));
 
 test('histories of the workflows are committed', () => {
   const types = files.map((f) => load(f).events[0].workflowExecutionStartedEventAttributes.workflowType.name);
-  expect(types).toEqual(expect.arrayContaining(['evaluatePrompt', 'gepaOptimization', 'rlTraining', 'gepaRlAlternation']));
+  expect(types).toEqual(expect.arrayContaining([...WORKFLOW_TYPES]));
 });
 
 test.each(files)('history %s replays deterministically with the current code', async (f) => {

@@ -84,3 +84,44 @@ export function buildHintPrompt(args: { problem: string; answer: string; attempt
     'Reply with the hint only.',
   ].join('\n');
 }
+
+/** Problems none of whose attempts was verified correct: the ones the teacher writes hints for. */
+export function failedProblems(indices_P: readonly number[], correct_PG: readonly boolean[][]): number[] {
+  return indices_P.filter((_, p) => !(correct_PG[p] ?? []).some(Boolean));
+}
+
+export interface SuccessPick {
+  index: number;
+  sample_index: number;
+}
+
+/**
+ * The verified successes kept for distillation, at most `max` per problem over the whole run
+ * (`counts` carries what earlier rounds kept and is updated in place). Order is preserved.
+ */
+export function keepSuccesses(counts: Record<string, number>, picks: readonly SuccessPick[], max: number): SuccessPick[] {
+  const kept: SuccessPick[] = [];
+  for (const p of picks) if (capSuccesses(counts, p.index, 1, max) === 1) kept.push(p);
+  return kept;
+}
+
+export type HintOutcome = { kind: 'hint'; hint: string } | { kind: 'dropped' } | { kind: 'no_ground_truth' } | { kind: 'error'; message: string };
+
+/**
+ * Decide one teacher reply: a hint that leaks the answer is regenerated while attempts remain
+ * (`attempt` counts from 0, `maxRegenerations` more tries after the first), then dropped.
+ */
+export function judgeHint(
+  reply: { hint: string | null; answer_forms: string[]; error: string | null },
+  attempt: number,
+  maxRegenerations: number,
+): { outcome: HintOutcome | null; leaked: boolean } {
+  if (reply.error === 'no ground truth') return { outcome: { kind: 'no_ground_truth' }, leaked: false };
+  if (reply.error) return { outcome: { kind: 'error', message: reply.error }, leaked: false };
+  const hint = (reply.hint ?? '').trim();
+  // an empty reply is no hint at all: regenerated like a leaking one, but not counted as a leak
+  const leaked = hint.length > 0 && hintLeaks(hint, reply.answer_forms).leaks;
+  if (hint.length > 0 && !leaked) return { outcome: { kind: 'hint', hint }, leaked: false };
+  if (attempt >= maxRegenerations) return { outcome: { kind: 'dropped' }, leaked };
+  return { outcome: null, leaked };
+}

@@ -1,0 +1,64 @@
+/**
+ * evaluation (the seeds' eval pipeline): the policy (any checkpoint, or an API model) on a split
+ * under a system prompt; writes evaluation.csv (one row per example) and evaluation.json
+ * (accuracy, answer proportion, thinking proportion, mean reward) under runs/<id>/.
+ */
+import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { EvaluationInput } from '../config';
+import { parseInput, runIdOf, ts } from './common';
+import { statusQuery } from './control';
+import { runPolicy } from './policy';
+
+export interface EvaluationResult {
+  run_id: string;
+  run_dir: string;
+  split: string;
+  n: number;
+  accuracy: number;
+  answer_proportion: number;
+  thinking_proportion: number;
+  mean_reward: number;
+}
+
+export async function evaluation(raw: unknown): Promise<EvaluationResult> {
+  const input = parseInput<EvaluationInput>('evaluation', raw);
+  const runId = runIdOf(input.run);
+  const status = { phase: 'starting', step: 0, total: 0, accuracy: null as number | null };
+  setHandler(statusQuery, () => status);
+  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'evaluation', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const split = input.eval.split;
+  const n = Math.min(input.eval.n_examples ?? sizes[split], sizes[split]);
+  status.total = n;
+  status.phase = 'sampling';
+  const ev = await runPolicy(
+    { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: input.eval.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s },
+    split,
+    Array.from({ length: n }, (_, i) => i),
+    input.system_prompt,
+    { seed: input.run.seed },
+  );
+  status.phase = 'writing';
+  const summary = await ts.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });
+  status.step = n;
+  status.accuracy = summary.accuracy;
+  await ts.appendRows({
+    run_dir: paths.run_dir,
+    file: 'metrics.jsonl',
+    rows: [
+      {
+        key: 'evaluation',
+        step: 0,
+        [`${split}/env/all/correct`]: summary.accuracy,
+        [`${split}/env/all/reward/total`]: summary.mean_reward,
+        [`${split}/answer_proportion`]: summary.answer_proportion,
+        [`${split}/thinking_proportion`]: summary.thinking_proportion,
+      },
+    ],
+  });
+  status.phase = 'done';
+  const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary };
+  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { ...result } });
+  await condition(allHandlersFinished);
+  return result;
+}

@@ -1,0 +1,254 @@
+/**
+ * expertIteration (DESIGN §5, STaR rationalisation / ReST-EM): per round, N student attempts per
+ * problem under the clean prompt s; for the problems it fails, the teacher writes a hint from
+ * problem + ground truth + the student's attempt (a leaking hint is regenerated, then dropped);
+ * expert search under s + hint; verified successes (at most max_successes_per_problem) are distilled
+ * by SFT (cross_entropy) on (x -> y*) under the clean prompt, hint removed. The buffer (blob refs)
+ * and the success counts travel through continue-as-new; the rules live in src/core/expert.
+ */
+import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ExpertIterationInput } from '../config';
+import { failedProblems, judgeHint, keepSuccesses, type HintOutcome } from '../core/expert';
+import { planBatch } from '../core/rl';
+import type { BlobRef } from '../types';
+import type { RunPaths } from '../activities/run';
+import { mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { installControl, statusQuery } from './control';
+import { runPolicy, type RunOn } from './policy';
+
+export interface ExpertCarry {
+  round: number;
+  checkpoint: string | null;
+  paths: RunPaths;
+  /** the distillation buffer: one SFT blob per round that found successes */
+  buffer_refs: BlobRef[];
+  buffer_size: number;
+  success_counts: Record<string, number>;
+  initial_test_accuracy: number | null;
+  last_test_accuracy: number | null;
+  totals: ExpertTotals;
+}
+
+export interface ExpertTotals {
+  hints: number;
+  hints_leaked: number;
+  hints_dropped: number;
+  no_ground_truth: number;
+  teacher_errors: number;
+  skipped_rounds: number;
+}
+
+export interface ExpertResult {
+  run_id: string;
+  run_dir: string;
+  rounds_done: number;
+  final_checkpoint: string | null;
+  initial_test_accuracy: number | null;
+  final_test_accuracy: number | null;
+  buffer_size: number;
+  totals: ExpertTotals;
+  stopped: boolean;
+}
+
+const NO_TOTALS: ExpertTotals = { hints: 0, hints_leaked: 0, hints_dropped: 0, no_ground_truth: 0, teacher_errors: 0, skipped_rounds: 0 };
+
+export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promise<ExpertResult> {
+  const input = parseInput<ExpertIterationInput>('expertIteration', raw);
+  const e = input.expert;
+  const trainer = trainerActivities(input.run.trainer_heartbeat_timeout_s);
+  const runId = runIdOf(input.run);
+  const baseCheckpoint = input.policy.checkpoint;
+  let checkpoint = carry?.checkpoint ?? baseCheckpoint;
+  const bufferRefs = [...(carry?.buffer_refs ?? [])];
+  let bufferSize = carry?.buffer_size ?? 0;
+  const counts: Record<string, number> = { ...(carry?.success_counts ?? {}) };
+  const totals: ExpertTotals = { ...(carry?.totals ?? NO_TOTALS) };
+  let round = carry?.round ?? 0;
+  const status = {
+    phase: 'starting',
+    round,
+    n_rounds: e.n_rounds,
+    step: round,
+    total: e.n_rounds,
+    accuracy: null as number | null,
+    test_accuracy: carry?.last_test_accuracy ?? null,
+    buffer_size: bufferSize,
+    checkpoint,
+    ...totals,
+  };
+  const control = installControl();
+  setHandler(statusQuery, () => ({ ...status, ...totals, paused: control.paused }));
+
+  const paths =
+    carry?.paths ??
+    (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'expertIteration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
+  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const testIdx = Array.from({ length: Math.min(input.rl.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
+  const evalTest = async (ckpt: string | null) => {
+    status.phase = 'eval';
+    const ev = await runPolicy({ ...on, checkpoint: ckpt }, 'test', testIdx, input.system_prompt, { seed: input.run.seed + 1_000_003 });
+    status.test_accuracy = mean(ev.correct.map((c) => (c ? 1 : 0)));
+    return { accuracy: status.test_accuracy, reward: mean(ev.scores) };
+  };
+  let initialTest = carry?.initial_test_accuracy ?? null;
+  if (!carry && testIdx.length > 0) {
+    const t = await evalTest(checkpoint);
+    initialTest = t.accuracy;
+    await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }] });
+  }
+
+  for (; round < e.n_rounds; round++) {
+    if (await control.checkpoint()) break;
+    status.round = round;
+    status.step = round;
+    const seed = input.run.seed * 1_000_003 + round;
+    // 1. student attempts under the clean prompt
+    status.phase = 'student';
+    const indices_P = planBatch(sizes.train, round, Math.min(e.problems_per_round, sizes.train), input.run.seed);
+    const student = await runPolicy({ ...on, checkpoint }, 'train', indices_P, input.system_prompt, { numSamples: e.attempts_per_problem, seed });
+    status.accuracy = mean(student.correct_PG.flat().map((c) => (c ? 1 : 0)));
+    const failed = failedProblems(indices_P, student.correct_PG);
+    const studentPicks = keepSuccesses(counts, await ts.verifiedSuccesses({ traces_refs: student.traces_refs }), e.max_successes_per_problem);
+
+    // 2. teacher hints for failed problems, leak-checked; 3. expert search under s + hint
+    const roundHints = { hints: 0, leaked: 0, dropped: 0, no_truth: 0, errors: 0 };
+    let expertPicks: typeof studentPicks = [];
+    let expertRefs: BlobRef[] = [];
+    if (e.use_hints && failed.length > 0) {
+      status.phase = 'teacher';
+      const attempts = await ts.firstAttempts({ traces_refs: student.traces_refs, indices: failed });
+      const outcomes: HintOutcome[] = await Promise.all(
+        failed.map(async (index, k) => {
+          for (let attempt = 0; ; attempt++) {
+            const reply = await ts.teacherHint({ teacher: input.teacher, task: input.task, index, attempt: attempts[k], previous_leaks: attempt, seed: seed + 7 * index + attempt });
+            const { outcome, leaked } = judgeHint(reply, attempt, e.max_hint_regenerations);
+            if (leaked) roundHints.leaked++;
+            if (outcome) return outcome;
+          }
+        }),
+      );
+      const hinted = failed.filter((_, k) => outcomes[k].kind === 'hint');
+      const hints = outcomes.flatMap((o) => (o.kind === 'hint' ? [o.hint] : []));
+      for (const o of outcomes) {
+        if (o.kind === 'hint') roundHints.hints++;
+        else if (o.kind === 'dropped') roundHints.dropped++;
+        else if (o.kind === 'no_ground_truth') roundHints.no_truth++;
+        else {
+          roundHints.errors++;
+          log.warn('teacher call failed; problem skipped this round', { round, message: o.message });
+        }
+      }
+      if (hinted.length > 0) {
+        status.phase = 'expert_search';
+        const expert = await runPolicy({ ...on, checkpoint }, 'train', hinted, input.system_prompt, { numSamples: e.expert_samples, seed: seed + 500_009, hints });
+        expertRefs = expert.traces_refs;
+        expertPicks = keepSuccesses(counts, await ts.verifiedSuccesses({ traces_refs: expertRefs }), e.max_successes_per_problem);
+      }
+    }
+    totals.hints += roundHints.hints;
+    totals.hints_leaked += roundHints.leaked;
+    totals.hints_dropped += roundHints.dropped;
+    totals.no_ground_truth += roundHints.no_truth;
+    totals.teacher_errors += roundHints.errors;
+
+    // 4. distil (x -> y*) under the clean prompt; the messages are rebuilt, so no hint reaches training
+    const picked = await ts.sftFromTraces({
+      task: input.task,
+      split: 'train',
+      system_prompt: input.system_prompt,
+      traces_refs: [...student.traces_refs, ...expertRefs],
+      picks: [...studentPicks, ...expertPicks],
+      blob_dir: paths.blob_dir,
+    });
+    if (picked.n > 0) {
+      bufferRefs.push(picked.ref);
+      bufferSize += picked.n;
+    }
+    status.buffer_size = bufferSize;
+    let optim: Record<string, number> | null = null;
+    let skipped: string | null = null;
+    const examples = e.restart_from_base ? (bufferSize > 0 ? await ts.mergeSftBlobs({ refs: bufferRefs, blob_dir: paths.blob_dir }) : { ref: null, n: 0 }) : picked.n > 0 ? picked : { ref: null, n: 0 };
+    if (examples.n === 0 || !examples.ref) {
+      skipped = 'empty distillation buffer';
+      totals.skipped_rounds++;
+      log.info('no verified successes this round: distillation skipped', { round });
+    } else {
+      status.phase = 'distill';
+      const step = await trainer.train_step({
+        run_id: runId + (input.phase ? `/${input.phase}` : ''),
+        step: round,
+        model: modelRef(input.policy),
+        checkpoint_in: e.restart_from_base ? baseCheckpoint : checkpoint,
+        checkpoint_root: paths.checkpoint_root,
+        loss: 'cross_entropy',
+        sft_examples_ref: examples.ref,
+        optim: { learning_rate: e.sft_learning_rate, beta1: input.rl.beta1, beta2: input.rl.beta2, eps: input.rl.eps, weight_decay: input.rl.weight_decay, grad_clip: input.rl.grad_clip },
+      });
+      checkpoint = step.checkpoint_out;
+      optim = step.metrics as unknown as Record<string, number>;
+    }
+    status.checkpoint = checkpoint;
+    const test = testIdx.length > 0 ? await evalTest(checkpoint) : null;
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'metrics.jsonl',
+      rows: [
+        {
+          key: `round-${round}`,
+          step: round + 1,
+          'progress/batch': round,
+          'progress/done_frac': (round + 1) / e.n_rounds,
+          'env/all/correct': status.accuracy,
+          'env/all/reward/total': mean(student.rewards_PG.flat()),
+          'expert/problems': indices_P.length,
+          'expert/failed_problems': failed.length,
+          'expert/student_successes': studentPicks.length,
+          'expert/hints': roundHints.hints,
+          'expert/hints_leaked': roundHints.leaked,
+          'expert/hints_dropped': roundHints.dropped,
+          'expert/no_ground_truth': roundHints.no_truth,
+          'expert/teacher_errors': roundHints.errors,
+          'expert/expert_successes': expertPicks.length,
+          'expert/buffer_size': bufferSize,
+          'expert/distill_examples': examples.n,
+          'expert/skipped': skipped,
+          ...(optim ? { 'optim/loss': optim.loss, 'optim/entropy': optim.entropy, 'optim/grad_norm': optim.grad_norm, 'optim/tokens': optim.tokens } : {}),
+          ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
+          checkpoint,
+        },
+      ],
+    });
+    await ts.appendRows({ run_dir: paths.run_dir, file: 'samples.jsonl', rows: await ts.sampleRows({ traces_ref: student.traces_refs[0], phase: input.phase ?? 'expert', step: round, max_rows: 2 }) });
+
+    if (workflowInfo().continueAsNewSuggested && round + 1 < e.n_rounds) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof expertIteration>(raw, {
+        round: round + 1,
+        checkpoint,
+        paths,
+        buffer_refs: bufferRefs,
+        buffer_size: bufferSize,
+        success_counts: counts,
+        initial_test_accuracy: initialTest,
+        last_test_accuracy: status.test_accuracy,
+        totals,
+      });
+    }
+  }
+  status.phase = 'done';
+  const result: ExpertResult = {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    rounds_done: round,
+    final_checkpoint: checkpoint,
+    initial_test_accuracy: initialTest,
+    final_test_accuracy: status.test_accuracy,
+    buffer_size: bufferSize,
+    totals,
+    stopped: control.stopRequested,
+  };
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...result } });
+  await condition(allHandlersFinished);
+  return result;
+}

@@ -1,0 +1,120 @@
+/**
+ * sftTraining (the seeds' SFT pipeline): supervised fine-tuning with the cross_entropy loss on
+ * (x -> y*) under the clean system prompt, from the dataset's reference solutions (GSM8K
+ * rationales, MATH solutions) or from a traceGeneration run's sft_examples.json. One optimiser step
+ * per batch of examples; test accuracy before and after.
+ */
+import { allHandlersFinished, ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { SftInput } from '../config';
+import { mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { installControl, statusQuery } from './control';
+import { runPolicy, type RunOn } from './policy';
+
+export interface SftResult {
+  run_id: string;
+  run_dir: string;
+  steps_done: number;
+  examples: number;
+  skipped_examples: number;
+  final_checkpoint: string | null;
+  initial_test_accuracy: number | null;
+  final_test_accuracy: number | null;
+  stopped: boolean;
+}
+
+export async function sftTraining(raw: unknown): Promise<SftResult> {
+  const input = parseInput<SftInput>('sftTraining', raw);
+  const s = input.sft;
+  const trainer = trainerActivities(input.run.trainer_heartbeat_timeout_s);
+  const runId = runIdOf(input.run);
+  const status = { phase: 'starting', step: 0, total: 0, loss: null as number | null, test_accuracy: null as number | null, checkpoint: input.policy.checkpoint };
+  const control = installControl();
+  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
+  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
+  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const testIdx = Array.from({ length: Math.min(input.rl.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
+  const evalTest = async (ckpt: string | null) => {
+    if (testIdx.length === 0) return null;
+    status.phase = 'eval';
+    const ev = await runPolicy({ ...on, checkpoint: ckpt }, 'test', testIdx, input.system_prompt, { seed: input.run.seed + 1_000_003 });
+    status.test_accuracy = mean(ev.correct.map((c) => (c ? 1 : 0)));
+    return { accuracy: status.test_accuracy, reward: mean(ev.scores) };
+  };
+
+  status.phase = 'preparing';
+  const data = await ts.sftFromReference({ task: input.task, system_prompt: input.system_prompt, n: s.train_samples, batch_size: s.batch_size, blob_dir: paths.blob_dir, file: s.source === 'traces' ? s.traces_file : undefined });
+  if (data.n === 0) {
+    throw ApplicationFailure.create({
+      type: 'NoTrainingData',
+      nonRetryable: true,
+      message: `no SFT examples: ${s.source === 'traces' ? `${s.traces_file} holds none` : `the first ${s.train_samples} train rows of ${input.task.env} have no reference solution (${data.skipped} skipped)`}`,
+    });
+  }
+  status.total = data.batches.length * s.n_epochs;
+  const t0 = await evalTest(input.policy.checkpoint);
+  const initial = t0?.accuracy ?? null;
+  if (t0) await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }] });
+
+  let checkpoint = input.policy.checkpoint;
+  let step = 0;
+  outer: for (let epoch = 0; epoch < s.n_epochs; epoch++) {
+    for (const batch of data.batches) {
+      if (await control.checkpoint()) break outer;
+      status.phase = 'training';
+      status.step = step;
+      const r = await trainer.train_step({
+        run_id: runId + (input.phase ? `/${input.phase}` : ''),
+        step,
+        model: modelRef(input.policy),
+        checkpoint_in: checkpoint,
+        checkpoint_root: paths.checkpoint_root,
+        loss: 'cross_entropy',
+        sft_examples_ref: batch,
+        optim: { learning_rate: s.learning_rate, beta1: input.rl.beta1, beta2: input.rl.beta2, eps: input.rl.eps, weight_decay: input.rl.weight_decay, grad_clip: input.rl.grad_clip },
+      });
+      checkpoint = r.checkpoint_out;
+      status.checkpoint = checkpoint;
+      status.loss = r.metrics.loss;
+      step++;
+      const last = step === status.total;
+      const test = last ? await evalTest(checkpoint) : null;
+      await ts.appendRows({
+        run_dir: paths.run_dir,
+        file: 'metrics.jsonl',
+        rows: [
+          {
+            key: `step-${step - 1}`,
+            step,
+            'progress/batch': step - 1,
+            'progress/epoch': epoch,
+            'progress/done_frac': step / status.total,
+            'optim/loss': r.metrics.loss,
+            'optim/entropy': r.metrics.entropy,
+            'optim/grad_norm': r.metrics.grad_norm,
+            'optim/tokens': r.metrics.tokens,
+            ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
+            checkpoint,
+          },
+        ],
+      });
+    }
+  }
+  // stopped early: still report where the weights ended up
+  if (step > 0 && step < status.total) await evalTest(checkpoint);
+  status.phase = 'done';
+  const result: SftResult = {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    steps_done: step,
+    examples: data.n,
+    skipped_examples: data.skipped,
+    final_checkpoint: checkpoint,
+    initial_test_accuracy: initial,
+    final_test_accuracy: status.test_accuracy,
+    stopped: control.stopRequested,
+  };
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...result } });
+  await condition(allHandlersFinished);
+  return result;
+}
