@@ -96,10 +96,17 @@ up() {
       wait_for lm http_ok "http://127.0.0.1:$LM_PORT/health"
     fi
   fi
-  # TS worker (task queue gepa-rl)
+  # TS worker (task queue gepa-rl). A worker started from an older build of dist/ is restarted, so
+  # new workflow types and fixes are picked up (running workflows resume on the new worker).
+  local build; build=$(cat .data/stamps/build 2>/dev/null || echo none)
+  if alive worker && [ "$(cat "$PIDS/worker.build" 2>/dev/null)" != "$build" ]; then
+    say "dist/ was rebuilt since the TS worker started: restarting it"
+    stop_one worker
+  fi
   if alive worker; then say "TS worker already running (pid $(cat "$PIDS/worker.pid"))"
   else
     start worker node dist/worker.js
+    echo "$build" > "$PIDS/worker.build"
     wait_for worker log_has worker "worker ready"
   fi
   say "up: Temporal $TEMPORAL_ADDRESS, Web UI http://localhost:$UI_PORT, logs in .data/logs/"
