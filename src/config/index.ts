@@ -17,6 +17,11 @@ export const runSchema = z
     seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
     output_dir: z.string().default('runs').describe('directory holding run directories'),
     trainer_heartbeat_timeout_s: z.number().int().positive().default(120).describe('a trainer call without a heartbeat for this long is retried elsewhere'),
+    wandb_project: z.string().min(1).optional().describe('also log metrics to this Weights & Biases project (metrics.jsonl is always written)'),
+    wandb_mode: z
+      .enum(['auto', 'online', 'offline'])
+      .default('auto')
+      .describe('W&B mode; auto: online when the trainer worker has WANDB_API_KEY and reaches the W&B host, else offline (wandb sync later)'),
   })
   .strict();
 

@@ -1,12 +1,14 @@
 /**
  * Shared workflow plumbing: activity proxies with their timeouts/retries, config parsing into a
- * non-retryable failure, and the model reference built from the policy config. Deterministic only.
+ * non-retryable failure, the model reference built from the policy config, and the metrics sinks.
+ * Deterministic only.
  */
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as tsActivities from '../activities';
+import type { RunPaths } from '../activities/run';
 import type { TrainerActivities } from '../activities/trainer';
 import { TRAINER_TASK_QUEUE } from '../constants';
-import { ConfigError, parseWorkflowInput } from '../config';
+import { ConfigError, parseWorkflowInput, type RunConfig } from '../config';
 import type { WorkflowType } from '../constants';
 import type { ModelRef } from '../types';
 
@@ -28,6 +30,33 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
   });
 }
 export const trainer = trainerActivities();
+
+/** W&B logging runs on the trainer worker (where WANDB_API_KEY lives); short, so no heartbeat. */
+const wandbSink = proxyActivities<Pick<TrainerActivities, 'wandb_log'>>({
+  taskQueue: TRAINER_TASK_QUEUE,
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'WandbNotInstalled'] },
+});
+
+export type MetricsRow = { key: string; step: number } & Record<string, unknown>;
+
+/**
+ * The metrics sinks (DESIGN §4.6): metrics.jsonl always; the W&B run of this run directory too when
+ * run.wandb_project is set. Without a project this is exactly the one appendRows it replaced, so
+ * histories recorded before the W&B sink existed still replay.
+ */
+export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsRow[]): Promise<void> {
+  await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows });
+  if (!run.wandb_project) return;
+  const phase = paths.run_dir.length > paths.root_run_dir.length ? paths.run_dir.slice(paths.root_run_dir.length + 1) : '';
+  await wandbSink.wandb_log({
+    run_dir: paths.run_dir,
+    run_id: runIdOf(run) + (phase ? `/${phase}` : ''),
+    project: run.wandb_project,
+    mode: run.wandb_mode,
+    rows,
+  });
+}
 
 /** Validate a workflow input; a bad config fails the workflow at once, naming every bad field. */
 export function parseInput<T>(type: WorkflowType, raw: unknown): T {

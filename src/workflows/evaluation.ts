@@ -5,7 +5,7 @@
  */
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
-import { parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { statusQuery } from './control';
 import { runPolicy } from './policy';
 
@@ -42,20 +42,16 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
   const summary = await ts.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });
   status.step = n;
   status.accuracy = summary.accuracy;
-  await ts.appendRows({
-    run_dir: paths.run_dir,
-    file: 'metrics.jsonl',
-    rows: [
-      {
-        key: 'evaluation',
-        step: 0,
-        [`${split}/env/all/correct`]: summary.accuracy,
-        [`${split}/env/all/reward/total`]: summary.mean_reward,
-        [`${split}/answer_proportion`]: summary.answer_proportion,
-        [`${split}/thinking_proportion`]: summary.thinking_proportion,
-      },
-    ],
-  });
+  await logMetrics(paths, input.run, [
+    {
+      key: 'evaluation',
+      step: 0,
+      [`${split}/env/all/correct`]: summary.accuracy,
+      [`${split}/env/all/reward/total`]: summary.mean_reward,
+      [`${split}/answer_proportion`]: summary.answer_proportion,
+      [`${split}/thinking_proportion`]: summary.thinking_proportion,
+    },
+  ]);
   status.phase = 'done';
   const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary };
   await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { ...result } });

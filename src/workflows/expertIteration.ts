@@ -12,7 +12,7 @@ import { failedProblems, judgeHint, keepSuccesses, type HintOutcome } from '../c
 import { planBatch } from '../core/rl';
 import type { BlobRef } from '../types';
 import type { RunPaths } from '../activities/run';
-import { mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
 import { runPolicy, type RunOn } from './policy';
 
@@ -95,7 +95,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   if (!carry && testIdx.length > 0) {
     const t = await evalTest(checkpoint);
     initialTest = t.accuracy;
-    await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }] });
+    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }]);
   }
 
   for (; round < e.n_rounds; round++) {
@@ -190,35 +190,31 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
     }
     status.checkpoint = checkpoint;
     const test = testIdx.length > 0 ? await evalTest(checkpoint) : null;
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'metrics.jsonl',
-      rows: [
-        {
-          key: `round-${round}`,
-          step: round + 1,
-          'progress/batch': round,
-          'progress/done_frac': (round + 1) / e.n_rounds,
-          'env/all/correct': status.accuracy,
-          'env/all/reward/total': mean(student.rewards_PG.flat()),
-          'expert/problems': indices_P.length,
-          'expert/failed_problems': failed.length,
-          'expert/student_successes': studentPicks.length,
-          'expert/hints': roundHints.hints,
-          'expert/hints_leaked': roundHints.leaked,
-          'expert/hints_dropped': roundHints.dropped,
-          'expert/no_ground_truth': roundHints.no_truth,
-          'expert/teacher_errors': roundHints.errors,
-          'expert/expert_successes': expertPicks.length,
-          'expert/buffer_size': bufferSize,
-          'expert/distill_examples': examples.n,
-          'expert/skipped': skipped,
-          ...(optim ? { 'optim/loss': optim.loss, 'optim/entropy': optim.entropy, 'optim/grad_norm': optim.grad_norm, 'optim/tokens': optim.tokens } : {}),
-          ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
-          checkpoint,
-        },
-      ],
-    });
+    await logMetrics(paths, input.run, [
+      {
+        key: `round-${round}`,
+        step: round + 1,
+        'progress/batch': round,
+        'progress/done_frac': (round + 1) / e.n_rounds,
+        'env/all/correct': status.accuracy,
+        'env/all/reward/total': mean(student.rewards_PG.flat()),
+        'expert/problems': indices_P.length,
+        'expert/failed_problems': failed.length,
+        'expert/student_successes': studentPicks.length,
+        'expert/hints': roundHints.hints,
+        'expert/hints_leaked': roundHints.leaked,
+        'expert/hints_dropped': roundHints.dropped,
+        'expert/no_ground_truth': roundHints.no_truth,
+        'expert/teacher_errors': roundHints.errors,
+        'expert/expert_successes': expertPicks.length,
+        'expert/buffer_size': bufferSize,
+        'expert/distill_examples': examples.n,
+        'expert/skipped': skipped,
+        ...(optim ? { 'optim/loss': optim.loss, 'optim/entropy': optim.entropy, 'optim/grad_norm': optim.grad_norm, 'optim/tokens': optim.tokens } : {}),
+        ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
+        checkpoint,
+      },
+    ]);
     await ts.appendRows({ run_dir: paths.run_dir, file: 'samples.jsonl', rows: await ts.sampleRows({ traces_ref: student.traces_refs[0], phase: input.phase ?? 'expert', step: round, max_rows: 2 }) });
 
     if (workflowInfo().continueAsNewSuggested && round + 1 < e.n_rounds) {

@@ -23,7 +23,7 @@ import {
   type GepaSummary,
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
-import { parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery } from './control';
 import { runPolicy, type RunOn } from './policy';
 
@@ -75,24 +75,20 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   };
   const metricsRow = async (s: GepaState, extra: Record<string, unknown>) => {
     const sum = summarizeState(s);
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'metrics.jsonl',
-      rows: [
-        {
-          key: `gepa-${sum.iteration}-${sum.budget_used}`,
-          step: sum.iteration,
-          'gepa/iteration': sum.iteration,
-          'gepa/metric_calls': sum.budget_used,
-          'gepa/best_val_score': sum.best_val_score,
-          'gepa/n_candidates': sum.n_candidates,
-          'gepa/accepted': s.counters.accepted,
-          'gepa/rejected': s.counters.rejected,
-          'gepa/skipped_perfect': s.counters.skipped_perfect,
-          ...extra,
-        },
-      ],
-    });
+    await logMetrics(paths, input.run, [
+      {
+        key: `gepa-${sum.iteration}-${sum.budget_used}`,
+        step: sum.iteration,
+        'gepa/iteration': sum.iteration,
+        'gepa/metric_calls': sum.budget_used,
+        'gepa/best_val_score': sum.best_val_score,
+        'gepa/n_candidates': sum.n_candidates,
+        'gepa/accepted': s.counters.accepted,
+        'gepa/rejected': s.counters.rejected,
+        'gepa/skipped_perfect': s.counters.skipped_perfect,
+        ...extra,
+      },
+    ]);
   };
   const promptRow = async (s: GepaState, id: number) => {
     const c = s.candidates[id];

@@ -9,7 +9,7 @@ import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
 import type { ExpertResult } from './expertIteration';
-import { parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery } from './control';
 
 export interface PhaseRecord {
@@ -140,11 +140,9 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
         phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.final_test_accuracy });
       }
       const changed = prompt !== before;
-      await ts.appendRows({
-        run_dir: paths.run_dir,
-        file: 'metrics.jsonl',
-        rows: [{ key: folder, step: phases.length, phase: folder, 'alternation/round': round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': phases[phases.length - 1].score }],
-      });
+      await logMetrics(paths, input.run, [
+        { key: folder, step: phases.length, phase: folder, 'alternation/round': round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': phases[phases.length - 1].score },
+      ]);
       if (changed) {
         await ts.appendRows({
           run_dir: paths.run_dir,

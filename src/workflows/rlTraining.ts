@@ -8,7 +8,7 @@ import { continueAsNew, log, setHandler, workflowInfo, allHandlersFinished, cond
 import type { RlInput } from '../config';
 import { computeBatchAdvantages, planBatch, rlMetricsRow, shouldEval } from '../core/rl';
 import type { BlobRef } from '../types';
-import { mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
 import type { RunPaths } from '../activities/run';
 
@@ -120,11 +120,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     const ev = await evaluateSplit(trainer, input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
     initialTestAccuracy = ev.accuracy;
     status.test_accuracy = ev.accuracy;
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'metrics.jsonl',
-      rows: [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }],
-    });
+    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }]);
   }
 
   let batch = status.batch;
@@ -206,11 +202,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
       seconds_batch: (Date.now() - tBatch) / 1000,
       seconds_total: (Date.now() - t0) / 1000,
     });
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'metrics.jsonl',
-      rows: [{ key: `batch-${batch}`, step: batch + 1, checkpoint, ...row }],
-    });
+    await logMetrics(paths, input.run, [{ key: `batch-${batch}`, step: batch + 1, checkpoint, ...row }]);
     await ts.appendRows({
       run_dir: paths.run_dir,
       file: 'samples.jsonl',

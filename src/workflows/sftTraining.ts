@@ -6,7 +6,7 @@
  */
 import { allHandlersFinished, ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SftInput } from '../config';
-import { mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
 import { runPolicy, type RunOn } from './policy';
 
@@ -54,7 +54,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   status.total = data.batches.length * s.n_epochs;
   const t0 = await evalTest(input.policy.checkpoint);
   const initial = t0?.accuracy ?? null;
-  if (t0) await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }] });
+  if (t0) await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }]);
 
   let checkpoint = input.policy.checkpoint;
   let step = 0;
@@ -79,25 +79,21 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
       step++;
       const last = step === status.total;
       const test = last ? await evalTest(checkpoint) : null;
-      await ts.appendRows({
-        run_dir: paths.run_dir,
-        file: 'metrics.jsonl',
-        rows: [
-          {
-            key: `step-${step - 1}`,
-            step,
-            'progress/batch': step - 1,
-            'progress/epoch': epoch,
-            'progress/done_frac': step / status.total,
-            'optim/loss': r.metrics.loss,
-            'optim/entropy': r.metrics.entropy,
-            'optim/grad_norm': r.metrics.grad_norm,
-            'optim/tokens': r.metrics.tokens,
-            ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
-            checkpoint,
-          },
-        ],
-      });
+      await logMetrics(paths, input.run, [
+        {
+          key: `step-${step - 1}`,
+          step,
+          'progress/batch': step - 1,
+          'progress/epoch': epoch,
+          'progress/done_frac': step / status.total,
+          'optim/loss': r.metrics.loss,
+          'optim/entropy': r.metrics.entropy,
+          'optim/grad_norm': r.metrics.grad_norm,
+          'optim/tokens': r.metrics.tokens,
+          ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
+          checkpoint,
+        },
+      ]);
     }
   }
   // stopped early: still report where the weights ended up

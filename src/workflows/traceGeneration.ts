@@ -6,7 +6,7 @@
  */
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
-import { parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { statusQuery } from './control';
 import { runPolicy } from './policy';
 
@@ -43,7 +43,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   status.phase = 'writing';
   const stats = await ts.writeTraceFiles({ run_dir: paths.run_dir, task: input.task, system_prompt: input.system_prompt, traces_refs: ev.traces_refs, indices, max_attempts: t.max_attempts });
   status.step = indices.length;
-  await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [{ key: 'traces', step: 0, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [`traces/${k}`, v])) }] });
+  await logMetrics(paths, input.run, [{ key: 'traces', step: 0, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [`traces/${k}`, v])) }]);
   status.phase = 'done';
   const result: TraceGenerationResult = { run_id: runId, run_dir: paths.run_dir, sft_examples_file: `${paths.run_dir}/sft_examples.json`, ...stats };
   await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { ...result } });

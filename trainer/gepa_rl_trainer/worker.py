@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from .activities import ACTIVITIES, preload
+from .wandb_sink import wandb_log
 
 TASK_QUEUE = os.environ.get("GEPA_RL_TRAINER_TASK_QUEUE", "gepa-rl-trainer")
 
@@ -44,7 +45,7 @@ async def main(argv: list[str] | None = None) -> int:
         worker = Worker(
             client,
             task_queue=TASK_QUEUE,
-            activities=ACTIVITIES,
+            activities=[*ACTIVITIES, wandb_log],  # wandb is imported only when a run logs to W&B
             activity_executor=pool,
             max_concurrent_activities=1,
             graceful_shutdown_timeout=__import__("datetime").timedelta(seconds=5),
