@@ -48,6 +48,10 @@ test-slow: setup
 bench-graders: setup
 	@npx jest -c bench/graders/jest.config.js
 
+# Our gepaOptimization vs the reference `gepa` library (own venv bench/gepa/.venv), same data, model, budget.
+bench-gepa: setup
+	@bash bench/gepa/run.sh
+
 clean:
 	@bash scripts/stack.sh down || true
 	rm -rf dist .data runs

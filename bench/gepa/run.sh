@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bench/gepa: our gepaOptimization workflow vs the reference `gepa` library (gepa-ai/gepa, PyPI), side
+# by side on the same arithmetic train/val examples (exported from our task code), the same policy
+# and reflection LM (SmolLM2-135M-Instruct behind the local OpenAI-compatible server of the stack),
+# the same grading rule (our `gepa-rl grade`) and the same metric-call budget.
+# Prints each side's best val score and wall time, and the wall-time ratio ours / reference.
+#   bash bench/gepa/run.sh                      # both (about 6 min on 2 CPU cores)
+#   GEPA_BENCH_ONLY=reference bash bench/gepa/run.sh
+# Knobs (env): GEPA_BENCH_BUDGET (50) GEPA_BENCH_N_VAL (8) GEPA_BENCH_DIGITS (1) GEPA_BENCH_OPERATORS (+)
+#   GEPA_BENCH_MAX_TOKENS (16) GEPA_BENCH_TEMPERATURE (0) GEPA_BENCH_REFLECTION_MAX_TOKENS (160)
+#   GEPA_BENCH_PARALLELISM (4, ours) GEPA_BENCH_SEED (0); see bench/gepa/bench.py.
+# The reference library lives in the bench's own venv (bench/gepa/.venv), created on first run;
+# results and logs go to .data/bench-gepa/<stamp>/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV=bench/gepa/.venv
+GEPA_VERSION=${GEPA_BENCH_GEPA_VERSION:-0.1.4}
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import gepa" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "gepa==$GEPA_VERSION"
+fi
+bash scripts/setup.sh >/dev/null
+bash scripts/stack.sh up
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+exec "$VENV/bin/python" bench/gepa/bench.py
