@@ -16,7 +16,7 @@ node dist/cli/main.js gepa-rl --id "$RUN_ID" \
 node dist/cli/main.js report "runs/$RUN_ID"
 echo
 echo "demo finished in $(( SECONDS - t0 ))s"
-echo "run directory: runs/$RUN_ID   (config.json, metrics.jsonl, prompts.jsonl, checkpoints/, report.html)"
+echo "run directory: runs/$RUN_ID   (config.json, metrics.jsonl, report.html; per phase: round0_gepa/prompts.jsonl, round0_rl/checkpoints/ ...)"
 echo "report:        file://$PWD/runs/$RUN_ID/report.html"
 echo "Temporal UI:   http://localhost:8233/namespaces/default/workflows/$RUN_ID"
 echo "stop the stack with: make down"

@@ -109,3 +109,17 @@ def test_activity_maps_errors_to_non_retryable_application_errors(tmp_path):
     with pytest.raises(ApplicationError) as e:
         env.run(policy_sample, {"model": TINY})
     assert e.value.non_retryable and e.value.type == "InvalidRequest" and "missing field" in str(e.value)
+
+
+def test_fresh_lora_adapter_does_not_depend_on_the_global_rng(tmp_path):
+    """The same run gives the same training whatever the worker did before (seeded LoRA init)."""
+    import torch
+
+    weights = []
+    for global_seed in (0, 12345):
+        torch.manual_seed(global_seed)
+        b = LocalBackend()
+        live = b.live_model(TINY, None)
+        weights.append({k: v.detach().clone() for k, v in live.model.named_parameters() if "lora_A" in k})
+    assert weights[0] and weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

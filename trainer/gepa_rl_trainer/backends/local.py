@@ -11,11 +11,13 @@ import os
 import shutil
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
+import zlib
 
 from .. import blobs
 from ..errors import InvalidRequest, NonFiniteLoss
@@ -102,7 +104,12 @@ class LocalBackend:
                     bias="none",
                     task_type="CAUSAL_LM",
                 )
-                model = get_peft_model(model, cfg)
+                # LoRA A matrices are random: draw them from a generator seeded by the model key, not
+                # from the process-global RNG, so the same run starts from the same adapter whatever
+                # the worker did before (a rebuilt and a cached model give identical training).
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(zlib.crc32(_model_key(model_ref).encode()))
+                    model = get_peft_model(model, cfg)
         elif checkpoint is not None:
             from safetensors.torch import load_file
 
