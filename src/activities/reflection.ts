@@ -4,7 +4,7 @@
  * rejected proposal with a reason, never a failed workflow; retryable provider errors (429/5xx)
  * are retried by Temporal.
  */
-import { buildReflectionPrompt, parseReflectionReply, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import { buildReflectionPrompt, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
 import { classifyProviderError, createProvider, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
@@ -33,27 +33,37 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
   const provider = createProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
-  let res;
+  const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>) =>
+    provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed });
+  const usage = { prompt_tokens: 0, completion_tokens: 0 };
+  let cost: number | null = null;
+  const add = (r: { usage: typeof usage; cost_usd: number | null }) => {
+    usage.prompt_tokens += r.usage.prompt_tokens;
+    usage.completion_tokens += r.usage.completion_tokens;
+    if (r.cost_usd !== null) cost = (cost ?? 0) + r.cost_usd;
+  };
+  let parsed;
   try {
-    res = await provider.complete({
-      messages: [{ role: 'user', content: prompt }],
-      max_tokens: req.reflection.max_tokens,
-      temperature: req.reflection.temperature,
-      seed: req.seed,
-    });
+    const res = await ask([{ role: 'user', content: prompt }]);
+    add(res);
+    const reply = res.texts[0] ?? '';
+    parsed = parseReflectionReply(reply, req.current_text);
+    if (shouldAskForFence(parsed)) {
+      const again = await ask([
+        { role: 'user', content: prompt },
+        { role: 'assistant', content: reply },
+        { role: 'user', content: FENCE_REPAIR_PROMPT },
+      ]);
+      add(again);
+      const second = parseReflectionReply(again.texts[0] ?? '', req.current_text);
+      // keep the first reply as the recorded rejection unless the second one is usable
+      if (second.ok) parsed = second;
+    }
   } catch (e) {
     const c = classifyProviderError(e);
     if (c.retryable) throw toActivityFailure(e);
     // a non-retryable provider error is recorded as a rejected proposal; the run goes on
-    return { ok: false, text: c.message.slice(0, 500), reason: 'reflection error', usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null };
+    return { ok: false, text: c.message.slice(0, 500), reason: 'reflection error', usage, cost_usd: cost };
   }
-  const reply = res.texts[0] ?? '';
-  const parsed = parseReflectionReply(reply, req.current_text);
-  return {
-    ok: parsed.ok,
-    text: parsed.text,
-    reason: parsed.ok ? null : parsed.reason,
-    usage: res.usage,
-    cost_usd: res.cost_usd,
-  };
+  return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost };
 }

@@ -93,3 +93,15 @@ export function parseReflectionReply(reply: string, currentText?: string): Parse
   if (currentText !== undefined && body.trim() === currentText.trim()) return { ok: false, reason: 'unchanged', text: body };
   return { ok: true, text: body.trim() };
 }
+
+/**
+ * Small reflection LMs often answer in prose without the fenced block. Such a reply is never
+ * adopted; instead the reflector is asked once, in the same conversation, to restate its proposal
+ * inside a fence. Only an unfenced (not a truncated or unchanged) reply earns this second turn.
+ */
+export const FENCE_REPAIR_PROMPT =
+  'Now write the complete new instructions, and nothing else, inside one fenced block that starts with a line ``` and ends with a line ```.';
+
+export function shouldAskForFence(parsed: ParsedReflection): boolean {
+  return !parsed.ok && parsed.reason === 'unfenced' && parsed.text.trim().length > 0;
+}
