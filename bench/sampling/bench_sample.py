@@ -4,6 +4,7 @@ Prints model load time, process RSS with the model loaded, and tokens/s at batch
 Run: PYTHONPATH=trainer .venv/bin/python bench/sampling/bench_sample.py
 """
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -39,7 +40,8 @@ def main():
     for batch in (1, 32):
         toks, dt = run(b, batch)
         print(f"batch {batch:>2}: {toks} tokens in {dt:.2f}s = {toks / dt:.1f} tokens/s")
-    print(f"peak RSS {psutil.Process().memory_info().rss / 2**20:.0f} MiB")
+    # ru_maxrss is the high-water mark (KiB on Linux), not the current RSS
+    print(f"RSS now {psutil.Process().memory_info().rss / 2**20:.0f} MiB, peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
 
 
 if __name__ == "__main__":

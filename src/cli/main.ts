@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TASK_QUEUE } from '../constants';
 import { COMMANDS, helpText, parseOverrides } from './args';
-import { etaSeconds, formatProgress, stepOf, type ProgressSample } from './progress';
+import { completedProgress, etaSeconds, formatProgress, stepOf, type ProgressSample } from './progress';
 
 class UsageError extends Error {}
 
@@ -64,6 +64,7 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
   process.once('SIGINT', onSigint);
   const tty = process.stdout.isTTY;
   let lastLine = '';
+  let lastStatus: Record<string, unknown> | null = null;
   try {
     for (;;) {
       if (detached) {
@@ -72,6 +73,12 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
       }
       const desc = await handle.describe();
       if (desc.status.name !== 'RUNNING') {
+        if (desc.status.name === 'COMPLETED' && lastStatus) {
+          // the last poll saw the final step still running; show the finished bar
+          const done = completedProgress(lastStatus);
+          if (tty) process.stdout.write(`\r\x1b[2K${done}`);
+          else console.log(done);
+        }
         if (tty) process.stdout.write('\n');
         if (desc.status.name === 'COMPLETED') {
           const result = await handle.result();
@@ -100,6 +107,7 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
         }
         const now: ProgressSample = { at_ms: Date.now(), ...stepOf(status) };
         if (!first || now.step < first.step) first = now;
+        lastStatus = status;
         const line = formatProgress(status, etaSeconds(first, now, stepOf(status).total));
         // on a terminal the line is redrawn in place; in a log, a new line when the progress changes
         const key = line.replace(/ETA \S+/, '');

@@ -56,3 +56,9 @@ export function formatProgress(status: Record<string, unknown>, eta: number | nu
   parts.push(`ETA ${formatEta(eta)}`);
   return parts.join('  ');
 }
+
+/** The line shown once a run has completed: the last status seen, with its bar full and no ETA. */
+export function completedProgress(last: Record<string, unknown>): string {
+  const { total } = stepOf(last);
+  return formatProgress({ ...last, phase: 'done', paused: false, step: total, total }, null).replace(/ {2}ETA --$/, '');
+}

@@ -14,7 +14,7 @@ import type { BlobRef } from '../types';
 import type { RunPaths } from '../activities/run';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
-import { runPolicy, type RunOn } from './policy';
+import { evaluateTest, runPolicy, type RunOn } from './policy';
 
 export interface ExpertCarry {
   round: number;
@@ -87,9 +87,9 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const testIdx = Array.from({ length: Math.min(input.rl.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
   const evalTest = async (ckpt: string | null) => {
     status.phase = 'eval';
-    const ev = await runPolicy({ ...on, checkpoint: ckpt }, 'test', testIdx, input.system_prompt, { seed: input.run.seed + 1_000_003 });
-    status.test_accuracy = mean(ev.correct.map((c) => (c ? 1 : 0)));
-    return { accuracy: status.test_accuracy, reward: mean(ev.scores) };
+    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, input.run.seed + 1_000_003);
+    status.test_accuracy = t.accuracy;
+    return t;
   };
   let initialTest = carry?.initial_test_accuracy ?? null;
   if (!carry && testIdx.length > 0) {

@@ -6,7 +6,7 @@
 import type { TaskConfig } from '../config/task';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
-import { modelRef, trainerActivities, ts } from './common';
+import { mean, modelRef, trainerActivities, ts } from './common';
 
 export interface PolicyConfig {
   backend: 'local' | 'tinker' | 'api';
@@ -118,6 +118,17 @@ export async function runPolicy(
     rollouts_refs: parts.map((p) => p.rollouts_ref),
     tokens: parts.flatMap((p) => p.scored.num_tokens_PG.flat()).reduce((a, b) => a + b, 0),
   };
+}
+
+/** The fixed-seed test-split evaluation every training workflow runs: accuracy and mean reward of one sample per problem. */
+export async function evaluateTest(
+  on: RunOn,
+  indices: number[],
+  systemPrompt: string,
+  seed: number,
+): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef }> {
+  const ev = await runPolicy(on, 'test', indices, systemPrompt, { seed });
+  return { accuracy: mean(ev.correct.map((c) => (c ? 1 : 0))), reward: mean(ev.scores), traces_ref: ev.traces_refs[0] };
 }
 
 export type { ChatMessage };

@@ -11,6 +11,7 @@ import type { BlobRef } from '../types';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
 import type { RunPaths } from '../activities/run';
+import { evaluateTest, type RunOn } from './policy';
 
 export interface RlCarry {
   batch: number;
@@ -43,33 +44,12 @@ export interface RlStatus {
   system_prompt: string;
 }
 
-async function evaluateSplit(
-  trainer: ReturnType<typeof trainerActivities>,
-  input: RlInput,
-  paths: RunPaths,
-  checkpoint: string | null,
-  systemPrompt: string,
-  seed: number,
-): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef }> {
+/** Test-split evaluation; the split size is read each time (a replayed history has that activity here). */
+async function evaluateSplit(input: RlInput, paths: RunPaths, checkpoint: string | null, systemPrompt: string, seed: number) {
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const n = Math.min(input.rl.n_eval ?? sizes.test, sizes.test);
-  const indices = Array.from({ length: n }, (_, i) => i);
-  const { prompts_ref } = await ts.buildPrompts({ task: input.task, split: 'test', indices, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
-  const sample = await trainer.policy_sample({
-    model: modelRef(input.policy),
-    checkpoint,
-    prompts_ref,
-    num_samples: 1,
-    sampling: { max_tokens: input.policy.max_tokens, temperature: input.policy.temperature, top_p: input.policy.top_p, seed },
-    blob_dir: paths.blob_dir,
-    return_texts: false,
-  });
-  const scored = await ts.scoreRollouts({ task: input.task, split: 'test', indices, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
-  return {
-    accuracy: mean(scored.correct_PG.map((c) => (c[0] ? 1 : 0))),
-    reward: mean(scored.rewards_PG.map((r) => r[0] ?? 0)),
-    traces_ref: scored.traces_ref,
-  };
+  const on: RunOn = { task: input.task, policy: input.policy, checkpoint, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
+  return evaluateTest(on, Array.from({ length: n }, (_, i) => i), systemPrompt, seed);
 }
 
 export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResult> {
@@ -117,7 +97,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
 
   if (!carry && shouldEval(0, input.rl.eval_every, nBatches, 'start')) {
     status.phase = 'eval';
-    const ev = await evaluateSplit(trainer, input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+    const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
     initialTestAccuracy = ev.accuracy;
     status.test_accuracy = ev.accuracy;
     await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }]);
@@ -186,7 +166,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     let test: { accuracy: number; reward: number } | null = null;
     if (shouldEval(batch + 1, input.rl.eval_every, nBatches, 'after')) {
       status.phase = 'eval';
-      test = await evaluateSplit(trainer, input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+      test = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
       status.test_accuracy = test.accuracy;
     }
     const row = rlMetricsRow({

@@ -8,7 +8,7 @@ import { allHandlersFinished, ApplicationFailure, condition, setHandler, workflo
 import type { SftInput } from '../config';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
-import { runPolicy, type RunOn } from './policy';
+import { evaluateTest, runPolicy, type RunOn } from './policy';
 
 export interface SftResult {
   run_id: string;
@@ -37,9 +37,9 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const evalTest = async (ckpt: string | null) => {
     if (testIdx.length === 0) return null;
     status.phase = 'eval';
-    const ev = await runPolicy({ ...on, checkpoint: ckpt }, 'test', testIdx, input.system_prompt, { seed: input.run.seed + 1_000_003 });
-    status.test_accuracy = mean(ev.correct.map((c) => (c ? 1 : 0)));
-    return { accuracy: status.test_accuracy, reward: mean(ev.scores) };
+    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, input.run.seed + 1_000_003);
+    status.test_accuracy = t.accuracy;
+    return t;
   };
 
   status.phase = 'preparing';

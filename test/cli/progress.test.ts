@@ -1,4 +1,4 @@
-import { bar, etaSeconds, formatEta, formatProgress, stepOf } from '../../src/cli/progress';
+import { bar, completedProgress, etaSeconds, formatEta, formatProgress, stepOf } from '../../src/cli/progress';
 
 test('progress line shows phase, step/total, reward, accuracy, best prompt score and ETA', () => {
   const line = formatProgress({ phase: 'rl', batch: 5, n_batches: 20, reward: 0.5, accuracy: 0.25, best_val_score: 0.6 }, 90);
@@ -22,4 +22,13 @@ test('eta from observed rate', () => {
   expect(formatEta(null)).toBe('--');
   expect(formatEta(3725)).toBe('1h02m');
   expect(bar(5, 10, 10)).toBe('█████░░░░░');
+});
+
+test('a completed run shows its last status with a full bar, done, and no ETA', () => {
+  const line = completedProgress({ phase: 'round0_rl: eval', batch: 2, n_batches: 3, reward: 0.25, accuracy: 0.5, test_accuracy: 0.4375, paused: true });
+  expect(line).toContain('[done]');
+  expect(line).toContain(`${bar(3, 3)} 3/3`);
+  expect(line).toContain('test 0.438');
+  expect(line).not.toContain('ETA');
+  expect(line).not.toContain('PAUSED');
 });

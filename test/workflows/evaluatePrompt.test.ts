@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -61,6 +61,10 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
   expect(result.accuracy).toBeGreaterThanOrEqual(0);
   expect(result.run_dir).toBe(path.join(runsDir, 'eval-test'));
   expect(result.traces_ref.uri).toMatch(/^file:\/\//);
+  const rows = readFileSync(path.join(result.run_dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(rows).toHaveLength(1);
+  expect(rows[0]['test/env/all/correct']).toBeCloseTo(result.accuracy);
+  expect(rows[0]['test/env/all/reward/total']).toBeCloseTo(result.mean_reward);
 });
 
 test('evaluatePrompt rejects a bad config at once, naming the field and the value', async () => {
