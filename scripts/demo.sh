@@ -18,5 +18,6 @@ echo
 echo "demo finished in $(( SECONDS - t0 ))s"
 echo "run directory: runs/$RUN_ID   (config.json, metrics.jsonl, report.html; per phase: round0_gepa/prompts.jsonl, round0_rl/checkpoints/ ...)"
 echo "report:        file://$PWD/runs/$RUN_ID/report.html"
-echo "Temporal UI:   http://localhost:8233/namespaces/default/workflows/$RUN_ID"
+UI_URL=${GEPA_RL_UI_URL:-http://localhost:${GEPA_RL_UI_PORT:-8233}}
+echo "Temporal UI:   ${UI_URL%/}/namespaces/${TEMPORAL_NAMESPACE:-default}/workflows/$RUN_ID"
 echo "stop the stack with: make down"

@@ -3,7 +3,7 @@
  * TEMPORAL_API_KEY, TLS settings and profiles through @temporalio/envconfig.
  */
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { DEFAULT_TEMPORAL_ADDRESS } from './constants';
+import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_TEMPORAL_UI } from './constants';
 
 export interface ConnectSettings {
   address: string;
@@ -27,4 +27,14 @@ export function serverDownMessage(address: string, err: unknown): string {
     `cannot reach the Temporal server at ${address} (${(err as Error)?.message ?? err}).\n` +
     `Start the embedded stack with \`make up\`, or point TEMPORAL_ADDRESS at your Temporal cluster.`
   );
+}
+
+/**
+ * The Temporal Web UI page of a workflow: GEPA_RL_UI_URL when set, else the embedded stack's UI on
+ * GEPA_RL_UI_PORT (scripts/stack.sh starts it there), else the default port.
+ */
+export function webUiUrl(workflowId: string, namespace = connectSettings().namespace): string {
+  const port = process.env.GEPA_RL_UI_PORT;
+  const base = process.env.GEPA_RL_UI_URL ?? (port ? `http://localhost:${port}` : DEFAULT_TEMPORAL_UI);
+  return `${base.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

@@ -102,9 +102,42 @@ function resolveKey(key: string, leaves: Leaf[]): Leaf {
     throw new OverrideError(`key ${key} is ambiguous; use one of ${byName.map((l) => l.path.join('.')).join(', ')}`);
   }
   const names = [...new Set(leaves.flatMap((l) => [l.path.join('.'), l.path[l.path.length - 1]]))];
+  const best = closest(key, names);
+  throw new OverrideError(`unknown key ${JSON.stringify(key)}.${best ? ` Did you mean ${best}?` : ''} ('gepa-rl help <command>' lists every key)`);
+}
+
+/** The name spelled most like `key`, within a small edit distance. */
+function closest(key: string, names: string[]): string | null {
   const best = names.map((n) => [n, levenshtein(key, n)] as const).sort((a, b) => a[1] - b[1])[0];
-  const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` Did you mean ${best[0]}?` : '';
-  throw new OverrideError(`unknown key ${JSON.stringify(key)}.${hint} ('gepa-rl help <command>' lists every key)`);
+  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? best[0] : null;
+}
+
+/**
+ * Every key of a --config object that the workflow's schema does not have, each with a
+ * did-you-mean (a sibling key spelled alike, or the place a known leaf name belongs).
+ * Values are left to the schema; this only names keys, so all of them are reported at once.
+ */
+export function unknownConfigKeys(command: string, config: Record<string, unknown>): string[] {
+  const leaves = leavesOf(schemaFor(command).schema);
+  const problems: string[] = [];
+  const walk = (obj: Record<string, unknown>, prefix: string[]) => {
+    for (const [k, v] of Object.entries(obj)) {
+      const p = [...prefix, k];
+      const dotted = p.join('.');
+      if (leaves.some((l) => l.path.join('.') === dotted)) continue;
+      const below = leaves.filter((l) => l.path.length > p.length && l.path.slice(0, p.length).join('.') === dotted);
+      if (below.length) {
+        if (v !== null && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, p);
+        continue; // a wrong type for a section is the schema's message
+      }
+      const elsewhere = leaves.filter((l) => l.path[l.path.length - 1] === k).map((l) => l.path.join('.'));
+      const sibling = closest(k, [...new Set(leaves.filter((l) => l.path.length > p.length - 1 && l.path.slice(0, prefix.length).join('.') === prefix.join('.')).map((l) => l.path[prefix.length]))]);
+      const hint = elsewhere.length ? ` Did you mean ${elsewhere.join(' or ')}?` : sibling ? ` Did you mean ${[...prefix, sibling].join('.')}?` : '';
+      problems.push(`unknown key ${dotted}.${hint}`);
+    }
+  };
+  walk(config, []);
+  return problems;
 }
 
 function coerce(leaf: Leaf, raw: string): unknown {

@@ -6,14 +6,18 @@
  * Operating commands: status, watch, pause, resume, stop, set-prompt, list, report, replay, grade.
  * Every action is also possible with the Temporal CLI (see README).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { TASK_QUEUE } from '../constants';
-import { COMMANDS, helpText, parseOverrides } from './args';
+import { parseWorkflowInput } from '../config';
+import { TASK_QUEUE, type WorkflowType } from '../constants';
+import { webUiUrl } from '../connection';
+import { COMMANDS, helpText, OverrideError, parseOverrides, unknownConfigKeys } from './args';
 import { completedProgress, etaSeconds, formatProgress, stepOf, type ProgressSample } from './progress';
 
-class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 const OPERATING_HELP = `gepa-rl — durable GEPA + RL experiments on Temporal
 
@@ -34,9 +38,18 @@ Operating a run (the workflow id is printed at start):
   gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines
 `;
 
+/** One connection per CLI invocation, closed when main() ends so the process can exit. */
+let openClient: Promise<Client> | null = null;
+
 async function client(): Promise<Client> {
-  const { connectClient } = await import('../client');
-  return connectClient();
+  openClient ??= import('../client').then((m) => m.connectClient());
+  return openClient;
+}
+
+async function closeClient(): Promise<void> {
+  const c = openClient;
+  openClient = null;
+  if (c) await c.then((cl) => cl.connection.close()).catch(() => undefined);
 }
 
 function splitFlags(argv: string[]): { flags: Record<string, string | true>; rest: string[] } {
@@ -54,24 +67,23 @@ function splitFlags(argv: string[]): { flags: Record<string, string | true>; res
   return { flags, rest };
 }
 
+const DETACHED = Symbol('detached');
+
 /** Poll the status query and redraw one progress line until the workflow ends. Ctrl-C detaches. */
 async function watch(handle: WorkflowHandle, json = false): Promise<void> {
   let first: ProgressSample | null = null;
-  let detached = false;
-  const onSigint = () => {
-    detached = true;
-  };
+  // Ctrl-C ends whatever this loop is waiting on (a query to a busy server, the poll interval)
+  let onSigint = () => {};
+  const interrupted = new Promise<typeof DETACHED>((resolve) => (onSigint = () => resolve(DETACHED)));
   process.once('SIGINT', onSigint);
+  const orDetach = <T>(p: Promise<T>): Promise<T | typeof DETACHED> => Promise.race([p, interrupted]);
   const tty = process.stdout.isTTY;
   let lastLine = '';
   let lastStatus: Record<string, unknown> | null = null;
   try {
     for (;;) {
-      if (detached) {
-        process.stdout.write(`\ndetached; the run goes on. Reattach: gepa-rl watch ${handle.workflowId}\n`);
-        return;
-      }
-      const desc = await handle.describe();
+      const desc = await orDetach(handle.describe());
+      if (desc === DETACHED) break;
       if (desc.status.name !== 'RUNNING') {
         if (desc.status.name === 'COMPLETED' && lastStatus) {
           // the last poll saw the final step still running; show the finished bar
@@ -81,30 +93,27 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
         }
         if (tty) process.stdout.write('\n');
         if (desc.status.name === 'COMPLETED') {
-          const result = await handle.result();
+          const result = await orDetach(handle.result());
+          if (result === DETACHED) break;
           console.log(json ? JSON.stringify(result) : summarizeResult(result));
         } else {
           console.log(`workflow ${handle.workflowId} ended: ${desc.status.name}`);
-          await handle.result().catch((e: Error) => {
-            // the innermost cause says what went wrong (a child workflow's or an activity's error)
-            let c: Error | undefined = e;
-            while (c?.cause instanceof Error) c = c.cause;
-            console.error(c?.message ?? e.message);
-          });
+          await orDetach(
+            handle.result().catch((e: Error) => {
+              // the innermost cause says what went wrong (a child workflow's or an activity's error)
+              let c: Error | undefined = e;
+              while (c?.cause instanceof Error) c = c.cause;
+              console.error(c?.message ?? e.message);
+            }),
+          );
           process.exitCode = 1;
         }
         return;
       }
-      try {
-        let status = (await handle.query('status')) as Record<string, unknown>;
-        // a composed run shows the progress of the phase that is running (its child workflow)
-        if (typeof status.child_workflow_id === 'string') {
-          const child = (await handle.client
-            .getHandle(status.child_workflow_id)
-            .query('status')
-            .catch(() => null)) as Record<string, unknown> | null;
-          if (child) status = { ...child, phase: `${status.phase}: ${child.phase}`, test_accuracy: child.test_accuracy ?? status.test_accuracy };
-        }
+      const polled = await orDetach(queryProgress(handle).catch(() => null)); // null: no worker has picked it up yet
+      if (polled === DETACHED) break;
+      if (polled) {
+        const status = polled;
         const now: ProgressSample = { at_ms: Date.now(), ...stepOf(status) };
         if (!first || now.step < first.step) first = now;
         lastStatus = status;
@@ -114,14 +123,29 @@ async function watch(handle: WorkflowHandle, json = false): Promise<void> {
         if (tty) process.stdout.write(`\r\x1b[2K${line}`);
         else if (key !== lastLine) console.log(line);
         lastLine = key;
-      } catch {
-        /* no worker has picked the workflow up yet */
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      let timer: NodeJS.Timeout | undefined;
+      const slept = await orDetach(new Promise<void>((r) => (timer = setTimeout(r, 1000))));
+      if (slept === DETACHED) {
+        clearTimeout(timer);
+        break;
+      }
     }
+    process.stdout.write(`\ndetached; the run goes on. Reattach: gepa-rl watch ${handle.workflowId}\n`);
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
+}
+
+/** The status to show: a composed run shows the progress of the phase that is running (its child workflow). */
+async function queryProgress(handle: WorkflowHandle): Promise<Record<string, unknown>> {
+  const status = (await handle.query('status')) as Record<string, unknown>;
+  if (typeof status.child_workflow_id !== 'string') return status;
+  const child = (await handle.client
+    .getHandle(status.child_workflow_id)
+    .query('status')
+    .catch(() => null)) as Record<string, unknown> | null;
+  return child ? { ...child, phase: `${status.phase}: ${child.phase}`, test_accuracy: child.test_accuracy ?? status.test_accuracy } : status;
 }
 
 function summarizeResult(result: unknown): string {
@@ -131,29 +155,84 @@ function summarizeResult(result: unknown): string {
   return `result:\n${lines.join('\n')}`;
 }
 
-async function startExperiment(command: string, argv: string[]): Promise<void> {
-  const { flags, rest } = splitFlags(argv);
-  if (flags.help) {
-    console.log(helpText(command));
-    return;
+/** A --config file's object; a missing file or malformed JSON is a one-line error naming the file. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--config ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : (e as Error).message}`);
   }
-  const base = typeof flags.config === 'string' ? JSON.parse(readFileSync(flags.config, 'utf8')) : {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config ${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UsageError(`--config ${file}: expected a JSON object of config sections, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export interface ExperimentStart {
+  workflowType: WorkflowType;
+  workflowId: string;
+  /** the validated input as given (defaults are filled by the workflow from the same schema) */
+  input: Record<string, unknown>;
+  runDir: string;
+  detach: boolean;
+  json: boolean;
+}
+
+/**
+ * Everything before contacting the server: --config, key=value overrides and the full schema
+ * check, so a bad config is reported before any workflow exists.
+ */
+export function prepareExperiment(command: string, argv: string[]): ExperimentStart {
+  const { flags, rest } = splitFlags(argv);
   const workflowType = COMMANDS[command as keyof typeof COMMANDS];
+  let base: Record<string, unknown> = {};
+  if (typeof flags.config === 'string') {
+    base = readConfigFile(flags.config);
+    const unknown = unknownConfigKeys(command, base);
+    if (unknown.length) throw new OverrideError(`--config ${flags.config}: ${unknown.join('; ')} ('gepa-rl help ${command}' lists every key)`);
+  }
   const workflowId = typeof flags.id === 'string' ? flags.id : `${command}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
   const input = parseOverrides(command, rest, base) as Record<string, unknown>;
   const run = { ...((input.run as object) ?? {}) } as Record<string, unknown>;
   if (!run.run_id) run.run_id = workflowId;
   input.run = run;
+  const parsed = parseWorkflowInput<{ run: { output_dir: string; run_id: string } }>(workflowType, input);
+  return {
+    workflowType,
+    workflowId,
+    input,
+    runDir: path.join(parsed.run.output_dir, parsed.run.run_id),
+    detach: Boolean(flags.detach),
+    json: Boolean(flags.json),
+  };
+}
+
+async function startExperiment(command: string, argv: string[]): Promise<void> {
+  if (splitFlags(argv).flags.help) {
+    console.log(helpText(command));
+    return;
+  }
+  const { workflowType, workflowId, input, runDir, detach, json } = prepareExperiment(command, argv);
   const c = await client();
-  const handle = await c.workflow.start(workflowType, { taskQueue: TASK_QUEUE, workflowId, args: [input] });
-  const runDir = path.join(String(run.output_dir ?? 'runs'), String(run.run_id));
+  const handle = await c.workflow.start(workflowType, { taskQueue: TASK_QUEUE, workflowId, args: [input] }).catch((e: Error) => {
+    if (e.name === 'WorkflowExecutionAlreadyStartedError') throw new UsageError(`a workflow with id ${workflowId} is already running or recorded; choose another --id (or watch it: gepa-rl watch ${workflowId})`);
+    throw e;
+  });
   console.log(`started ${workflowType} as ${workflowId}; run directory ${runDir}`);
-  console.log(`Temporal Web UI: ${process.env.GEPA_RL_UI_URL ?? 'http://localhost:8233'}/namespaces/default/workflows/${workflowId}`);
-  if (flags.detach) {
+  console.log(`Temporal Web UI: ${webUiUrl(workflowId)}`);
+  if (detach) {
     console.log(`detached. Watch: gepa-rl watch ${workflowId}   Stop: gepa-rl stop ${workflowId}`);
     return;
   }
-  await watch(handle, Boolean(flags.json));
+  await watch(handle, json);
 }
 
 function needId(args: string[], cmd: string): string {
@@ -173,7 +252,59 @@ async function handleFor(id: string): Promise<WorkflowHandle> {
   return h;
 }
 
+/** set_prompt, with the workflow's refusal (no such update, a bad prompt, not running) as one line. */
+async function setPrompt(h: WorkflowHandle, text: string): Promise<{ previous: string }> {
+  const desc = await h.describe();
+  if (desc.status.name !== 'RUNNING') throw new UsageError(`workflow ${h.workflowId} is ${desc.status.name}, not running; set-prompt changes a running workflow`);
+  try {
+    return (await h.executeUpdate('set_prompt', { args: [text] })) as { previous: string };
+  } catch (e) {
+    let inner: Error | undefined = e as Error;
+    while (inner?.cause instanceof Error) inner = inner.cause;
+    const why = inner?.message ?? (e as Error).message;
+    if (/No registered handler for update/.test(why)) {
+      throw new UsageError(`workflow ${h.workflowId} (${desc.type}) does not accept set_prompt: its prompt cannot be replaced while it runs (rlTraining and gepaRlAlternation accept it)`);
+    }
+    throw new UsageError(`set_prompt rejected by ${h.workflowId}: ${why}`);
+  }
+}
+
+function readPromptArg(args: string[]): string {
+  if (args[1]?.startsWith('@')) {
+    const file = args[1].slice(1);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`set-prompt ${args[1]}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  const text = args.slice(1).join(' ');
+  if (!text.trim()) throw new UsageError('set-prompt needs the new prompt: gepa-rl set-prompt <id> <text | @file>');
+  return text;
+}
+
+/** A report target: a run directory path, or a run id under runs/. */
+function reportDir(target: string): string {
+  const dir = target.includes('/') || target.includes(path.sep) ? target : path.join('runs', target);
+  if (!existsSync(dir)) {
+    throw new UsageError(`no run directory ${dir} (give a run id under runs/ or the path of a run directory; 'ls runs' lists them)`);
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory; give a run directory (runs/<id>)`);
+  if (!existsSync(path.join(dir, 'run.json')) && !existsSync(path.join(dir, 'config.json'))) {
+    throw new UsageError(`${dir} is not a run directory: it has neither run.json nor config.json`);
+  }
+  return dir;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  try {
+    await command(argv);
+  } finally {
+    await closeClient();
+  }
+}
+
+async function command(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     console.log(args[0] && args[0] in COMMANDS ? helpText(args[0]) : OPERATING_HELP);
@@ -187,7 +318,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'watch':
-      return watch(await handleFor(needId(args, cmd)));
+      return watch(await handleFor(needId(args, cmd)), args.includes('--json'));
     case 'pause':
     case 'resume':
     case 'stop': {
@@ -198,9 +329,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'set-prompt': {
       const h = await handleFor(needId(args, cmd));
-      const text = args[1]?.startsWith('@') ? readFileSync(args[1].slice(1), 'utf8') : args.slice(1).join(' ');
-      const r = await h.executeUpdate('set_prompt', { args: [text] });
-      console.log(`prompt replaced; previous: ${JSON.stringify(r)}`);
+      const r = await setPrompt(h, readPromptArg(args));
+      console.log(`prompt replaced; previous: ${JSON.stringify(r.previous)}`);
       return;
     }
     case 'list': {
@@ -211,15 +341,14 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'report': {
-      const target = needId(args, cmd);
+      const dir = reportDir(needId(args, cmd));
       const { writeReport } = await import('../report');
-      const dir = target.includes('/') ? target : path.join('runs', target);
       console.log(`report written: ${await writeReport(dir)}`);
       return;
     }
     case 'replay': {
       const { replayTarget } = await import('./replay');
-      const r = await replayTarget(needId(args, cmd));
+      const r = await replayTarget(needId(args, cmd), client);
       console.log(r.message);
       if (!r.ok) process.exitCode = 1;
       return;
@@ -235,10 +364,14 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** Errors a user can cause print as their message; anything else (a bug) with its stack. */
+export function isUserError(e: Error): boolean {
+  return ['UsageError', 'ServerDownError', 'ConfigError', 'OverrideError'].includes(e.name);
+}
+
 if (require.main === module) {
   main(process.argv.slice(2)).catch((e: Error) => {
-    const known = e instanceof UsageError || e.name === 'ServerDownError' || e.name === 'ConfigError' || e.name === 'OverrideError';
-    console.error(`gepa-rl: ${known ? e.message : (e.stack ?? e.message)}`);
+    console.error(`gepa-rl: ${isUserError(e) ? e.message : (e.stack ?? e.message)}`);
     process.exit(2);
   });
 }

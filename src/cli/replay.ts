@@ -4,6 +4,7 @@
  * historyToJSON). Reports a determinism error precisely, or a history of an unknown workflow type.
  */
 import { readFileSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOW_TYPES } from '../constants';
 
@@ -35,18 +36,29 @@ export async function replayHistory(history: any, workflowId = 'replay'): Promis
   }
 }
 
-export async function replayTarget(target: string): Promise<ReplayOutcome> {
+/** `target`: a history JSON file, or a workflow id whose history is fetched with `getClient`'s client. */
+export async function replayTarget(target: string, getClient?: () => Promise<Client>): Promise<ReplayOutcome> {
   if (target.endsWith('.json')) {
     let history: unknown;
     try {
       history = JSON.parse(readFileSync(target, 'utf8'));
     } catch (e) {
-      return { ok: false, workflowType: null, message: `cannot read history ${target}: ${(e as Error).message}` };
+      const err = e as NodeJS.ErrnoException;
+      return { ok: false, workflowType: null, message: `cannot read history ${target}: ${err.code === 'ENOENT' ? 'no such file' : err.message}` };
     }
     return replayHistory(history, target);
   }
-  const { connectClient } = await import('../client');
-  const c = await connectClient();
-  const history = await c.workflow.getHandle(target).fetchHistory();
+  const c = getClient ? await getClient() : await (await import('../client')).connectClient();
+  let history;
+  try {
+    history = await c.workflow.getHandle(target).fetchHistory();
+  } catch (e) {
+    if ((e as Error).name === 'WorkflowNotFoundError' || /not found/i.test((e as Error).message)) {
+      return { ok: false, workflowType: null, message: `no workflow with id ${JSON.stringify(target)} on the server (see 'gepa-rl list'); to replay a file, give a path ending in .json` };
+    }
+    throw e;
+  } finally {
+    if (!getClient) await c.connection.close();
+  }
   return replayHistory(history, target);
 }
