@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import threading
 import time
 import zlib
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import zlib
 
 from .. import blobs
+from .. import checkpoints as ckpts
 from ..errors import InvalidRequest, NonFiniteLoss
 from ..models import ModelNotFound, load_model, load_tokenizer
 
@@ -111,9 +110,14 @@ class LocalBackend:
                     torch.manual_seed(zlib.crc32(_model_key(model_ref).encode()))
                     model = get_peft_model(model, cfg)
         elif checkpoint is not None:
-            from safetensors.torch import load_file
+            from safetensors.torch import load_model as load_weights
 
-            model.load_state_dict(load_file(str(Path(checkpoint) / "model.safetensors")), strict=False)
+            # strict: a checkpoint of another architecture fails here, naming the missing/unexpected keys;
+            # tied weights (embed_tokens = lm_head) are stored once and restored to both
+            try:
+                load_weights(model, str(Path(checkpoint) / "model.safetensors"), strict=True, device="cpu")
+            except (RuntimeError, FileNotFoundError) as e:
+                raise InvalidRequest(f"checkpoint {checkpoint} does not fit model {base_model!r} with lora_rank=0: {e}") from e
         model.to(self.device)
         model.eval()
         return Live(key=_model_key(model_ref), checkpoint=checkpoint, model=model)
@@ -316,9 +320,11 @@ class LocalBackend:
         step = int(req["step"])
         root = Path(req["checkpoint_root"]).resolve()
         out_dir = root / str(step)
-        if (out_dir / "DONE").is_file():  # a retry of a step already done (DESIGN §4.3)
-            meta = json.loads((out_dir / "meta.json").read_text())
-            self._record(root, step, out_dir, meta["metrics"])
+        keep = bool(req.get("keep", True))
+        if ckpts.is_done(out_dir):  # a retry of a step already done (DESIGN §4.3)
+            meta = ckpts.read_meta(out_dir)
+            ckpts.record(root, step, out_dir, meta["metrics"], meta.get("keep", keep))
+            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
             return {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}
         loss_name = req["loss"]
         if loss_name not in ("importance_sampling", "ppo", "cross_entropy"):
@@ -364,9 +370,10 @@ class LocalBackend:
                 "tokens": total_tokens,
                 "learning_rate": float(req["optim"]["learning_rate"]),
             }
-            self._save(live, out_dir, req, metrics)
+            self._save(live, out_dir, req, metrics, keep)
             live.checkpoint = str(out_dir)
-        self._record(root, step, out_dir, metrics)
+        ckpts.record(root, step, out_dir, metrics, keep)
+        ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
 
     def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):
@@ -410,18 +417,14 @@ class LocalBackend:
         total.backward()
         sums["loss"] += float(total.detach())
 
-    def _save(self, live: Live, out_dir: Path, req: dict, metrics: dict):
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir.parent / f"{out_dir.name}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
+    def _save(self, live: Live, out_dir: Path, req: dict, metrics: dict, keep: bool):
+        tmp = ckpts.begin_write(out_dir)
         if int(req["model"].get("lora_rank") or 0) > 0:
             live.model.save_pretrained(str(tmp))
         else:
-            from safetensors.torch import save_file
+            from safetensors.torch import save_model as save_weights
 
-            save_file({k: v.contiguous() for k, v in live.model.state_dict().items()}, str(tmp / "model.safetensors"))
+            save_weights(live.model, str(tmp / "model.safetensors"))  # stores tied tensors once
         torch.save(live.optimizer.state_dict(), tmp / "optimizer.pt")
         meta = {
             "run_id": req["run_id"],
@@ -429,23 +432,7 @@ class LocalBackend:
             "model": req["model"],
             "checkpoint_in": req.get("checkpoint_in"),
             "loss": req["loss"],
+            "keep": keep,
             "metrics": metrics,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, allow_nan=False))
-        (tmp / "DONE").write_text("")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-
-    def _record(self, root: Path, step: int, out_dir: Path, metrics: dict):
-        """Append the step to checkpoints.jsonl once (next to the checkpoints folder)."""
-        index = root.parent / "checkpoints.jsonl"
-        if index.exists():
-            for line in index.read_text().splitlines():
-                try:
-                    if json.loads(line).get("step") == step:
-                        return
-                except json.JSONDecodeError:
-                    continue
-        with open(index, "a") as f:
-            f.write(json.dumps({"step": step, "path": str(out_dir), "metrics": metrics, "time": time.time()}, allow_nan=False) + "\n")
+        ckpts.commit(tmp, out_dir, meta)

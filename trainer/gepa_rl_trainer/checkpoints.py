@@ -1,0 +1,141 @@
+"""Checkpoint folders of one run (or phase) on disk, shared by the local and Tinker backends (DESIGN §4.3).
+
+Step k lives in <root>/<k>/ and is complete when it holds a DONE marker; the index checkpoints.jsonl
+sits beside <root>. A folder is written under <root>/<k>.tmp-<pid> and renamed into place, so a
+killed write leaves only a .tmp-* folder, which the next write removes.
+
+Every train step writes its checkpoint (a resumed run needs the latest), but only the steps the
+workflow marks keep=true (every save_every-th and the last) stay: a step written with keep=false is
+pruned once the next step, trained from it, is DONE. Its index row then says "pruned": true.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+TMP_MARK = ".tmp-"
+
+
+def is_done(step_dir: Path) -> bool:
+    return (step_dir / "DONE").is_file()
+
+
+def read_meta(step_dir: Path) -> dict:
+    return json.loads((step_dir / "meta.json").read_text())
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftover: this process is not writing it now (writes hold the backend lock)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # exists, but belongs to another user
+        return True
+    return True
+
+
+def clean_stale_tmp(root: Path) -> list[str]:
+    """Remove <root>/*.tmp-<pid> folders whose writer is gone (killed mid-write). Returns their names."""
+    removed = []
+    if not root.is_dir():
+        return removed
+    for p in root.iterdir():
+        if TMP_MARK not in p.name:
+            continue
+        try:
+            pid = int(p.name.rsplit(TMP_MARK, 1)[1])
+        except ValueError:
+            pid = -1  # not ours to judge by pid: a malformed name is stale anyway
+        if pid > 0 and _pid_alive(pid):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p.name)
+    return removed
+
+
+def begin_write(out_dir: Path) -> Path:
+    """A fresh temporary folder beside out_dir; stale ones from killed writes are removed first."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(out_dir.parent)
+    tmp = out_dir.parent / f"{out_dir.name}{TMP_MARK}{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    return tmp
+
+
+def commit(tmp: Path, out_dir: Path, meta: dict) -> None:
+    """Write meta.json and DONE into tmp, then rename it to out_dir (atomic on one filesystem)."""
+    (tmp / "meta.json").write_text(json.dumps(meta, allow_nan=False))
+    (tmp / "DONE").write_text("")
+    if out_dir.exists():  # an incomplete folder (no DONE) from an older layout
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+
+
+def _index(root: Path) -> Path:
+    return root.parent / "checkpoints.jsonl"
+
+
+def _rows(index: Path) -> list[dict | str]:
+    out: list[dict | str] = []
+    if index.exists():
+        for line in index.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                out.append(line)  # kept verbatim: not ours to drop
+    return out
+
+
+def record(root: Path, step: int, out_dir: Path, metrics: dict, keep: bool = True) -> None:
+    """Append the step to checkpoints.jsonl once."""
+    index = _index(root)
+    if any(isinstance(r, dict) and r.get("step") == step for r in _rows(index)):
+        return
+    row = {"step": step, "path": str(out_dir), "keep": keep, "metrics": metrics, "time": time.time()}
+    with open(index, "a") as f:
+        f.write(json.dumps(row, allow_nan=False) + "\n")
+
+
+def _mark_pruned(root: Path, step: int) -> None:
+    index = _index(root)
+    rows = _rows(index)
+    lines = []
+    for r in rows:
+        if isinstance(r, dict) and r.get("step") == step:
+            r = {**r, "pruned": True}
+        lines.append(r if isinstance(r, str) else json.dumps(r, allow_nan=False))
+    tmp = index.with_name(index.name + f"{TMP_MARK}{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    os.replace(tmp, index)
+
+
+def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path) -> bool:
+    """After out_dir (trained from checkpoint_in) is DONE: remove checkpoint_in if it is a step of this
+    root that was written with keep=false. Checkpoints of other roots (an earlier phase, a user's
+    starting checkpoint) and kept steps are never touched. Returns whether it pruned."""
+    if not checkpoint_in or not is_done(out_dir):
+        return False
+    prev = Path(checkpoint_in).resolve()
+    if prev == out_dir.resolve() or prev.parent != root.resolve() or not is_done(prev):
+        return False
+    try:
+        meta = read_meta(prev)
+    except (OSError, json.JSONDecodeError):
+        return False
+    if meta.get("keep", True):
+        return False
+    # index first, then the folder: a crash in between leaves a DONE folder that the retry prunes again
+    _mark_pruned(root, int(meta.get("step", prev.name)))
+    doomed = prev.parent / f"{prev.name}{TMP_MARK}{os.getpid()}"
+    if doomed.exists():
+        shutil.rmtree(doomed)
+    os.replace(prev, doomed)  # gone from <root>/<k> at once; a crash mid-delete leaves a stale .tmp-*
+    shutil.rmtree(doomed)
+    return True
