@@ -40,7 +40,7 @@ wait_for() {
   while ! "$@" >/dev/null 2>&1; do
     alive "$name" || report_death "$name"
     if (( SECONDS - t0 > START_TIMEOUT )); then
-      printf '[stack] error: %s did not become healthy within %ss (GEPA_RL_START_TIMEOUT). Last lines of %s:\n' "$name" "$START_TIMEOUT" "$LOGS/$name.log" >&2
+      printf '[stack] error: %s did not become healthy within %ss (GEPA_RL_START_TIMEOUT). Fix: read its log below; on a slow or busy machine raise GEPA_RL_START_TIMEOUT (seconds); `make down` stops what did start. Last lines of %s:\n' "$name" "$START_TIMEOUT" "$LOGS/$name.log" >&2
       tail -n 25 "$LOGS/$name.log" | sed 's/^/    /' >&2
       exit 1
     fi
