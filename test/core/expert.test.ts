@@ -1,4 +1,4 @@
-import { capSuccesses, failedProblems, hintLeaks, judgeHint, keepSuccesses, numericForms } from '../../src/core/expert';
+import { capSuccesses, failedProblems, hasGroundTruth, hintLeaks, judgeHint, keepSuccesses, numericForms, partitionByGroundTruth, referenceCompletion } from '../../src/core/expert';
 
 test('numeric forms of an answer', () => {
   expect(numericForms('0.5')).toEqual(expect.arrayContaining(['0.5', '50%', '1/2']));
@@ -55,4 +55,27 @@ test('a leaking hint is regenerated up to k times, then dropped; no ground truth
   expect(judgeHint({ hint: '   ', answer_forms: forms, error: null }, 0, 0)).toEqual({ outcome: { kind: 'dropped' }, leaked: false });
   expect(judgeHint({ hint: null, answer_forms: [], error: 'no ground truth' }, 0, 2).outcome).toEqual({ kind: 'no_ground_truth' });
   expect(judgeHint({ hint: null, answer_forms: forms, error: '400 bad request' }, 0, 2).outcome).toEqual({ kind: 'error', message: '400 bad request' });
+});
+
+test('a problem has a ground truth only when its gold answer is a non-blank string', () => {
+  expect(hasGroundTruth('42')).toBe(true);
+  expect(hasGroundTruth('0')).toBe(true);
+  expect(hasGroundTruth('')).toBe(false);
+  expect(hasGroundTruth('  \n')).toBe(false);
+  expect(hasGroundTruth(null)).toBe(false);
+  expect(hasGroundTruth(undefined)).toBe(false);
+});
+
+test('problems are split by ground truth, order kept; a length mismatch says what it got', () => {
+  expect(partitionByGroundTruth([4, 9, 2, 7], ['a', '', null, ' b '])).toEqual({ with_truth: [4, 7], without_truth: [9, 2] });
+  expect(partitionByGroundTruth([], [])).toEqual({ with_truth: [], without_truth: [] });
+  expect(() => partitionByGroundTruth([1, 2], ['a'])).toThrow('2 indices but 1 answers');
+});
+
+test('reference completion: the worked solution, else the bare gold answer (a counted fallback), else nothing', () => {
+  expect(referenceCompletion({ solution: 'Half of 48 is 24.\n#### 24', answer: '24' })).toEqual({ completion: 'Half of 48 is 24.\n#### 24', source: 'solution' });
+  expect(referenceCompletion({ answer: '24' })).toEqual({ completion: '24', source: 'answer' });
+  expect(referenceCompletion({ solution: '  ', answer: '24' })).toEqual({ completion: '24', source: 'answer' });
+  expect(referenceCompletion({ solution: 7, answer: '' })).toBeNull();
+  expect(referenceCompletion({ answer: null })).toBeNull();
 });

@@ -1,6 +1,7 @@
 /**
- * Expert iteration rules (DESIGN §5): the hint leak check, the per-problem success cap, and the
- * teacher's hint prompt. Pure.
+ * Expert iteration rules (DESIGN §5): the hint leak check, the per-problem success cap, the
+ * teacher's hint prompt, which problems have a ground truth, and which reference text a row
+ * distils to. Pure.
  */
 
 const SMALL = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen', 'twenty'];
@@ -83,6 +84,37 @@ export function buildHintPrompt(args: { problem: string; answer: string; attempt
     '',
     'Reply with the hint only.',
   ].join('\n');
+}
+
+/**
+ * A problem has a ground truth when its gold answer is a non-blank string. Without one nothing can
+ * be verified (the `contains` grader even matches every completion against an empty gold), so
+ * such a problem is never sampled, rewarded, hinted or distilled.
+ */
+export function hasGroundTruth(answer: string | null | undefined): boolean {
+  return typeof answer === 'string' && answer.trim().length > 0;
+}
+
+/** Split problem indices by whether their gold answer (same order) is usable; order is kept. */
+export function partitionByGroundTruth(indices: readonly number[], answers: ReadonlyArray<string | null | undefined>): { with_truth: number[]; without_truth: number[] } {
+  if (answers.length !== indices.length) {
+    throw new Error(`partitionByGroundTruth: ${indices.length} indices but ${answers.length} answers`);
+  }
+  const with_truth: number[] = [];
+  const without_truth: number[] = [];
+  indices.forEach((i, k) => (hasGroundTruth(answers[k]) ? with_truth : without_truth).push(i));
+  return { with_truth, without_truth };
+}
+
+/**
+ * The reference completion a row distils to (SFT from reference, trace-generation fallback): its
+ * worked solution (e.g. a GSM8K rationale); else its bare gold answer, flagged as a fallback so
+ * callers can count it; else nothing.
+ */
+export function referenceCompletion(row: { solution?: unknown; answer?: string | null }): { completion: string; source: 'solution' | 'answer' } | null {
+  if (typeof row.solution === 'string' && row.solution.trim()) return { completion: row.solution, source: 'solution' };
+  if (hasGroundTruth(row.answer)) return { completion: row.answer as string, source: 'answer' };
+  return null;
 }
 
 /** Problems none of whose attempts was verified correct: the ones the teacher writes hints for. */
