@@ -123,3 +123,64 @@ def test_fresh_lora_adapter_does_not_depend_on_the_global_rng(tmp_path):
         weights.append({k: v.detach().clone() for k, v in live.model.named_parameters() if "lora_A" in k})
     assert weights[0] and weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def shifted_rollouts(ref, tmp_path, shift):
+    """The same rollouts with every sampler logprob moved by `shift`: ratio = p_train / p_sampler = exp(-shift)."""
+    blob = blobs.read_json(ref)
+    for r in blob["rollouts"]:
+        r["logprobs"] = [lp + shift for lp in r["logprobs"]]
+    return blobs.write_json(str(tmp_path / "shifted"), blob)
+
+
+def test_first_step_from_the_sampling_weights_has_zero_kl_and_ratio_one(backend, tmp_path):
+    ref, n = rollouts(backend, tmp_path)  # sampled from the base weights ...
+    out = backend.train_step(step_req(tmp_path, 0, ref, [1.0] * n))  # ... and trained from the same weights
+    m = out["metrics"]
+    assert abs(m["kl_sample_train_v1"]) < 1e-4 and 0 <= m["kl_sample_train_v2"] < 1e-6
+    # ratio 1 everywhere: the importance-sampling surrogate is -(sum of advantages x tokens) / sequences
+    assert m["loss"] == pytest.approx(-m["tokens"] / n, rel=1e-4)
+    # the KL metrics do see a mismatch when there is one (sampler logprobs off by 0.5 nats)
+    off = backend.train_step(step_req(tmp_path / "off", 0, shifted_rollouts(ref, tmp_path, -0.5), [1.0] * n))["metrics"]
+    assert off["kl_sample_train_v1"] == pytest.approx(-0.5, abs=1e-3) and off["kl_sample_train_v2"] == pytest.approx(0.125, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "shift, advantage, clipped",
+    [
+        (-1.0, 1.0, True),  # ratio e > 1.2 with A > 0: the clipped side (1.2 A) is the minimum, no gradient
+        (1.0, -1.0, True),  # ratio 1/e < 0.8 with A < 0: the clipped side (0.8 A) is the minimum, no gradient
+        (1.0, 1.0, False),  # ratio 1/e < 0.8 with A > 0: the unclipped side is the minimum, gradient flows
+        (-1.0, -1.0, False),  # ratio e > 1.2 with A < 0: the unclipped side is the minimum, gradient flows
+    ],
+)
+def test_ppo_clips_the_ratio_to_0_8_1_2(backend, tmp_path, shift, advantage, clipped):
+    ref, n = rollouts(backend, tmp_path)
+    ref = shifted_rollouts(ref, tmp_path, shift)
+    ppo = backend.train_step(step_req(tmp_path / "ppo", 0, ref, [advantage] * n, loss="ppo"))["metrics"]
+    plain = backend.train_step(step_req(tmp_path / "is", 0, ref, [advantage] * n))["metrics"]
+    ratio = math.exp(-shift)
+    assert plain["grad_norm"] > 0 and plain["loss"] == pytest.approx(-ratio * advantage * plain["tokens"] / n, rel=1e-3)
+    if clipped:
+        bound = 1.2 if ratio > 1 else 0.8
+        assert ppo["grad_norm"] == 0.0
+        assert ppo["loss"] == pytest.approx(-bound * advantage * ppo["tokens"] / n, rel=1e-5)
+    else:
+        assert ppo["grad_norm"] == pytest.approx(plain["grad_norm"], rel=1e-4)
+        assert ppo["loss"] == pytest.approx(plain["loss"], rel=1e-5)
+
+
+def test_nan_loss_becomes_a_non_retryable_application_error_of_type_non_finite_loss(tmp_path):
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from gepa_rl_trainer.activities import policy_sample, train_step
+
+    env = ActivityEnvironment()
+    res = env.run(policy_sample, sample_req(tmp_path / "blobs", num_samples=2, max_tokens=4))
+    n = sum(len(x) for x in res["num_tokens"])
+    with pytest.raises(ApplicationError) as e:
+        env.run(train_step, step_req(tmp_path, 0, res["rollouts_ref"], [float("nan")] * n))
+    assert e.value.non_retryable and e.value.type == "NonFiniteLoss"
+    assert "step 0: loss=nan" in str(e.value) and "is not finite" in str(e.value)
+    assert not (tmp_path / "ckpt" / "0").exists()
