@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -5,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { evaluatePrompt, statusQuery } from '../../src/workflows/evaluatePrompt';
-import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, startTestEnv, temporalBinary, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -41,7 +42,18 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
       workflowId: `eval-${Date.now()}`,
       args: [input(runsDir)],
     });
-    const r = await handle.result();
+    // the status query is answered while the run is waiting on the trainer
+    const seen = new Set<string>();
+    const done = handle.result();
+    let finished = false;
+    void done.finally(() => (finished = true)).catch(() => undefined);
+    while (!finished) {
+      const st = await handle.query(statusQuery).catch(() => null);
+      if (st) seen.add(st.phase);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect([...seen].some((p) => p === 'starting' || p === 'sampling' || p === 'scoring')).toBe(true);
+    const r = await done;
     const status = await handle.query(statusQuery);
     expect(status).toMatchObject({ phase: 'done', done: 4, total: 4 });
     // Save the history for the replay test when asked to (UPDATE_HISTORIES=1).
@@ -65,6 +77,21 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
   expect(rows).toHaveLength(1);
   expect(rows[0]['test/env/all/correct']).toBeCloseTo(result.accuracy);
   expect(rows[0]['test/env/all/reward/total']).toBeCloseTo(result.mean_reward);
+});
+
+test('evaluatePrompt starts and reports its result through the Temporal CLI', async () => {
+  const runsDir = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const id = `eval-cli-${Date.now()}`;
+  const cli = (args: string[]) =>
+    execFileSync(temporalBinary(), [...args, '--address', env.address, '--namespace', env.namespace ?? 'default'], { encoding: 'utf8' });
+  const out = await worker.runUntil(async () => {
+    cli(['workflow', 'start', '--type', 'evaluatePrompt', '--task-queue', TASK_QUEUE, '--workflow-id', id, '--input', JSON.stringify(input(runsDir, { run: { run_id: 'eval-cli', output_dir: runsDir, seed: 3 } }))]);
+    await env.client.workflow.getHandle(id).result();
+    return cli(['workflow', 'result', '--workflow-id', id, '--output', 'json']);
+  });
+  expect(out).toContain('"accuracy"');
+  expect(out).toContain(path.join(runsDir, 'eval-cli'));
 });
 
 test('evaluatePrompt rejects a bad config at once, naming the field and the value', async () => {
