@@ -7,8 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
-import { buildHintPrompt, numericForms, type SuccessPick } from '../core/expert';
-import { classifyProviderError, createProvider, toActivityFailure, type ProviderName } from '../llm';
+import { buildHintPrompt, hasGroundTruth, numericForms, partitionByGroundTruth, referenceCompletion, type SuccessPick } from '../core/expert';
+import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { getTask, loadSplitsCached } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, SftExample } from '../types';
@@ -26,8 +26,8 @@ export interface TeacherHintRequest {
 export async function teacherHint(req: TeacherHintRequest): Promise<{ hint: string | null; answer_forms: string[]; error: string | null }> {
   const x = (await loadSplitsCached(req.task)).train[req.index];
   const answer = getTask(req.task).answerForHint(x);
-  if (answer === null || answer.trim() === '') return { hint: null, answer_forms: [], error: 'no ground truth' };
-  const provider = createProvider({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
+  if (answer === null || !hasGroundTruth(answer)) return { hint: null, answer_forms: [], error: 'no ground truth' };
+  const provider = providerForActivity({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
   try {
     const r = await provider.complete({
       messages: [{ role: 'user', content: buildHintPrompt({ problem: x.question, answer, attempt: req.attempt, previous_leaks: req.previous_leaks }) }],
@@ -38,9 +38,16 @@ export async function teacherHint(req: TeacherHintRequest): Promise<{ hint: stri
     return { hint: (r.texts[0] ?? '').trim() || null, answer_forms: numericForms(answer), error: null };
   } catch (e) {
     const c = classifyProviderError(e);
-    if (c.retryable) throw toActivityFailure(e);
+    if (c.retryable || c.config) throw toActivityFailure(e);
     return { hint: null, answer_forms: numericForms(answer), error: c.message.slice(0, 300) };
   }
+}
+
+/** Which of these problems have a ground truth (src/core/expert hasGroundTruth); the others are never sampled. */
+export async function groundTruthPartition(req: { task: TaskConfig; split: Split; indices: number[] }): Promise<{ with_truth: number[]; without_truth: number[] }> {
+  const task = getTask(req.task);
+  const rows = (await loadSplitsCached(req.task))[req.split];
+  return partitionByGroundTruth(req.indices, req.indices.map((i) => (rows[i] ? task.answerForHint(rows[i]) : null)));
 }
 
 /** The first answer of a problem's student attempts, for the teacher to look at. */
@@ -95,10 +102,22 @@ async function readSftExamplesFile(file: string): Promise<SftExample[]> {
   return parsed as SftExample[];
 }
 
-/** SFT examples from the dataset's reference solutions (e.g. GSM8K rationales), in batches. */
-export async function sftFromReference(req: { task: TaskConfig; system_prompt: string; n: number; batch_size: number; blob_dir: string; file?: string }): Promise<{ batches: BlobRef[]; n: number; skipped: number }> {
+/**
+ * SFT examples from the dataset's reference solutions (e.g. GSM8K rationales), in batches. A row
+ * without a worked solution falls back to its bare gold answer (counted in `answer_fallbacks`);
+ * a row with neither is skipped (counted in `skipped`).
+ */
+export async function sftFromReference(req: {
+  task: TaskConfig;
+  system_prompt: string;
+  n: number;
+  batch_size: number;
+  blob_dir: string;
+  file?: string;
+}): Promise<{ batches: BlobRef[]; n: number; skipped: number; answer_fallbacks: number }> {
   let examples: SftExample[];
   let skipped = 0;
+  let answer_fallbacks = 0;
   if (req.file) {
     examples = (await readSftExamplesFile(req.file)).slice(0, req.n);
   } else {
@@ -106,18 +125,19 @@ export async function sftFromReference(req: { task: TaskConfig; system_prompt: s
     const rows = (await loadSplitsCached(req.task)).train.slice(0, req.n);
     examples = [];
     for (const x of rows) {
-      const sol = typeof x.solution === 'string' ? x.solution : x.answer;
-      if (!sol) {
+      const ref = referenceCompletion(x);
+      if (!ref) {
         skipped++;
         continue;
       }
-      examples.push({ messages: withSystemPrompt(req.system_prompt, task.render(x)), completion: sol });
+      if (ref.source === 'answer') answer_fallbacks++;
+      examples.push({ messages: withSystemPrompt(req.system_prompt, task.render(x)), completion: ref.completion });
     }
   }
   const store = new FileBlobStore(req.blob_dir);
   const batches: BlobRef[] = [];
   for (let i = 0; i < examples.length; i += req.batch_size) batches.push(await store.put(examples.slice(i, i + req.batch_size)));
-  return { batches, n: examples.length, skipped };
+  return { batches, n: examples.length, skipped, answer_fallbacks };
 }
 
 /** traceGeneration's outputs: traces.jsonl, the stats sidecar, and sft_examples.json. */
@@ -128,7 +148,9 @@ export async function writeTraceFiles(req: {
   traces_refs: BlobRef[];
   indices: number[];
   max_attempts: number;
-}): Promise<{ total: number; successes: number; fallbacks: number; success_rate: number; mean_attempts: number; skipped: number }> {
+  /** problems left out before sampling for want of a gold answer (recorded in the stats) */
+  skipped_no_ground_truth?: number;
+}): Promise<{ total: number; successes: number; fallbacks: number; success_rate: number; mean_attempts: number; skipped: number; skipped_no_ground_truth: number }> {
   const task = getTask(req.task);
   const rows = (await loadSplitsCached(req.task)).train;
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
@@ -142,7 +164,7 @@ export async function writeTraceFiles(req: {
     const x = rows[i];
     const mine = traces.filter((t) => t.index === i).sort((a, b) => a.sample_index - b.sample_index);
     const first = mine.find((t) => t.correct);
-    const reference = typeof x.solution === 'string' ? x.solution : x.answer;
+    const reference = referenceCompletion(x)?.completion;
     let completion: string | null;
     let source: 'sample' | 'reference';
     if (first) {
@@ -163,7 +185,15 @@ export async function writeTraceFiles(req: {
     sft.push({ messages: withSystemPrompt(req.system_prompt, task.render(x)), completion });
   }
   const total = successes + fallbacks;
-  const stats = { total, successes, fallbacks, success_rate: total ? successes / total : 0, mean_attempts: total ? attempts / total : 0, skipped };
+  const stats = {
+    total,
+    successes,
+    fallbacks,
+    success_rate: total ? successes / total : 0,
+    mean_attempts: total ? attempts / total : 0,
+    skipped,
+    skipped_no_ground_truth: req.skipped_no_ground_truth ?? 0,
+  };
   await mkdir(req.run_dir, { recursive: true });
   await writeFile(path.join(req.run_dir, 'traces.jsonl'), lines.join('\n') + '\n');
   await writeFile(path.join(req.run_dir, 'traces.stats.json'), JSON.stringify(stats, null, 2) + '\n');

@@ -1,13 +1,14 @@
 /**
  * evaluation (the seeds' eval pipeline): the policy (any checkpoint, or an API model) on a split
  * under a system prompt; writes evaluation.csv (one row per example) and evaluation.json
- * (accuracy, answer proportion, thinking proportion, mean reward) under runs/<id>/.
+ * (accuracy, answer proportion, thinking proportion, mean reward) under runs/<id>/. Samples in
+ * waves: `pause` waits between waves, `stop` finishes the current wave and writes what is done.
  */
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { statusQuery } from './control';
-import { runPolicy } from './policy';
+import { installControl, statusQuery } from './control';
+import { runPolicyInWaves } from './policy';
 
 export interface EvaluationResult {
   run_id: string;
@@ -18,29 +19,39 @@ export interface EvaluationResult {
   answer_proportion: number;
   thinking_proportion: number;
   mean_reward: number;
+  /** stopped early: the summary covers the first `n` examples only */
+  stopped: boolean;
 }
 
 export async function evaluation(raw: unknown): Promise<EvaluationResult> {
   const input = parseInput<EvaluationInput>('evaluation', raw);
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0, accuracy: null as number | null };
-  setHandler(statusQuery, () => status);
+  const control = installControl();
+  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'evaluation', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const split = input.eval.split;
   const n = Math.min(input.eval.n_examples ?? sizes[split], sizes[split]);
   status.total = n;
   status.phase = 'sampling';
-  const ev = await runPolicy(
+  const ev = await runPolicyInWaves(
     { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: input.eval.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s },
     split,
     Array.from({ length: n }, (_, i) => i),
     input.system_prompt,
     { seed: input.run.seed },
+    async (done) => {
+      status.step = done;
+      if (control.paused) status.phase = 'paused';
+      const stop = await control.checkpoint();
+      status.phase = 'sampling';
+      return stop;
+    },
   );
   status.phase = 'writing';
   const summary = await ts.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });
-  status.step = n;
+  status.step = ev.done.length;
   status.accuracy = summary.accuracy;
   await logMetrics(paths, input.run, [
     {
@@ -53,8 +64,8 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
     },
   ]);
   status.phase = 'done';
-  const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary };
-  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { ...result } });
+  const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary, stopped: ev.stopped };
+  await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
   await condition(allHandlersFinished);
   return result;
 }

@@ -3,10 +3,11 @@
  * problem under the clean prompt s; for the problems it fails, the teacher writes a hint from
  * problem + ground truth + the student's attempt (a leaking hint is regenerated, then dropped);
  * expert search under s + hint; verified successes (at most max_successes_per_problem) are distilled
- * by SFT (cross_entropy) on (x -> y*) under the clean prompt, hint removed. The buffer (blob refs)
+ * by SFT (cross_entropy) on (x -> y*) under the clean prompt, hint removed. Problems without a
+ * ground truth are left out before sampling, in every mode, and counted. The buffer (blob refs)
  * and the success counts travel through continue-as-new; the rules live in src/core/expert.
  */
-import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ExpertIterationInput } from '../config';
 import { failedProblems, judgeHint, keepSuccesses, type HintOutcome } from '../core/expert';
 import { planBatch } from '../core/rl';
@@ -32,6 +33,8 @@ export interface ExpertCarry {
 export interface ExpertTotals {
   hints: number;
   hints_leaked: number;
+  /** planned problems left out before sampling because their gold answer is empty or missing */
+  skipped_no_ground_truth: number;
   hints_dropped: number;
   no_ground_truth: number;
   teacher_errors: number;
@@ -50,7 +53,7 @@ export interface ExpertResult {
   stopped: boolean;
 }
 
-const NO_TOTALS: ExpertTotals = { hints: 0, hints_leaked: 0, hints_dropped: 0, no_ground_truth: 0, teacher_errors: 0, skipped_rounds: 0 };
+const NO_TOTALS: ExpertTotals = { hints: 0, hints_leaked: 0, skipped_no_ground_truth: 0, hints_dropped: 0, no_ground_truth: 0, teacher_errors: 0, skipped_rounds: 0 };
 
 export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promise<ExpertResult> {
   const input = parseInput<ExpertIterationInput>('expertIteration', raw);
@@ -62,7 +65,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const bufferRefs = [...(carry?.buffer_refs ?? [])];
   let bufferSize = carry?.buffer_size ?? 0;
   const counts: Record<string, number> = { ...(carry?.success_counts ?? {}) };
-  const totals: ExpertTotals = { ...(carry?.totals ?? NO_TOTALS) };
+  const totals: ExpertTotals = { ...NO_TOTALS, ...carry?.totals };
   let round = carry?.round ?? 0;
   const status = {
     phase: 'starting',
@@ -98,18 +101,61 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
     await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }]);
   }
 
+  const firstRound = round;
   for (; round < e.n_rounds; round++) {
     if (await control.checkpoint()) break;
+    // between rounds, never before the first one of this run: the buffer and counts travel along
+    if (round > firstRound && workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof expertIteration>(raw, {
+        round,
+        checkpoint,
+        paths,
+        buffer_refs: bufferRefs,
+        buffer_size: bufferSize,
+        success_counts: counts,
+        initial_test_accuracy: initialTest,
+        last_test_accuracy: status.test_accuracy,
+        totals,
+      });
+    }
     status.round = round;
     status.step = round;
     const seed = input.run.seed * 1_000_003 + round;
     // 1. student attempts under the clean prompt
     status.phase = 'student';
-    const indices_P = planBatch(sizes.train, round, Math.min(e.problems_per_round, sizes.train), input.run.seed);
+    const planned = planBatch(sizes.train, round, Math.min(e.problems_per_round, sizes.train), input.run.seed);
+    // no gold answer, nothing to verify (`contains` would even reward every completion): never sampled
+    const truth = patched('expert-skip-no-ground-truth')
+      ? await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned })
+      : { with_truth: planned, without_truth: [] };
+    const indices_P = truth.with_truth;
+    totals.skipped_no_ground_truth += truth.without_truth.length;
+    if (truth.without_truth.length > 0) log.info('problems without a ground truth skipped', { round, indices: truth.without_truth });
+    if (indices_P.length === 0) {
+      totals.skipped_rounds++;
+      await logMetrics(paths, input.run, [
+        {
+          key: `round-${round}`,
+          step: round + 1,
+          'progress/batch': round,
+          'progress/done_frac': (round + 1) / e.n_rounds,
+          'expert/problems': 0,
+          'expert/skipped_no_ground_truth': truth.without_truth.length,
+          'expert/buffer_size': bufferSize,
+          'expert/distill_examples': 0,
+          'expert/skipped': 'no problem with a ground truth',
+          checkpoint,
+        },
+      ]);
+      continue;
+    }
     const student = await runPolicy({ ...on, checkpoint }, 'train', indices_P, input.system_prompt, { numSamples: e.attempts_per_problem, seed });
     status.accuracy = mean(student.correct_PG.flat().map((c) => (c ? 1 : 0)));
     const failed = failedProblems(indices_P, student.correct_PG);
-    const studentPicks = keepSuccesses(counts, await ts.verifiedSuccesses({ traces_refs: student.traces_refs }), e.max_successes_per_problem);
+    const studentFound = await ts.verifiedSuccesses({ traces_refs: student.traces_refs });
+    const studentPicks = keepSuccesses(counts, studentFound, e.max_successes_per_problem);
+    let overCap = studentFound.length - studentPicks.length;
 
     // 2. teacher hints for failed problems, leak-checked; 3. expert search under s + hint
     const roundHints = { hints: 0, leaked: 0, dropped: 0, no_truth: 0, errors: 0 };
@@ -143,7 +189,9 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         status.phase = 'expert_search';
         const expert = await runPolicy({ ...on, checkpoint }, 'train', hinted, input.system_prompt, { numSamples: e.expert_samples, seed: seed + 500_009, hints });
         expertRefs = expert.traces_refs;
-        expertPicks = keepSuccesses(counts, await ts.verifiedSuccesses({ traces_refs: expertRefs }), e.max_successes_per_problem);
+        const expertFound = await ts.verifiedSuccesses({ traces_refs: expertRefs });
+        expertPicks = keepSuccesses(counts, expertFound, e.max_successes_per_problem);
+        overCap += expertFound.length - expertPicks.length;
       }
     }
     totals.hints += roundHints.hints;
@@ -199,6 +247,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         'env/all/correct': status.accuracy,
         'env/all/reward/total': mean(student.rewards_PG.flat()),
         'expert/problems': indices_P.length,
+        'expert/skipped_no_ground_truth': truth.without_truth.length,
         'expert/failed_problems': failed.length,
         'expert/student_successes': studentPicks.length,
         'expert/hints': roundHints.hints,
@@ -207,6 +256,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         'expert/no_ground_truth': roundHints.no_truth,
         'expert/teacher_errors': roundHints.errors,
         'expert/expert_successes': expertPicks.length,
+        'expert/successes_over_cap': overCap,
         'expert/buffer_size': bufferSize,
         'expert/distill_examples': examples.n,
         'expert/skipped': skipped,
@@ -216,21 +266,6 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
       },
     ]);
     await ts.appendRows({ run_dir: paths.run_dir, file: 'samples.jsonl', rows: await ts.sampleRows({ traces_ref: student.traces_refs[0], phase: input.phase ?? 'expert', step: round, max_rows: 2 }) });
-
-    if (workflowInfo().continueAsNewSuggested && round + 1 < e.n_rounds) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof expertIteration>(raw, {
-        round: round + 1,
-        checkpoint,
-        paths,
-        buffer_refs: bufferRefs,
-        buffer_size: bufferSize,
-        success_counts: counts,
-        initial_test_accuracy: initialTest,
-        last_test_accuracy: status.test_accuracy,
-        totals,
-      });
-    }
   }
   status.phase = 'done';
   const result: ExpertResult = {

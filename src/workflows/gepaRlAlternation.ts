@@ -2,9 +2,10 @@
  * gepaRlAlternation (DESIGN §5, block coordinate ascent): rounds of [GEPA on the prompt s with the
  * weights θ fixed] then [RL on θ with s fixed], each phase a child workflow writing its own folder
  * (round0_rl/, round1_gepa/ ...). RL always trains under the latest accepted prompt; every change
- * of s is logged and recorded with old/new excerpts.
+ * of s (by GEPA or by a set_prompt update) is logged and recorded with old/new excerpts in
+ * prompt_changes.jsonl.
  */
-import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
@@ -72,6 +73,18 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
 
   void condition(() => control.stopRequested).then(forwardStop);
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: wfId, config: input });
+  // the prompt as last written to prompt_changes.jsonl: a set_prompt between phases is recorded
+  // when the next phase starts
+  let recordedPrompt = prompt;
+  const recordPromptChange = async (key: string, phase: string, round: number, source: string, before: string, after: string) => {
+    log.info('system prompt changed', { phase, source, old: excerpt(before), new: excerpt(after) });
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'prompt_changes.jsonl',
+      rows: [{ key, phase, round, source, old_excerpt: excerpt(before), new_excerpt: excerpt(after), old: before, new: after }],
+    });
+    recordedPrompt = after;
+  };
 
   for (let round = 0; round < a.n_rounds; round++) {
     for (const kind of ['gepa', 'rl', 'expert'] as const) {
@@ -81,7 +94,11 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
       const folder = `round${round}_${kind}`;
       const childId = `${runId}-${folder}`;
       current = { id: childId, kind, round };
+      if (prompt !== recordedPrompt && patched('alternation-record-set-prompt')) {
+        await recordPromptChange(`${folder}-before`, folder, round, 'set_prompt', recordedPrompt, prompt);
+      }
       const before = prompt;
+      let changedBy = 'set_prompt'; // unless GEPA adopts a prompt below
       if (kind === 'gepa') {
         const r = await executeChild<(raw: unknown) => Promise<GepaResult>>('gepaOptimization', {
           workflowId: childId,
@@ -98,7 +115,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
         });
         if (r.best_prompt !== prompt && (r.best_val_score ?? -Infinity) > r.seed_val_score) {
           prompt = r.best_prompt;
-          log.info('system prompt changed by GEPA', { round, old: excerpt(before), new: excerpt(prompt), val: r.best_val_score });
+          changedBy = 'gepa';
         }
         phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.best_val_score });
       } else if (kind === 'expert') {
@@ -143,13 +160,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
       await logMetrics(paths, input.run, [
         { key: folder, step: phases.length, phase: folder, 'alternation/round': round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': phases[phases.length - 1].score },
       ]);
-      if (changed) {
-        await ts.appendRows({
-          run_dir: paths.run_dir,
-          file: 'prompt_changes.jsonl',
-          rows: [{ key: folder, phase: folder, round, old_excerpt: excerpt(before), new_excerpt: excerpt(prompt), old: before, new: prompt }],
-        });
-      }
+      if (changed) await recordPromptChange(folder, folder, round, changedBy, before, prompt);
       current = null;
     }
     if (control.stopRequested) break;

@@ -55,6 +55,8 @@ async function sampleChunk(
   numSamples: number,
   seed: number,
   hints?: Array<string | null>,
+  /** concurrent API calls inside this chunk (the run's limit shared among its chunks) */
+  apiParallelism = 1,
 ) {
   const { prompts_ref } = await ts.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
   const p = on.policy;
@@ -71,7 +73,7 @@ async function sampleChunk(
           top_p: p.top_p,
           seed,
           blob_dir: on.blob_dir,
-          parallelism: on.parallelism,
+          parallelism: apiParallelism,
         })
       : await trainerActivities(on.trainer_heartbeat_timeout_s).policy_sample({
           model: modelRef(p),
@@ -105,7 +107,10 @@ export async function runPolicy(
       seed: opts.seed + c * 7919,
     });
   }
-  const parts = await Promise.all(chunks.map((ch) => sampleChunk(on, split, ch.idx, systemPrompt, numSamples, ch.seed, ch.hints)));
+  // chunks run concurrently, so API calls inside each get an equal share of the limit: the total
+  // number of calls in flight never exceeds on.parallelism
+  const perChunk = Math.max(1, Math.floor(on.parallelism / chunks.length));
+  const parts = await Promise.all(chunks.map((ch) => sampleChunk(on, split, ch.idx, systemPrompt, numSamples, ch.seed, ch.hints, perChunk)));
   const rewards_PG = parts.flatMap((p) => p.scored.rewards_PG);
   return {
     indices,
@@ -118,6 +123,36 @@ export async function runPolicy(
     rollouts_refs: parts.map((p) => p.rollouts_ref),
     tokens: parts.flatMap((p) => p.scored.num_tokens_PG.flat()).reduce((a, b) => a + b, 0),
   };
+}
+
+/** Problems per parallel chunk in one wave of a long pass (evaluation, traceGeneration). */
+export const WAVE_PROBLEMS_PER_CHUNK = 32;
+
+/**
+ * runPolicy over many problems in waves of `parallelism * WAVE_PROBLEMS_PER_CHUNK`, so a long pass
+ * can pause or stop between waves: before every wave but the first, `between(done)` runs and a
+ * true result ends the pass with the waves done so far. Wave w samples with seed + w * 1_000_003
+ * (a single-wave pass is exactly runPolicy).
+ */
+export async function runPolicyInWaves(
+  on: RunOn,
+  split: 'train' | 'val' | 'test',
+  indices: number[],
+  systemPrompt: string,
+  opts: { numSamples?: number; seed: number },
+  between: (done: number) => Promise<boolean>,
+): Promise<{ done: number[]; traces_refs: BlobRef[]; stopped: boolean }> {
+  const wave = Math.max(1, on.parallelism) * WAVE_PROBLEMS_PER_CHUNK;
+  const done: number[] = [];
+  const traces_refs: BlobRef[] = [];
+  for (let w = 0; w * wave < indices.length; w++) {
+    if (w > 0 && (await between(done.length))) return { done, traces_refs, stopped: true };
+    const idx = indices.slice(w * wave, (w + 1) * wave);
+    const ev = await runPolicy(on, split, idx, systemPrompt, { numSamples: opts.numSamples, seed: opts.seed + w * 1_000_003 });
+    done.push(...idx);
+    traces_refs.push(...ev.traces_refs);
+  }
+  return { done, traces_refs, stopped: false };
 }
 
 /** The fixed-seed test-split evaluation every training workflow runs: accuracy and mean reward of one sample per problem. */

@@ -4,7 +4,7 @@
  * rationales, MATH solutions) or from a traceGeneration run's sft_examples.json. One optimiser step
  * per batch of examples; test accuracy before and after.
  */
-import { allHandlersFinished, ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SftInput } from '../config';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
@@ -16,6 +16,8 @@ export interface SftResult {
   steps_done: number;
   examples: number;
   skipped_examples: number;
+  /** source=reference: rows with no worked solution, trained on their bare gold answer instead */
+  answer_fallbacks: number;
   final_checkpoint: string | null;
   initial_test_accuracy: number | null;
   final_test_accuracy: number | null;
@@ -51,6 +53,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
       message: `no SFT examples: ${s.source === 'traces' ? `${s.traces_file} holds none` : `the first ${s.train_samples} train rows of ${input.task.env} have no reference solution (${data.skipped} skipped)`}`,
     });
   }
+  if (data.answer_fallbacks > 0) log.warn('rows without a worked solution: trained on their bare gold answer', { rows: data.answer_fallbacks, examples: data.n });
   status.total = data.batches.length * s.n_epochs;
   const t0 = await evalTest(input.policy.checkpoint);
   const initial = t0?.accuracy ?? null;
@@ -86,6 +89,8 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
           'progress/batch': step - 1,
           'progress/epoch': epoch,
           'progress/done_frac': step / status.total,
+          // what the data held, once: examples, rows skipped, rows trained on the bare answer
+          ...(step === 1 ? { 'sft/examples': data.n, 'sft/skipped_examples': data.skipped, 'sft/answer_fallbacks': data.answer_fallbacks } : {}),
           'optim/loss': r.metrics.loss,
           'optim/entropy': r.metrics.entropy,
           'optim/grad_norm': r.metrics.grad_norm,
@@ -105,6 +110,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
     steps_done: step,
     examples: data.n,
     skipped_examples: data.skipped,
+    answer_fallbacks: data.answer_fallbacks,
     final_checkpoint: checkpoint,
     initial_test_accuracy: initial,
     final_test_accuracy: status.test_accuracy,

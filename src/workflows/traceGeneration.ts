@@ -3,12 +3,14 @@
  * first correct one is kept, else the dataset's reference solution (a fallback). Writes
  * traces.jsonl, the stats sidecar traces.stats.json (total, successes, fallbacks, success_rate,
  * mean_attempts) and sft_examples.json, which `sftTraining` trains on with source=traces.
+ * Problems without a ground truth are never sampled (counted). Samples in waves: `pause` waits
+ * between waves, `stop` finishes the current wave and writes the files for the problems done.
  */
-import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { statusQuery } from './control';
-import { runPolicy } from './policy';
+import { installControl, statusQuery } from './control';
+import { runPolicyInWaves } from './policy';
 
 export interface TraceGenerationResult {
   run_id: string;
@@ -20,6 +22,9 @@ export interface TraceGenerationResult {
   success_rate: number;
   mean_attempts: number;
   skipped: number;
+  skipped_no_ground_truth: number;
+  /** stopped early: the files cover the problems of the waves done */
+  stopped: boolean;
 }
 
 export async function traceGeneration(raw: unknown): Promise<TraceGenerationResult> {
@@ -27,26 +32,46 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   const t = input.traces;
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0 };
-  setHandler(statusQuery, () => status);
+  const control = installControl();
+  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'traceGeneration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const indices = Array.from({ length: Math.min(t.n_problems, sizes.train) }, (_, i) => i);
-  status.total = indices.length;
+  const planned = Array.from({ length: Math.min(t.n_problems, sizes.train) }, (_, i) => i);
+  // a problem with no gold answer cannot verify a sample (`contains` would accept any): not sampled
+  const truth = patched('traces-skip-no-ground-truth')
+    ? await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned })
+    : { with_truth: planned, without_truth: [] };
+  status.total = truth.with_truth.length;
   status.phase = 'sampling';
-  const ev = await runPolicy(
+  const ev = await runPolicyInWaves(
     { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: t.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s },
     'train',
-    indices,
+    truth.with_truth,
     input.system_prompt,
     { numSamples: t.max_attempts, seed: input.run.seed },
+    async (done) => {
+      status.step = done;
+      if (control.paused) status.phase = 'paused';
+      const stop = await control.checkpoint();
+      status.phase = 'sampling';
+      return stop;
+    },
   );
   status.phase = 'writing';
-  const stats = await ts.writeTraceFiles({ run_dir: paths.run_dir, task: input.task, system_prompt: input.system_prompt, traces_refs: ev.traces_refs, indices, max_attempts: t.max_attempts });
-  status.step = indices.length;
+  const stats = await ts.writeTraceFiles({
+    run_dir: paths.run_dir,
+    task: input.task,
+    system_prompt: input.system_prompt,
+    traces_refs: ev.traces_refs,
+    indices: ev.done,
+    max_attempts: t.max_attempts,
+    skipped_no_ground_truth: truth.without_truth.length,
+  });
+  status.step = ev.done.length;
   await logMetrics(paths, input.run, [{ key: 'traces', step: 0, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [`traces/${k}`, v])) }]);
   status.phase = 'done';
-  const result: TraceGenerationResult = { run_id: runId, run_dir: paths.run_dir, sft_examples_file: `${paths.run_dir}/sft_examples.json`, ...stats };
-  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { ...result } });
+  const result: TraceGenerationResult = { run_id: runId, run_dir: paths.run_dir, sft_examples_file: `${paths.run_dir}/sft_examples.json`, ...stats, stopped: ev.stopped };
+  await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
   await condition(allHandlersFinished);
   return result;
 }
