@@ -1,11 +1,12 @@
 /**
  * GEPA's reflective proposal: read the parent's traces, build the reflection prompt (core/gepa),
- * ask the reflection LM, parse its fenced block (core/gepa). Junk or an LLM error becomes a
- * rejected proposal with a reason, never a failed workflow; retryable provider errors (429/5xx)
- * are retried by Temporal.
+ * ask the reflection LM, parse its fenced block (core/gepa). Junk or a non-retryable LLM error
+ * (a 4xx) becomes a rejected proposal with a reason; retryable provider errors (429/5xx) are
+ * retried by Temporal; a provider that cannot be built (missing key or base URL) is a
+ * non-retryable ProviderConfig failure that names what is missing.
  */
 import { buildReflectionPrompt, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
-import { classifyProviderError, createProvider, toActivityFailure, type ProviderName } from '../llm';
+import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
 import type { ScoredSample } from './tasks';
@@ -26,22 +27,33 @@ export interface ProposeResult {
   reason: RejectedProposal['reason'] | null;
   usage: { prompt_tokens: number; completion_tokens: number };
   cost_usd: number | null;
+  /** reflection LM calls made (2 when the fence-repair turn was needed) */
+  calls: number;
+  /** the first reply had no fenced block and the repair turn was asked for; its excerpt is kept */
+  first_reply_unfenced: boolean;
+  first_reply_excerpt: string | null;
 }
+
+const EXCERPT = 500;
 
 export async function proposeComponent(req: ProposeRequest): Promise<ProposeResult> {
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
   const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
-  const provider = createProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
+  const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
   const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>) =>
     provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed });
   const usage = { prompt_tokens: 0, completion_tokens: 0 };
   let cost: number | null = null;
+  let calls = 0;
+  let firstUnfenced: string | null = null;
   const add = (r: { usage: typeof usage; cost_usd: number | null }) => {
+    calls += 1;
     usage.prompt_tokens += r.usage.prompt_tokens;
     usage.completion_tokens += r.usage.completion_tokens;
     if (r.cost_usd !== null) cost = (cost ?? 0) + r.cost_usd;
   };
+  const meta = () => ({ calls, first_reply_unfenced: firstUnfenced !== null, first_reply_excerpt: firstUnfenced });
   let parsed;
   try {
     const res = await ask([{ role: 'user', content: prompt }]);
@@ -49,6 +61,7 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     const reply = res.texts[0] ?? '';
     parsed = parseReflectionReply(reply, req.current_text);
     if (shouldAskForFence(parsed)) {
+      firstUnfenced = reply.slice(0, EXCERPT);
       const again = await ask([
         { role: 'user', content: prompt },
         { role: 'assistant', content: reply },
@@ -61,9 +74,9 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     }
   } catch (e) {
     const c = classifyProviderError(e);
-    if (c.retryable) throw toActivityFailure(e);
-    // a non-retryable provider error is recorded as a rejected proposal; the run goes on
-    return { ok: false, text: c.message.slice(0, 500), reason: 'reflection error', usage, cost_usd: cost };
+    if (c.retryable || c.config) throw toActivityFailure(e);
+    // a non-retryable provider error of this call (a 4xx) is recorded as a rejected proposal; the run goes on
+    return { ok: false, text: c.message.slice(0, EXCERPT), reason: 'reflection error', usage, cost_usd: cost, ...meta() };
   }
-  return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost };
+  return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost, ...meta() };
 }

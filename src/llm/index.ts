@@ -10,6 +10,9 @@ import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { DEFAULT_LOCAL_LM_URL } from '../constants';
 import type { ChatMessage } from '../types';
+import { PROVIDER_CONFIG_FAILURE, ProviderConfigError } from './errors';
+
+export { PROVIDER_CONFIG_FAILURE, ProviderConfigError };
 
 export type ProviderName = 'openai' | 'anthropic' | 'openai-compatible' | 'local' | 'scripted';
 
@@ -67,7 +70,7 @@ export function estimateCost(model: string, usage: { prompt_tokens: number; comp
   return (usage.prompt_tokens * inp + usage.completion_tokens * out) / 1e6;
 }
 
-export class MissingKeyError extends Error {
+export class MissingKeyError extends ProviderConfigError {
   override name = 'MissingKeyError';
 }
 
@@ -147,7 +150,10 @@ class AnthropicProvider implements LlmProvider {
   }
 }
 
-/** Test stand-in for paid APIs: replies come from a function registered in-process. Never a default. */
+/**
+ * Test stand-in for paid APIs: replies come from a function registered in-process (which may throw
+ * an error carrying `status`/`headers` to imitate an HTTP error). Never a default.
+ */
 type ScriptFn = (req: CompletionRequest, call: number) => string;
 const scripts = new Map<string, { fn: ScriptFn; calls: number }>();
 
@@ -160,9 +166,12 @@ class ScriptedProvider implements LlmProvider {
   constructor(readonly model: string) {}
   async complete(req: CompletionRequest): Promise<Completion> {
     const s = scripts.get(this.model);
-    if (!s) throw new Error(`no scripted replies registered for model ${JSON.stringify(this.model)} (scripted is a test stand-in)`);
+    if (!s) throw new ProviderConfigError(`no scripted replies registered for model ${JSON.stringify(this.model)} (scripted is a test stand-in)`);
     const texts = Array.from({ length: req.n ?? 1 }, () => s.fn(req, s.calls++));
-    return { texts, finish_reasons: texts.map(() => 'stop'), usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, model: this.model, latency_ms: 0 };
+    // usage estimated at 4 characters a token, priced like the real model it is named after (if any)
+    const chars = req.messages.reduce((a, m) => a + m.content.length, 0);
+    const usage = { prompt_tokens: Math.ceil(chars / 4) * texts.length, completion_tokens: texts.reduce((a, t) => a + Math.ceil(t.length / 4), 0) };
+    return { texts, finish_reasons: texts.map(() => 'stop'), usage, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: 0 };
   }
 }
 
@@ -173,7 +182,7 @@ export function createProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = pro
       return new OpenAiProvider('openai', cfg.model, requireKey(env, 'OPENAI_API_KEY', 'openai'), cfg.base_url ?? env.OPENAI_BASE_URL, timeout);
     case 'openai-compatible': {
       const base = cfg.base_url ?? env.OPENAI_BASE_URL;
-      if (!base) throw new Error('the openai-compatible provider needs base_url (or OPENAI_BASE_URL), e.g. http://localhost:8000/v1');
+      if (!base) throw new ProviderConfigError('the openai-compatible provider needs base_url (or OPENAI_BASE_URL in the worker\'s environment), e.g. http://localhost:8000/v1');
       return new OpenAiProvider('openai-compatible', cfg.model, env.OPENAI_API_KEY ?? 'not-needed', base, timeout);
     }
     case 'local':
@@ -183,12 +192,26 @@ export function createProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = pro
     case 'scripted':
       return new ScriptedProvider(cfg.model);
     default:
-      throw new Error(`unknown provider ${JSON.stringify((cfg as ProviderConfig).provider)} (expected openai, anthropic, openai-compatible, local)`);
+      throw new ProviderConfigError(`unknown provider ${JSON.stringify((cfg as ProviderConfig).provider)} (expected openai, anthropic, openai-compatible, local)`);
+  }
+}
+
+/**
+ * createProvider for activities: a config error becomes a non-retryable ApplicationFailure of type
+ * PROVIDER_CONFIG_FAILURE naming what is missing, instead of a plain Error Temporal would retry.
+ */
+export function providerForActivity(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): LlmProvider {
+  try {
+    return createProvider(cfg, env);
+  } catch (e) {
+    throw toActivityFailure(e);
   }
 }
 
 export interface ErrorClass {
   retryable: boolean;
+  /** the provider could not be built (missing key / base URL ...), not an error of a call */
+  config?: boolean;
   retryAfterMs?: number;
   status?: number;
   message: string;
@@ -213,7 +236,7 @@ function retryAfterMs(headers: unknown): number | undefined {
 export function classifyProviderError(err: unknown): ErrorClass {
   const e = err as { status?: number; headers?: unknown; message?: string; name?: string };
   const message = String(e?.message ?? err);
-  if (err instanceof MissingKeyError) return { retryable: false, message };
+  if (err instanceof ProviderConfigError) return { retryable: false, config: true, message };
   const status = typeof e?.status === 'number' ? e.status : undefined;
   if (status === undefined) return { retryable: true, message };
   if (status === 429 || status >= 500) return { retryable: true, status, retryAfterMs: retryAfterMs(e.headers), message };
@@ -223,7 +246,7 @@ export function classifyProviderError(err: unknown): ErrorClass {
 export function toActivityFailure(err: unknown): ApplicationFailure {
   const c = classifyProviderError(err);
   return ApplicationFailure.create({
-    type: c.status ? `ProviderHttp${c.status}` : 'ProviderError',
+    type: c.config ? PROVIDER_CONFIG_FAILURE : c.status ? `ProviderHttp${c.status}` : 'ProviderError',
     message: c.status ? `provider returned ${c.status}: ${c.message}` : c.message,
     nonRetryable: !c.retryable,
     nextRetryDelay: c.retryAfterMs !== undefined ? Math.max(1, Math.round(c.retryAfterMs)) : undefined,

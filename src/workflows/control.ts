@@ -19,10 +19,14 @@ export interface Control {
   checkpoint(): Promise<boolean>;
 }
 
-export function installControl(opts: { onSetPrompt?: (p: string) => string } = {}): Control {
+/**
+ * `initial` restores the control state carried across continue-as-new; it is applied before the
+ * handlers are set, so a signal buffered for the new run is not overwritten.
+ */
+export function installControl(opts: { onSetPrompt?: (p: string) => string; initial?: { paused?: boolean; stopRequested?: boolean } } = {}): Control {
   const c: Control = {
-    paused: false,
-    stopRequested: false,
+    paused: opts.initial?.paused ?? false,
+    stopRequested: opts.initial?.stopRequested ?? false,
     async checkpoint() {
       await condition(() => !c.paused || c.stopRequested);
       return c.stopRequested;

@@ -4,7 +4,7 @@
  * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
  * run ends with exactly the candidates of an uninterrupted one.
  */
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { GepaInput } from '../config';
 import {
   candidatePrompt,
@@ -14,8 +14,10 @@ import {
   planIteration,
   recordAccepted,
   recordParentMinibatch,
+  recordReflectionUsage,
   recordRejected,
   renderSystemPrompt,
+  stopBySignal,
   summarizeState,
   addEvaluatedCandidate,
   type GepaOptions,
@@ -23,6 +25,8 @@ import {
   type GepaSummary,
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
+import type { ProposeResult } from '../activities/reflection';
+import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery } from './control';
 import { runPolicy, type RunOn } from './policy';
@@ -33,6 +37,9 @@ export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]
 export interface GepaCarry {
   state: GepaState;
   paths: RunPaths;
+  /** control state at the moment of continue-as-new (absent in older carries) */
+  paused?: boolean;
+  stop_requested?: boolean;
 }
 
 export interface GepaResult extends GepaSummary {
@@ -51,7 +58,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   const runId = runIdOf(input.run);
   let state: GepaState | null = carry?.state ?? null;
   let phase = 'starting';
-  const control = installControl();
+  const control = installControl({ initial: { paused: carry?.paused, stopRequested: carry?.stop_requested } });
   setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
@@ -86,6 +93,10 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         'gepa/accepted': s.counters.accepted,
         'gepa/rejected': s.counters.rejected,
         'gepa/skipped_perfect': s.counters.skipped_perfect,
+        'gepa/reflection_calls': sum.reflection_usage.calls,
+        'gepa/reflection_tokens_in': sum.reflection_usage.tokens_in,
+        'gepa/reflection_tokens_out': sum.reflection_usage.tokens_out,
+        'gepa/reflection_cost_usd': sum.reflection_usage.cost_usd,
         ...extra,
       },
     ]);
@@ -127,8 +138,60 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   }
   const st = state;
 
+  /**
+   * One reflection activity. A reflection LM that errors does not crash the run: a failure after
+   * Temporal's retries (429/5xx/network) is returned as a rejected proposal 'reflection error: ...'
+   * and the loop goes on. The one exception, decided here: a provider that cannot be built at all
+   * (missing API key or base URL, type ProviderConfig) fails the run at once with that message,
+   * since every later iteration would fail the same way and only burn the metric-call budget.
+   */
+  const reflect = async (args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposeResult> => {
+    try {
+      return await ts.proposeComponent(args);
+    } catch (e) {
+      const cause = e instanceof ActivityFailure ? e.cause : e;
+      const msg = cause instanceof Error ? cause.message : String(cause);
+      if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
+        throw ApplicationFailure.create({
+          type: 'InvalidConfig',
+          nonRetryable: true,
+          message: `the reflection LM (provider=${input.reflection.provider}, model=${input.reflection.model}) cannot be used: ${msg}`,
+        });
+      }
+      if (!(e instanceof ActivityFailure)) throw e;
+      log.warn('reflection failed after retries; recorded as a rejected proposal', { error: msg });
+      return {
+        ok: false,
+        text: `reflection error: ${msg}`.slice(0, 500),
+        reason: 'reflection error',
+        usage: { prompt_tokens: 0, completion_tokens: 0 },
+        cost_usd: null,
+        calls: 0,
+        first_reply_unfenced: false,
+        first_reply_excerpt: null,
+      };
+    }
+  };
+  type ProposalRow = Record<string, unknown> & { component: string };
+  const proposalRows = async (it: number, parentId: number, rows: ProposalRow[], outcome: string) => {
+    if (!rows.length) return;
+    await ts.appendRows({
+      run_dir: paths.run_dir,
+      file: 'proposals.jsonl',
+      rows: rows.map((r) => ({ key: `prop-${it}-${r.component}`, iteration: it, parent_id: parentId, outcome, ...r })),
+    });
+  };
+
   for (;;) {
-    if (await control.checkpoint()) break;
+    // checked every iteration (not only after an accepted child), carrying the control state too
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, paused: control.paused, stop_requested: control.stopRequested });
+    }
+    if (await control.checkpoint()) {
+      stopBySignal(st);
+      break;
+    }
     const plan = planIteration(st, opts, control.stopRequested);
     if (plan.kind === 'stop') {
       log.info('GEPA stops', { reason: plan.reason });
@@ -146,10 +209,12 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     }
     // one component at a time (round-robin) or all of them
     const childComponents = { ...parent.components };
+    const proposals: ProposalRow[] = [];
+    const unfencedFirst = new Set<string>();
     let proposed = false;
     for (const comp of plan.components) {
       phase = `iteration ${it}: reflecting on ${comp}`;
-      const p = await ts.proposeComponent({
+      const p = await reflect({
         reflection: input.reflection,
         component: comp,
         current_text: parent.components[comp],
@@ -158,14 +223,34 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         template: g.reflection_template,
         seed: input.run.seed * 104_729 + it,
       });
+      recordReflectionUsage(st, p);
+      if (p.first_reply_unfenced) unfencedFirst.add(comp);
+      proposals.push({
+        component: comp,
+        ok: p.ok,
+        reason: p.reason,
+        text: p.text.slice(0, 2000),
+        first_reply_unfenced: p.first_reply_unfenced,
+        first_reply_excerpt: p.first_reply_excerpt,
+        reflection_calls: p.calls,
+        tokens_in: p.usage.prompt_tokens,
+        tokens_out: p.usage.completion_tokens,
+        cost_usd: p.cost_usd,
+      });
       if (!p.ok) {
-        recordRejected(st, comp, { text: p.text, reason: p.reason ?? 'empty', parent_score: null, child_score: null }, opts.rejected_memory);
+        recordRejected(
+          st,
+          comp,
+          { text: p.text, reason: p.reason ?? 'empty', parent_score: null, child_score: null, first_reply_unfenced: p.first_reply_unfenced },
+          opts.rejected_memory,
+        );
         continue;
       }
       childComponents[comp] = p.text;
       proposed = true;
     }
     if (!proposed) {
+      await proposalRows(it, parent.id, proposals, 'rejected_reflection');
       await metricsRow(st, { 'gepa/event': 'rejected_reflection' });
       continue;
     }
@@ -178,9 +263,15 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     if (!verdict.accept) {
       for (const comp of plan.components) {
         if (childComponents[comp] !== parent.components[comp]) {
-          recordRejected(st, comp, { text: childComponents[comp], reason: verdict.reason!, parent_score: parentSum, child_score: childSum }, opts.rejected_memory);
+          recordRejected(
+            st,
+            comp,
+            { text: childComponents[comp], reason: verdict.reason!, parent_score: parentSum, child_score: childSum, first_reply_unfenced: unfencedFirst.has(comp) },
+            opts.rejected_memory,
+          );
         }
       }
+      await proposalRows(it, parent.id, proposals, verdict.reason!);
       await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum });
       continue;
     }
@@ -189,12 +280,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores });
     log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
     await promptRow(st, cand.id);
+    await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
     await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
-
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths });
-    }
   }
 
   phase = 'done';
@@ -209,7 +296,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
   };
   await ts.writeJson({ run_dir: paths.run_dir, file: 'gepa/candidates.json', value: { candidates: st.candidates, frontier: frontier(st), component_names: st.component_names } });
-  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used } });
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used, reflection_usage: sum.reflection_usage } });
   await condition(allHandlersFinished);
   return result;
 }

@@ -1,7 +1,8 @@
 /** The reflection activity's one repair turn for an unfenced reply (never adopting unfenced text). */
 import { proposeComponent } from '../../src/activities/reflection';
 import { FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
-import { registerScriptedReplies } from '../../src/llm';
+import { ApplicationFailure } from '@temporalio/common';
+import { PROVIDER_CONFIG_FAILURE, registerScriptedReplies } from '../../src/llm';
 
 const req = (model: string) => ({
   reflection: { provider: 'scripted' as const, model, temperature: 0, max_tokens: 100 },
@@ -29,10 +30,49 @@ test('an unfenced reply is restated inside a fence on the second turn and adopte
   const out = await proposeComponent(req('prose-then-fence'));
   expect(seen).toEqual([1, 3]); // the prompt, then prompt + its own reply + the repair request
   expect(out).toMatchObject({ ok: true, text: 'Give only the final number.', reason: null });
+  // the unfenced first reply is not lost: it is flagged and kept as an excerpt
+  expect(out).toMatchObject({ calls: 2, first_reply_unfenced: true, first_reply_excerpt: 'You should give only the final number.' });
 });
 
 test('a reflector that stays unfenced is rejected with the first reply recorded', async () => {
   registerScriptedReplies('always-prose', () => 'Looks fine to me.');
   const out = await proposeComponent(req('always-prose'));
-  expect(out).toMatchObject({ ok: false, reason: 'unfenced', text: 'Looks fine to me.' });
+  expect(out).toMatchObject({ ok: false, reason: 'unfenced', text: 'Looks fine to me.', first_reply_unfenced: true, first_reply_excerpt: 'Looks fine to me.' });
+});
+
+test('a fenced first reply is not flagged; usage and cost are summed over the calls', async () => {
+  registerScriptedReplies('gpt-4o-mini-scripted', () => '```\nGive only the final number.\n```');
+  const out = await proposeComponent(req('gpt-4o-mini-scripted'));
+  expect(out).toMatchObject({ ok: true, calls: 1, first_reply_unfenced: false, first_reply_excerpt: null });
+  expect(out.usage.prompt_tokens).toBeGreaterThan(0);
+  expect(out.usage.completion_tokens).toBe(Math.ceil('```\nGive only the final number.\n```'.length / 4));
+  expect(out.cost_usd).toBeCloseTo((out.usage.prompt_tokens * 0.15 + out.usage.completion_tokens * 0.6) / 1e6, 12);
+});
+
+test('a 4xx reply is a recorded reflection error; a 5xx is thrown for Temporal to retry', async () => {
+  const httpError = (status: number, message: string) => Object.assign(new Error(message), { status });
+  registerScriptedReplies('bad-request', () => {
+    throw httpError(400, 'max_tokens too large');
+  });
+  expect(await proposeComponent(req('bad-request'))).toMatchObject({ ok: false, reason: 'reflection error', text: 'max_tokens too large' });
+  registerScriptedReplies('overloaded', () => {
+    throw httpError(503, 'overloaded');
+  });
+  const err = await proposeComponent(req('overloaded')).catch((e) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: 'ProviderHttp503', nonRetryable: false });
+});
+
+test('a reflection LM that cannot be built is a non-retryable ProviderConfig failure naming what is missing', async () => {
+  const saved = process.env.OPENAI_API_KEY;
+  delete process.env.OPENAI_API_KEY;
+  try {
+    const err = await proposeComponent({ ...req('x'), reflection: { provider: 'openai', model: 'gpt-4o', temperature: 0, max_tokens: 10 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true, message: expect.stringMatching(/^OPENAI_API_KEY is not set/) });
+  } finally {
+    if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
+  }
+  const unregistered = await proposeComponent(req('nobody-registered-this')).catch((e) => e);
+  expect(unregistered).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true, message: expect.stringMatching(/no scripted replies registered for model "nobody-registered-this"/) });
 });

@@ -16,7 +16,10 @@ import {
   planIteration,
   buildReflectionPrompt,
   recordParentMinibatch,
+  recordReflectionUsage,
   removeDominatedCandidates,
+  stopBySignal,
+  summarizeState,
   selectComponents,
   selectParentFromFront,
   type Candidate,
@@ -165,5 +168,67 @@ describe('reflection', () => {
     expect(p).toContain('Answer.');
     expect(p).toMatch(/#### Inputs\nWhat is 2\+2\?\n#### Generated Outputs\n5\n#### Feedback\n\(score 0\) Expected 4/);
     expect(p).toContain('(not better, scored 1 vs parent 1) Be careful {examples}');
+  });
+});
+
+describe('stop conditions', () => {
+  const base: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
+  const fresh = (val: number[]) => {
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget: 1000 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: val });
+    return st;
+  };
+  test('max_iterations: exactly that many iterations are planned', () => {
+    const st = fresh([0, 0]);
+    const opts = { ...base, max_iterations: 2 };
+    expect(planIteration(st, opts).kind).toBe('reflect');
+    expect(planIteration(st, opts).kind).toBe('reflect');
+    expect(planIteration(st, opts)).toEqual({ kind: 'stop', reason: 'max_iterations=2 reached' });
+    expect(st.stop_reason).toBe('max_iterations=2 reached');
+    expect(st.counters.iterations).toBe(2);
+  });
+  test('score_threshold: stops once the best val mean reaches it, not before', () => {
+    const st = fresh([1, 0]); // mean 0.5
+    expect(planIteration(st, { ...base, score_threshold: 0.75 }).kind).toBe('reflect');
+    addEvaluatedCandidate(st, { components: { system_prompt: 't' }, parents: [0], val_scores: [1, 0.5] }); // mean 0.75
+    expect(planIteration(st, { ...base, score_threshold: 0.75 })).toEqual({ kind: 'stop', reason: 'best val score 0.75 >= score_threshold=0.75' });
+  });
+  test('max_no_improvement: counts iterations since the best improved; a better candidate resets it', () => {
+    const st = fresh([0, 0]);
+    const opts = { ...base, max_no_improvement: 2 };
+    expect(planIteration(st, opts).kind).toBe('reflect'); // 1 without improvement
+    addEvaluatedCandidate(st, { components: { system_prompt: 't' }, parents: [0], val_scores: [1, 0] }); // better: reset to 0
+    expect(st.iterations_without_improvement).toBe(0);
+    expect(planIteration(st, opts).kind).toBe('reflect'); // 1
+    addEvaluatedCandidate(st, { components: { system_prompt: 'u' }, parents: [1], val_scores: [0, 1] }); // equal mean: no reset
+    expect(planIteration(st, opts).kind).toBe('reflect'); // 2
+    expect(planIteration(st, opts)).toEqual({ kind: 'stop', reason: '2 iterations without improvement (max_no_improvement=2)' });
+  });
+  test('the stop signal ends the run with stop_reason stop_signal, before or inside planning', () => {
+    const a = fresh([0, 0]);
+    expect(planIteration(a, base, true)).toEqual({ kind: 'stop', reason: 'stop_signal' });
+    expect(a.counters.iterations).toBe(0);
+    const b = fresh([0, 0]);
+    stopBySignal(b);
+    expect(summarizeState(b).stop_reason).toBe('stop_signal');
+  });
+});
+
+describe('reflection usage', () => {
+  test('tokens and cost are summed per reflection call; unknown prices stay null until one is known', () => {
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10 });
+    expect(summarizeState(st).reflection_usage).toEqual({ calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: null });
+    recordReflectionUsage(st, { calls: 2, usage: { prompt_tokens: 100, completion_tokens: 10 }, cost_usd: null });
+    expect(summarizeState(st).reflection_usage).toEqual({ calls: 2, tokens_in: 100, tokens_out: 10, cost_usd: null });
+    recordReflectionUsage(st, { calls: 1, usage: { prompt_tokens: 50, completion_tokens: 5 }, cost_usd: 0.25 });
+    recordReflectionUsage(st, { calls: 1, usage: { prompt_tokens: 1, completion_tokens: 1 }, cost_usd: 0.5 });
+    expect(summarizeState(st).reflection_usage).toEqual({ calls: 4, tokens_in: 151, tokens_out: 16, cost_usd: 0.75 });
+  });
+  test('a state carried from before usage was tracked starts its totals at zero', () => {
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10 });
+    delete st.reflection_usage;
+    expect(summarizeState(st).reflection_usage.calls).toBe(0);
+    recordReflectionUsage(st, { calls: 1, usage: { prompt_tokens: 3, completion_tokens: 4 }, cost_usd: null });
+    expect(st.reflection_usage).toEqual({ calls: 1, tokens_in: 3, tokens_out: 4, cost_usd: null });
   });
 });

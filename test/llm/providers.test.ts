@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { classifyProviderError, createProvider, estimateCost, toActivityFailure } from '../../src/llm';
+import { classifyProviderError, createProvider, estimateCost, PROVIDER_CONFIG_FAILURE, providerForActivity, toActivityFailure } from '../../src/llm';
 
 const KEY = 'sk-test-SECRET-123456';
 let server: Server;
@@ -94,6 +94,29 @@ test('a missing key is a clear, non-retryable error', () => {
     err = e;
   }
   expect(classifyProviderError(err).retryable).toBe(false);
+});
+
+test('providerForActivity turns every config error into a non-retryable ProviderConfig failure', () => {
+  const fail = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e as { type?: string; nonRetryable?: boolean; message: string };
+    }
+    throw new Error('expected a failure');
+  };
+  expect(fail(() => providerForActivity({ provider: 'anthropic', model: 'claude-sonnet-4-5' }, {}))).toMatchObject({
+    type: PROVIDER_CONFIG_FAILURE,
+    nonRetryable: true,
+    message: expect.stringMatching(/^ANTHROPIC_API_KEY is not set/),
+  });
+  expect(fail(() => providerForActivity({ provider: 'openai-compatible', model: 'm' }, {}))).toMatchObject({
+    type: PROVIDER_CONFIG_FAILURE,
+    nonRetryable: true,
+    message: expect.stringMatching(/openai-compatible provider needs base_url \(or OPENAI_BASE_URL/),
+  });
+  expect(fail(() => providerForActivity({ provider: 'nope' as never, model: 'm' }, {}))).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, message: expect.stringMatching(/unknown provider "nope"/) });
+  expect(providerForActivity({ provider: 'openai', model: 'gpt-4o' }, { OPENAI_API_KEY: KEY }).name).toBe('openai');
 });
 
 test('local provider talks to the local OpenAI-compatible server without a key', async () => {

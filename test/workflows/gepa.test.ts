@@ -6,6 +6,7 @@ import { TASK_QUEUE } from '../../src/constants';
 import { FENCE_REPAIR_PROMPT } from '../../src/core/gepa';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { registerScriptedReplies } from '../../src/llm';
 import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
 
 let env: TestWorkflowEnvironment;
@@ -20,12 +21,12 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function input(runsDir: string, runId: string, over: Record<string, unknown> = {}) {
+function input(runsDir: string, runId: string, over: Record<string, unknown> = {}, reflector = 'scripted-reflector') {
   return {
     run: { run_id: runId, output_dir: runsDir, seed: 11 },
     task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 },
     policy: { backend: 'api', api_provider: 'scripted', api_model: 'scripted-policy' },
-    reflection: { provider: 'scripted', model: 'scripted-reflector' },
+    reflection: { provider: 'scripted', model: reflector },
     gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
   };
 }
@@ -76,6 +77,73 @@ test('an unfenced reflection reply is rejected and remembered, never adopted', a
   const later = firstTurns.slice(1);
   expect(later.length).toBeGreaterThan(0);
   expect(later[0]).toMatch(/rejected[\s\S]*\(unfenced\) Sure! Think step by step/);
+  // the unfenced first reply before each repair turn is recorded with the proposal
+  const proposals = jsonl(path.join(runs, 'g2/proposals.jsonl'));
+  expect(proposals.length).toBe(r.counters.rejected);
+  for (const p of proposals) {
+    expect(p).toMatchObject({ component: 'system_prompt', ok: false, reason: 'unfenced', first_reply_unfenced: true, reflection_calls: 2, outcome: 'rejected_reflection' });
+    expect(p.first_reply_excerpt).toBe('Sure! Think step by step and answer carefully.');
+  }
+});
+
+test('a reflection LM that still fails after its retries is a rejected proposal, and the run goes on; usage is recorded per call', async () => {
+  // 5 failing calls = every attempt of the first reflection activity; fast retries via retry-after-ms
+  registerScriptedReplies('gpt-4o-mini-flaky', (req, call) => {
+    if (call < 5) throw Object.assign(new Error('the server is overloaded'), { status: 503, headers: { 'retry-after-ms': '10' } });
+    const current = /```\n([\s\S]*?)\n```/.exec(req.messages[0].content)?.[1] ?? '';
+    return /step by step/.test(current) ? 'Nothing to change.' : `\`\`\`\n${current}\nThink step by step.\n\`\`\``;
+  });
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-flaky-${Date.now()}`, args: [input(runs, 'g5', {}, 'gpt-4o-mini-flaky')] }),
+  );
+  expect(r.counters.reflection_errors).toBe(1);
+  expect(r.n_candidates).toBe(2);
+  expect(r.best_prompt).toMatch(/step by step/);
+  const proposals = jsonl(path.join(runs, 'g5/proposals.jsonl'));
+  expect(proposals[0]).toMatchObject({ ok: false, reason: 'reflection error', reflection_calls: 0, outcome: 'rejected_reflection' });
+  expect(proposals[0].text).toMatch(/^reflection error: .*overloaded/);
+  expect(proposals[1]).toMatchObject({ ok: true, outcome: 'accepted as candidate 1' });
+  // tokens and cost: per call in proposals.jsonl, cumulative in metrics rows and totals in the result
+  const sum = (k: string) => proposals.reduce((a, p) => a + p[k], 0);
+  expect(r.reflection_usage.calls).toBe(sum('reflection_calls'));
+  expect(r.reflection_usage.tokens_in).toBe(sum('tokens_in'));
+  expect(r.reflection_usage.tokens_out).toBe(sum('tokens_out'));
+  expect(r.reflection_usage.tokens_in).toBeGreaterThan(0);
+  expect(r.reflection_usage.cost_usd).toBeCloseTo((r.reflection_usage.tokens_in * 0.15 + r.reflection_usage.tokens_out * 0.6) / 1e6, 12);
+  const metrics = jsonl(path.join(runs, 'g5/metrics.jsonl'));
+  const last = metrics[metrics.length - 1];
+  expect(last['gepa/reflection_tokens_in']).toBe(r.reflection_usage.tokens_in);
+  expect(last['gepa/reflection_tokens_out']).toBe(r.reflection_usage.tokens_out);
+  expect(last['gepa/reflection_cost_usd']).toBeCloseTo(r.reflection_usage.cost_usd!, 12);
+  const ins = metrics.map((m) => m['gepa/reflection_tokens_in']);
+  expect(ins).toEqual([...ins].sort((a, b) => a - b)); // cumulative
+});
+
+test('a reflection LM that cannot be built fails the run at once, saying what is missing', async () => {
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const err = await worker.runUntil(
+    env.client.workflow
+      .execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-nokey-${Date.now()}`, args: [input(tmpRunsDir(), 'g6', {}, 'nobody-registered-this')] })
+      .catch((e) => e),
+  );
+  expect(String(err.cause?.message)).toMatch(
+    /the reflection LM \(provider=scripted, model=nobody-registered-this\) cannot be used: no scripted replies registered for model "nobody-registered-this"/,
+  );
+});
+
+test('the stop signal ends the run between steps with stop_reason stop_signal', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-stop-${Date.now()}`, args: [input(runs, 'g7')] });
+    await h.signal('stop');
+    return h.result();
+  });
+  expect(r.stop_reason).toBe('stop_signal');
+  expect(r.iteration).toBe(0);
+  expect(r.n_candidates).toBe(1); // the seed is still evaluated: the signal is honoured between steps
 });
 
 test('a budget smaller than one val evaluation fails at once with a clear error', async () => {

@@ -9,7 +9,7 @@ import { canAfford, checkInitialBudget, reflectiveIterationCost, spend } from '.
 import { renderSystemPrompt, selectComponents } from './components';
 import { bestCandidate, paretoFronts, selectParentFromFront } from './pareto';
 import { initSampler, nextMinibatch } from './sampler';
-import type { Candidate, GepaOptions, GepaState, RejectedProposal } from './types';
+import type { Candidate, GepaOptions, GepaState, ReflectionUsage, RejectedProposal } from './types';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
@@ -31,6 +31,7 @@ export function initState(args: { seed: number; components: Record<string, strin
     best_id: 0,
     iterations_without_improvement: 0,
     counters: { iterations: 0, accepted: 0, skipped_perfect: 0, rejected: 0, rejected_unfenced: 0, reflection_errors: 0 },
+    reflection_usage: emptyUsage(),
     stop_reason: null,
   };
 }
@@ -63,8 +64,16 @@ export type Plan =
   | { kind: 'stop'; reason: string }
   | { kind: 'reflect'; parent_id: number; components: string[]; minibatch: number[] };
 
+/** The stop_reason of a run ended by the `stop` signal. */
+export const STOP_SIGNAL = 'stop_signal';
+
+/** End the run now (the `stop` signal arrived between steps). */
+export function stopBySignal(state: GepaState): void {
+  state.stop_reason = STOP_SIGNAL;
+}
+
 export function stopReason(state: GepaState, opts: GepaOptions, stopRequested = false): string | null {
-  if (stopRequested) return 'stop requested';
+  if (stopRequested) return STOP_SIGNAL;
   if (opts.max_iterations !== undefined && state.counters.iterations >= opts.max_iterations) return `max_iterations=${opts.max_iterations} reached`;
   const best = state.candidates.length ? bestCandidate(state.candidates).val_mean : null;
   if (opts.score_threshold !== undefined && best !== null && best >= opts.score_threshold) return `best val score ${best} >= score_threshold=${opts.score_threshold}`;
@@ -124,6 +133,21 @@ export function judgeChild(
   return { accept: true, reason: null };
 }
 
+const emptyUsage = (): ReflectionUsage => ({ calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: null });
+
+/** Add one reflection activity's usage to the run's totals. */
+export function recordReflectionUsage(
+  state: GepaState,
+  r: { calls: number; usage: { prompt_tokens: number; completion_tokens: number }; cost_usd: number | null },
+): ReflectionUsage {
+  const u = (state.reflection_usage ??= emptyUsage());
+  u.calls += r.calls;
+  u.tokens_in += r.usage.prompt_tokens;
+  u.tokens_out += r.usage.completion_tokens;
+  if (r.cost_usd !== null) u.cost_usd = (u.cost_usd ?? 0) + r.cost_usd;
+  return u;
+}
+
 export function recordAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
   state.counters.accepted += 1;
   return addEvaluatedCandidate(state, c);
@@ -142,6 +166,7 @@ export interface GepaSummary {
   best_candidate_excerpt: string;
   n_candidates: number;
   counters: GepaState['counters'];
+  reflection_usage: ReflectionUsage;
   stop_reason: string | null;
 }
 
@@ -156,6 +181,7 @@ export function summarizeState(state: GepaState): GepaSummary {
     best_candidate_excerpt: best ? candidatePrompt(state, best).slice(0, 200) : '',
     n_candidates: state.candidates.length,
     counters: { ...state.counters },
+    reflection_usage: { ...(state.reflection_usage ?? emptyUsage()) },
     stop_reason: state.stop_reason,
   };
 }

@@ -18,6 +18,17 @@ export interface RejectedProposal {
   reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'not better' | 'format regression' | 'reflection error';
   parent_score: number | null;
   child_score: number | null;
+  /** the reflector's first reply had no fenced block (a repair turn was asked for) */
+  first_reply_unfenced?: boolean;
+}
+
+/** Reflection LM usage summed over the run (reflection calls are not metric calls). */
+export interface ReflectionUsage {
+  calls: number;
+  tokens_in: number;
+  tokens_out: number;
+  /** null while every call so far had an unknown price (local models) */
+  cost_usd: number | null;
 }
 
 export interface SamplerState {
@@ -50,6 +61,8 @@ export interface GepaState {
   best_id: number;
   iterations_without_improvement: number;
   counters: GepaCounters;
+  /** absent in states carried from runs recorded before usage was tracked */
+  reflection_usage?: ReflectionUsage;
   stop_reason: string | null;
 }
 
