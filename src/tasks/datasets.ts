@@ -14,8 +14,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
 import type { ScoreResult } from '../types';
-import { afterHashes, lastBoxed, lastNumber, toNumber } from './extract';
-import { grade, mathEquivalent, normalizeText, tokenF1, type GraderName } from './graders';
+import { afterHashes, toNumber } from './extract';
+import { grade, normalizeText, tokenF1, type GraderName } from './graders';
+import { extractMathAnswer, mathEquivalence, normalizeMathAnswer } from './mathAnswer';
 import type { Example, Splits, Task } from './types';
 
 export function repoRoot(): string {
@@ -33,10 +34,16 @@ export class DatasetError extends Error {
   override name = 'DatasetError';
 }
 
-/** Parse JSON lines; a malformed row is an error naming the file and line. */
-export function readJsonlRows(file: string): Array<Record<string, unknown>> {
+/** One parsed row and where it came from ("file:line", or "file: row N" in a JSON array), for errors. */
+export interface SourcedRow {
+  row: Record<string, unknown>;
+  where: string;
+}
+
+/** Parse JSON lines; a malformed row is an error naming the file and line (blank lines count). */
+export function readJsonlRecords(file: string): SourcedRow[] {
   if (!existsSync(file)) throw new DatasetError(`dataset file ${file} does not exist`);
-  const rows: Array<Record<string, unknown>> = [];
+  const rows: SourcedRow[] = [];
   readFileSync(file, 'utf8')
     .split('\n')
     .forEach((line, i) => {
@@ -48,14 +55,35 @@ export function readJsonlRows(file: string): Array<Record<string, unknown>> {
         throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}`);
       }
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${i + 1}: expected a JSON object, got ${line.slice(0, 120)}`);
-      rows.push(v as Record<string, unknown>);
+      rows.push({ row: v as Record<string, unknown>, where: `${file}:${i + 1}` });
     });
   return rows;
 }
 
-function need(row: Record<string, unknown>, field: string, file: string, line: number): string {
+export function readJsonlRows(file: string): Array<Record<string, unknown>> {
+  return readJsonlRecords(file).map((r) => r.row);
+}
+
+/** Rows of a file holding one JSON array; positions are reported as "row N" (1-based), not lines. */
+export function readJsonArrayRecords(file: string): SourcedRow[] {
+  if (!existsSync(file)) throw new DatasetError(`dataset file ${file} does not exist`);
+  let arr: unknown;
+  try {
+    arr = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new DatasetError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(arr)) throw new DatasetError(`${file}: expected a JSON array of objects, got ${arr === null ? 'null' : typeof arr}`);
+  return arr.map((v: unknown, i) => {
+    const where = `${file}: row ${i + 1} of the JSON array`;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${where}: expected a JSON object, got ${JSON.stringify(v)?.slice(0, 120)}`);
+    return { row: v as Record<string, unknown>, where };
+  });
+}
+
+function need({ row, where }: SourcedRow, field: string): string {
   const v = row[field];
-  if (typeof v !== 'string' && typeof v !== 'number') throw new DatasetError(`${file}:${line}: field "${field}" missing or not a string (got ${JSON.stringify(v)?.slice(0, 80)})`);
+  if (typeof v !== 'string' && typeof v !== 'number') throw new DatasetError(`${where}: field "${field}" missing or not a string (got ${JSON.stringify(v)?.slice(0, 80)})`);
   return String(v);
 }
 
@@ -100,11 +128,11 @@ const pass = (gold: string, extracted: string): ScoreResult => ({ reward: 1, cor
 
 // ------------------------------------------------------------------------------------------ gsm8k
 function gsm8kRows(file: string, split: string): Example[] {
-  return readJsonlRows(file).map((r, i) => {
-    const answer = need(r, 'answer', file, i + 1);
+  return readJsonlRecords(file).map((r, i) => {
+    const answer = need(r, 'answer');
     const final = afterHashes(answer);
-    if (final === null) throw new DatasetError(`${file}:${i + 1}: answer has no "####" final answer`);
-    return { id: `gsm8k-${split}-${i}`, question: need(r, 'question', file, i + 1), answer: final.replace(/,/g, ''), solution: answer.replace(/<<[^>]*>>/g, '') };
+    if (final === null) throw new DatasetError(`${r.where}: answer has no "####" final answer (got ${JSON.stringify(answer.slice(-80))})`);
+    return { id: `gsm8k-${split}-${i}`, question: need(r, 'question'), answer: final.replace(/,/g, ''), solution: answer.replace(/<<[^>]*>>/g, '') };
   });
 }
 
@@ -126,20 +154,32 @@ export const gsm8kTask: Task = {
 };
 
 // ------------------------------------------------------------------------------------------ math / aime
+/**
+ * math and aime: the final answer is extracted as by the `math` grader (last \\boxed{}, else ####,
+ * else "the answer is", else the last number); only \\boxed{} counts as the requested format.
+ * aime (integerOnly) compares integers: "025" equals 25.
+ */
 export function scoreBoxedMath(gold: string, completion: string, integerOnly = false): ScoreResult {
   const text = completion ?? '';
   if (!text.trim()) return fail(gold, null, 'the completion is empty');
-  const boxed = lastBoxed(text);
-  const ex = boxed ?? afterHashes(text) ?? lastNumber(text);
-  if (ex === null) return fail(gold, null, 'nothing extractable (no \\boxed{}, no number)');
+  const { answer: ex, boxed } = extractMathAnswer(text);
+  if (ex === null) return fail(gold, null, 'nothing extractable (no \\boxed{}, ####, "the answer is" or number)');
+  const format = boxed ? '' : ' (format: no \\boxed{} answer)';
   if (integerOnly) {
-    const n = toNumber(ex);
+    const n = toNumber(ex) ?? toNumber(normalizeMathAnswer(ex)[0]);
     const g = toNumber(gold);
     const ok = n !== null && g !== null && Number.isInteger(n) && n === g;
-    return ok ? { ...pass(gold, ex), format_ok: boxed !== null } : { ...fail(gold, ex, n === null ? 'not an integer' : 'wrong value'), format_ok: boxed !== null };
+    return ok ? { ...pass(gold, ex), format_ok: boxed } : { ...fail(gold, ex, (n === null || !Number.isInteger(n) ? 'not an integer' : 'wrong value') + format), format_ok: boxed };
   }
-  const ok = mathEquivalent(ex, gold);
-  return ok ? { ...pass(gold, ex), format_ok: boxed !== null } : { ...fail(gold, ex, boxed === null ? 'wrong value (and no \\boxed{} answer)' : 'wrong value'), format_ok: boxed !== null };
+  const v = mathEquivalence(ex, gold);
+  return v.equal ? { ...pass(gold, ex), format_ok: boxed } : { ...fail(gold, ex, (v.reason ?? 'wrong value') + format), format_ok: boxed };
+}
+
+/** MATH train (DeepScaleR JSON array). Rows whose answer is null (a few) cannot be rewarded: skipped. */
+export function mathTrainRows(file: string): Example[] {
+  return readJsonArrayRecords(file)
+    .map((r, i): Example | null => (r.row.answer === null ? null : { id: `math-train-${i}`, question: need(r, 'problem'), answer: need(r, 'answer') }))
+    .filter((x): x is Example => x !== null);
 }
 
 const boxedInstruction = 'Reason step by step, and put your final answer within \\boxed{}.';
@@ -147,25 +187,12 @@ const boxedInstruction = 'Reason step by step, and put your final answer within 
 export const mathTask: Task = {
   name: 'math',
   async loadSplits(cfg) {
-    const file = dataPath('math/math_train_deepscaler.json');
-    if (!existsSync(file)) throw new DatasetError(`dataset file ${file} does not exist`);
-    let arr: unknown;
-    try {
-      arr = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new DatasetError(`${file}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!Array.isArray(arr)) throw new DatasetError(`${file}: expected a JSON array`);
-    // rows without a ground-truth answer (a few in the DeepScaleR copy) cannot be rewarded: skipped
-    const trainAll = arr
-      .map((r, i): Example | null => (r && r.answer === null ? null : { id: `math-train-${i}`, question: need(r, 'problem', file, i + 1), answer: need(r, 'answer', file, i + 1) }))
-      .filter((x): x is Example => x !== null);
-    const testFile = dataPath('math/math500_test.jsonl');
-    const test = readJsonlRows(testFile).map((r, i) => ({
-      id: String(r.unique_id ?? `math500-${i}`),
-      question: need(r, 'problem', testFile, i + 1),
-      answer: need(r, 'answer', testFile, i + 1),
-      solution: typeof r.solution === 'string' ? r.solution : undefined,
+    const trainAll = mathTrainRows(dataPath('math/math_train_deepscaler.json'));
+    const test = readJsonlRecords(dataPath('math/math500_test.jsonl')).map((r, i) => ({
+      id: String(r.row.unique_id ?? `math500-${i}`),
+      question: need(r, 'problem'),
+      answer: need(r, 'answer'),
+      solution: typeof r.row.solution === 'string' ? r.row.solution : undefined,
     }));
     const { train, val } = carve(trainAll, 100, cfg.data_seed);
     return cap({ train, val, test }, cfg);
@@ -175,11 +202,20 @@ export const mathTask: Task = {
   answerForHint: (x) => x.answer,
 };
 
+/** AIME rows; the answer must be an integer ("025" is stored as 25). */
+export function aimeRows(file: string): Example[] {
+  return readJsonlRecords(file).map((r) => {
+    const raw = need(r, 'answer');
+    const n = toNumber(raw);
+    if (n === null || !Number.isInteger(n)) throw new DatasetError(`${r.where}: field "answer" must be an integer (got ${JSON.stringify(raw).slice(0, 80)})`);
+    return { id: `aime24-${need(r, 'id')}`, question: need(r, 'problem'), answer: String(n) };
+  });
+}
+
 export const aimeTask: Task = {
   name: 'aime',
   async loadSplits(cfg) {
-    const file = dataPath('aime/aime24.jsonl');
-    const all = readJsonlRows(file).map((r, i) => ({ id: `aime24-${need(r, 'id', file, i + 1)}`, question: need(r, 'problem', file, i + 1), answer: String(Number(need(r, 'answer', file, i + 1))) }));
+    const all = aimeRows(dataPath('aime/aime24.jsonl'));
     return cap({ train: all, val: all, test: all }, cfg);
   },
   render: (x) => [{ role: 'user', content: `${x.question}\nThe answer is an integer from 0 to 999. ${boxedInstruction}` }],
@@ -188,16 +224,25 @@ export const aimeTask: Task = {
 };
 
 // ------------------------------------------------------------------------------------------ hotpotqa
+/** HotpotQA distractor rows: context is a list of [title, [sentence, ...]]. */
+export function hotpotqaRows(file: string): Example[] {
+  return readJsonlRecords(file).map((r, i) => {
+    const ctx = r.row.context;
+    if (!Array.isArray(ctx)) throw new DatasetError(`${r.where}: field "context" must be a list of [title, sentences] (got ${JSON.stringify(ctx)?.slice(0, 80)})`);
+    const paragraphs = ctx.map((p: unknown, k) => {
+      if (!Array.isArray(p) || typeof p[0] !== 'string' || !Array.isArray(p[1]) || !p[1].every((x) => typeof x === 'string')) {
+        throw new DatasetError(`${r.where}: context[${k}] must be [title, [sentence, ...]] (got ${JSON.stringify(p)?.slice(0, 80)})`);
+      }
+      return `${p[0]}: ${(p[1] as string[]).join('')}`;
+    });
+    return { id: String(r.row._id ?? `hotpot-${i}`), question: need(r, 'question'), answer: need(r, 'answer'), paragraphs };
+  });
+}
+
 export const hotpotqaTask: Task = {
   name: 'hotpotqa',
   async loadSplits(cfg) {
-    const file = dataPath('hotpotqa/dev_distractor_500_amor.jsonl');
-    const all = readJsonlRows(file).map((r, i) => {
-      const ctx = r.context;
-      if (!Array.isArray(ctx)) throw new DatasetError(`${file}:${i + 1}: field "context" must be a list of [title, sentences]`);
-      const paragraphs = ctx.map((p: unknown) => (Array.isArray(p) ? `${p[0]}: ${(p[1] as string[]).join('')}` : String(p)));
-      return { id: String(r._id ?? `hotpot-${i}`), question: need(r, 'question', file, i + 1), answer: need(r, 'answer', file, i + 1), paragraphs };
-    });
+    const all = hotpotqaRows(dataPath('hotpotqa/dev_distractor_500_amor.jsonl'));
     const order = seededShuffle(all, cfg.data_seed);
     return cap({ train: order.slice(0, 300), val: order.slice(300, 400), test: order.slice(400) }, cfg);
   },
@@ -224,11 +269,12 @@ export function jsonlTask(cfg: TaskConfig): Task {
     name: 'jsonl',
     async loadSplits(c) {
       const file = path.resolve(c.jsonl_path!);
-      const rows = readJsonlRows(file).map((r, i) => ({
-        id: String(r.id ?? `row-${i + 1}`),
-        question: need(r, c.jsonl_prompt_field, file, i + 1),
-        answer: need(r, c.jsonl_answer_field, file, i + 1),
-      }));
+      const rows = readJsonlRecords(file).map((r, i) => {
+        const answer = need(r, c.jsonl_answer_field);
+        // an empty gold would make `contains` match everything and `exact` reward empty output
+        if (!answer.trim()) throw new DatasetError(`${r.where}: field "${c.jsonl_answer_field}" (the gold answer) is empty; every row needs one`);
+        return { id: String(r.row.id ?? `row-${i + 1}`), question: need(r, c.jsonl_prompt_field), answer };
+      });
       const order = seededShuffle(rows, c.data_seed);
       const nTest = rows.length >= 3 ? Math.max(1, Math.round(rows.length * 0.1)) : 0;
       const nVal = rows.length >= 3 ? Math.max(1, Math.round(rows.length * 0.1)) : 0;

@@ -6,7 +6,8 @@ export function tail(text: string): string {
   return text.length > MAX_SCAN ? text.slice(text.length - MAX_SCAN) : text;
 }
 
-const NUMBER_RE = /-?\d[\d,]*(?:\.\d+)?|-?\.\d+/g;
+// thousands separators only in groups of three: "1,234" is one number, "1,2" is two
+const NUMBER_RE = /-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?|-?\.\d+/g;
 
 /** The last number in the text ("1,234" -> "1234"), or null. */
 export function lastNumber(text: string): string | null {
@@ -46,9 +47,9 @@ export function afterAnswerIs(text: string): string | null {
   return m[m.length - 1][1].replace(/[.\s]+$/, '').trim() || null;
 }
 
-/** Parse a plain numeric string ("1,234", "-3.50", "50%") to a number, or null. */
+/** Parse a plain numeric string ("1,234", "-3.50", "$5", "50%") to a number, or null ("1,2" is not one). */
 export function toNumber(s: string): number | null {
-  const t = s.replace(/[,$\s]/g, '').replace(/\\%|%$/, '');
-  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(t)) return null;
-  return Number(t);
+  const t = s.trim().replace(/^\\?\$\s*/, '').replace(/\s*\\?%$/, '');
+  if (!/^-?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)$/.test(t)) return null;
+  return Number(t.replace(/,/g, ''));
 }

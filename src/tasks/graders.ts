@@ -2,14 +2,14 @@
  * Declarative graders for user tasks and the `grade` command: exact, numeric, math, contains,
  * regex, f1. Each returns a ScoreResult with feedback; none throws on bad input.
  */
-import { ComputeEngine } from '@cortex-js/compute-engine';
 import type { GRADER_NAMES } from '../config/task';
 import type { ScoreResult } from '../types';
-import { afterAnswerIs, afterHashes, lastBoxed, lastNumber, tail, toNumber } from './extract';
+import { afterAnswerIs, afterHashes, lastNumber, tail, toNumber } from './extract';
+import { extractMathAnswer, mathEquivalence } from './mathAnswer';
+
+export { mathEquivalence, mathEquivalent } from './mathAnswer';
 
 export type GraderName = (typeof GRADER_NAMES)[number];
-
-const MAX_LATEX = 400; // longer expressions are compared as normalised strings only (bounded time)
 
 export function normalizeText(s: string): string {
   return s
@@ -39,42 +39,6 @@ export function tokenF1(pred: string, gold: string): number {
   const prec = common / p.length;
   const rec = common / g.length;
   return (2 * prec * rec) / (prec + rec);
-}
-
-let ce: ComputeEngine | null = null;
-const engine = () => (ce ??= new ComputeEngine());
-
-function stripLatex(s: string): string {
-  return s
-    .replace(/\\left|\\right|\\!|\\,|\\;|\\ /g, '')
-    .replace(/\\[dt]frac/g, '\\frac')
-    .replace(/\^\{?\\circ\}?|°/g, '')
-    .replace(/\\text\{([^}]*)\}/g, '$1')
-    .replace(/\$/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** Equivalence of two final answers: numbers strictly, then computer algebra on LaTeX. */
-export function mathEquivalent(pred: string, gold: string): boolean {
-  const a = stripLatex(pred);
-  const b = stripLatex(gold);
-  if (a === b) return true;
-  const na = toNumber(a);
-  const nb = toNumber(b);
-  if (na !== null && nb !== null) return na === nb;
-  if (a.length > MAX_LATEX || b.length > MAX_LATEX) return false;
-  try {
-    const ea = engine().parse(a);
-    const eb = engine().parse(b);
-    if (!ea.isValid || !eb.isValid) return false;
-    if (ea.isEqual(eb) === true) return true;
-    const va = ea.N().re;
-    const vb = eb.N().re;
-    return Number.isFinite(va) && Number.isFinite(vb) && Math.abs(va - vb) <= 1e-9 * Math.max(1, Math.abs(vb));
-  } catch {
-    return false;
-  }
 }
 
 function result(correct: boolean, extracted: string | null, gold: string, why: string, reward = correct ? 1 : 0): ScoreResult {
@@ -107,9 +71,10 @@ export function grade(grader: GraderName, gold: string, completion: string, opts
       return result(g !== null && Number(num) === g, num, gold, 'wrong value');
     }
     case 'math': {
-      const ex = lastBoxed(text) ?? afterHashes(text) ?? afterAnswerIs(text) ?? lastNumber(text);
+      const ex = extractMathAnswer(text).answer;
       if (ex === null) return result(false, null, gold, 'nothing extractable (no \\boxed{}, ####, "the answer is" or number)');
-      return result(mathEquivalent(ex, gold), ex, gold, 'wrong value');
+      const v = mathEquivalence(ex, gold);
+      return result(v.equal, ex, gold, v.reason ?? 'wrong value');
     }
     case 'regex': {
       let re: RegExp;
