@@ -3,9 +3,9 @@
  * deterministic checker (DESIGN §4.2). Prompts, rollouts and traces travel by blob reference.
  */
 import type { TaskConfig } from '../config/task';
-import { getTask, loadSplitsCached, type Example } from '../tasks';
+import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
-import type { BlobRef, ChatMessage, RolloutsBlob } from '../types';
+import type { BlobRef, ChatMessage, RolloutsBlob, ScoreResult } from '../types';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -82,6 +82,16 @@ export interface ScoreRolloutsResult {
   traces_ref: BlobRef;
 }
 
+/** A task whose score throws (a bug in a code task) scores 0 with the error as feedback, not a failed batch. */
+function scoreSafely(task: Task, x: Example, completion: string): ScoreResult {
+  try {
+    return task.score(x, completion);
+  } catch (e) {
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { reward: 0, correct: false, format_ok: false, extracted: null, feedback: `Scoring failed in task ${task.name}: ${why}. Scored 0.` };
+  }
+}
+
 export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRolloutsResult> {
   const task = getTask(req.task);
   const xs = await examplesAt(req.task, req.split, req.indices);
@@ -95,7 +105,7 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
   for (const r of blob.rollouts) {
     const x = xs[r.prompt_index];
     if (!x) throw new Error(`rollout for prompt ${r.prompt_index} but only ${xs.length} problems were sampled`);
-    const s = task.score(x, r.text);
+    const s = scoreSafely(task, x, r.text);
     rewards_PG[r.prompt_index].push(s.reward);
     correct_PG[r.prompt_index].push(s.correct);
     format_ok_PG[r.prompt_index].push(s.format_ok);

@@ -4,9 +4,32 @@ import { z } from 'zod';
 export const TASK_NAMES = ['arithmetic', 'gsm8k', 'math', 'aime', 'hotpotqa', 'jsonl'] as const;
 export const GRADER_NAMES = ['exact', 'numeric', 'math', 'contains', 'regex', 'f1'] as const;
 
+const TASK_NAME_SHAPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+let registeredTaskNames: (() => string[]) | null = null;
+
+/**
+ * Called by the task registry (src/tasks/index.ts) when it loads: from then on `env` is checked
+ * against the registry, built-in tasks plus those added in code with registerTask. The workflow
+ * sandbox never loads the registry (and could not see a worker process's registrations), so
+ * there `env` must be a built-in task, or any well-formed name with `code_task: true`; the
+ * worker's task activities then check that name against its registry.
+ */
+export function bindTaskRegistry(names: () => string[]): void {
+  registeredTaskNames = names;
+}
+
+/** Every task name a config may select here: the built-in tasks plus any registered in code. */
+export function knownTaskNames(): string[] {
+  return registeredTaskNames ? registeredTaskNames() : [...TASK_NAMES];
+}
+
 export const taskConfigSchema = z
   .object({
-    env: z.enum(TASK_NAMES).default('arithmetic').describe('task: arithmetic | gsm8k | math | aime | hotpotqa | jsonl (user task)'),
+    env: z
+      .string()
+      .default('arithmetic')
+      .describe('task: arithmetic | gsm8k | math | aime | hotpotqa | jsonl (user task) | the name of a task registered in code (registerTask)'),
+    code_task: z.boolean().optional().describe('true: env names a task registered in code (registerTask) in the worker process; checked there'),
     n_train: z.number().int().positive().optional().describe('cap on train examples (default: all)'),
     n_val: z.number().int().positive().optional().describe('cap on val examples (default: task default)'),
     n_test: z.number().int().positive().optional().describe('cap on test examples (default: all)'),
@@ -20,6 +43,15 @@ export const taskConfigSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    const known = knownTaskNames();
+    if (!TASK_NAME_SHAPE.test(t.env)) {
+      ctx.addIssue({ code: 'custom', path: ['env'], message: `a task name is letters, digits, _ . - starting with a letter; known tasks: ${known.join(', ')}` });
+    } else if (!known.includes(t.env) && !(t.code_task && !registeredTaskNames)) {
+      const hint = registeredTaskNames
+        ? 'a task written in code must be registered with registerTask before the config is parsed'
+        : 'for a task registered in code (registerTask) in the worker, also set code_task: true';
+      ctx.addIssue({ code: 'custom', path: ['env'], message: `unknown task ${JSON.stringify(t.env)}; known tasks: ${known.join(', ')} (${hint})` });
+    }
     if (t.env === 'jsonl' && !t.jsonl_path) {
       ctx.addIssue({ code: 'custom', path: ['jsonl_path'], message: 'env=jsonl needs jsonl_path (got nothing)' });
     }

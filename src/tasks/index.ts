@@ -1,5 +1,6 @@
 /** The task registry (DESIGN §4.2). Tasks written in code register with registerTask. */
-import type { TaskConfig } from '../config/task';
+import { ApplicationFailure } from '@temporalio/common';
+import { bindTaskRegistry, type TaskConfig } from '../config/task';
 import { arithmeticTask } from './arithmetic';
 import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
 import type { Example, Splits, Task } from './types';
@@ -15,13 +16,30 @@ const registry = new Map<string, (cfg: TaskConfig) => Task>([
   ['jsonl', jsonlTask],
 ]);
 
+bindTaskRegistry(() => [...registry.keys()]);
+
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/**
+ * Register a task written in code. A config selects it with `env: name` (and `code_task: true`
+ * when it runs through a workflow: the workflow sandbox cannot see this process's registry).
+ * Register before parsing configs and before starting the worker.
+ */
 export function registerTask(name: string, factory: (cfg: TaskConfig) => Task): void {
+  if (!NAME.test(name)) throw new Error(`registerTask: a task name is letters, digits, _ . - starting with a letter (got ${JSON.stringify(name)})`);
   registry.set(name, factory);
 }
 
+/** The task a config selects; an unknown name fails at once (retrying cannot help). */
 export function getTask(cfg: TaskConfig): Task {
   const f = registry.get(cfg.env);
-  if (!f) throw new Error(`unknown task ${JSON.stringify(cfg.env)} (known: ${[...registry.keys()].join(', ')})`);
+  if (!f) {
+    throw ApplicationFailure.create({
+      type: 'UnknownTask',
+      nonRetryable: true,
+      message: `unknown task ${JSON.stringify(cfg.env)} (known: ${[...registry.keys()].join(', ')}); a task written in code must be registered with registerTask in this worker process`,
+    });
+  }
   return f(cfg);
 }
 
