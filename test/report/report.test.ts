@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import { writeReport } from '../../src/report';
+import { loadReportData, orderPhases, writeReport } from '../../src/report';
 
 const CHROMIUM = '/usr/bin/chromium';
 const EVIL = '<script>alert(1)</script>';
@@ -21,11 +21,30 @@ function fixture(): string {
     ...[0, 1, 2, 3].map((b) => ({ step: b + 1, 'progress/batch': b, 'env/all/reward/total': 0.2 + b * 0.1, 'env/all/correct': 0.1 + b * 0.1 })),
     { step: 4, 'progress/batch': 3, 'test/env/all/correct': 0.4 },
   ]);
+  // expert runs after rl within a round (alphabetical order would put it first)
+  rows('round0_expert/metrics.jsonl', [{ step: 1, 'progress/batch': 0, 'env/all/reward/total': 0.6, 'env/all/correct': 0.6 }]);
   rows('round1_gepa/metrics.jsonl', [10, 24, 38].map((c, i) => ({ step: i, 'gepa/metric_calls': c, 'gepa/best_val_score': 0.3 + i * 0.1 })));
+  // val_scores per instance: fronts {0,1,3} {1,2} {2} {0,4}; after removing dominated ones, 0 and 2 win 2 each
+  const cand = (id: number, parents: number[], text: string, val_scores: number[]) => ({
+    candidate_id: id,
+    parent_ids: parents,
+    text,
+    val_scores,
+    val_score: val_scores.reduce((a, b) => a + b, 0) / val_scores.length,
+    metric_calls: 10 + id * 7,
+  });
   rows('round1_gepa/prompts.jsonl', [
-    { candidate_id: 0, parent_ids: [], text: 'Answer the question.', val_score: 0.3, metric_calls: 10 },
-    { candidate_id: 1, parent_ids: [0], text: 'Answer the question. Think step by step.', val_score: 0.4, metric_calls: 24 },
-    { candidate_id: 2, parent_ids: [1], text: `Answer the question. Think step by step. ${EVIL}`, val_score: 0.5, metric_calls: 38 },
+    cand(0, [], 'Answer the question.', [1, 0, 0, 1]),
+    cand(1, [0], 'Answer the question. Think step by step.', [1, 1, 0, 0]),
+    cand(2, [1], `Answer the question. Think step by step. ${EVIL}`, [0, 1, 1, 0]),
+    cand(3, [0], 'Answer the question briefly.', [1, 0, 0, 0]),
+    cand(4, [2, 3], 'Answer briefly, step by step.', [0, 0, 0, 1]),
+    cand(5, [2], 'Answer.', [0, 0, 0, 0]),
+  ]);
+  rows('round1_rl/metrics.jsonl', [
+    { step: 0, 'progress/batch': 0, 'test/env/all/correct': 0.4 },
+    ...[0, 1].map((b) => ({ step: b + 1, 'progress/batch': b, 'env/all/reward/total': 0.7 + b * 0.1, 'env/all/correct': 0.7 + b * 0.1 })),
+    { step: 2, 'progress/batch': 1, 'test/env/all/correct': 0.5 },
   ]);
   rows('round0_rl/samples.jsonl', [{ step: 0, prompt: [{ role: 'user', content: 'What is 2+2?' }], completion: EVIL, reward: 0, correct: false, feedback: 'Expected 4 & got <nothing>' }]);
   rows('round0_rl/checkpoints.jsonl', [{ step: 0, path: '/x/0', metrics: { loss: 0.5 } }]);
@@ -38,7 +57,7 @@ test('report.html is self-contained, escapes run text, and lists warnings for to
   expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   expect(html).not.toMatch(/(src|href)=["']?https?:/);
   expect(html).not.toMatch(/<script/);
-  for (const s of ['data-chart="train-reward"', 'data-chart="test-accuracy"', 'data-chart="gepa-best-val"', 'data-table="prompts"', 'data-section="lineage"', 'data-section="samples"']) {
+  for (const s of ['data-chart="train-reward"', 'data-chart="test-accuracy"', 'data-chart="gepa-best-val"', 'data-table="prompts"', 'data-table="pareto"', 'data-tree="lineage"', 'data-section="samples"']) {
     expect(html).toContain(s);
   }
   expect(html).toMatch(/metrics\.jsonl:\d+: not JSON, skipped/);
@@ -59,17 +78,75 @@ test('headless Chromium renders the charts and tables', async () => {
     await page.goto(`file://${file}`);
     const points = async (chart: string) =>
       page.$$eval(`svg[data-chart="${chart}"] polyline`, (ps) => ps.map((p) => (p.getAttribute('points') ?? '').trim().split(/\s+/).length));
-    expect(await points('train-reward')).toEqual([4, 4]);
-    expect(await points('test-accuracy')).toEqual([2]);
+    expect(await points('train-reward')).toEqual([7, 7]);
+    expect(await points('test-accuracy')).toEqual([4]);
     expect(await points('gepa-best-val')).toEqual([3]);
     const box = await page.$eval('svg[data-chart="train-reward"]', (e) => e.getBoundingClientRect().width);
     expect(box).toBeGreaterThan(200);
-    expect(await page.$$eval('table[data-table="prompts"] tr', (r) => r.length)).toBe(4); // header + 3 prompts
+    expect(await page.$$eval('table[data-table="prompts"] tr', (r) => r.length)).toBe(7); // header + 6 prompts
     expect(await page.$$eval('[data-section="samples"] details', (d) => d.length)).toBe(1);
     expect(await page.$$eval('table[data-table="prompts"] ins', (d) => d.length)).toBeGreaterThan(0);
+
+    // the reward line is dashed over the solid accuracy line, so it shows where they coincide
+    const dash = (series: string) => page.$eval(`svg[data-chart="train-reward"] polyline[data-series="${series}"]`, (p) => p.getAttribute('stroke-dasharray'));
+    expect(await dash('reward')).toBeTruthy();
+    expect(await dash('accuracy')).toBeNull();
+
+    // one whole-run axis: phases in run order (round0_rl, round0_expert, round1_rl), whole-number ticks, a marker per phase
+    const xy = await page.$eval('svg[data-chart="train-reward"] polyline[data-series="accuracy"]', (p) =>
+      (p.getAttribute('points') ?? '').trim().split(/\s+/).map((pt: string) => pt.split(',').map(Number)),
+    ) as number[][];
+    const ys = xy.map(([, y]) => y);
+    // round0_rl's 4 batches, round0_expert's round, round1_rl's 2 batches; the plot maps 0..0.8 onto y 220..20
+    expect(ys).toEqual([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8].map((v) => +(220 - (v / 0.8) * 200).toFixed(1)));
+    const xs = xy.map(([x]) => x);
+    for (let i = 1; i < xs.length; i++) expect(xs[i]).toBeGreaterThan(xs[i - 1]);
+    const ticks = await page.$$eval('svg[data-chart="train-reward"] text.xtick', (t) => t.map((e) => e.textContent ?? ''));
+    expect(ticks.length).toBeGreaterThan(2);
+    for (const t of ticks) expect(t).toMatch(/^\d+$/);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(await page.$$eval('svg[data-chart="train-reward"] .marker-label', (t) => t.map((e) => e.textContent))).toEqual(['round0_rl', 'round0_expert', 'round1_rl']);
+
+    // Pareto front: who is on it, how many instances each wins, the val score
+    const pareto = await page.$$eval('table[data-table="pareto"] tr[data-candidate]', (rs) =>
+      rs.map((r) => ({ id: r.getAttribute('data-candidate'), front: r.getAttribute('data-on-front'), cells: [...r.querySelectorAll('td')].map((td) => td.textContent) })),
+    );
+    expect(pareto.map((r) => [r.id, r.front])).toEqual([['0', 'true'], ['1', 'true'], ['2', 'true'], ['3', 'true'], ['4', 'true'], ['5', 'false']]);
+    expect(pareto.map((r) => r.cells[3])).toEqual(['2 / 4', '2 / 4', '2 / 4', '1 / 4', '1 / 4', '0 / 4']);
+    expect(pareto.map((r) => r.cells[4])).toEqual(['2', '0', '2', '0', '0', '0']);
+    expect(pareto.map((r) => r.cells[2])).toEqual(['0.5', '0.5', '0.5', '0.25', '0.25', '0']);
+    expect(pareto[1].cells[5]).toContain('dominated');
+    expect(await page.$$eval('table[data-table="pareto-instances"] tr', (r) => r.slice(1).map((x) => x.lastElementChild?.textContent))).toEqual(['0, 1, 3', '1, 2', '2', '0, 4']);
+
+    // lineage as a tree: 0 > 1 > 2 > {4 (merge of 2 + 3), 5}, and 0 > 3
+    const under = (parent: number, child: number) => page.$$(`[data-tree="lineage"] li[data-candidate="${parent}"] > ul > li[data-candidate="${child}"]`).then((x) => x.length);
+    expect(await under(0, 1)).toBe(1);
+    expect(await under(1, 2)).toBe(1);
+    expect(await under(2, 4)).toBe(1);
+    expect(await under(2, 5)).toBe(1);
+    expect(await under(0, 3)).toBe(1);
+    expect(await page.$$eval('[data-tree="lineage"] > li', (r) => r.map((x) => x.getAttribute('data-candidate')))).toEqual(['0']);
+    expect(await page.$eval('[data-tree="lineage"] li[data-candidate="4"]', (e) => e.textContent)).toContain('merge of 2 + 3');
+    const indent = (id: number) => page.$eval(`[data-tree="lineage"] li[data-candidate="${id}"] > b`, (e) => e.getBoundingClientRect().left);
+    expect(await indent(2)).toBeGreaterThan(await indent(1));
+    expect(await indent(1)).toBeGreaterThan(await indent(0));
+
     expect(errors).toEqual([]);
-    await page.screenshot({ path: path.join(mkdtempSync(path.join(tmpdir(), 'shot-')), 'report.png'), fullPage: true });
+    await page.screenshot({ path: process.env.REPORT_SCREENSHOT ?? path.join(mkdtempSync(path.join(tmpdir(), 'shot-')), 'report.png'), fullPage: true });
   } finally {
     await browser.close();
   }
+});
+
+test('phase folders are ordered by round, then gepa, rl, expert', () => {
+  expect(orderPhases(['round1_rl', 'round10_gepa', 'round0_expert', 'round0_rl', 'round2_gepa', 'round0_gepa', 'round1_gepa'])).toEqual([
+    'round0_gepa',
+    'round0_rl',
+    'round0_expert',
+    'round1_gepa',
+    'round1_rl',
+    'round2_gepa',
+    'round10_gepa',
+  ]);
+  expect(loadReportData(fixture()).phases).toEqual(['round0_rl', 'round0_expert', 'round1_gepa', 'round1_rl']);
 });
