@@ -43,6 +43,9 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
   const runId = runIdOf(input.run);
   const wfId = workflowInfo().workflowId;
   let prompt = input.gepa.seed_prompt;
+  // the prompt as last written to prompt_changes.jsonl: a set_prompt that lands outside a phase
+  // (even before the run directory exists) is recorded when the next phase starts
+  let recordedPrompt = prompt;
   let checkpoint = input.policy.checkpoint;
   let current: { id: string; kind: string; round: number } | null = null;
   const phases: PhaseRecord[] = [];
@@ -73,9 +76,6 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
 
   void condition(() => control.stopRequested).then(forwardStop);
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: wfId, config: input });
-  // the prompt as last written to prompt_changes.jsonl: a set_prompt between phases is recorded
-  // when the next phase starts
-  let recordedPrompt = prompt;
   const recordPromptChange = async (key: string, phase: string, round: number, source: string, before: string, after: string) => {
     log.info('system prompt changed', { phase, source, old: excerpt(before), new: excerpt(after) });
     await ts.appendRows({

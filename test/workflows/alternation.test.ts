@@ -9,6 +9,7 @@ import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 import { registerScriptedReflector } from '../helpers/scripted';
 import { writeReport } from '../../src/report';
+import { setPromptUpdate } from '../../src/workflows/control';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -21,6 +22,8 @@ beforeAll(async () => {
   taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'alt-')), 'vowels.jsonl');
   writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
 }, 600_000);
+
+const readJsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 afterAll(async () => {
   await trainerProc?.stop();
@@ -59,7 +62,44 @@ test('rounds of GEPA then RL as child workflows, per-round folders, prompt hande
   expect(rl1.system_prompt).toBe(r.phases[1].prompt_after);
   // and from the checkpoint round 0 ended with
   expect(rl1.policy.checkpoint).toBe(r.phases[0].checkpoint_after);
+  // every phase that changed s left one prompt_changes.jsonl row with its old/new excerpts, and no other
+  const changes = existsSync(path.join(runs, 'alt1/prompt_changes.jsonl')) ? readJsonl(path.join(runs, 'alt1/prompt_changes.jsonl')) : [];
+  const changed = r.phases.filter((p) => p.prompt_after !== p.prompt_before);
+  expect(changes.map((c) => [c.phase, c.old, c.new])).toEqual(changed.map((p) => [p.folder, p.prompt_before, p.prompt_after]));
+  for (const c of changes) expect(c.source).toBe('gepa');
   const html = readFileSync(await writeReport(path.join(runs, 'alt1')), 'utf8');
   expect(html).toContain('data-chart="train-reward"');
   expect(html).toMatch(/round1_gepa/);
+});
+
+test('a set_prompt update changes s for the next phase and is recorded in prompt_changes.jsonl with old/new excerpts', async () => {
+  const runs = tmpRunsDir();
+  const long = `Answer with two vowels side by side. ${'Keep it short. '.repeat(20)}`;
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const { r, previous } = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(gepaRlAlternation, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `alt-set-${Date.now()}`,
+      args: [
+        {
+          run: { run_id: 'alt2', output_dir: runs, seed: 5, trainer_heartbeat_timeout_s: 10 },
+          task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+          policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
+          reflection: { provider: 'scripted', model: 'scripted-reflector' },
+          gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1 },
+          rl: { groups_per_batch: 2, group_size: 2, eval_every: 0, n_eval: 2 },
+          alternation: { n_rounds: 1, rl_batches_per_round: 1, skip_first_gepa: true },
+        },
+      ],
+    });
+    // lands before or during the only phase: recorded either way
+    const u = await h.executeUpdate(setPromptUpdate, { args: [long] });
+    return { r: await h.result(), previous: u.previous };
+  });
+  expect(previous).toBe('Say it.');
+  expect(r.final_prompt).toBe(long);
+  const changes = readJsonl(path.join(runs, 'alt2/prompt_changes.jsonl'));
+  expect(changes).toHaveLength(1);
+  expect(changes[0]).toMatchObject({ phase: 'round0_rl', round: 0, source: 'set_prompt', old: 'Say it.', new: long, old_excerpt: 'Say it.' });
+  expect(changes[0].new_excerpt).toBe(`${long.slice(0, 160)}…`);
 });
