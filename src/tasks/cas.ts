@@ -23,8 +23,8 @@ const HARD_GRACE_MS = 500;
 const STARTUP_LIMIT_MS = 60_000; // loading the engine is not the check's time
 
 // Runs in the thread. For each [a, b] pair: parse both (invalid LaTeX -> unparseable); equal when
-// the engine says so, when a - b simplifies to 0, or when both evaluate to the same finite real
-// number (relative 1e-9). The first equal pair wins; a timeout stops the check.
+// the engine says so, when (with free variables) a - b simplifies to 0, or when (constants) both
+// evaluate to the same finite real number (relative 1e-9). The first equal pair wins; a timeout stops the check.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const flag = new Int32Array(workerData.flag);
@@ -44,10 +44,13 @@ function comparePair(a, b) {
   const eb = ce.parse(b);
   if (!ea.isValid || !eb.isValid) return 'unparseable';
   if (ea.isEqual(eb) === true) return 'equal';
-  try {
-    if (ce.box(['Subtract', ea, eb]).simplify().is(0)) return 'equal';
-  } catch (e) {
-    if (e && e.name === 'CancellationError') throw e;
+  if (ea.unknowns.length || eb.unknowns.length) {
+    try {
+      return ce.box(['Subtract', ea, eb]).simplify().is(0) ? 'equal' : 'different';
+    } catch (e) {
+      if (e && e.name === 'CancellationError') throw e;
+      return 'different';
+    }
   }
   const va = ea.N().re;
   const vb = eb.N().re;
