@@ -103,6 +103,8 @@ export interface TrainStepRequest {
   /** SFT: a blob holding SftExample[] */
   sft_examples_ref?: BlobRef;
   optim: OptimParams;
+  /** keep this step's checkpoint (default true); false: the trainer prunes it once the next step, trained from it, is done */
+  keep?: boolean;
 }
 
 export interface TrainStepMetrics {

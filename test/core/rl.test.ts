@@ -1,4 +1,4 @@
-import { computeBatchAdvantages, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlMetricsRow, shouldEval } from '../../src/core/rl';
+import { computeBatchAdvantages, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../../src/core/rl';
 
 test('group-centred and GRPO advantages by hand', () => {
   expect(groupCenteredAdvantages([1, 0, 0, 1])).toEqual([0.5, -0.5, -0.5, 0.5]);
@@ -24,6 +24,8 @@ test('batch plans are deterministic, cover the train set each epoch, and differ 
 
 test('eval schedule and metric names', () => {
   expect([1, 2, 3, 4, 5].map((b) => shouldEval(b, 2, 5, 'after'))).toEqual([false, true, false, true, true]);
+  expect([1, 2, 3, 4, 5].map((b) => shouldSave(b, 2, 5))).toEqual([false, true, false, true, true]); // every 2nd and the last
+  expect([1, 2, 3].map((b) => shouldSave(b, 5, 3))).toEqual([false, false, true]);
   const row = rlMetricsRow({
     batch: 0, n_batches: 2, rewards_PG: [[1, 0]], correct_PG: [[true, false]], format_ok_PG: [[true, true]], num_tokens_PG: [[4, 6]],
     n_constant_groups: 0, optim: { loss: 0.1, entropy: 2, kl_sample_train_v1: 0, kl_sample_train_v2: 0, grad_norm: 1, learning_rate: 1e-4, tokens: 10 },

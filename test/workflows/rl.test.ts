@@ -29,12 +29,12 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function input(runs: string, runId: string, nBatches: number) {
+function input(runs: string, runId: string, nBatches: number, saveEvery = 1) {
   return {
     run: { run_id: runId, output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 5 },
     task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
     policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
-    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, n_eval: 3 },
+    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, n_eval: 3, save_every: saveEvery },
     system_prompt: 'Be brief.',
   };
 }
@@ -45,7 +45,7 @@ test('trains batch by batch with checkpoints, evals and tinker-cookbook metric r
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-${Date.now()}`, args: [input(runs, 'rl1', 3)] });
+    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-${Date.now()}`, args: [input(runs, 'rl1', 3, 2)] });
     const res = await h.result();
     if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/rlTraining.json'), historyToJSON(await h.fetchHistory()));
     return res;
@@ -64,7 +64,30 @@ test('trains batch by batch with checkpoints, evals and tinker-cookbook metric r
   const ckpts = jsonl(path.join(runs, 'rl1/checkpoints.jsonl'));
   expect(ckpts.length).toBeGreaterThan(0);
   expect(new Set(ckpts.map((c) => c.step)).size).toBe(ckpts.length);
+  // save_every=2 over 3 batches keeps steps 1 and 2 (the last); step 0 is pruned once a later step is done
+  for (const c of ckpts) {
+    expect(c.keep).toBe(c.step !== 0);
+    const superseded = c.path !== r.final_checkpoint;
+    expect(existsSync(path.join(c.path, 'DONE'))).toBe(c.keep || !superseded);
+    expect(c.pruned === true).toBe(!c.keep && superseded);
+  }
 });
+
+test('a run that fails is marked failed in run.json with the reason', async () => {
+  const runs = tmpRunsDir();
+  const bad = input(runs, 'rl-fail', 2);
+  bad.policy = { ...bad.policy, checkpoint: '/nonexistent/ckpt-7' } as typeof bad.policy;
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const outcome = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-fail-${Date.now()}`, args: [bad] });
+    return h.result().then(() => 'completed', (e: Error) => e.name);
+  });
+  expect(outcome).toBe('WorkflowFailedError');
+  const run = JSON.parse(readFileSync(path.join(runs, 'rl-fail/run.json'), 'utf8'));
+  expect(run.status).toBe('failed');
+  expect(run.summary.error).toMatch(/^InvalidRequest: checkpoint \/nonexistent\/ckpt-7 does not exist/);
+  expect(run.summary.phase).toBe('eval');
+}, 300_000);
 
 test('killing the trainer worker and the TS worker mid-run: the run completes with one metrics row per batch', async () => {
   const runs = tmpRunsDir();
