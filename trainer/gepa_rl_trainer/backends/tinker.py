@@ -4,22 +4,33 @@ Same entry points as the local backend (sample, train_step; the contract of src/
 `policy.backend=tinker` with TINKER_API_KEY in the trainer worker's environment. The key is read
 by the SDK from the environment and never stored on this object, logged or returned.
 
-What is tested offline (trainer/tests/test_tinker.py): datum conversion for RL rollouts and SFT
-examples, the missing-key error, that the key never appears in reprs, and that the SDK imports.
-The Tinker service itself cannot be reached from this machine, so the calls into it are not
-exercised by the tests.
+One train step: forward_backward with the named loss, optim_step (Adam), then two saves: save_state
+(weights + optimiser, to resume training) and save_weights_for_sampler (what a sampling client
+loads). A local checkpoint folder <checkpoint_root>/<step>/ records both tinker:// paths in
+meta.json, so the workflow passes checkpoints around exactly as with the local backend, and a
+rebuilt training client resumes from the state path with its optimiser.
+
+What is tested offline (trainer/tests/test_tinker.py): datum conversion, the LoRA and Adam
+arguments, the metrics, and the whole call sequence against a stand-in for the service client
+(train, retry, resume, sample from saved sampler weights). The Tinker service itself cannot be
+reached from this machine, so the calls are not exercised against it.
 """
 from __future__ import annotations
 
-import json
+import math
 import os
+import re
 import time
 from pathlib import Path
 
 from .. import blobs
-from ..errors import InvalidRequest
+from .. import checkpoints as ckpts
+from ..errors import InvalidRequest, NonFiniteLoss
 
-LOSSES = {"importance_sampling", "ppo", "cross_entropy"}
+LOSSES = {"importance_sampling", "ppo", "cross_entropy"}  # Tinker's ppo clips the ratio to [0.8, 1.2]
+ATTN = {"q_proj", "k_proj", "v_proj", "o_proj"}
+MLP = {"gate_proj", "up_proj", "down_proj"}
+UNEMBED = {"lm_head"}
 
 
 class MissingTinkerKey(InvalidRequest):
@@ -59,20 +70,100 @@ def to_datum(arrays: dict):
     return tinker.types.Datum(model_input=tinker.types.ModelInput.from_ints(arrays["model_input"]), loss_fn_inputs=inputs)
 
 
+def lora_client_args(model_ref: dict) -> dict:
+    """Arguments of create_lora_training_client from our model ref. Tinker has no per-module targets:
+    it trains attention, MLP and unembedding as groups, so each group is on when any of its modules
+    is in lora_target_modules. Tinker has no lora_alpha either (it is ignored)."""
+    rank = int(model_ref.get("lora_rank") if model_ref.get("lora_rank") is not None else 32)
+    if rank <= 0:
+        raise InvalidRequest(f"the tinker backend trains LoRA only: lora_rank must be >= 1 (got {rank}); use backend=local for full fine-tuning")
+    targets = set(model_ref.get("lora_target_modules") or ATTN | MLP)
+    unknown = targets - ATTN - MLP - UNEMBED
+    if unknown:
+        raise InvalidRequest(f"lora_target_modules {sorted(unknown)} have no Tinker equivalent (expected among {sorted(ATTN | MLP | UNEMBED)})")
+    return {
+        "base_model": model_ref["base_model"],
+        "rank": rank,
+        "train_attn": bool(targets & ATTN),
+        "train_mlp": bool(targets & MLP),
+        "train_unembed": bool(targets & UNEMBED),
+    }
+
+
+def adam_params(optim: dict):
+    import tinker
+
+    return tinker.types.AdamParams(
+        learning_rate=float(optim["learning_rate"]),
+        beta1=float(optim.get("beta1", 0.9)),
+        beta2=float(optim.get("beta2", 0.95)),
+        eps=float(optim.get("eps", 1e-8)),
+        weight_decay=float(optim.get("weight_decay", 0.0)),
+        grad_clip_norm=float(optim.get("grad_clip", 0.0)),
+    )
+
+
+def step_metrics(arrays_D: list[dict], fb, optim_metrics: dict | None, learning_rate: float) -> dict:
+    """Our metric names from a ForwardBackwardOutput: loss (Tinker's loss:sum), kl_sample_train_v1/v2
+    over the trained tokens from the learner logprobs Tinker returns, tokens, grad_norm when the
+    optimiser reports one. Tinker reports no entropy; it is left out rather than made up."""
+    fb_metrics = dict(getattr(fb, "metrics", None) or {})
+    loss = fb_metrics.get("loss:sum", fb_metrics.get("loss"))
+    metrics: dict = {"learning_rate": learning_rate}
+    if loss is not None:
+        metrics["loss"] = float(loss)
+    kl1 = kl2 = 0.0
+    kl_n = tokens = 0
+    outputs = list(getattr(fb, "loss_fn_outputs", None) or [])
+    for i, a in enumerate(arrays_D):
+        mask_T = a.get("advantages") or a.get("weights") or []
+        trained_T = [t for t, m in enumerate(mask_T) if m != 0]
+        tokens += len(trained_T)
+        if "logprobs" not in a or i >= len(outputs) or "logprobs" not in outputs[i]:
+            continue
+        learner_T = outputs[i]["logprobs"].tolist()
+        for t in trained_T:
+            diff = a["logprobs"][t] - learner_T[t]
+            kl1 += diff
+            kl2 += 0.5 * diff * diff
+            kl_n += 1
+    metrics["tokens"] = tokens
+    if kl_n:
+        metrics["kl_sample_train_v1"] = kl1 / kl_n
+        metrics["kl_sample_train_v2"] = kl2 / kl_n
+    for k, v in (optim_metrics or {}).items():
+        if "grad_norm" in k and isinstance(v, (int, float)):
+            metrics["grad_norm"] = float(v)
+            break
+    return metrics
+
+
+def chat_prompt_ids(tok, messages: list[dict]) -> list[int]:
+    """Token ids of a chat prompt ready for the assistant's turn (rendered to text, then tokenised:
+    apply_chat_template(tokenize=True) returns a dict, not ids, in recent transformers)."""
+    text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return list(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def checkpoint_name(run_id: str, step: int) -> str:
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', str(run_id))}-step-{int(step)}"
+
+
 class TinkerBackend:
-    def __init__(self, env: dict | None = None):
+    def __init__(self, env: dict | None = None, service=None):
+        """service: a tinker.ServiceClient, built on first use; tests pass a stand-in."""
         env = os.environ if env is None else env
         if not env.get("TINKER_API_KEY"):
             raise MissingTinkerKey(
                 "TINKER_API_KEY is not set: the tinker backend needs an API key from Thinking Machines (tinker console) "
                 "in the trainer worker's environment; use policy.backend=local to train locally"
             )
-        self._service = None
-        self._training: dict[str, object] = {}  # (run) -> training client
-        self._tok = None
+        self._service = service
+        self._training: dict[str, tuple[object, str | None]] = {}  # run+model -> (client, checkpoint dir it holds)
+        self._sampling: dict[str, object] = {}  # sampler path or base model -> sampling client
 
     def __repr__(self) -> str:  # never shows the key
-        return f"TinkerBackend(clients={len(self._training)})"
+        return f"TinkerBackend(training_clients={len(self._training)}, sampling_clients={len(self._sampling)})"
 
     def service(self):
         if self._service is None:
@@ -81,80 +172,147 @@ class TinkerBackend:
             self._service = tinker.ServiceClient()
         return self._service
 
-    def _client(self, req: dict):
-        key = f"{req.get('run_id')}|{req['model']['base_model']}"
-        if key not in self._training:
-            tc = self.service().create_lora_training_client(base_model=req["model"]["base_model"], rank=int(req["model"].get("lora_rank") or 32))
-            if req.get("checkpoint_in"):
-                tc.load_state_with_optimizer(self._tinker_path(req["checkpoint_in"]))
-            self._training[key] = tc
-        return self._training[key]
-
     @staticmethod
-    def _tinker_path(checkpoint_dir: str) -> str:
-        meta = Path(checkpoint_dir) / "meta.json"
-        if not meta.is_file():
-            raise InvalidRequest(f"checkpoint {checkpoint_dir} does not exist (no meta.json)")
-        return json.loads(meta.read_text())["tinker_path"]
+    def _meta(checkpoint_dir: str) -> dict:
+        d = Path(checkpoint_dir)
+        if not ckpts.is_done(d):
+            raise InvalidRequest(f"checkpoint {checkpoint_dir} does not exist or is incomplete (no DONE marker)")
+        meta = ckpts.read_meta(d)
+        if "tinker_state_path" not in meta:
+            raise InvalidRequest(f"checkpoint {checkpoint_dir} was not written by the tinker backend (no tinker_state_path in meta.json)")
+        return meta
+
+    def _training_client(self, req: dict):
+        """The cached training client when it holds checkpoint_in; otherwise a new one, resumed from
+        checkpoint_in's saved state (weights and optimiser) or fresh from the base model."""
+        args = lora_client_args(req["model"])
+        key = f"{req.get('run_id')}|{sorted(args.items())}"
+        want = req.get("checkpoint_in")
+        cached = self._training.get(key)
+        if cached is not None and cached[1] == want:
+            return cached[0]
+        if want:
+            tc = self.service().create_training_client_from_state_with_optimizer(self._meta(want)["tinker_state_path"]).result()
+        else:
+            tc = self.service().create_lora_training_client(**args).result()
+        self._training[key] = (tc, want)
+        return tc
+
+    def _arrays(self, req: dict, tok) -> list[dict]:
+        if req["loss"] == "cross_entropy":
+            if not req.get("sft_examples_ref"):
+                raise InvalidRequest("loss=cross_entropy needs sft_examples_ref (got none)")
+            out = []
+            for i, ex in enumerate(blobs.read_json(req["sft_examples_ref"])):
+                if not isinstance(ex, dict) or "messages" not in ex or "completion" not in ex:
+                    raise InvalidRequest(f"SFT example {i} needs messages and completion (got {str(ex)[:200]})")
+                out.append(sft_datum_arrays(chat_prompt_ids(tok, ex["messages"]), tok.encode(ex["completion"], add_special_tokens=False) + [tok.eos_token_id]))
+            return out
+        if not req.get("rollouts_ref"):
+            raise InvalidRequest(f"loss={req['loss']} needs rollouts_ref (got none)")
+        rollouts = blobs.read_json(req["rollouts_ref"])["rollouts"]
+        adv_D = req.get("advantages")
+        if not isinstance(adv_D, list) or len(adv_D) != len(rollouts):
+            raise InvalidRequest(f"advantages must have one value per rollout ({len(rollouts)}); got {None if adv_D is None else len(adv_D)}")
+        return [rl_datum_arrays(r["prompt_token_ids"], r["token_ids"], r["logprobs"], a) for r, a in zip(rollouts, adv_D) if a != 0 and r["token_ids"]]
 
     def train_step(self, req: dict) -> dict:
         t0 = time.time()
+        for f in ("run_id", "step", "model", "checkpoint_root", "loss", "optim"):
+            if req.get(f) is None:
+                raise InvalidRequest(f"request is missing field {f!r} (got keys {sorted(req)})")
+        step = int(req["step"])
         root = Path(req["checkpoint_root"]).resolve()
-        out_dir = root / str(int(req["step"]))
-        if (out_dir / "DONE").is_file():
-            meta = json.loads((out_dir / "meta.json").read_text())
+        out_dir = root / str(step)
+        keep = bool(req.get("keep", True))
+        if ckpts.is_done(out_dir):  # a retry of a step already done (DESIGN §4.3)
+            meta = ckpts.read_meta(out_dir)
+            ckpts.record(root, step, out_dir, meta["metrics"], meta.get("keep", keep))
+            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
             return {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}
         if req["loss"] not in LOSSES:
-            raise InvalidRequest(f"unknown loss {req['loss']!r}")
-        tc = self._client(req)
-        tok = tc.get_tokenizer()
-        if req["loss"] == "cross_entropy":
-            data = []
-            for ex in blobs.read_json(req["sft_examples_ref"]):
-                prompt = tok.apply_chat_template(ex["messages"], add_generation_prompt=True, tokenize=True)
-                data.append(to_datum(sft_datum_arrays(list(prompt), tok.encode(ex["completion"], add_special_tokens=False) + [tok.eos_token_id])))
-        else:
-            rollouts = blobs.read_json(req["rollouts_ref"])["rollouts"]
-            data = [
-                to_datum(rl_datum_arrays(r["prompt_token_ids"], r["token_ids"], r["logprobs"], a))
-                for r, a in zip(rollouts, req["advantages"])
-                if a != 0 and r["token_ids"]
-            ]
-        import tinker
-
-        o = req["optim"]
-        fb = tc.forward_backward(data, req["loss"]).result()
-        tc.optim_step(tinker.types.AdamParams(learning_rate=o["learning_rate"], beta1=o["beta1"], beta2=o["beta2"], eps=o["eps"], weight_decay=o.get("weight_decay", 0.0), grad_clip_norm=o.get("grad_clip", 0.0))).result()
-        saved = tc.save_state(name=f"step-{req['step']}").result()
-        metrics = {k: float(v) for k, v in (getattr(fb, "metrics", None) or {}).items() if isinstance(v, (int, float))}
-        metrics.setdefault("tokens", float(sum(len(d.loss_fn_inputs["target_tokens"].data) for d in data)))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "meta.json").write_text(json.dumps({"tinker_path": saved.path, "step": req["step"], "metrics": metrics}, allow_nan=False))
-        (out_dir / "DONE").write_text("")
+            raise InvalidRequest(f"unknown loss {req['loss']!r} (expected importance_sampling, ppo or cross_entropy)")
+        tc = self._training_client(req)
+        arrays_D = self._arrays(req, tc.get_tokenizer())
+        if not arrays_D:
+            raise InvalidRequest("nothing to train on: every example has zero advantage or no completion tokens")
+        fb = tc.forward_backward([to_datum(a) for a in arrays_D], req["loss"]).result()
+        loss = (getattr(fb, "metrics", None) or {}).get("loss:sum")
+        if loss is not None and not math.isfinite(float(loss)):
+            # no optimiser step: the remote weights stay those of checkpoint_in; drop the client so the
+            # next call rebuilds it from there (the gradients it holds are garbage)
+            self._training = {k: v for k, v in self._training.items() if v[0] is not tc}
+            raise NonFiniteLoss(f"step {step}: loss={loss} is not finite; no checkpoint written, the last good checkpoint is {req.get('checkpoint_in')}")
+        opt = tc.optim_step(adam_params(req["optim"])).result()
+        name = checkpoint_name(req["run_id"], step)
+        state_path = tc.save_state(name).result().path
+        sampler_path = tc.save_weights_for_sampler(name).result().path
+        metrics = step_metrics(arrays_D, fb, getattr(opt, "metrics", None), float(req["optim"]["learning_rate"]))
+        tmp = ckpts.begin_write(out_dir)
+        ckpts.commit(tmp, out_dir, {
+            "run_id": req["run_id"], "step": step, "model": req["model"], "checkpoint_in": req.get("checkpoint_in"), "loss": req["loss"],
+            "keep": keep, "metrics": metrics, "tinker_state_path": state_path, "tinker_sampler_path": sampler_path,
+        })
+        for k, (client, _) in list(self._training.items()):
+            if client is tc:
+                self._training[k] = (tc, str(out_dir))
+        ckpts.record(root, step, out_dir, metrics, keep)
+        ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
+
+    def _sampling_client(self, model_ref: dict, checkpoint: str | None):
+        if checkpoint:
+            meta = self._meta(checkpoint)
+            if not meta.get("tinker_sampler_path"):
+                raise InvalidRequest(f"checkpoint {checkpoint} has no sampler weights (no tinker_sampler_path in meta.json); train a step again to write them")
+            key, kwargs = meta["tinker_sampler_path"], {"model_path": meta["tinker_sampler_path"]}
+        else:
+            key, kwargs = f"base:{model_ref['base_model']}", {"base_model": model_ref["base_model"]}
+        if key not in self._sampling:
+            self._sampling[key] = self.service().create_sampling_client(**kwargs).result()
+        return self._sampling[key]
 
     def sample(self, req: dict) -> dict:
         import tinker
 
         t0 = time.time()
-        prompts = req.get("prompts") or blobs.read_json(req["prompts_ref"])
+        prompts = req.get("prompts")
+        if prompts is None:
+            if not req.get("prompts_ref"):
+                raise InvalidRequest("request needs `prompts` or `prompts_ref` (got neither)")
+            prompts = blobs.read_json(req["prompts_ref"])
+        n = int(req["num_samples"])
+        if n < 1:
+            raise InvalidRequest(f"num_samples must be >= 1 (got {n})")
         ckpt = req.get("checkpoint")
-        if ckpt:
-            sc = self.service().create_sampling_client(model_path=self._tinker_path(ckpt))
-        else:
-            sc = self.service().create_sampling_client(base_model=req["model"]["base_model"])
+        sc = self._sampling_client(req["model"], ckpt)
         tok = sc.get_tokenizer()
         sp = req["sampling"]
-        params = tinker.types.SamplingParams(max_tokens=sp["max_tokens"], temperature=sp["temperature"], top_p=sp["top_p"], seed=sp["seed"])
-        rollouts, num_tokens = [], []
-        for p, msgs in enumerate(prompts):
-            ids = list(tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True))
-            res = sc.sample(prompt=tinker.types.ModelInput.from_ints(ids), num_samples=req["num_samples"], sampling_params=params).result()
+        prompt_ids_P = [chat_prompt_ids(tok, msgs) for msgs in prompts]
+        stop = [tok.eos_token_id] if tok.eos_token_id is not None else None
+        futures = [
+            sc.sample(
+                prompt=tinker.types.ModelInput.from_ints(ids),
+                num_samples=n,
+                sampling_params=tinker.types.SamplingParams(
+                    max_tokens=int(sp.get("max_tokens", 256)), temperature=float(sp.get("temperature", 1.0)), top_p=float(sp.get("top_p", 1.0)),
+                    seed=int(sp.get("seed", 0)) + p, stop=stop,
+                ),
+            )
+            for p, ids in enumerate(prompt_ids_P)
+        ]  # all prompts in flight at once; collected in order
+        rollouts, num_tokens, texts = [], [], []
+        for p, fut in enumerate(futures):
             num_tokens.append([])
-            for s, seq in enumerate(res.sequences):
+            texts.append([])
+            for s, seq in enumerate(fut.result().sequences):
                 toks = list(seq.tokens)
-                rollouts.append({"prompt_index": p, "sample_index": s, "prompt_token_ids": ids, "token_ids": toks, "logprobs": list(seq.logprobs or []),
-                                 "text": tok.decode(toks, skip_special_tokens=True), "stop_reason": "length" if str(seq.stop_reason) == "length" else "stop"})
+                if seq.logprobs is None or len(seq.logprobs) != len(toks):
+                    raise InvalidRequest(f"Tinker returned {len(toks)} tokens but {'no' if seq.logprobs is None else len(seq.logprobs)} logprobs for prompt {p}")
+                text = tok.decode(toks, skip_special_tokens=True)
+                rollouts.append({"prompt_index": p, "sample_index": s, "prompt_token_ids": prompt_ids_P[p], "token_ids": toks,
+                                 "logprobs": list(seq.logprobs), "text": text, "stop_reason": "length" if seq.stop_reason == "length" else "stop"})
                 num_tokens[-1].append(len(toks))
+                texts[-1].append(text)
         ref = blobs.write_json(req["blob_dir"], {"model": req["model"], "checkpoint": ckpt, "rollouts": rollouts})
-        return {"rollouts_ref": ref, "num_tokens": num_tokens, "texts": None, "seconds": time.time() - t0}
+        return {"rollouts_ref": ref, "num_tokens": num_tokens, "texts": texts if req.get("return_texts") else None, "seconds": time.time() - t0}
