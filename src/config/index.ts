@@ -108,6 +108,13 @@ export const gepaSchema = z
     perfect_score: z.number().default(1.0).describe('a minibatch where every score reaches this is skipped'),
     seed_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('the seed candidate system prompt'),
     reflection_template: z.string().optional().describe('reflection prompt template ({component} {current_text} {examples} {rejected})'),
+    components: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('seed candidate as named text components in order, system_prompt first (default {system_prompt: seed_prompt}; without system_prompt, seed_prompt comes first); all reach the policy as one system prompt'),
+    use_merge: z.boolean().default(false).describe('system-aware merge of two Pareto-front candidates with a common ancestor (GEPA paper)'),
+    max_merge_invocations: z.number().int().nonnegative().default(5).describe('merges tried at most (with use_merge)'),
+    reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
   })

@@ -1,6 +1,9 @@
 /**
  * gepaOptimization (DESIGN §5 "GEPA"): reflective prompt evolution as a durable workflow. Every
  * rule is in src/core/gepa; this file runs the evaluations and the reflection the core asks for.
+ * A candidate is named text components (gepa.components, system_prompt first), all rendered into
+ * the policy's system prompt; with gepa.use_merge, an iteration may instead merge two front
+ * candidates (core/gepa/merge.ts).
  * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
  * run ends with exactly the candidates of an uninterrupted one.
  */
@@ -14,7 +17,11 @@ import {
   planIteration,
   recordAccepted,
   recordParentMinibatch,
+  recordMergeAccepted,
   recordReflectionUsage,
+  judgeMerge,
+  reflectionTemplateFor,
+  seedComponents,
   recordRejected,
   renderSystemPrompt,
   stopBySignal,
@@ -32,7 +39,7 @@ import { installControl, statusQuery } from './control';
 import { runPolicy, type RunOn } from './policy';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
-export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string }>>('candidates');
+export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string; components: Record<string, string> }>>('candidates');
 
 export interface GepaCarry {
   state: GepaState;
@@ -47,10 +54,11 @@ export interface GepaResult extends GepaSummary {
   run_dir: string;
   best_prompt: string;
   seed_val_score: number;
+  /** the best candidate's components (best_prompt is them rendered as one system prompt) */
+  best_components: Record<string, string>;
   candidates: Array<{ id: number; parents: number[]; val_mean: number }>;
 }
 
-const SYSTEM_PROMPT = 'system_prompt';
 
 export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise<GepaResult> {
   const input = parseInput<GepaInput>('gepaOptimization', raw);
@@ -62,7 +70,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
-    state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c) })) : [],
+    state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c), components: c.components })) : [],
   );
 
   const paths =
@@ -79,6 +87,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     max_no_improvement: g.max_no_improvement,
     perfect_score: g.perfect_score,
     rejected_memory: g.rejected_memory,
+    use_merge: g.use_merge,
+    max_merge_invocations: g.max_merge_invocations,
   };
   const metricsRow = async (s: GepaState, extra: Record<string, unknown>) => {
     const sum = summarizeState(s);
@@ -125,14 +135,16 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
 
   if (!state) {
     // Seed: evaluated on the full val set and counted in the budget (never again on resume).
+    let seed: Record<string, string>;
     try {
-      state = initState({ seed: input.run.seed, components: { [SYSTEM_PROMPT]: g.seed_prompt }, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls });
+      seed = seedComponents(g);
+      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls });
     } catch (e) {
       throw ApplicationFailure.create({ type: 'InvalidConfig', nonRetryable: true, message: (e as Error).message });
     }
     phase = 'seed evaluation';
-    const ev = await runPolicy(on, 'val', valIdx, g.seed_prompt, { seed: input.run.seed });
-    addEvaluatedCandidate(state, { components: { [SYSTEM_PROMPT]: g.seed_prompt }, parents: [], val_scores: ev.scores });
+    const ev = await runPolicy(on, 'val', valIdx, renderSystemPrompt(seed, state.component_names), { seed: input.run.seed });
+    addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores });
     await promptRow(state, 0);
     await metricsRow(state, { 'gepa/event': 'seed' });
   }
@@ -197,6 +209,28 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       log.info('GEPA stops', { reason: plan.reason });
       break;
     }
+    if (plan.kind === 'merge') {
+      const it = st.counters.iterations;
+      const [a, b] = plan.parent_ids;
+      const prompt = renderSystemPrompt(plan.components, st.component_names);
+      phase = `iteration ${it}: merge of ${a} and ${b} on a val subsample`;
+      const se = await runPolicy(on, 'val', plan.subsample, prompt, { seed: input.run.seed });
+      const v = judgeMerge(st, plan, se.scores);
+      const row = { component: 'merge', parent_ids: plan.parent_ids, ancestor: plan.ancestor, sources: plan.sources, subsample: plan.subsample, parent_sums: v.parent_sums, child_sum: v.child_sum };
+      if (!v.accept) {
+        await proposalRows(it, a, [{ ...row, ok: false, reason: 'merge not better' }], 'rejected_merge');
+        await metricsRow(st, { 'gepa/event': 'rejected_merge', 'gepa/merge_child_subsample': v.child_sum });
+        continue;
+      }
+      phase = `iteration ${it}: merged child on val`;
+      const ve = await runPolicy(on, 'val', valIdx, prompt, { seed: input.run.seed });
+      const cand = recordMergeAccepted(st, { components: plan.components, parents: [a, b], val_scores: ve.scores });
+      log.info('GEPA accepted a merge', { id: cand.id, parents: plan.parent_ids, ancestor: plan.ancestor, val: cand.val_mean });
+      await promptRow(st, cand.id);
+      await proposalRows(it, a, [{ ...row, ok: true, reason: null }], `accepted as candidate ${cand.id}`);
+      await metricsRow(st, { 'gepa/event': 'accepted_merge', 'gepa/merge_child_subsample': v.child_sum, 'gepa/child_val': cand.val_mean });
+      continue;
+    }
     const parent = st.candidates[plan.parent_id];
     const parentPrompt = candidatePrompt(st, parent);
     const it = st.counters.iterations;
@@ -220,7 +254,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         current_text: parent.components[comp],
         traces_refs: pe.traces_refs,
         rejected: st.rejected[comp] ?? [],
-        template: g.reflection_template,
+        template: reflectionTemplateFor(comp, g),
         seed: input.run.seed * 104_729 + it,
       });
       recordReflectionUsage(st, p);
@@ -277,7 +311,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     }
     phase = `iteration ${it}: child on val`;
     const ve = await runPolicy(on, 'val', valIdx, childPrompt, { seed: input.run.seed });
-    const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores });
+    const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores }, opts);
     log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
     await promptRow(st, cand.id);
     await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
@@ -292,6 +326,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     run_id: runId,
     run_dir: paths.run_dir,
     best_prompt: candidatePrompt(st, best),
+    best_components: { ...best.components },
     seed_val_score: st.candidates[0].val_mean,
     candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
   };

@@ -20,6 +20,19 @@ import {
   removeDominatedCandidates,
   stopBySignal,
   summarizeState,
+  seedComponents,
+  reflectionTemplateFor,
+  renderSystemPrompt,
+  ancestorsOf,
+  mergeComponents,
+  mergeTriplets,
+  markMergeTried,
+  initMergeState,
+  mergeSubsample,
+  acceptMerge,
+  recordAccepted,
+  judgeMerge,
+  recordMergeAccepted,
   selectComponents,
   selectParentFromFront,
   type Candidate,
@@ -230,5 +243,148 @@ describe('reflection usage', () => {
     expect(summarizeState(st).reflection_usage.calls).toBe(0);
     recordReflectionUsage(st, { calls: 1, usage: { prompt_tokens: 3, completion_tokens: 4 }, cost_usd: null });
     expect(st.reflection_usage).toEqual({ calls: 1, tokens_in: 3, tokens_out: 4, cost_usd: null });
+  });
+});
+
+describe('multi-component candidates', () => {
+  test('seed components: default, given (system_prompt first), seed_prompt put first when absent', () => {
+    expect(seedComponents({ seed_prompt: 'S' })).toEqual({ system_prompt: 'S' });
+    const given = seedComponents({ seed_prompt: 'S', components: { system_prompt: 'P', format: 'F' } });
+    expect(Object.entries(given)).toEqual([['system_prompt', 'P'], ['format', 'F']]);
+    expect(Object.keys(seedComponents({ seed_prompt: 'S', components: { format: 'F' } }))).toEqual(['system_prompt', 'format']);
+    expect(() => seedComponents({ seed_prompt: 'S', components: { format: 'F', system_prompt: 'P' } })).toThrow(
+      'gepa.components must list system_prompt first; got the order ["format","system_prompt"]',
+    );
+    expect(() => seedComponents({ seed_prompt: 'S', components: {} })).toThrow(/gepa.components is empty/);
+    expect(() => seedComponents({ seed_prompt: 'S', components: { '1x': 'a' } })).toThrow(/must be identifiers.*\["1x"\]/);
+    expect(() => seedComponents({ seed_prompt: 'S', reflection_prompts: { format: 't' } })).toThrow(
+      'gepa.reflection_prompts names components that do not exist: ["format"] (components: ["system_prompt"])',
+    );
+  });
+  test('per-component reflection template, else the run template, else the default', () => {
+    const cfg = { reflection_template: 'RUN {current_text}', reflection_prompts: { format: 'FMT {current_text}' } };
+    expect(reflectionTemplateFor('format', cfg)).toBe('FMT {current_text}');
+    expect(reflectionTemplateFor('system_prompt', cfg)).toBe('RUN {current_text}');
+    expect(reflectionTemplateFor('system_prompt', {})).toBeUndefined();
+    expect(buildReflectionPrompt({ component: 'format', current_text: 'x', records: [], rejected: [], template: reflectionTemplateFor('format', cfg) })).toBe('FMT x');
+  });
+  test('all components reach the policy, in order, as one system prompt', () => {
+    expect(renderSystemPrompt({ system_prompt: 'A', format: '', tips: 'C' }, ['system_prompt', 'format', 'tips'])).toBe('A\n\nC');
+  });
+});
+
+describe('merge', () => {
+  const names = ['sys', 'fmt', 'tips'];
+  const c = (id: number, parents: number[], comps: [string, string, string], val_scores: number[]): Candidate => ({
+    id,
+    components: { sys: comps[0], fmt: comps[1], tips: comps[2] },
+    parents,
+    iteration: id,
+    val_scores,
+    val_mean: val_scores.reduce((a, b) => a + b, 0) / val_scores.length,
+    metric_calls: 0,
+  });
+  // c0 seed; c1 and c2 both children of c0, each changing one component; c3 a child of c1.
+  //            inst:  0  1  2  3
+  const c0 = c(0, [], ['A', 'X', 'P'], [0, 0, 0, 0]);
+  const c1 = c(1, [0], ['B', 'X', 'P'], [1, 1, 0, 0]);
+  const c2 = c(2, [0], ['A', 'Y', 'P'], [0, 0, 1, 1]);
+  const empty = { tried_triplets: [] as string[], tried_merges: [] as string[] };
+
+  test('ancestors follow every parent link', () => {
+    const c3 = c(3, [1], ['B', 'X', 'Q'], [1, 1, 0, 1]);
+    expect([...ancestorsOf([c0, c1, c2, c3], 3)].sort()).toEqual([0, 1]);
+    expect(ancestorsOf([c0, c1, c2, c3], 0).size).toBe(0);
+  });
+
+  test('each component from the side that changed it', () => {
+    // sys: c2 kept the ancestor's A, c1 changed it to B -> B from c1; fmt: c1 kept X -> Y from c2
+    expect(mergeComponents(names, c0, c1, c2)).toEqual({ components: { sys: 'B', fmt: 'Y', tips: 'P' }, sources: [1, 2, 1] });
+  });
+
+  test('changed on both sides: the higher-scoring parent wins; a tie goes to the lower id', () => {
+    const a = c(1, [0], ['B', 'X', 'Q'], [1, 0, 0, 0]); // mean 0.25
+    const b = c(2, [0], ['C', 'Y', 'P'], [1, 1, 0, 0]); // mean 0.5
+    expect(mergeComponents(names, c0, a, b)).toEqual({ components: { sys: 'C', fmt: 'Y', tips: 'Q' }, sources: [2, 2, 1] });
+    const bTie = { ...b, val_scores: [0, 0, 0, 1], val_mean: 0.25 };
+    expect(mergeComponents(names, c0, a, bTie).components.sys).toBe('B');
+  });
+
+  test('triplets: front survivors with a common, not better ancestor; never ancestor and descendant; never twice', () => {
+    const cs = [c0, c1, c2];
+    const ts = mergeTriplets(cs, names, empty);
+    expect(ts).toEqual([{ a: 1, b: 2, ancestor: 0, merged: { components: { sys: 'B', fmt: 'Y', tips: 'P' }, sources: [1, 2, 1] } }]);
+    // the same triplet once tried is not offered again
+    const st = { ...initMergeState() };
+    markMergeTried(st, ts[0]);
+    expect(mergeTriplets(cs, names, st)).toEqual([]);
+    // a child of c1 that beats it everywhere removes c1 from the fronts; c3 and c2 still share c0
+    const c3 = c(3, [1], ['B', 'X', 'Q'], [1, 1, 1, 0]);
+    expect(mergeTriplets([c0, c1, c2, c3], names, empty).map((t) => [t.a, t.b, t.ancestor])).toEqual([[2, 3, 0]]);
+    // an ancestor better than one of the pair is not used
+    const good0 = c(0, [], ['A', 'X', 'P'], [0, 1, 1, 0]); // mean 0.5, equal to c1's and c2's: allowed
+    expect(mergeTriplets([good0, c1, c2], names, empty)).toHaveLength(1);
+    const better0 = c(0, [], ['A', 'X', 'P'], [0, 1, 1, 1]); // mean 0.75 > both
+    expect(mergeTriplets([better0, c1, c2], names, empty)).toEqual([]);
+    // two candidates changing the same component the same way give nothing to merge
+    const twin = c(2, [0], ['B', 'X', 'P'], [0, 0, 1, 1]);
+    expect(mergeTriplets([c0, c1, twin], names, empty)).toEqual([]);
+  });
+
+  test('the subsample favours instances where the parents differ, never more than the val set', () => {
+    const a = [1, 1, 1, 0, 0, 0.5, 0.5, 0.5];
+    const b = [0, 0, 0, 1, 1, 0.5, 0.5, 0.5];
+    const sub = mergeSubsample(a, b, 5, createRng(4));
+    expect(sub).toHaveLength(5);
+    expect(new Set(sub).size).toBe(5);
+    // ceil(5/3) = 2 where a wins, 2 where b wins (both of them), 1 tie
+    expect(sub.filter((i) => i <= 2)).toHaveLength(2);
+    expect(sub.filter((i) => i === 3 || i === 4)).toHaveLength(2);
+    expect(sub.filter((i) => i >= 5)).toHaveLength(1);
+    expect(mergeSubsample([1, 0], [0, 1], 5, createRng(1)).sort()).toEqual([0, 1]);
+    expect(mergeSubsample(a, b, 5, createRng(4))).toEqual(sub); // same rng state, same subsample
+  });
+
+  test('acceptance: at least the better parent on the subsample', () => {
+    expect(acceptMerge([1, 1, 0], [0, 0, 1], [1, 1, 0])).toBe(true);
+    expect(acceptMerge([1, 1, 0], [0, 0, 1], [1, 0, 0])).toBe(false);
+  });
+
+  test('engine: a merge is scheduled by an accepted child and tried on the next iteration, within the budget', () => {
+    const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 1 };
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 100 });
+    addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
+    recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
+    // only two candidates: no triplet yet, so the scheduled merge waits and the iteration reflects
+    expect(planIteration(st, opts).kind).toBe('reflect');
+    expect(st.merge).toMatchObject({ due: 1, tested: 0, last_found_new: false });
+    recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);
+    expect(st.merge!.due).toBe(1); // capped: max_merge_invocations=1
+    const used = st.budget.used;
+    const plan = planIteration(st, opts);
+    expect(plan).toMatchObject({ kind: 'merge', parent_ids: [1, 2], ancestor: 0, components: { sys: 'B', fmt: 'Y', tips: 'P' } });
+    if (plan.kind !== 'merge') throw new Error('expected a merge');
+    expect(plan.subsample.slice().sort()).toEqual([0, 1, 2, 3]);
+    const v = judgeMerge(st, plan, plan.subsample.map(() => 1));
+    expect(v).toEqual({ accept: true, parent_sums: [2, 2], child_sum: 4 });
+    expect(st.budget.used).toBe(used + 4);
+    const m = recordMergeAccepted(st, { components: plan.components, parents: plan.parent_ids, val_scores: [1, 1, 1, 1] });
+    expect(m.parents).toEqual([1, 2]);
+    expect(st.budget.used).toBe(used + 8);
+    expect(summarizeState(st).merges).toEqual({ tested: 1, accepted: 1 });
+    // no more merges after max_merge_invocations
+    recordAccepted(st, { components: { sys: 'Z', fmt: 'Y', tips: 'P' }, parents: [3], val_scores: [1, 1, 1, 1] }, opts);
+    expect(planIteration(st, opts).kind).toBe('reflect');
+  });
+
+  test('engine: a merge that does not fit the budget is not planned', () => {
+    const opts: GepaOptions = { minibatch_size: 1, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 5 };
+    // 3 candidates x 4 val = 12 used; reflective worst case 1+1+4 = 6 fits 19, a merge needs 4+4 = 8
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 19 });
+    addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
+    recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
+    recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);
+    expect(planIteration(st, opts).kind).toBe('reflect');
+    expect(st.merge!.tested).toBe(0);
   });
 });

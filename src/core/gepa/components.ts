@@ -6,7 +6,46 @@ export function selectComponents(names: readonly string[], cursor: Record<string
   return [names[i % names.length]];
 }
 
-/** The system prompt the policy sees: components in order, separated by blank lines. */
+/**
+ * The system prompt the policy sees: components in order (system_prompt first), separated by blank
+ * lines. The task layer renders each problem's user messages itself and has no slots for extra
+ * text, so every component reaches the policy through the system message; a component that had no
+ * effect on the policy could never win a minibatch, and reflecting on it would waste the budget.
+ */
 export function renderSystemPrompt(components: Record<string, string>, names: readonly string[]): string {
   return names.map((n) => components[n] ?? '').filter((t) => t.length > 0).join('\n\n');
+}
+
+export const SYSTEM_PROMPT_COMPONENT = 'system_prompt';
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/**
+ * The seed candidate's components from the config: `components` when given (system_prompt first;
+ * when it has no system_prompt, seed_prompt is put first under that name), else
+ * {system_prompt: seed_prompt}. Per-component reflection templates must name existing components.
+ */
+export function seedComponents(cfg: { seed_prompt: string; components?: Record<string, string>; reflection_prompts?: Record<string, string> }): Record<string, string> {
+  const given = cfg.components;
+  let out: Record<string, string>;
+  if (!given) out = { [SYSTEM_PROMPT_COMPONENT]: cfg.seed_prompt };
+  else {
+    const names = Object.keys(given);
+    if (!names.length) throw new Error('gepa.components is empty: give at least a system_prompt (or leave components out to use seed_prompt)');
+    const bad = names.filter((n) => !NAME.test(n));
+    if (bad.length) throw new Error(`gepa.components names must be identifiers (letters, digits, _ . -, not starting with a digit); got ${JSON.stringify(bad)}`);
+    if (SYSTEM_PROMPT_COMPONENT in given && names[0] !== SYSTEM_PROMPT_COMPONENT) {
+      throw new Error(`gepa.components must list system_prompt first; got the order ${JSON.stringify(names)}`);
+    }
+    out = SYSTEM_PROMPT_COMPONENT in given ? { ...given } : { [SYSTEM_PROMPT_COMPONENT]: cfg.seed_prompt, ...given };
+  }
+  const unknown = Object.keys(cfg.reflection_prompts ?? {}).filter((n) => !(n in out));
+  if (unknown.length) {
+    throw new Error(`gepa.reflection_prompts names components that do not exist: ${JSON.stringify(unknown)} (components: ${JSON.stringify(Object.keys(out))})`);
+  }
+  return out;
+}
+
+/** The reflection template for a component: its own, else the run's template, else the default (undefined). */
+export function reflectionTemplateFor(component: string, cfg: { reflection_template?: string; reflection_prompts?: Record<string, string> }): string | undefined {
+  return cfg.reflection_prompts?.[component] ?? cfg.reflection_template;
 }

@@ -9,6 +9,7 @@ import { canAfford, checkInitialBudget, reflectiveIterationCost, spend } from '.
 import { renderSystemPrompt, selectComponents } from './components';
 import { bestCandidate, paretoFronts, selectParentFromFront } from './pareto';
 import { initSampler, nextMinibatch } from './sampler';
+import { acceptMerge, chooseMergeTriplet, initMergeState, markMergeTried, MERGE_SUBSAMPLE, mergeSubsample, mergeTriplets, type MergeState } from './merge';
 import type { Candidate, GepaOptions, GepaState, ReflectionUsage, RejectedProposal } from './types';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -32,6 +33,7 @@ export function initState(args: { seed: number; components: Record<string, strin
     iterations_without_improvement: 0,
     counters: { iterations: 0, accepted: 0, skipped_perfect: 0, rejected: 0, rejected_unfenced: 0, reflection_errors: 0 },
     reflection_usage: emptyUsage(),
+    merge: initMergeState(),
     stop_reason: null,
   };
 }
@@ -62,7 +64,8 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
 
 export type Plan =
   | { kind: 'stop'; reason: string }
-  | { kind: 'reflect'; parent_id: number; components: string[]; minibatch: number[] };
+  | { kind: 'reflect'; parent_id: number; components: string[]; minibatch: number[] }
+  | { kind: 'merge'; parent_ids: [number, number]; ancestor: number; components: Record<string, string>; sources: number[]; subsample: number[] };
 
 /** The stop_reason of a run ended by the `stop` signal. */
 export const STOP_SIGNAL = 'stop_signal';
@@ -95,10 +98,45 @@ export function planIteration(state: GepaState, opts: GepaOptions, stopRequested
   }
   state.counters.iterations += 1;
   state.iterations_without_improvement += 1;
+  const merge = planMerge(state, opts);
+  if (merge) return merge;
   const parent_id = selectParentFromFront(state.candidates, state.rng);
   const minibatch = nextMinibatch(state.sampler, state.train_size, opts.minibatch_size, state.rng);
   const components = selectComponents(state.component_names, state.rr_cursor, parent_id, opts.component_selector);
   return { kind: 'reflect', parent_id, components, minibatch };
+}
+
+const mergeState = (state: GepaState): MergeState => (state.merge ??= initMergeState());
+
+/** A scheduled merge, tried on the iteration right after an accepted child, when a triplet exists and fits the budget. */
+function planMerge(state: GepaState, opts: GepaOptions): Plan | null {
+  const m = mergeState(state);
+  const scheduled = !!opts.use_merge && m.due > 0 && m.last_found_new;
+  m.last_found_new = false;
+  if (!scheduled) return null;
+  const t = chooseMergeTriplet(state.candidates, mergeTriplets(state.candidates, state.component_names, m), state.rng);
+  if (!t) return null; // stays due: tried again after the next accepted child
+  const [a, b] = [state.candidates[t.a], state.candidates[t.b]];
+  const subsample = mergeSubsample(a.val_scores, b.val_scores, opts.merge_subsample ?? MERGE_SUBSAMPLE, state.rng);
+  if (!canAfford(state.budget, subsample.length + state.val_size)) return null;
+  markMergeTried(m, t);
+  m.due -= 1;
+  m.tested += 1;
+  return { kind: 'merge', parent_ids: [t.a, t.b], ancestor: t.ancestor, components: t.merged.components, sources: t.merged.sources, subsample };
+}
+
+/** The merged child's subsample evaluation: spends its calls; says whether it goes on to the val set. */
+export function judgeMerge(state: GepaState, plan: Extract<Plan, { kind: 'merge' }>, childScores: readonly number[]): { accept: boolean; parent_sums: [number, number]; child_sum: number } {
+  if (childScores.length !== plan.subsample.length) throw new Error(`a merge subsample needs ${plan.subsample.length} scores; got ${childScores.length}`);
+  spend(state.budget, childScores.length);
+  const [a, b] = plan.parent_ids.map((id) => plan.subsample.map((i) => state.candidates[id].val_scores[i]));
+  const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
+  return { accept: acceptMerge(a, b, childScores), parent_sums: [sum(a), sum(b)], child_sum: sum(childScores) };
+}
+
+export function recordMergeAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
+  mergeState(state).accepted += 1;
+  return addEvaluatedCandidate(state, c);
 }
 
 /** The parent's minibatch evaluation: spends its calls; true when reflection should be skipped (all perfect). */
@@ -148,8 +186,12 @@ export function recordReflectionUsage(
   return u;
 }
 
-export function recordAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
+/** An accepted reflective child; it schedules one merge while fewer than max_merge_invocations are tried or due. */
+export function recordAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }, opts?: GepaOptions): Candidate {
   state.counters.accepted += 1;
+  const m = mergeState(state);
+  m.last_found_new = true;
+  if (opts?.use_merge && m.tested + m.due < (opts.max_merge_invocations ?? 5)) m.due += 1;
   return addEvaluatedCandidate(state, c);
 }
 
@@ -167,6 +209,7 @@ export interface GepaSummary {
   n_candidates: number;
   counters: GepaState['counters'];
   reflection_usage: ReflectionUsage;
+  merges: { tested: number; accepted: number };
   stop_reason: string | null;
 }
 
@@ -182,6 +225,7 @@ export function summarizeState(state: GepaState): GepaSummary {
     n_candidates: state.candidates.length,
     counters: { ...state.counters },
     reflection_usage: { ...(state.reflection_usage ?? emptyUsage()) },
+    merges: { tested: state.merge?.tested ?? 0, accepted: state.merge?.accepted ?? 0 },
     stop_reason: state.stop_reason,
   };
 }

@@ -5,4 +5,5 @@ export * from './components';
 export * from './acceptance';
 export * from './budget';
 export * from './reflection';
+export * from './merge';
 export * from './engine';

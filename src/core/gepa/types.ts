@@ -1,4 +1,5 @@
 import type { RngState } from '../rng';
+import type { MergeState } from './merge';
 
 /** A candidate program: named text components, the system prompt first. */
 export interface Candidate {
@@ -63,6 +64,8 @@ export interface GepaState {
   counters: GepaCounters;
   /** absent in states carried from runs recorded before usage was tracked */
   reflection_usage?: ReflectionUsage;
+  /** merge bookkeeping (absent in states carried from runs recorded before merge existed) */
+  merge?: MergeState;
   stop_reason: string | null;
 }
 
@@ -75,4 +78,9 @@ export interface GepaOptions {
   perfect_score: number;
   /** how many rejected proposals per component are remembered and shown to the reflector */
   rejected_memory: number;
+  /** system-aware merge of two front candidates (merge.ts) */
+  use_merge?: boolean;
+  max_merge_invocations?: number;
+  /** val instances the merged child is first run on (default 5) */
+  merge_subsample?: number;
 }
