@@ -179,3 +179,72 @@ test('a run whose worker is stopped mid-run and resumed ends with exactly the ca
   expect(resumed.budget_used).toEqual(straight.budget_used);
   expect(resumed.counters).toEqual(straight.counters);
 });
+
+test('multi-component candidates with per-component reflection prompts; two siblings that fixed different components are merged', async () => {
+  // policy: '-' right iff the prompt says "subtract carefully", '*' iff "multiply carefully",
+  // '+' unless "subtract carefully" comes without "multiply carefully"
+  registerScriptedReplies('tips-policy', (req) => {
+    const sys = req.messages.find((m) => m.role === 'system')?.content ?? '';
+    const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(req.messages.filter((x) => x.role === 'user').map((x) => x.content).join('\n'));
+    if (!m) return 'no idea';
+    const [a, b] = [Number(m[1]), Number(m[3])];
+    const v = m[2] === '+' ? a + b : m[2] === '-' ? a - b : a * b;
+    const S = sys.includes('subtract carefully');
+    const M = sys.includes('multiply carefully');
+    const ok = m[2] === '+' ? !S || M : m[2] === '-' ? S : M;
+    return `The answer is ${ok ? v : v + 1}`;
+  });
+  // reflector: the sub/mul templates start with SUB/MUL; it adds that tip once; anything else is left alone
+  const seen: string[] = [];
+  registerScriptedReplies('tips-reflector', (req) => {
+    const p = req.messages[0].content;
+    if (req.messages.length === 1) seen.push(p);
+    const cur = /```\n([\s\S]*?)\n```/.exec(p)?.[1] ?? '';
+    const tip = p.startsWith('SUB') ? 'subtract carefully' : p.startsWith('MUL') ? 'multiply carefully' : null;
+    return !tip || cur.includes(tip) ? 'No change needed.' : `\`\`\`\n${cur} ${tip}\n\`\`\``;
+  });
+  const runs = tmpRunsDir();
+  const components = { system_prompt: 'Answer the question.', sub: 'Subtraction:', mul: 'Multiplication:' };
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `gepa-merge-${Date.now()}`,
+      args: [
+        {
+          run: { run_id: 'g8', output_dir: runs, seed: 7 },
+          task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4, arithmetic_operators: '+-*' },
+          policy: { backend: 'api', api_provider: 'scripted', api_model: 'tips-policy' },
+          reflection: { provider: 'scripted', model: 'tips-reflector' },
+          gepa: {
+            max_metric_calls: 90,
+            minibatch_size: 3,
+            parallelism: 2,
+            use_merge: true,
+            components,
+            reflection_prompts: { sub: 'SUB\n```\n{current_text}\n```\n{examples}', mul: 'MUL\n```\n{current_text}\n```\n{examples}' },
+          },
+        },
+      ],
+    }),
+  );
+  // per-component templates; system_prompt falls back to the default template
+  expect(seen.some((p) => p.startsWith('SUB'))).toBe(true);
+  expect(seen.some((p) => p.startsWith('MUL'))).toBe(true);
+  expect(seen.some((p) => p.includes('## Current instructions (system_prompt)'))).toBe(true);
+  // c1 and c2 are siblings from the seed, each fixing one component; c3 merges them
+  expect(r.candidates.map((c) => c.parents)).toEqual([[], [0], [0], [1, 2]]);
+  expect(r.merges).toEqual({ tested: 1, accepted: 1 });
+  expect(r.best_val_score).toBe(1);
+  expect(r.best_components).toEqual({ system_prompt: 'Answer the question.', sub: 'Subtraction: subtract carefully', mul: 'Multiplication: multiply carefully' });
+  expect(r.best_prompt).toBe('Answer the question.\n\nSubtraction: subtract carefully\n\nMultiplication: multiply carefully');
+  expect(r.budget_used).toBeLessThanOrEqual(90);
+  const prompts = jsonl(path.join(runs, 'g8/prompts.jsonl'));
+  expect(prompts[1].components).toEqual({ ...components, sub: 'Subtraction: subtract carefully' });
+  expect(prompts[2].components).toEqual({ ...components, mul: 'Multiplication: multiply carefully' });
+  const merge = jsonl(path.join(runs, 'g8/proposals.jsonl')).find((p) => p.component === 'merge');
+  expect(merge).toMatchObject({ parent_ids: [1, 2], ancestor: 0, sources: [1, 1, 2], ok: true, outcome: 'accepted as candidate 3' });
+  expect(merge.child_sum).toBeGreaterThanOrEqual(Math.max(...merge.parent_sums));
+  const metrics = jsonl(path.join(runs, 'g8/metrics.jsonl'));
+  expect(metrics.filter((m) => m['gepa/event'] === 'accepted_merge')).toHaveLength(1);
+});
