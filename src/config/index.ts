@@ -52,7 +52,7 @@ export const rlSchema = z
     advantage: z.enum(['group_centered', 'grpo_std']).default('group_centered').describe('reward - group mean, or also divided by group std (GRPO)'),
     drop_constant_reward_groups: z.boolean().default(false).describe('drop groups whose rewards are all equal'),
     eval_every: z.number().int().nonnegative().default(5).describe('evaluate on the test split every N batches (0: only at start and end)'),
-    save_every: z.number().int().positive().default(5).describe('mark every Nth step checkpoint as kept in checkpoints.jsonl (every step is checkpointed for resume)'),
+    save_every: z.number().int().positive().default(5).describe('keep every Nth step checkpoint and the last; the others are deleted once the next step is done (every step is checkpointed for resume)'),
     n_eval: z.number().int().positive().optional().describe('test problems per evaluation (default: all)'),
     beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1'),
     beta2: z.number().min(0).lt(1).default(0.95).describe('Adam beta2'),

@@ -176,7 +176,8 @@ class ScriptedProvider implements LlmProvider {
 }
 
 export function createProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): LlmProvider {
-  const timeout = cfg.timeout_ms ?? 120_000;
+  // A local model on CPU is slow, not unreachable: give it most of the activity's 10 minutes.
+  const timeout = cfg.timeout_ms ?? (cfg.provider === 'local' ? 540_000 : 120_000);
   switch (cfg.provider) {
     case 'openai':
       return new OpenAiProvider('openai', cfg.model, requireKey(env, 'OPENAI_API_KEY', 'openai'), cfg.base_url ?? env.OPENAI_BASE_URL, timeout);
