@@ -66,15 +66,30 @@ export async function verifiedSuccesses(req: { traces_refs: BlobRef[] }): Promis
 /**
  * SFT examples (x -> y*) under the clean prompt: the completions of the picked traces, with the
  * messages rebuilt from the task and the clean system prompt, so a hint never reaches training.
+ * Picks name (index, sample_index) within their own source (student or expert traces): the same
+ * pair in another source is a different, possibly failed, sample. Only verified-correct traces
+ * are ever taken. (`traces_refs` + `picks` without `sources`: one source, as older callers send.)
  */
-export async function sftFromTraces(req: { task: TaskConfig; split: Split; system_prompt: string; traces_refs: BlobRef[]; picks: SuccessPick[]; blob_dir: string }): Promise<{ ref: BlobRef; n: number }> {
+export async function sftFromTraces(req: {
+  task: TaskConfig;
+  split: Split;
+  system_prompt: string;
+  sources?: Array<{ traces_refs: BlobRef[]; picks: SuccessPick[] }>;
+  traces_refs?: BlobRef[];
+  picks?: SuccessPick[];
+  blob_dir: string;
+}): Promise<{ ref: BlobRef; n: number }> {
   const task = getTask(req.task);
   const rows = (await loadSplitsCached(req.task))[req.split];
-  const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
-  const want = new Set(req.picks.map((p) => `${p.index}:${p.sample_index}`));
-  const examples: SftExample[] = traces
-    .filter((t) => want.has(`${t.index}:${t.sample_index}`))
-    .map((t) => ({ messages: withSystemPrompt(req.system_prompt, task.render(rows[t.index])), completion: t.output }));
+  const sources = req.sources ?? [{ traces_refs: req.traces_refs ?? [], picks: req.picks ?? [] }];
+  const examples: SftExample[] = [];
+  for (const src of sources) {
+    const traces = (await Promise.all(src.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
+    const want = new Set(src.picks.map((p) => `${p.index}:${p.sample_index}`));
+    for (const t of traces) {
+      if (t.correct && want.has(`${t.index}:${t.sample_index}`)) examples.push({ messages: withSystemPrompt(req.system_prompt, task.render(rows[t.index])), completion: t.output });
+    }
+  }
   return { ref: await new FileBlobStore(req.blob_dir).put(examples), n: examples.length };
 }
 

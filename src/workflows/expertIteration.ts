@@ -205,8 +205,11 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
       task: input.task,
       split: 'train',
       system_prompt: input.system_prompt,
-      traces_refs: [...student.traces_refs, ...expertRefs],
-      picks: [...studentPicks, ...expertPicks],
+      // per source: (index, sample_index) of an expert sample also names a failed student attempt
+      sources: [
+        { traces_refs: student.traces_refs, picks: studentPicks },
+        { traces_refs: expertRefs, picks: expertPicks },
+      ],
       blob_dir: paths.blob_dir,
     });
     if (picked.n > 0) {

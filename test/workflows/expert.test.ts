@@ -3,28 +3,49 @@
  * ablation on the real dev server with the real Python trainer worker (tiny random model). The
  * teacher is scripted (a stand-in for a paid API): it either writes a clean hint or always leaks.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { registerScriptedReplies } from '../../src/llm';
+import { registerTask, type Example } from '../../src/tasks';
+import { grade } from '../../src/tasks/graders';
 import { expertIteration } from '../../src/workflows/expertIteration';
 import { sftTraining } from '../../src/workflows/sftTraining';
 import { traceGeneration } from '../../src/workflows/traceGeneration';
 import { evaluation } from '../../src/workflows/evaluation';
 import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
+import { pauseSignal, resumeSignal, statusQuery, stopSignal } from '../../src/workflows/control';
+import { WAVE_PROBLEMS_PER_CHUNK } from '../../src/workflows/policy';
 import { registerScriptedReflector } from '../helpers/scripted';
-import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
 let vowels: string; // regex grader: random text is right about half the time
-let hard: string; // exact grader on answers the tiny model never writes; some rows have no ground truth
+let many: string; // like vowels, with more rows than one sampling wave
 const teacherPrompts: string[] = [];
 
+/**
+ * A task written in code whose odd train rows have no ground truth (null or empty gold): file
+ * loaders refuse such rows, a code task can still produce them. Graded by `contains`, which an
+ * empty gold always matches; the gold answers are words the tiny model never writes.
+ */
+const SECRETS: Example[] = Array.from({ length: 24 }, (_, i) => ({ id: `secret-${i}`, question: `Spell the secret ${i}`, answer: i < 20 && i % 2 ? (i % 4 === 1 ? null : '') : `secretword${i}` }));
+const goldless = { env: 'goldless', code_task: true };
+const GOLDLESS_QUESTION = /Spell the secret (1|3|5|7|9|11|13|15|17|19)\b/;
+
 beforeAll(async () => {
+  registerTask('goldless', () => ({
+    name: 'goldless',
+    loadSplits: async () => ({ train: SECRETS.slice(0, 20), val: SECRETS.slice(20, 22), test: SECRETS.slice(22) }),
+    render: (x) => [{ role: 'user', content: x.question }],
+    score: (x, c) => grade('contains', x.answer ?? '', c),
+    answerForHint: (x) => x.answer,
+  }));
   registerScriptedReflector();
   registerScriptedReplies('clean-teacher', (req) => {
     teacherPrompts.push(req.messages.map((m) => m.content).join('\n'));
@@ -34,13 +55,20 @@ beforeAll(async () => {
     const answer = /never reveal it\): (.*)/.exec(req.messages.map((m) => m.content).join('\n'))?.[1] ?? '';
     return `Just write ${answer} and you are done.`;
   });
-  env = await startTestEnv();
+  // Temporal suggests continue-as-new after 40 history events: every expertIteration here with more
+  // than one round continues-as-new between rounds, so its buffer must survive it
+  env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBinary() },
+      extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
+    },
+  });
   trainerProc = await startTrainerWorker(env.address);
   const dir = mkdtempSync(path.join(tmpdir(), 'expert-'));
   vowels = path.join(dir, 'vowels.jsonl');
   writeFileSync(vowels, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-  hard = path.join(dir, 'hard.jsonl');
-  writeFileSync(hard, Array.from({ length: 20 }, (_, i) => JSON.stringify({ question: `Spell the secret ${i}`, answer: i % 2 ? '' : `secretword${i}` })).join('\n'));
+  many = path.join(dir, 'many.jsonl');
+  writeFileSync(many, Array.from({ length: 100 }, (_, i) => JSON.stringify({ question: `Say more ${i}`, answer: '[aeiou]{2}' })).join('\n'));
 }, 600_000);
 
 afterAll(async () => {
@@ -51,20 +79,34 @@ afterAll(async () => {
 const policy = { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 };
 const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
+/** The handle of the last run() (its first execution: before any continue-as-new). */
+let lastRun: WorkflowHandle;
+
 async function run<R>(wf: (raw: unknown) => Promise<R>, id: string, input: unknown, history?: string): Promise<R> {
   const worker = await createTsWorker(env, TASK_QUEUE);
   return worker.runUntil(async () => {
     const h = await env.client.workflow.start(wf, { taskQueue: TASK_QUEUE, workflowId: `${id}-${Date.now()}`, args: [input] });
     const res = await h.result();
-    if (history && process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories', history), historyToJSON(await h.fetchHistory()));
+    lastRun = env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
+    if (history && process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories', history), historyToJSON(await lastRun.fetchHistory()));
     return res;
   });
 }
 
-function eiInput(runs: string, runId: string, task: string, grader: string, expert: Record<string, unknown>, teacher = 'clean-teacher') {
+/** Every SFT example blob of a run (arrays of {messages, completion}), one entry per blob. */
+function sftBlobs(runDir: string): Array<Array<{ messages: Array<{ role: string; content: string }>; completion: string }>> {
+  const blobs = path.join(runDir, 'blobs');
+  return readdirSync(blobs)
+    .map((f) => JSON.parse(readFileSync(path.join(blobs, f), 'utf8')))
+    .filter((b: unknown) => Array.isArray(b) && b.length > 0 && typeof (b as any[])[0].completion === 'string' && Array.isArray((b as any[])[0].messages));
+}
+const userText = (ex: { messages: Array<{ role: string; content: string }> }) => ex.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+const meta = (ckpt: string) => JSON.parse(readFileSync(path.join(ckpt, 'meta.json'), 'utf8'));
+
+function eiInput(runs: string, runId: string, task: string | object, grader: string, expert: Record<string, unknown>, teacher = 'clean-teacher') {
   return {
     run: { run_id: runId, output_dir: runs, seed: 11, trainer_heartbeat_timeout_s: 10 },
-    task: { env: 'jsonl', jsonl_path: task, jsonl_grader: grader },
+    task: typeof task === 'string' ? { env: 'jsonl', jsonl_path: task, jsonl_grader: grader } : task,
     policy,
     teacher: { provider: 'scripted', model: teacher },
     expert: { n_rounds: 2, problems_per_round: 6, attempts_per_problem: 2, expert_samples: 3, max_hint_regenerations: 2, max_successes_per_problem: 2, sft_learning_rate: 1e-3, ...expert },
@@ -73,38 +115,66 @@ function eiInput(runs: string, runId: string, task: string, grader: string, expe
   };
 }
 
-test('expert iteration with hints: student attempts, teacher hints for failures, expert search, distillation under the clean prompt', async () => {
+test('expert iteration with hints: student attempts, teacher hints for failures, expert search, distillation under the clean prompt; the cap and the buffer survive continue-as-new', async () => {
   const runs = tmpRunsDir();
   teacherPrompts.length = 0;
-  const r = await run(expertIteration, 'ei', eiInput(runs, 'ei1', vowels, 'regex', {}), 'expertIteration.json');
+  const r = await run(expertIteration, 'ei', eiInput(runs, 'ei1', vowels, 'regex', { max_successes_per_problem: 1 }), 'expertIteration.json');
   expect(r.rounds_done).toBe(2);
+  // the first execution continued-as-new after round 0; the second finished the run
+  expect((await lastRun.describe()).status.name).toBe('CONTINUED_AS_NEW');
   const rows = jsonl(path.join(runs, 'ei1/metrics.jsonl'));
+  expect(rows.filter((m) => m.key === 'eval-0')).toHaveLength(1); // the new execution did not start over
   const rounds = rows.filter((m) => typeof m['expert/buffer_size'] === 'number');
   expect(rounds.map((m) => m['progress/batch'])).toEqual([0, 1]);
   for (const m of rounds) {
     expect(m['expert/hints']).toBe(m['expert/failed_problems']); // the clean teacher never leaks
     expect(m['expert/hints_leaked']).toBe(0);
+    expect(m['expert/skipped_no_ground_truth']).toBe(0);
     expect(m['test/env/all/correct']).toBeGreaterThanOrEqual(0);
   }
-  // the cap holds over the whole run: at most 2 kept successes per problem
-  expect(r.buffer_size).toBeLessThanOrEqual(2 * 6 * 2);
+  // the buffer grew across the continue-as-new: round 1 added to what round 0 kept
+  expect(rounds[0]['expert/buffer_size']).toBe(rounds[0]['expert/distill_examples']);
+  expect(rounds[1]['expert/buffer_size']).toBe(rounds[0]['expert/buffer_size'] + rounds[1]['expert/distill_examples']);
+  expect(r.buffer_size).toBe(rounds[1]['expert/buffer_size']);
+  expect(r.totals.hints).toBe(rounds[0]['expert/hints'] + rounds[1]['expert/hints']);
   expect(r.buffer_size).toBeGreaterThan(0);
+  // round 1 distilled on top of round 0's weights (no restart from the base)
+  if (rounds[0].checkpoint && rounds[1]['expert/distill_examples'] > 0) expect(meta(rounds[1].checkpoint).checkpoint_in).toBe(rounds[0].checkpoint);
   expect(r.final_checkpoint).toBeTruthy();
   expect(existsSync(path.join(r.final_checkpoint!, 'DONE'))).toBe(true);
   // the teacher saw the ground truth and the student's attempt
   expect(r.totals.hints).toBeGreaterThan(0);
   expect(teacherPrompts[0]).toMatch(/\[aeiou\]\{2\}[\s\S]*student's attempt/);
-  // distillation data: the clean prompt, never the hint
-  const blobs = path.join(runs, 'ei1/blobs');
-  const sft = require('node:fs')
-    .readdirSync(blobs)
-    .map((f: string) => JSON.parse(readFileSync(path.join(blobs, f), 'utf8')))
-    .filter((b: unknown) => Array.isArray(b) && b.length > 0 && typeof (b as any[])[0].completion === 'string');
-  expect(sft.length).toBeGreaterThan(0);
+  // distillation data: the clean prompt, never the hint; at most 1 (the cap) example per problem
+  // over the whole run, though more successes were found
+  const sft = sftBlobs(path.join(runs, 'ei1'));
+  expect(sft.flat()).toHaveLength(r.buffer_size);
+  const perProblem = new Map<string, number>();
   for (const ex of sft.flat()) {
     expect(ex.messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
     expect(JSON.stringify(ex.messages)).not.toMatch(/Hint:/);
+    perProblem.set(userText(ex), (perProblem.get(userText(ex)) ?? 0) + 1);
   }
+  expect(Math.max(...perProblem.values())).toBe(1);
+  // and every distilled completion is a verified success (the grader accepts it)
+  for (const ex of sft.flat()) expect(grade('regex', '[aeiou]{2}', ex.completion).correct).toBe(true);
+  expect(rounds[0]['expert/successes_over_cap'] + rounds[1]['expert/successes_over_cap']).toBeGreaterThan(0);
+});
+
+test('restart_from_base: every round distils the whole buffer starting from the base model', async () => {
+  const runs = tmpRunsDir();
+  const r = await run(expertIteration, 'ei-restart', eiInput(runs, 'ei5', vowels, 'regex', { use_hints: false, restart_from_base: true, attempts_per_problem: 3 }));
+  expect(r.rounds_done).toBe(2);
+  const rounds = jsonl(path.join(runs, 'ei5/metrics.jsonl')).filter((m) => typeof m['expert/buffer_size'] === 'number');
+  expect(rounds).toHaveLength(2);
+  for (const m of rounds) {
+    expect(m['expert/distill_examples']).toBe(m['expert/buffer_size']); // the whole buffer, not only this round's
+    expect(m.checkpoint).toBeTruthy();
+    expect(meta(m.checkpoint).checkpoint_in).toBeNull(); // from the base model, not the previous round
+  }
+  expect(rounds[1]['expert/buffer_size']).toBeGreaterThan(rounds[0]['expert/buffer_size']);
+  expect(rounds[1].checkpoint).not.toBe(rounds[0].checkpoint);
+  expect(r.final_checkpoint).toBe(rounds[1].checkpoint);
 });
 
 test('a teacher that always leaks: every hint dropped after k regenerations, counted, and the run goes on', async () => {
@@ -120,14 +190,25 @@ test('a teacher that always leaks: every hint dropped after k regenerations, cou
   expect(r.totals.hints_dropped).toBe(m['expert/hints_dropped']);
 });
 
-test('problems without ground truth are skipped and counted; an empty distillation buffer skips the round, not the run', async () => {
+test('problems without ground truth are skipped before sampling and counted, even under `contains` (which an empty gold always matches); an empty distillation buffer skips the round, not the run', async () => {
   const runs = tmpRunsDir();
-  const r = await run(expertIteration, 'ei-hard', eiInput(runs, 'ei3', hard, 'exact', { n_rounds: 1, problems_per_round: 8 }));
+  teacherPrompts.length = 0;
+  const r = await run(expertIteration, 'ei-hard', eiInput(runs, 'ei3', goldless, 'contains', { n_rounds: 1, problems_per_round: 8 }));
   expect(r.rounds_done).toBe(1);
   const m = jsonl(path.join(runs, 'ei3/metrics.jsonl')).find((x) => 'expert/skipped' in x)!;
-  expect(m['expert/failed_problems']).toBe(8);
-  expect(m['expert/no_ground_truth']).toBeGreaterThan(0);
-  expect(m['expert/no_ground_truth'] + m['expert/hints']).toBe(8);
+  expect(m['expert/skipped_no_ground_truth']).toBeGreaterThan(0);
+  expect(m['expert/problems'] + m['expert/skipped_no_ground_truth']).toBe(8);
+  expect(r.totals.skipped_no_ground_truth).toBe(m['expert/skipped_no_ground_truth']);
+  // none of them was attempted, rewarded or hinted: every remaining problem failed and got a hint
+  expect(m['expert/student_successes']).toBe(0);
+  expect(m['expert/failed_problems']).toBe(m['expert/problems']);
+  expect(m['expert/hints']).toBe(m['expert/problems']);
+  expect(m['expert/no_ground_truth']).toBe(0);
+  expect(teacherPrompts).toHaveLength(m['expert/problems']);
+  for (const p of teacherPrompts) expect(p).toMatch(/never reveal it\): secretword\d+/);
+  const sampled = jsonl(path.join(runs, 'ei3/samples.jsonl'));
+  expect(sampled.length).toBeGreaterThan(0);
+  for (const x of sampled) expect(JSON.stringify(x)).not.toMatch(GOLDLESS_QUESTION);
   expect(m['expert/skipped']).toBe('empty distillation buffer');
   expect(r.totals.skipped_rounds).toBe(1);
   expect(r.final_checkpoint).toBeNull(); // nothing was trained
@@ -151,6 +232,8 @@ test('traceGeneration writes traces, stats and SFT examples; sftTraining trains 
   const t = await run(traceGeneration, 'traces', { ...base, run: { ...base.run, run_id: 'tr1' }, traces: { n_problems: 8, max_attempts: 3 } }, 'traceGeneration.json');
   expect(t.total).toBe(8);
   expect(t.successes + t.fallbacks).toBe(8);
+  expect(t.skipped_no_ground_truth).toBe(0);
+  expect(t.stopped).toBe(false);
   expect(t.success_rate).toBeCloseTo(t.successes / 8);
   expect(t.mean_attempts).toBeGreaterThanOrEqual(1);
   expect(t.mean_attempts).toBeLessThanOrEqual(3);
@@ -174,6 +257,103 @@ test('traceGeneration writes traces, stats and SFT examples; sftTraining trains 
   expect(csv[0]).toMatch(/^index,id,sample,correct,reward,answered,thinking/);
   expect(csv).toHaveLength(6);
   expect(JSON.parse(readFileSync(path.join(runs, 'ev1/evaluation.json'), 'utf8')).accuracy).toBe(e.accuracy);
+});
+
+test('sftTraining from reference solutions: GSM8K rationales (real data) become the completions', async () => {
+  const runs = tmpRunsDir();
+  const s = await run(sftTraining, 'sft-gsm8k', {
+    run: { run_id: 'sft-gsm8k', output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 10 },
+    task: { env: 'gsm8k', n_test: 2 },
+    policy,
+    system_prompt: 'Solve it.',
+    sft: { source: 'reference', train_samples: 4, batch_size: 2, learning_rate: 1e-3 },
+    rl: { n_eval: 2 },
+  });
+  expect(s.examples).toBe(4);
+  expect(s.steps_done).toBe(2);
+  expect(s.skipped_examples).toBe(0);
+  expect(s.answer_fallbacks).toBe(0);
+  const steps = jsonl(path.join(runs, 'sft-gsm8k/metrics.jsonl')).filter((m) => 'optim/loss' in m);
+  expect(steps).toHaveLength(2);
+  expect(steps[0]).toMatchObject({ 'sft/examples': 4, 'sft/skipped_examples': 0, 'sft/answer_fallbacks': 0 });
+  for (const m of steps) expect(Number.isFinite(m['optim/loss'])).toBe(true);
+  const examples = sftBlobs(path.join(runs, 'sft-gsm8k')).flat();
+  expect(examples).toHaveLength(4);
+  const train = readFileSync(path.join(ROOT, 'data/gsm8k/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  for (const ex of examples) {
+    expect(ex.messages[0]).toEqual({ role: 'system', content: 'Solve it.' });
+    // the worked rationale (calculator annotations removed) ending in "#### n", not the bare number
+    expect(ex.completion).toMatch(/\n#### -?[\d,.]+$/);
+    expect(ex.completion).not.toContain('<<');
+    const row = train.find((x) => userText(ex).startsWith(x.question));
+    expect(row).toBeDefined();
+    expect(ex.completion).toBe(row.answer.replace(/<<[^>]*>>/g, ''));
+  }
+  expect(s.final_test_accuracy).not.toBeNull();
+});
+
+test('sftTraining from reference on rows without a worked solution: the bare answer is used and counted, rows without one are skipped and counted', async () => {
+  const runs = tmpRunsDir();
+  const s = await run(sftTraining, 'sft-fallback', {
+    run: { run_id: 'sft-fb', output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 10 },
+    task: goldless,
+    policy,
+    sft: { source: 'reference', train_samples: 8, batch_size: 8 },
+    rl: { n_eval: 1 },
+  });
+  // rows 0..7: no row has a worked solution; the even ones have a gold answer, the odd ones none
+  expect(s).toMatchObject({ examples: 4, answer_fallbacks: 4, skipped_examples: 4, steps_done: 1 });
+  const step0 = jsonl(path.join(runs, 'sft-fb/metrics.jsonl')).find((m) => 'optim/loss' in m)!;
+  expect(step0['sft/answer_fallbacks']).toBe(s.answer_fallbacks);
+  for (const ex of sftBlobs(path.join(runs, 'sft-fb')).flat()) expect(ex.completion).toMatch(/^secretword\d+$/);
+});
+
+test('evaluation: stop finishes the current wave and writes the partial results', async () => {
+  const runs = tmpRunsDir();
+  const input = { run: { run_id: 'ev-stop', output_dir: runs, seed: 2, trainer_heartbeat_timeout_s: 10 }, task: { env: 'jsonl', jsonl_path: many, jsonl_grader: 'regex' }, policy, eval: { split: 'train', n_examples: WAVE_PROBLEMS_PER_CHUNK + 8 } };
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const e = await worker.runUntil(async () => {
+    // the stop arrives with the start: the first wave still runs, the second never does
+    const h = await env.client.workflow.signalWithStart(evaluation, { taskQueue: TASK_QUEUE, workflowId: `ev-stop-${Date.now()}`, args: [input], signal: stopSignal, signalArgs: [] });
+    return h.result();
+  });
+  expect(e.stopped).toBe(true);
+  expect(e.n).toBe(WAVE_PROBLEMS_PER_CHUNK);
+  expect(readFileSync(path.join(runs, 'ev-stop/evaluation.csv'), 'utf8').trim().split('\n')).toHaveLength(WAVE_PROBLEMS_PER_CHUNK + 1);
+  expect(JSON.parse(readFileSync(path.join(runs, 'ev-stop/evaluation.json'), 'utf8')).n).toBe(WAVE_PROBLEMS_PER_CHUNK);
+});
+
+test('traceGeneration: pause waits between waves (status says so, nothing written yet), resume finishes every problem', async () => {
+  const runs = tmpRunsDir();
+  const n = WAVE_PROBLEMS_PER_CHUNK + 8;
+  const input = { run: { run_id: 'tr-pause', output_dir: runs, seed: 2, trainer_heartbeat_timeout_s: 10 }, task: { env: 'jsonl', jsonl_path: many, jsonl_grader: 'regex' }, policy, traces: { n_problems: n, max_attempts: 1 } };
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const t = await worker.runUntil(async () => {
+    const h = await env.client.workflow.signalWithStart(traceGeneration, { taskQueue: TASK_QUEUE, workflowId: `tr-pause-${Date.now()}`, args: [input], signal: pauseSignal, signalArgs: [] });
+    let st = await h.query(statusQuery);
+    while (st.phase !== 'paused') {
+      await new Promise((r) => setTimeout(r, 200));
+      st = await h.query(statusQuery);
+    }
+    expect(st).toMatchObject({ paused: true, step: WAVE_PROBLEMS_PER_CHUNK, total: n });
+    expect(existsSync(path.join(runs, 'tr-pause/traces.jsonl'))).toBe(false);
+    await h.signal(resumeSignal);
+    return h.result();
+  });
+  expect(t.stopped).toBe(false);
+  expect(t.total).toBe(n);
+  expect(jsonl(path.join(runs, 'tr-pause/traces.jsonl'))).toHaveLength(n);
+});
+
+test('traceGeneration never samples a problem without ground truth; the stats count it', async () => {
+  const runs = tmpRunsDir();
+  const t = await run(traceGeneration, 'tr-hard', { run: { run_id: 'tr-hard', output_dir: runs, seed: 2, trainer_heartbeat_timeout_s: 10 }, task: goldless, policy, traces: { n_problems: 10, max_attempts: 2 } });
+  expect(t).toMatchObject({ total: 5, skipped_no_ground_truth: 5, stopped: false }); // rows 0..9, the odd ones have no gold
+  expect(t.successes).toBe(0); // under `contains` an empty gold would have "verified" every sample
+  const traces = jsonl(path.join(runs, 'tr-hard/traces.jsonl'));
+  expect(traces).toHaveLength(t.total);
+  for (const x of traces) expect(x.answer).toMatch(/^secretword\d+$/);
+  expect(JSON.parse(readFileSync(path.join(runs, 'tr-hard/traces.stats.json'), 'utf8')).skipped_no_ground_truth).toBe(t.skipped_no_ground_truth);
 });
 
 test('sftTraining from a traces file that does not exist fails at once with the path in the message', async () => {
