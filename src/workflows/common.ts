@@ -10,6 +10,7 @@ import type { TrainerActivities } from '../activities/trainer';
 import { TRAINER_TASK_QUEUE } from '../constants';
 import { ConfigError, parseWorkflowInput, type RunConfig } from '../config';
 import type { WorkflowType } from '../constants';
+import { foldMetrics, type Control } from './control';
 import type { ModelRef } from '../types';
 
 export const ts = proxyActivities<typeof tsActivities>({
@@ -45,8 +46,9 @@ export type MetricsRow = { key: string; step: number } & Record<string, unknown>
  * run.wandb_project is set. Without a project this is exactly the one appendRows it replaced, so
  * histories recorded before the W&B sink existed still replay.
  */
-export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsRow[]): Promise<void> {
+export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsRow[], control?: Pick<Control, 'metrics'>): Promise<void> {
   await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows });
+  if (control) foldMetrics(control.metrics, rows);
   if (!run.wandb_project) return;
   const phase = paths.run_dir.length > paths.root_run_dir.length ? paths.run_dir.slice(paths.root_run_dir.length + 1) : '';
   await wandbSink.wandb_log({

@@ -1,6 +1,6 @@
 /**
  * Messages every long workflow answers (DESIGN §6): pause / resume / stop signals, a set_prompt
- * update, and the `status` query. Defined once here so the CLI and all workflows share them.
+ * update, and the `status` and `metrics` queries. Defined once here so the CLI and all workflows share them.
  */
 import { condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 
@@ -12,9 +12,43 @@ export const stopSignal = defineSignal('stop');
 export const setPromptUpdate = defineUpdate<{ previous: string }, [string]>('set_prompt');
 export const statusQuery = defineQuery<Record<string, unknown>>('status');
 
+/** The `metrics` query: how many metrics rows this run has logged and the latest value of each metric. */
+export interface MetricsSummary {
+  rows: number;
+  last_key: string | null;
+  latest: Record<string, number | string | boolean | null>;
+}
+export const metricsQuery = defineQuery<MetricsSummary>('metrics');
+
+export function emptyMetricsSummary(): MetricsSummary {
+  return { rows: 0, last_key: null, latest: {} };
+}
+
+/** Fold logged rows into the summary (scalar values only; the row's own `key` becomes last_key). */
+export function foldMetrics(summary: MetricsSummary, rows: ReadonlyArray<{ key: string } & Record<string, unknown>>): void {
+  for (const row of rows) {
+    summary.rows += 1;
+    summary.last_key = row.key;
+    for (const [k, v] of Object.entries(row)) {
+      if (k === 'key') continue;
+      if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') summary.latest[k] = v;
+    }
+  }
+}
+
+/** What a workflow carries across continue-as-new so that pause, stop and the metrics summary survive it. */
+export interface ControlState {
+  paused: boolean;
+  stop_requested: boolean;
+  metrics: MetricsSummary;
+}
+
 export interface Control {
   paused: boolean;
   stopRequested: boolean;
+  /** answered by the `metrics` query; logMetrics folds every row it writes into it */
+  metrics: MetricsSummary;
+  snapshot(): ControlState;
   /** Waits while paused; returns true if a stop was requested. Call between steps. */
   checkpoint(): Promise<boolean>;
 }
@@ -23,10 +57,14 @@ export interface Control {
  * `initial` restores the control state carried across continue-as-new; it is applied before the
  * handlers are set, so a signal buffered for the new run is not overwritten.
  */
-export function installControl(opts: { onSetPrompt?: (p: string) => string; initial?: { paused?: boolean; stopRequested?: boolean } } = {}): Control {
+export function installControl(
+  opts: { onSetPrompt?: (p: string) => string; initial?: { paused?: boolean; stopRequested?: boolean; metrics?: MetricsSummary } } = {},
+): Control {
   const c: Control = {
     paused: opts.initial?.paused ?? false,
     stopRequested: opts.initial?.stopRequested ?? false,
+    metrics: opts.initial?.metrics ?? emptyMetricsSummary(),
+    snapshot: () => ({ paused: c.paused, stop_requested: c.stopRequested, metrics: c.metrics }),
     async checkpoint() {
       await condition(() => !c.paused || c.stopRequested);
       return c.stopRequested;
@@ -35,6 +73,7 @@ export function installControl(opts: { onSetPrompt?: (p: string) => string; init
   setHandler(pauseSignal, () => void (c.paused = true));
   setHandler(resumeSignal, () => void (c.paused = false));
   setHandler(stopSignal, () => void (c.stopRequested = true));
+  setHandler(metricsQuery, () => c.metrics);
   const onSetPrompt = opts.onSetPrompt;
   if (onSetPrompt) {
     setHandler(setPromptUpdate, (p: string) => ({ previous: onSetPrompt(p) }), {

@@ -62,7 +62,7 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
       [`${split}/answer_proportion`]: summary.answer_proportion,
       [`${split}/thinking_proportion`]: summary.thinking_proportion,
     },
-  ]);
+  ], control);
   status.phase = 'done';
   const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary, stopped: ev.stopped };
   await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });

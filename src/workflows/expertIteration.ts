@@ -14,7 +14,7 @@ import { planBatch } from '../core/rl';
 import type { BlobRef } from '../types';
 import type { RunPaths } from '../activities/run';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { installControl, statusQuery, type ControlState } from './control';
 import { evaluateTest, runPolicy, type RunOn } from './policy';
 
 export interface ExpertCarry {
@@ -28,6 +28,8 @@ export interface ExpertCarry {
   initial_test_accuracy: number | null;
   last_test_accuracy: number | null;
   totals: ExpertTotals;
+  /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
+  control?: ControlState;
 }
 
 export interface ExpertTotals {
@@ -79,7 +81,9 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
     checkpoint,
     ...totals,
   };
-  const control = installControl();
+  const control = installControl({
+    initial: carry?.control && { paused: carry.control.paused, stopRequested: carry.control.stop_requested, metrics: carry.control.metrics },
+  });
   setHandler(statusQuery, () => ({ ...status, ...totals, paused: control.paused }));
 
   const paths =
@@ -98,7 +102,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   if (!carry && testIdx.length > 0) {
     const t = await evalTest(checkpoint);
     initialTest = t.accuracy;
-    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }]);
+    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }], control);
   }
 
   const firstRound = round;
@@ -117,6 +121,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         initial_test_accuracy: initialTest,
         last_test_accuracy: status.test_accuracy,
         totals,
+        control: control.snapshot(),
       });
     }
     status.round = round;
@@ -147,7 +152,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
           'expert/skipped': 'no problem with a ground truth',
           checkpoint,
         },
-      ]);
+      ], control);
       continue;
     }
     const student = await runPolicy({ ...on, checkpoint }, 'train', indices_P, input.system_prompt, { numSamples: e.attempts_per_problem, seed });
@@ -267,7 +272,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
         checkpoint,
       },
-    ]);
+    ], control);
     await ts.appendRows({ run_dir: paths.run_dir, file: 'samples.jsonl', rows: await ts.sampleRows({ traces_ref: student.traces_refs[0], phase: input.phase ?? 'expert', step: round, max_rows: 2 }) });
   }
   status.phase = 'done';

@@ -35,7 +35,7 @@ import type { RunPaths } from '../activities/run';
 import type { ProposeResult } from '../activities/reflection';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { installControl, statusQuery, type MetricsSummary } from './control';
 import { runPolicy, type RunOn } from './policy';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
@@ -47,6 +47,7 @@ export interface GepaCarry {
   /** control state at the moment of continue-as-new (absent in older carries) */
   paused?: boolean;
   stop_requested?: boolean;
+  metrics?: MetricsSummary;
 }
 
 export interface GepaResult extends GepaSummary {
@@ -66,7 +67,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   const runId = runIdOf(input.run);
   let state: GepaState | null = carry?.state ?? null;
   let phase = 'starting';
-  const control = installControl({ initial: { paused: carry?.paused, stopRequested: carry?.stop_requested } });
+  const control = installControl({ initial: { paused: carry?.paused, stopRequested: carry?.stop_requested, metrics: carry?.metrics } });
   setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
@@ -109,7 +110,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         'gepa/reflection_cost_usd': sum.reflection_usage.cost_usd,
         ...extra,
       },
-    ]);
+    ], control);
   };
   const promptRow = async (s: GepaState, id: number) => {
     const c = s.candidates[id];
@@ -198,7 +199,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     // checked every iteration (not only after an accepted child), carrying the control state too
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, paused: control.paused, stop_requested: control.stopRequested });
+      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, paused: control.paused, stop_requested: control.stopRequested, metrics: control.metrics });
     }
     if (await control.checkpoint()) {
       stopBySignal(st);

@@ -159,7 +159,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
       const changed = prompt !== before;
       await logMetrics(paths, input.run, [
         { key: folder, step: phases.length, phase: folder, 'alternation/round': round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': phases[phases.length - 1].score },
-      ]);
+      ], control);
       if (changed) await recordPromptChange(folder, folder, round, changedBy, before, prompt);
       current = null;
     }

@@ -24,7 +24,7 @@ import type { RlInput } from '../config';
 import { computeBatchAdvantages, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
 import type { BlobRef } from '../types';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { installControl, statusQuery, type ControlState } from './control';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, type RunOn } from './policy';
 
@@ -35,6 +35,8 @@ export interface RlCarry {
   paths: RunPaths;
   last_test_accuracy: number | null;
   started_ms: number;
+  /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
+  control?: ControlState;
 }
 
 export interface RlResult {
@@ -123,6 +125,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
       log.info('system prompt replaced by set_prompt', { old: prev.slice(0, 80), new: p.slice(0, 80) });
       return prev;
     },
+    initial: carry?.control && { paused: carry.control.paused, stopRequested: carry.control.stop_requested, metrics: carry.control.metrics },
   });
   setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
   seen.status = status;
@@ -148,7 +151,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
     const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
     initialTestAccuracy = ev.accuracy;
     status.test_accuracy = ev.accuracy;
-    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }]);
+    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }], control);
   }
 
   let batch = status.batch;
@@ -231,7 +234,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
       seconds_batch: (Date.now() - tBatch) / 1000,
       seconds_total: (Date.now() - t0) / 1000,
     });
-    await logMetrics(paths, input.run, [{ key: `batch-${batch}`, step: batch + 1, checkpoint, ...row }]);
+    await logMetrics(paths, input.run, [{ key: `batch-${batch}`, step: batch + 1, checkpoint, ...row }], control);
     await ts.appendRows({
       run_dir: paths.run_dir,
       file: 'samples.jsonl',
@@ -247,6 +250,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
         paths,
         last_test_accuracy: status.test_accuracy,
         started_ms: t0,
+        control: control.snapshot(),
       });
     }
   }

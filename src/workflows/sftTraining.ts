@@ -57,7 +57,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   status.total = data.batches.length * s.n_epochs;
   const t0 = await evalTest(input.policy.checkpoint);
   const initial = t0?.accuracy ?? null;
-  if (t0) await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }]);
+  if (t0) await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }], control);
 
   let checkpoint = input.policy.checkpoint;
   let step = 0;
@@ -98,7 +98,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
           ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
           checkpoint,
         },
-      ]);
+      ], control);
     }
   }
   // stopped early: still report where the weights ended up

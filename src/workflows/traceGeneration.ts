@@ -68,7 +68,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
     skipped_no_ground_truth: truth.without_truth.length,
   });
   status.step = ev.done.length;
-  await logMetrics(paths, input.run, [{ key: 'traces', step: 0, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [`traces/${k}`, v])) }]);
+  await logMetrics(paths, input.run, [{ key: 'traces', step: 0, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [`traces/${k}`, v])) }], control);
   status.phase = 'done';
   const result: TraceGenerationResult = { run_id: runId, run_dir: paths.run_dir, sft_examples_file: `${paths.run_dir}/sft_examples.json`, ...stats, stopped: ev.stopped };
   await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });

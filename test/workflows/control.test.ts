@@ -146,6 +146,13 @@ test('rlTraining: pause holds it at the step boundary, set_prompt changes the pr
   expect(samples.length).toBeGreaterThan(0);
   for (const s of samples) expect(s.prompt.find((m: any) => m.role === 'system')?.content).toBe(newPrompt);
   expect(JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).status).toBe('stopped');
+  // the metrics query summarises exactly what metrics.jsonl holds: its row count and each metric's latest value
+  const all = jsonl(path.join(runDir, 'metrics.jsonl'));
+  const summary = (await h.query('metrics')) as { rows: number; last_key: string; latest: Record<string, unknown> };
+  expect(summary.rows).toBe(all.length);
+  expect(summary.last_key).toBe(all[all.length - 1].key);
+  expect(summary.latest['env/all/reward/total']).toBe(rows[rows.length - 1]['env/all/reward/total']);
+  expect(summary.latest['progress/batch']).toBe(r.batches_done - 1);
   // a finished workflow cannot take a new prompt
   expect((await cliError('set-prompt', id, 'late')).message).toBe(`workflow ${id} is COMPLETED, not running; set-prompt changes a running workflow`);
 });
