@@ -227,7 +227,17 @@ export const alternationInputSchema = z
     // the rounds of each expert phase are alternation.expert_rounds_per_round
     expert: expertSchema.omit({ n_rounds: true }).prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    // the alternation evolves one system prompt s (gepa.seed_prompt) between GEPA and RL phases
+    if (v.gepa.components !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gepa', 'components'],
+        message: `gepaRlAlternation evolves a single system prompt; set gepa.seed_prompt instead of gepa.components (got components ${JSON.stringify(Object.keys(v.gepa.components))})`,
+      });
+    }
+  });
 
 export type AlternationInput = z.infer<typeof alternationInputSchema>;
 
