@@ -41,6 +41,10 @@ function fixture(): string {
     cand(4, [2, 3], 'Answer briefly, step by step.', [0, 0, 0, 1]),
     cand(5, [2], 'Answer.', [0, 0, 0, 0]),
   ]);
+  rows('round1_gepa/proposals.jsonl', [
+    { iteration: 1, component: 'system_prompt', parent_id: 0, outcome: 'accepted', reason: null, tokens_in: 310, tokens_out: 42, text: 'Answer the question. Think step by step.' },
+    { iteration: 2, component: 'system_prompt', parent_id: 1, outcome: 'rejected_reflection', reason: 'unfenced', first_reply_unfenced: true, tokens_in: 300, tokens_out: 80, text: EVIL },
+  ]);
   rows('round1_rl/metrics.jsonl', [
     { step: 0, 'progress/batch': 0, 'test/env/all/correct': 0.4 },
     ...[0, 1].map((b) => ({ step: b + 1, 'progress/batch': b, 'env/all/reward/total': 0.7 + b * 0.1, 'env/all/correct': 0.7 + b * 0.1 })),
@@ -57,7 +61,7 @@ test('report.html is self-contained, escapes run text, and lists warnings for to
   expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   expect(html).not.toMatch(/(src|href)=["']?https?:/);
   expect(html).not.toMatch(/<script/);
-  for (const s of ['data-chart="train-reward"', 'data-chart="test-accuracy"', 'data-chart="gepa-best-val"', 'data-table="prompts"', 'data-table="pareto"', 'data-tree="lineage"', 'data-section="samples"']) {
+  for (const s of ['data-chart="train-reward"', 'data-chart="test-accuracy"', 'data-chart="gepa-best-val"', 'data-table="prompts"', 'data-table="pareto"', 'data-tree="lineage"', 'data-section="samples"', 'data-table="proposals"']) {
     expect(html).toContain(s);
   }
   expect(html).toMatch(/metrics\.jsonl:\d+: not JSON, skipped/);
@@ -84,6 +88,13 @@ test('headless Chromium renders the charts and tables', async () => {
     const box = await page.$eval('svg[data-chart="train-reward"]', (e) => e.getBoundingClientRect().width);
     expect(box).toBeGreaterThan(200);
     expect(await page.$$eval('table[data-table="prompts"] tr', (r) => r.length)).toBe(7); // header + 6 prompts
+    // every reflection proposal with its outcome and why it was rejected
+    const props = await page.$$eval('table[data-table="proposals"] tr', (rs) => rs.slice(1).map((r) => [...r.children].map((c) => c.textContent)));
+    expect(props.map((r) => [r[1], r[4], r[6]])).toEqual([
+      ['1', 'accepted', '310 / 42'],
+      ['2', 'rejected_reflection', '300 / 80'],
+    ]);
+    expect(props[1][5]).toBe('unfenced; first reply unfenced (asked again for a fence)');
     expect(await page.$$eval('[data-section="samples"] details', (d) => d.length)).toBe(1);
     expect(await page.$$eval('table[data-table="prompts"] ins', (d) => d.length)).toBeGreaterThan(0);
 
