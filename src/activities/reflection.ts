@@ -5,7 +5,7 @@
  * retried by Temporal; a provider that cannot be built (missing key or base URL) is a
  * non-retryable ProviderConfig failure that names what is missing.
  */
-import { buildReflectionPrompt, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import { buildReflectionPrompt, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
@@ -41,8 +41,8 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
   const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
-  const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>) =>
-    provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed });
+  const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
+    provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });
   const usage = { prompt_tokens: 0, completion_tokens: 0 };
   let cost: number | null = null;
   let calls = 0;
@@ -62,13 +62,19 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     parsed = parseReflectionReply(reply, req.current_text);
     if (shouldAskForFence(parsed)) {
       firstUnfenced = reply.slice(0, EXCERPT);
-      const again = await ask([
-        { role: 'user', content: prompt },
-        { role: 'assistant', content: reply },
-        { role: 'user', content: FENCE_REPAIR_PROMPT },
-      ]);
+      // where the provider can continue a started reply (the local server), the restatement is
+      // begun with the opening fence and stops at the closing one, which must still be written
+      const again = await ask(
+        [
+          { role: 'user', content: prompt },
+          { role: 'assistant', content: reply },
+          { role: 'user', content: FENCE_REPAIR_PROMPT },
+        ],
+        provider.supportsPrefill ? { prefill: FENCE_PREFILL, stop: ['```'] } : {},
+      );
       add(again);
-      const second = parseReflectionReply(again.texts[0] ?? '', req.current_text);
+      const text = again.texts[0] ?? '';
+      const second = parseReflectionReply(provider.supportsPrefill ? closingFenceOnItsLine(text) : text, req.current_text);
       // keep the first reply as the recorded rejection unless the second one is usable
       if (second.ok) parsed = second;
     }

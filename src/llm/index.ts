@@ -31,6 +31,11 @@ export interface CompletionRequest {
   n?: number;
   seed?: number;
   stop?: string[];
+  /**
+   * Start the reply with this text, which the model continues (only where `supportsPrefill`); the
+   * returned texts begin with it, and a stop string that ended a reply is kept at its end.
+   */
+  prefill?: string;
 }
 
 export interface Completion {
@@ -45,6 +50,8 @@ export interface Completion {
 export interface LlmProvider {
   readonly name: ProviderName;
   readonly model: string;
+  /** the local server continues a trailing assistant message (other providers ignore `prefill`) */
+  readonly supportsPrefill: boolean;
   complete(req: CompletionRequest): Promise<Completion>;
 }
 
@@ -91,21 +98,28 @@ class OpenAiProvider implements LlmProvider {
   ) {
     this.client = new OpenAI({ apiKey, baseURL, maxRetries: 0, timeout });
   }
+  get supportsPrefill(): boolean {
+    return this.name === 'local';
+  }
   async complete(req: CompletionRequest): Promise<Completion> {
     const t0 = Date.now();
-    const res = await this.client.chat.completions.create({
+    const prefill = this.supportsPrefill && req.prefill ? req.prefill : '';
+    const body = {
       model: this.model,
-      messages: req.messages,
+      messages: prefill ? [...req.messages, { role: 'assistant' as const, content: prefill }] : req.messages,
       max_tokens: req.max_tokens,
       temperature: req.temperature,
       top_p: req.top_p,
       n: req.n,
       seed: req.seed,
       stop: req.stop,
-    });
+      // the local server's (and vLLM's) switch: a stop string that ended the reply stays in it
+      ...(prefill ? { include_stop_str_in_output: true } : {}),
+    };
+    const res = await this.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
     const usage = { prompt_tokens: res.usage?.prompt_tokens ?? 0, completion_tokens: res.usage?.completion_tokens ?? 0 };
     return {
-      texts: res.choices.map((c) => c.message?.content ?? ''),
+      texts: res.choices.map((c) => prefill + (c.message?.content ?? '')),
       finish_reasons: res.choices.map((c) => c.finish_reason ?? 'stop'),
       usage,
       cost_usd: this.name === 'local' ? null : estimateCost(this.model, usage),
@@ -117,6 +131,7 @@ class OpenAiProvider implements LlmProvider {
 
 class AnthropicProvider implements LlmProvider {
   readonly name = 'anthropic' as const;
+  readonly supportsPrefill = false;
   private client: Anthropic;
   constructor(
     readonly model: string,
@@ -155,19 +170,24 @@ class AnthropicProvider implements LlmProvider {
  * an error carrying `status`/`headers` to imitate an HTTP error). Never a default.
  */
 type ScriptFn = (req: CompletionRequest, call: number) => string;
-const scripts = new Map<string, { fn: ScriptFn; calls: number }>();
+const scripts = new Map<string, { fn: ScriptFn; calls: number; prefill: boolean }>();
 
-export function registerScriptedReplies(model: string, fn: ScriptFn): void {
-  scripts.set(model, { fn, calls: 0 });
+/** With `prefill`, the script imitates the local server: it writes the continuation of req.prefill. */
+export function registerScriptedReplies(model: string, fn: ScriptFn, opts: { prefill?: boolean } = {}): void {
+  scripts.set(model, { fn, calls: 0, prefill: opts.prefill ?? false });
 }
 
 class ScriptedProvider implements LlmProvider {
   readonly name = 'scripted' as const;
   constructor(readonly model: string) {}
+  get supportsPrefill(): boolean {
+    return scripts.get(this.model)?.prefill ?? false;
+  }
   async complete(req: CompletionRequest): Promise<Completion> {
     const s = scripts.get(this.model);
     if (!s) throw new ProviderConfigError(`no scripted replies registered for model ${JSON.stringify(this.model)} (scripted is a test stand-in)`);
-    const texts = Array.from({ length: req.n ?? 1 }, () => s.fn(req, s.calls++));
+    const prefill = s.prefill && req.prefill ? req.prefill : '';
+    const texts = Array.from({ length: req.n ?? 1 }, () => prefill + s.fn(req, s.calls++));
     // usage estimated at 4 characters a token, priced like the real model it is named after (if any)
     const chars = req.messages.reduce((a, m) => a + m.content.length, 0);
     const usage = { prompt_tokens: Math.ceil(chars / 4) * texts.length, completion_tokens: texts.reduce((a, t) => a + Math.ceil(t.length / 4), 0) };

@@ -1,6 +1,6 @@
 /** The reflection activity's one repair turn for an unfenced reply (never adopting unfenced text). */
 import { proposeComponent } from '../../src/activities/reflection';
-import { FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
+import { closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
 import { ApplicationFailure } from '@temporalio/common';
 import { PROVIDER_CONFIG_FAILURE, registerScriptedReplies } from '../../src/llm';
 
@@ -32,6 +32,33 @@ test('an unfenced reply is restated inside a fence on the second turn and adopte
   expect(out).toMatchObject({ ok: true, text: 'Give only the final number.', reason: null });
   // the unfenced first reply is not lost: it is flagged and kept as an excerpt
   expect(out).toMatchObject({ calls: 2, first_reply_unfenced: true, first_reply_excerpt: 'You should give only the final number.' });
+});
+
+test('a closing fence written on the last text line is moved to its own line; an unclosed block stays unclosed', () => {
+  expect(closingFenceOnItsLine('```\nBe brief.```')).toBe('```\nBe brief.\n```');
+  expect(closingFenceOnItsLine('```\nBe brief.\n```')).toBe('```\nBe brief.\n```');
+  expect(parseReflectionReply(closingFenceOnItsLine('```\nBe brief.```'))).toEqual({ ok: true, text: 'Be brief.' });
+  expect(parseReflectionReply(closingFenceOnItsLine('```\nBe brief and'))).toMatchObject({ ok: false, reason: 'unclosed fence' });
+});
+
+test('where the provider continues a started reply, the restatement begins with the opening fence and must close it', async () => {
+  const asked: Array<{ prefill?: string; stop?: string[] }> = [];
+  // imitates the local server: the script writes the continuation of the prefilled opening fence
+  registerScriptedReplies(
+    'local-like',
+    (r) => {
+      asked.push({ prefill: r.prefill, stop: r.stop });
+      return r.prefill ? 'Give only the final number.```' : 'You should give only the final number.';
+    },
+    { prefill: true },
+  );
+  const out = await proposeComponent(req('local-like'));
+  expect(asked).toEqual([{ prefill: undefined, stop: undefined }, { prefill: FENCE_PREFILL, stop: ['```'] }]);
+  expect(out).toMatchObject({ ok: true, text: 'Give only the final number.', calls: 2, first_reply_unfenced: true });
+
+  // a continuation that never writes the closing fence is not adopted
+  registerScriptedReplies('local-like-unclosed', (r) => (r.prefill ? 'Give only the final' : 'prose'), { prefill: true });
+  expect(await proposeComponent(req('local-like-unclosed'))).toMatchObject({ ok: false, reason: 'unfenced', text: 'prose' });
 });
 
 test('a reflector that stays unfenced is rejected with the first reply recorded', async () => {

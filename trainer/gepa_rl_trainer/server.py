@@ -24,6 +24,15 @@ class ApiError(Exception):
         self.status, self.message, self.kind = status, message, kind
 
 
+def apply_stops(text: str, finish: str, stops: list, include_stop: bool) -> tuple[str, str]:
+    """Cut the text at the earliest stop string (kept when include_stop_str_in_output, vLLM's name)."""
+    hits = [(text.index(st), st) for st in stops if isinstance(st, str) and st and st in text]
+    if not hits:
+        return text, finish
+    at, st = min(hits)
+    return text[: at + (len(st) if include_stop else 0)], "stop"
+
+
 class LmService:
     def __init__(self, model: str):
         self.model = model
@@ -57,19 +66,23 @@ class LmService:
         with self.lock:
             tok = self.backend.tokenizer(self.model)
             live = self.backend.live_model(self.model_ref, None)
-            ids = self.backend._prompt_ids(tok, [{"role": m.get("role", "user"), "content": m["content"]} for m in msgs])
+            # A trailing assistant message is a prefill: the reply continues it (the returned content
+            # excludes it), as Anthropic's API and vLLM's continue_final_message do.
+            prefill = msgs[-1]["content"] if msgs[-1].get("role") == "assistant" and len(msgs) > 1 else ""
+            convo = msgs[:-1] if prefill else msgs
+            ids = self.backend._prompt_ids(tok, [{"role": m.get("role", "user"), "content": m["content"]} for m in convo])
+            if prefill:
+                ids = ids + tok(prefill, add_special_tokens=False)["input_ids"]
             ctx = int(getattr(live.model.config, "max_position_embeddings", 2048))
             if len(ids) + max_tokens > ctx:
                 raise ApiError(413, f"prompt is {len(ids)} tokens; with max_tokens={max_tokens} it exceeds the context of {ctx}")
             outs = self.backend._generate(live.model, tok, [ids], [(0, s) for s in range(n)], max_tokens, temperature, top_p, seed)
         stops = body.get("stop") or []
         stops = [stops] if isinstance(stops, str) else stops
+        include_stop = bool(body.get("include_stop_str_in_output"))
         choices = []
         for i, o in enumerate(outs):
-            text, finish = o["text"], o["stop_reason"]
-            for s in stops:
-                if s and s in text:
-                    text, finish = text[: text.index(s)], "stop"
+            text, finish = apply_stops(o["text"], o["stop_reason"], stops, include_stop)
             choices.append({"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish})
         completion_tokens = sum(len(o["token_ids"]) for o in outs)
         return {

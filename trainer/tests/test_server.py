@@ -89,3 +89,28 @@ def test_port_in_use_exits_with_a_clear_message(server):
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0
     assert f"Port {port} is in use" in out
+
+
+def test_trailing_assistant_message_is_a_prefill(server):
+    """The reply continues a trailing assistant message; the prompt grows by exactly the prefill's tokens."""
+    from gepa_rl_trainer.backends.local import LocalBackend
+
+    base, _ = server
+    user = [{"role": "user", "content": "Write instructions."}]
+    prefill = "```\n"
+    _, plain = post(base + "/v1/chat/completions", {"model": "tiny-random", "messages": user, "max_tokens": 3, "seed": 1})
+    _, filled = post(base + "/v1/chat/completions", {"model": "tiny-random", "messages": user + [{"role": "assistant", "content": prefill}], "max_tokens": 3, "seed": 1})
+    n_prefill = len(LocalBackend().tokenizer("tiny-random")(prefill, add_special_tokens=False)["input_ids"])
+    assert filled["usage"]["prompt_tokens"] == plain["usage"]["prompt_tokens"] + n_prefill
+    assert not filled["choices"][0]["message"]["content"].startswith(prefill)
+
+
+def test_stop_strings_cut_at_the_earliest_and_can_be_kept():
+    from gepa_rl_trainer.server import apply_stops
+
+    assert apply_stops("be brief```tail", "length", ["```"], False) == ("be brief", "stop")
+    assert apply_stops("be brief```tail", "length", ["```"], True) == ("be brief```", "stop")
+    # the earliest match wins, whatever the order of the stop list
+    assert apply_stops("a END b ``` c", "length", ["```", "END"], False) == ("a ", "stop")
+    assert apply_stops("no match", "length", ["```"], True) == ("no match", "length")
+    assert apply_stops("x", "stop", [None, ""], False) == ("x", "stop")

@@ -102,6 +102,17 @@ export function parseReflectionReply(reply: string, currentText?: string): Parse
 export const FENCE_REPAIR_PROMPT =
   'Now write the complete new instructions, and nothing else, inside one fenced block that starts with a line ``` and ends with a line ```.';
 
+/** The start of a restatement on providers that continue a started reply (see closingFenceOnItsLine). */
+export const FENCE_PREFILL = '```\n';
+
+/**
+ * A prefilled restatement that closed its block on the last text line ("be brief```") gets that
+ * closing fence on its own line; a reply that never wrote the closing fence stays unclosed.
+ */
+export function closingFenceOnItsLine(reply: string): string {
+  return reply.replace(/([^\n])```\s*$/, '$1\n```');
+}
+
 export function shouldAskForFence(parsed: ParsedReflection): boolean {
   return !parsed.ok && parsed.reason === 'unfenced' && parsed.text.trim().length > 0;
 }
