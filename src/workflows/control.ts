@@ -86,3 +86,14 @@ export function installControl(
   }
   return c;
 }
+
+/** Between two waves of sampling: record the progress, show and wait out a pause, say whether to stop. */
+export function betweenWaves(control: Control, status: { step: number; phase: string }): (done: number) => Promise<boolean> {
+  return async (done) => {
+    status.step = done;
+    if (control.paused) status.phase = 'paused';
+    const stop = await control.checkpoint();
+    status.phase = 'sampling';
+    return stop;
+  };
+}

@@ -7,7 +7,7 @@
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { betweenWaves, installControl, statusQuery } from './control';
 import { runPolicyInWaves } from './policy';
 
 export interface EvaluationResult {
@@ -41,13 +41,7 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
     Array.from({ length: n }, (_, i) => i),
     input.system_prompt,
     { seed: input.run.seed },
-    async (done) => {
-      status.step = done;
-      if (control.paused) status.phase = 'paused';
-      const stop = await control.checkpoint();
-      status.phase = 'sampling';
-      return stop;
-    },
+    betweenWaves(control, status),
   );
   status.phase = 'writing';
   const summary = await ts.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });

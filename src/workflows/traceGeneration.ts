@@ -9,7 +9,7 @@
 import { allHandlersFinished, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { betweenWaves, installControl, statusQuery } from './control';
 import { runPolicyInWaves } from './policy';
 
 export interface TraceGenerationResult {
@@ -49,13 +49,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
     truth.with_truth,
     input.system_prompt,
     { numSamples: t.max_attempts, seed: input.run.seed },
-    async (done) => {
-      status.step = done;
-      if (control.paused) status.phase = 'paused';
-      const stop = await control.checkpoint();
-      status.phase = 'sampling';
-      return stop;
-    },
+    betweenWaves(control, status),
   );
   status.phase = 'writing';
   const stats = await ts.writeTraceFiles({

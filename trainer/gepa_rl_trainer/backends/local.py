@@ -19,6 +19,7 @@ import torch
 
 from .. import blobs
 from .. import checkpoints as ckpts
+from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
 from ..models import ModelNotFound, load_model, load_tokenizer
 
@@ -132,8 +133,7 @@ class LocalBackend:
 
     # ----------------------------------------------------------------------------- sampling
     def _prompt_ids(self, tok, messages: list[dict]) -> list[int]:
-        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return tok(text, add_special_tokens=False)["input_ids"]
+        return chat_prompt_ids(tok, messages)
 
     def sample(self, req: dict) -> dict:
         _require(req, "model", "num_samples", "sampling", "blob_dir")
@@ -289,31 +289,6 @@ class LocalBackend:
         live.optim_key = key
         return live.optimizer
 
-    def _examples(self, req: dict, tok) -> list[dict]:
-        """Datums: prompt ids, completion ids, sampler logprobs (RL) and advantage (RL)."""
-        loss = req["loss"]
-        if loss == "cross_entropy":
-            if not req.get("sft_examples_ref"):
-                raise InvalidRequest("loss=cross_entropy needs sft_examples_ref (got none)")
-            data = []
-            for i, ex in enumerate(blobs.read_json(req["sft_examples_ref"])):
-                if not isinstance(ex, dict) or "messages" not in ex or "completion" not in ex:
-                    raise InvalidRequest(f"SFT example {i} needs messages and completion (got {str(ex)[:200]})")
-                comp = tok(ex["completion"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-                data.append({"prompt": self._prompt_ids(tok, ex["messages"]), "completion": comp, "logprobs": None, "advantage": 1.0})
-            return data
-        if not req.get("rollouts_ref"):
-            raise InvalidRequest(f"loss={loss} needs rollouts_ref (got none)")
-        rollouts = blobs.read_json(req["rollouts_ref"])["rollouts"]
-        adv_D = req.get("advantages")
-        if not isinstance(adv_D, list) or len(adv_D) != len(rollouts):
-            raise InvalidRequest(f"advantages must have one value per rollout ({len(rollouts)}); got {None if adv_D is None else len(adv_D)}")
-        return [
-            {"prompt": r["prompt_token_ids"], "completion": r["token_ids"], "logprobs": r["logprobs"], "advantage": float(a)}
-            for r, a in zip(rollouts, adv_D)
-            if a != 0 and r["token_ids"]
-        ]
-
     def train_step(self, req: dict) -> dict:
         _require(req, "run_id", "step", "model", "checkpoint_root", "loss", "optim")
         t0 = time.time()
@@ -332,7 +307,7 @@ class LocalBackend:
         model_ref = req["model"]
         with self._lock:
             tok = self.tokenizer(model_ref["base_model"])
-            data = self._examples(req, tok)
+            data = training_examples(req, tok)
             if not data:
                 raise InvalidRequest("nothing to train on: every example has zero advantage or no completion tokens")
             live = self.live_model(model_ref, req.get("checkpoint_in"))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .. import blobs
 from .. import checkpoints as ckpts
+from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
 
 LOSSES = {"importance_sampling", "ppo", "cross_entropy"}  # Tinker's ppo clips the ratio to [0.8, 1.2]
@@ -138,12 +139,6 @@ def step_metrics(arrays_D: list[dict], fb, optim_metrics: dict | None, learning_
     return metrics
 
 
-def chat_prompt_ids(tok, messages: list[dict]) -> list[int]:
-    """Token ids of a chat prompt ready for the assistant's turn (rendered to text, then tokenised:
-    apply_chat_template(tokenize=True) returns a dict, not ids, in recent transformers)."""
-    text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return list(tok(text, add_special_tokens=False)["input_ids"])
-
 
 def checkpoint_name(run_id: str, step: int) -> str:
     return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', str(run_id))}-step-{int(step)}"
@@ -200,21 +195,8 @@ class TinkerBackend:
 
     def _arrays(self, req: dict, tok) -> list[dict]:
         if req["loss"] == "cross_entropy":
-            if not req.get("sft_examples_ref"):
-                raise InvalidRequest("loss=cross_entropy needs sft_examples_ref (got none)")
-            out = []
-            for i, ex in enumerate(blobs.read_json(req["sft_examples_ref"])):
-                if not isinstance(ex, dict) or "messages" not in ex or "completion" not in ex:
-                    raise InvalidRequest(f"SFT example {i} needs messages and completion (got {str(ex)[:200]})")
-                out.append(sft_datum_arrays(chat_prompt_ids(tok, ex["messages"]), tok.encode(ex["completion"], add_special_tokens=False) + [tok.eos_token_id]))
-            return out
-        if not req.get("rollouts_ref"):
-            raise InvalidRequest(f"loss={req['loss']} needs rollouts_ref (got none)")
-        rollouts = blobs.read_json(req["rollouts_ref"])["rollouts"]
-        adv_D = req.get("advantages")
-        if not isinstance(adv_D, list) or len(adv_D) != len(rollouts):
-            raise InvalidRequest(f"advantages must have one value per rollout ({len(rollouts)}); got {None if adv_D is None else len(adv_D)}")
-        return [rl_datum_arrays(r["prompt_token_ids"], r["token_ids"], r["logprobs"], a) for r, a in zip(rollouts, adv_D) if a != 0 and r["token_ids"]]
+            return [sft_datum_arrays(e["prompt"], e["completion"]) for e in training_examples(req, tok)]
+        return [rl_datum_arrays(e["prompt"], e["completion"], e["logprobs"], e["advantage"]) for e in training_examples(req, tok)]
 
     def train_step(self, req: dict) -> dict:
         t0 = time.time()
