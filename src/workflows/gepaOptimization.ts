@@ -7,7 +7,7 @@
  * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
  * run ends with exactly the candidates of an uninterrupted one.
  */
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { GepaInput } from '../config';
 import {
   candidatePrompt,
@@ -185,9 +185,13 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       };
     }
   };
+  // Runs recorded before proposals.jsonl existed, and before continue-as-new was checked on every
+  // iteration (it followed an accepted child only), replay along the old path (Temporal patch marker).
+  const v2 = () => patched('gepa-proposals-and-can-every-iteration');
+  let acceptedChild = false;
   type ProposalRow = Record<string, unknown> & { component: string };
   const proposalRows = async (it: number, parentId: number, rows: ProposalRow[], outcome: string) => {
-    if (!rows.length) return;
+    if (!rows.length || !v2()) return;
     await ts.appendRows({
       run_dir: paths.run_dir,
       file: 'proposals.jsonl',
@@ -197,7 +201,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
 
   for (;;) {
     // checked every iteration (not only after an accepted child), carrying the control state too
-    if (workflowInfo().continueAsNewSuggested) {
+    const canHere = v2() || acceptedChild;
+    acceptedChild = false;
+    if (workflowInfo().continueAsNewSuggested && canHere) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, paused: control.paused, stop_requested: control.stopRequested, metrics: control.metrics });
     }
@@ -317,6 +323,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     await promptRow(st, cand.id);
     await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
     await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
+    acceptedChild = true;
   }
 
   phase = 'done';

@@ -1,7 +1,9 @@
 /**
  * Replays every committed history under test/histories/ against the current workflow code, so a
  * change that breaks determinism fails CI (DESIGN §6). Histories come from real runs
- * (UPDATE_HISTORIES=1 with the workflow tests).
+ * (UPDATE_HISTORIES=1 with the workflow tests). `<type>.json` is recorded by the current code;
+ * `<type>.<commit>.json` keeps a history recorded by an older commit, so runs started before a change
+ * still replay after it (changed workflows branch on `patched()` markers).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
