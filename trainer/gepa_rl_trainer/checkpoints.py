@@ -116,10 +116,11 @@ def _mark_pruned(root: Path, step: int) -> None:
     os.replace(tmp, index)
 
 
-def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path) -> bool:
-    """After out_dir (trained from checkpoint_in) is DONE: remove checkpoint_in if it is a step of this
-    root that was written with keep=false. Checkpoints of other roots (an earlier phase, a user's
-    starting checkpoint) and kept steps are never touched. Returns whether it pruned."""
+def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path, step: int | None = None) -> bool:
+    """After out_dir (trained from checkpoint_in) is DONE: remove checkpoint_in if it is the previous
+    step (step - 1) of this root and was written with keep=false. Checkpoints of other roots (an
+    earlier phase, a user's starting checkpoint), of any other step (a run restarted from a step of
+    an older run in the same folder) and kept steps are never touched. Returns whether it pruned."""
     if not checkpoint_in or not is_done(out_dir):
         return False
     prev = Path(checkpoint_in).resolve()
@@ -130,6 +131,8 @@ def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path) -> bo
     except (OSError, json.JSONDecodeError):
         return False
     if meta.get("keep", True):
+        return False
+    if step is not None and int(meta.get("step", -1)) != step - 1:
         return False
     # index first, then the folder: a crash in between leaves a DONE folder that the retry prunes again
     _mark_pruned(root, int(meta.get("step", prev.name)))

@@ -90,6 +90,36 @@ def test_requests_without_keep_and_other_roots_are_never_pruned(backend, tmp_pat
     assert index_rows(root)[1]["keep"] is True
 
 
+def test_a_run_restarted_from_an_unkept_step_of_an_older_run_never_prunes_its_start(backend, tmp_path):
+    ref, n = rollouts(backend, tmp_path)
+    root = tmp_path / "my-run" / "checkpoints"
+    ckpt = None
+    for s in range(3):  # an older run in this folder: steps 0..2, none kept (it died before its last)
+        ckpt = backend.train_step(step_req(root, s, ref, n, ckpt, keep=False))["checkpoint_out"]
+    assert sorted(p.name for p in root.iterdir()) == ["2"]
+    # a new run in the same folder starts from that step 2 at its own step 5: step 2 is not its step 4
+    backend.train_step(step_req(root, 5, ref, n, ckpt, keep=False))
+    assert (root / "2" / "DONE").is_file() and not index_rows(root)[2].get("pruned", False)
+
+
+def test_a_step_that_fails_after_the_optimiser_moved_is_retried_from_checkpoint_in(backend, tmp_path, monkeypatch):
+    ref, n = rollouts(backend, tmp_path)
+    root = tmp_path / "checkpoints"
+    a = backend.train_step(step_req(root, 0, ref, n))["checkpoint_out"]
+
+    def disk_full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backend, "_save", disk_full)
+    with pytest.raises(OSError):
+        backend.train_step(step_req(root, 1, ref, n, a))
+    monkeypatch.undo()
+    retried = backend.train_step(step_req(root, 1, ref, n, a))
+    # the retry is one step from checkpoint a, exactly what a fresh worker computes (not two steps)
+    fresh = LocalBackend().train_step(step_req(tmp_path / "fresh" / "checkpoints", 1, ref, n, a))
+    assert torch.allclose(logits(backend, TINY, retried["checkpoint_out"]), logits(LocalBackend(), TINY, fresh["checkpoint_out"]), atol=1e-5)
+
+
 def test_stale_tmp_folders_of_a_killed_write_are_removed_by_the_next_write(backend, tmp_path):
     ref, n = rollouts(backend, tmp_path)
     root = tmp_path / "checkpoints"

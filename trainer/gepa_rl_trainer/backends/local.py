@@ -299,7 +299,7 @@ class LocalBackend:
         if ckpts.is_done(out_dir):  # a retry of a step already done (DESIGN §4.3)
             meta = ckpts.read_meta(out_dir)
             ckpts.record(root, step, out_dir, meta["metrics"], meta.get("keep", keep))
-            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
+            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
             return {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}
         loss_name = req["loss"]
         if loss_name not in ("importance_sampling", "ppo", "cross_entropy"):
@@ -330,9 +330,11 @@ class LocalBackend:
                         f"the last good checkpoint is {req.get('checkpoint_in')}"
                     )
                 opt.step()
-            except NonFiniteLoss:
+            except BaseException:
+                # a NaN loss, a heartbeat cancel, an error mid-step: the cache may hold half-updated
+                # state, so the retry rebuilds from checkpoint_in instead of stepping twice
                 opt.zero_grad(set_to_none=True)
-                self._live = None  # the cache may hold half-updated state; rebuild from checkpoint_in next time
+                self._live = None
                 raise
             opt.zero_grad(set_to_none=True)
             model.eval()
@@ -345,10 +347,14 @@ class LocalBackend:
                 "tokens": total_tokens,
                 "learning_rate": float(req["optim"]["learning_rate"]),
             }
-            self._save(live, out_dir, req, metrics, keep)
+            try:
+                self._save(live, out_dir, req, metrics, keep)
+            except BaseException:
+                self._live = None  # weights and Adam state have moved past checkpoint_in: never reuse them
+                raise
             live.checkpoint = str(out_dir)
         ckpts.record(root, step, out_dir, metrics, keep)
-        ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
+        ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
 
     def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):

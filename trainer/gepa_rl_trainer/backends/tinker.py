@@ -210,7 +210,7 @@ class TinkerBackend:
         if ckpts.is_done(out_dir):  # a retry of a step already done (DESIGN §4.3)
             meta = ckpts.read_meta(out_dir)
             ckpts.record(root, step, out_dir, meta["metrics"], meta.get("keep", keep))
-            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
+            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
             return {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}
         if req["loss"] not in LOSSES:
             raise InvalidRequest(f"unknown loss {req['loss']!r} (expected importance_sampling, ppo or cross_entropy)")
@@ -218,28 +218,35 @@ class TinkerBackend:
         arrays_D = self._arrays(req, tc.get_tokenizer())
         if not arrays_D:
             raise InvalidRequest("nothing to train on: every example has zero advantage or no completion tokens")
-        fb = tc.forward_backward([to_datum(a) for a in arrays_D], req["loss"]).result()
-        loss = (getattr(fb, "metrics", None) or {}).get("loss:sum")
-        if loss is not None and not math.isfinite(float(loss)):
-            # no optimiser step: the remote weights stay those of checkpoint_in; drop the client so the
-            # next call rebuilds it from there (the gradients it holds are garbage)
+        def drop():
             self._training = {k: v for k, v in self._training.items() if v[0] is not tc}
-            raise NonFiniteLoss(f"step {step}: loss={loss} is not finite; no checkpoint written, the last good checkpoint is {req.get('checkpoint_in')}")
-        opt = tc.optim_step(adam_params(req["optim"])).result()
-        name = checkpoint_name(req["run_id"], step)
-        state_path = tc.save_state(name).result().path
-        sampler_path = tc.save_weights_for_sampler(name).result().path
-        metrics = step_metrics(arrays_D, fb, getattr(opt, "metrics", None), float(req["optim"]["learning_rate"]))
-        tmp = ckpts.begin_write(out_dir)
-        ckpts.commit(tmp, out_dir, {
-            "run_id": req["run_id"], "step": step, "model": req["model"], "checkpoint_in": req.get("checkpoint_in"), "loss": req["loss"],
-            "keep": keep, "metrics": metrics, "tinker_state_path": state_path, "tinker_sampler_path": sampler_path,
-        })
+
+        try:
+            fb = tc.forward_backward([to_datum(a) for a in arrays_D], req["loss"]).result()
+            loss = (getattr(fb, "metrics", None) or {}).get("loss:sum")
+            if loss is not None and not math.isfinite(float(loss)):
+                # no optimiser step: the remote weights stay those of checkpoint_in (the client is dropped below)
+                raise NonFiniteLoss(f"step {step}: loss={loss} is not finite; no checkpoint written, the last good checkpoint is {req.get('checkpoint_in')}")
+            opt = tc.optim_step(adam_params(req["optim"])).result()
+            name = checkpoint_name(req["run_id"], step)
+            state_path = tc.save_state(name).result().path
+            sampler_path = tc.save_weights_for_sampler(name).result().path
+            metrics = step_metrics(arrays_D, fb, getattr(opt, "metrics", None), float(req["optim"]["learning_rate"]))
+            tmp = ckpts.begin_write(out_dir)
+            ckpts.commit(tmp, out_dir, {
+                "run_id": req["run_id"], "step": step, "model": req["model"], "checkpoint_in": req.get("checkpoint_in"), "loss": req["loss"],
+                "keep": keep, "metrics": metrics, "tinker_state_path": state_path, "tinker_sampler_path": sampler_path,
+            })
+        except BaseException:
+            # whatever failed after forward_backward (a NaN loss, the network, a save), the client may
+            # hold gradients or weights past checkpoint_in: the retry rebuilds it from there
+            drop()
+            raise
         for k, (client, _) in list(self._training.items()):
             if client is tc:
                 self._training[k] = (tc, str(out_dir))
         ckpts.record(root, step, out_dir, metrics, keep)
-        ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir)
+        ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
 
     def _sampling_client(self, model_ref: dict, checkpoint: str | None):
