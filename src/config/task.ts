@@ -45,7 +45,7 @@ export const taskConfigSchema = z
   .superRefine((t, ctx) => {
     const known = knownTaskNames();
     if (!TASK_NAME_SHAPE.test(t.env)) {
-      ctx.addIssue({ code: 'custom', path: ['env'], message: `a task name is letters, digits, _ . - starting with a letter; known tasks: ${known.join(', ')}` });
+      ctx.addIssue({ code: 'custom', path: ['env'], message: `a task name is letters, digits, _ . - starting with a letter (got ${JSON.stringify(t.env)}); known tasks: ${known.join(', ')}` });
     } else if (!known.includes(t.env) && !(t.code_task && !registeredTaskNames)) {
       const hint = registeredTaskNames
         ? 'a task written in code must be registered with registerTask before the config is parsed'

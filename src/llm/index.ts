@@ -196,8 +196,9 @@ class ScriptedProvider implements LlmProvider {
 }
 
 export function createProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): LlmProvider {
-  // A local model on CPU is slow, not unreachable: give it most of the activity's 10 minutes.
-  const timeout = cfg.timeout_ms ?? (cfg.provider === 'local' ? 540_000 : 120_000);
+  // A local model on CPU is slow, not unreachable; two calls (a reply and its fence repair) must
+  // still fit in the activity's 10 minutes.
+  const timeout = cfg.timeout_ms ?? (cfg.provider === 'local' ? 280_000 : 120_000);
   switch (cfg.provider) {
     case 'openai':
       return new OpenAiProvider('openai', cfg.model, requireKey(env, 'OPENAI_API_KEY', 'openai'), cfg.base_url ?? env.OPENAI_BASE_URL, timeout);
@@ -261,6 +262,9 @@ export function classifyProviderError(err: unknown): ErrorClass {
   const status = typeof e?.status === 'number' ? e.status : undefined;
   if (status === undefined) return { retryable: true, message };
   if (status === 429 || status >= 500) return { retryable: true, status, retryAfterMs: retryAfterMs(e.headers), message };
+  // a bad key (401), no access (403) or an unknown model (404) fails every later call the same way:
+  // a configuration error, so a run stops at once instead of spending its budget on rejected calls
+  if (status === 401 || status === 403 || status === 404) return { retryable: false, config: true, status, message };
   return { retryable: false, status, message };
 }
 

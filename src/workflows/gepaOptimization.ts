@@ -24,6 +24,7 @@ import {
   seedComponents,
   recordRejected,
   renderSystemPrompt,
+  STOP_SIGNAL,
   stopBySignal,
   summarizeState,
   addEvaluatedCandidate,
@@ -339,7 +340,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
   };
   await ts.writeJson({ run_dir: paths.run_dir, file: 'gepa/candidates.json', value: { candidates: st.candidates, frontier: frontier(st), component_names: st.component_names } });
-  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used, reflection_usage: sum.reflection_usage } });
+  await ts.finishRun({ run_dir: paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used, reflection_usage: sum.reflection_usage } });
   await condition(allHandlersFinished);
   return result;
 }

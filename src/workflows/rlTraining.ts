@@ -14,6 +14,7 @@ import {
   ChildWorkflowFailure,
   condition,
   continueAsNew,
+  isCancellation,
   log,
   patched,
   setHandler,
@@ -76,9 +77,13 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
   } catch (e) {
     if (seen.paths && seen.status && isRunFailure(e) && patched('rl-run-json-failed')) {
       const { batch, phase, checkpoint } = seen.status;
-      await ts.finishRun({ run_dir: seen.paths.run_dir, status: 'failed', summary: { batch, phase, checkpoint, error: failureReason(e) } });
+      try {
+        await ts.finishRun({ run_dir: seen.paths.run_dir, status: 'failed', summary: { batch, phase, checkpoint, error: failureReason(e) } });
+      } catch (writeError) {
+        log.warn('could not mark run.json failed', { error: String(writeError) });
+      }
     }
-    throw e;
+    throw e; // the run's own failure, whatever happened to the run.json update
   }
 }
 
@@ -90,7 +95,7 @@ interface Seen {
 
 /** A failure that ends the run (a non-retryable or exhausted activity, a failed child); never a cancellation. */
 function isRunFailure(e: unknown): e is TemporalFailure {
-  return e instanceof ActivityFailure || e instanceof ChildWorkflowFailure || e instanceof ApplicationFailure;
+  return (e instanceof ActivityFailure || e instanceof ChildWorkflowFailure || e instanceof ApplicationFailure) && !isCancellation(e);
 }
 
 /** The innermost cause as `Type: message`, e.g. `NonFiniteLoss: step 3: loss=nan ... is not finite`. */

@@ -80,8 +80,16 @@ test('429 with retry-after is retryable with that delay; 5xx retryable; 400/401 
   expect(f401.nonRetryable).toBe(true);
   expect(f401.message).toMatch(/401.*Incorrect API key/);
   expect(f401.message).not.toContain(KEY);
+  // a bad key, no access or an unknown model fails every later call too: a configuration failure
+  expect(f401.type).toBe(PROVIDER_CONFIG_FAILURE);
+  for (const status of [403, 404]) {
+    script = () => ({ status, body: { error: { message: 'nope' } } });
+    expect(classifyProviderError(await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e))).toMatchObject({ retryable: false, config: true, status });
+  }
   script = () => ({ status: 400, body: { error: { message: 'max_tokens too large' } } });
-  expect(toActivityFailure(await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e))).toMatchObject({ nonRetryable: true, message: expect.stringMatching(/max_tokens too large/) });
+  const e400 = await p.complete({ messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+  expect(toActivityFailure(e400)).toMatchObject({ nonRetryable: true, type: 'ProviderHttp400', message: expect.stringMatching(/max_tokens too large/) });
+  expect(classifyProviderError(e400).config).toBeUndefined();
 });
 
 test('a missing key is a clear, non-retryable error', () => {
