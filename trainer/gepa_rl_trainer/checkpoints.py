@@ -142,3 +142,19 @@ def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path, step:
     os.replace(prev, doomed)  # gone from <root>/<k> at once; a crash mid-delete leaves a stale .tmp-*
     shutil.rmtree(doomed)
     return True
+
+
+def step_target(req: dict, t0: float) -> tuple[int, Path, Path, bool, dict | None]:
+    """Where a train_step request writes (step, root, out_dir, keep) and, when that step is already
+    DONE (a retry, DESIGN §4.3), the result to return at once: its index row is recorded and the
+    superseded step pruned as the first attempt would have."""
+    step = int(req["step"])
+    root = Path(req["checkpoint_root"]).resolve()
+    out_dir = root / str(step)
+    keep = bool(req.get("keep", True))
+    if not is_done(out_dir):
+        return step, root, out_dir, keep, None
+    meta = read_meta(out_dir)
+    record(root, step, out_dir, meta["metrics"], meta.get("keep", keep))
+    prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
+    return step, root, out_dir, keep, {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}

@@ -292,15 +292,9 @@ class LocalBackend:
     def train_step(self, req: dict) -> dict:
         _require(req, "run_id", "step", "model", "checkpoint_root", "loss", "optim")
         t0 = time.time()
-        step = int(req["step"])
-        root = Path(req["checkpoint_root"]).resolve()
-        out_dir = root / str(step)
-        keep = bool(req.get("keep", True))
-        if ckpts.is_done(out_dir):  # a retry of a step already done (DESIGN §4.3)
-            meta = ckpts.read_meta(out_dir)
-            ckpts.record(root, step, out_dir, meta["metrics"], meta.get("keep", keep))
-            ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
-            return {"checkpoint_out": str(out_dir), "metrics": meta["metrics"], "reused": True, "seconds": time.time() - t0}
+        step, root, out_dir, keep, reused = ckpts.step_target(req, t0)
+        if reused is not None:
+            return reused
         loss_name = req["loss"]
         if loss_name not in ("importance_sampling", "ppo", "cross_entropy"):
             raise InvalidRequest(f"unknown loss {loss_name!r} (expected importance_sampling, ppo or cross_entropy)")
