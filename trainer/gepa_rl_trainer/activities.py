@@ -6,7 +6,9 @@ non-retryable ApplicationErrors of type InvalidRequest.
 """
 from __future__ import annotations
 
+import contextvars
 import os
+import threading
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -16,6 +18,16 @@ from .errors import InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
 
 _backends: dict[str, object] = {}
+PULSE_SECONDS = float(os.environ.get("GEPA_RL_HEARTBEAT_PULSE_S", "2"))
+
+
+def warm_imports() -> None:
+    """Import the model stack before polling. transformers imports lazily; an import interrupted in
+    an activity thread (Temporal raises a cancellation inside it) leaves "Could not import module
+    'LlamaConfig'" for every later call in the process."""
+    import peft  # noqa: F401
+    import torch  # noqa: F401
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM  # noqa: F401
 
 
 def _heartbeat(msg: str) -> None:
@@ -44,12 +56,29 @@ def backend_for(model_ref: dict):
 def _run(fn_name: str, req: dict) -> dict:
     if not isinstance(req, dict):
         raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type="InvalidRequest", non_retryable=True)
+    # A pulse from a side thread while the call runs: a slow step (a first model load, a long batch
+    # on a busy machine) is not taken for a dead worker; a killed worker still stops heartbeating.
+    # (Temporal cancels a threaded activity by raising inside its thread; an import interrupted that
+    # way breaks transformers' lazy modules for the whole process, see warm_imports.)
+    done = threading.Event()
+    ctx = contextvars.copy_context()
+
+    def pulse():
+        while not done.wait(PULSE_SECONDS):
+            try:
+                ctx.run(_heartbeat, f"{fn_name} running")
+            except Exception:  # noqa: BLE001 — a pulse never fails the call it accompanies
+                return
+
+    threading.Thread(target=pulse, name=f"{fn_name}-heartbeat", daemon=True).start()
     try:
         return getattr(backend_for(req.get("model")), fn_name)(req)
     except NonFiniteLoss as e:
         raise ApplicationError(str(e), type="NonFiniteLoss", non_retryable=True) from e
     except (InvalidRequest, ModelNotFound, BlobError) as e:
         raise ApplicationError(str(e), type="InvalidRequest", non_retryable=True) from e
+    finally:
+        done.set()
 
 
 @activity.defn(name="policy_sample")

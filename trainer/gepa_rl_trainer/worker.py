@@ -16,7 +16,7 @@ import sys
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .activities import ACTIVITIES, preload
+from .activities import ACTIVITIES, preload, warm_imports
 from .wandb_sink import wandb_log
 
 TASK_QUEUE = os.environ.get("GEPA_RL_TRAINER_TASK_QUEUE", "gepa-rl-trainer")
@@ -34,6 +34,7 @@ async def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 — the message is what matters here
         print(f"cannot reach Temporal at {address}: {e}\nstart it with `make up` (or set TEMPORAL_ADDRESS)", file=sys.stderr, flush=True)
         return 1
+    warm_imports()
     if args.preload:
         preload(args.preload)
     stop = asyncio.Event()
