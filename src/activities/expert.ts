@@ -68,22 +68,19 @@ export async function verifiedSuccesses(req: { traces_refs: BlobRef[] }): Promis
  * messages rebuilt from the task and the clean system prompt, so a hint never reaches training.
  * Picks name (index, sample_index) within their own source (student or expert traces): the same
  * pair in another source is a different, possibly failed, sample. Only verified-correct traces
- * are ever taken. (`traces_refs` + `picks` without `sources`: one source, as older callers send.)
+ * are ever taken.
  */
 export async function sftFromTraces(req: {
   task: TaskConfig;
   split: Split;
   system_prompt: string;
-  sources?: Array<{ traces_refs: BlobRef[]; picks: SuccessPick[] }>;
-  traces_refs?: BlobRef[];
-  picks?: SuccessPick[];
+  sources: Array<{ traces_refs: BlobRef[]; picks: SuccessPick[] }>;
   blob_dir: string;
 }): Promise<{ ref: BlobRef; n: number }> {
   const task = getTask(req.task);
   const rows = (await loadSplitsCached(req.task))[req.split];
-  const sources = req.sources ?? [{ traces_refs: req.traces_refs ?? [], picks: req.picks ?? [] }];
   const examples: SftExample[] = [];
-  for (const src of sources) {
+  for (const src of req.sources) {
     const traces = (await Promise.all(src.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
     const want = new Set(src.picks.map((p) => `${p.index}:${p.sample_index}`));
     for (const t of traces) {

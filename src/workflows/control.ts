@@ -58,11 +58,11 @@ export interface Control {
  * handlers are set, so a signal buffered for the new run is not overwritten.
  */
 export function installControl(
-  opts: { onSetPrompt?: (p: string) => string; initial?: { paused?: boolean; stopRequested?: boolean; metrics?: MetricsSummary } } = {},
+  opts: { onSetPrompt?: (p: string) => string; initial?: ControlState } = {},
 ): Control {
   const c: Control = {
     paused: opts.initial?.paused ?? false,
-    stopRequested: opts.initial?.stopRequested ?? false,
+    stopRequested: opts.initial?.stop_requested ?? false,
     metrics: opts.initial?.metrics ?? emptyMetricsSummary(),
     snapshot: () => ({ paused: c.paused, stop_requested: c.stopRequested, metrics: c.metrics }),
     async checkpoint() {

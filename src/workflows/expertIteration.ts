@@ -82,7 +82,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
     ...totals,
   };
   const control = installControl({
-    initial: carry?.control && { paused: carry.control.paused, stopRequested: carry.control.stop_requested, metrics: carry.control.metrics },
+    initial: carry?.control,
   });
   setHandler(statusQuery, () => ({ ...status, ...totals, paused: control.paused }));
 

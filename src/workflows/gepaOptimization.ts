@@ -36,7 +36,7 @@ import type { RunPaths } from '../activities/run';
 import type { ProposeResult } from '../activities/reflection';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, statusQuery, type MetricsSummary } from './control';
+import { installControl, statusQuery, type ControlState } from './control';
 import { runPolicy, type RunOn } from './policy';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
@@ -45,10 +45,8 @@ export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]
 export interface GepaCarry {
   state: GepaState;
   paths: RunPaths;
-  /** control state at the moment of continue-as-new (absent in older carries) */
-  paused?: boolean;
-  stop_requested?: boolean;
-  metrics?: MetricsSummary;
+  /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
+  control?: ControlState;
 }
 
 export interface GepaResult extends GepaSummary {
@@ -68,7 +66,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   const runId = runIdOf(input.run);
   let state: GepaState | null = carry?.state ?? null;
   let phase = 'starting';
-  const control = installControl({ initial: { paused: carry?.paused, stopRequested: carry?.stop_requested, metrics: carry?.metrics } });
+  const control = installControl({ initial: carry?.control });
   setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
@@ -155,8 +153,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   /**
    * One reflection activity. A reflection LM that errors does not crash the run: a failure after
    * Temporal's retries (429/5xx/network) is returned as a rejected proposal 'reflection error: ...'
-   * and the loop goes on. The one exception, decided here: a provider that cannot be built at all
-   * (missing API key or base URL, type ProviderConfig) fails the run at once with that message,
+   * and the loop goes on. The one exception, decided here: a provider that cannot be used at all
+   * (missing API key or base URL, a rejected key, an unknown model: type ProviderConfig) fails the run at once with that message,
    * since every later iteration would fail the same way and only burn the metric-call budget.
    */
   const reflect = async (args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposeResult> => {
@@ -206,7 +204,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     acceptedChild = false;
     if (workflowInfo().continueAsNewSuggested && canHere) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, paused: control.paused, stop_requested: control.stopRequested, metrics: control.metrics });
+      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, control: control.snapshot() });
     }
     if (await control.checkpoint()) {
       stopBySignal(st);

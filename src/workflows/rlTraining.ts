@@ -130,7 +130,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
       log.info('system prompt replaced by set_prompt', { old: prev.slice(0, 80), new: p.slice(0, 80) });
       return prev;
     },
-    initial: carry?.control && { paused: carry.control.paused, stopRequested: carry.control.stop_requested, metrics: carry.control.metrics },
+    initial: carry?.control,
   });
   setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
   seen.status = status;
