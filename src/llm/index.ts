@@ -129,6 +129,21 @@ class OpenAiProvider implements LlmProvider {
   }
 }
 
+/**
+ * Anthropic's sampling parameters: its current models take temperature or top_p, not both (a 400
+ * "cannot both be specified for this model"; the docs: alter one, not both). A top_p of 1 and a
+ * temperature of 1 are Anthropic's defaults, so the one left at its default is not sent; changing
+ * both is refused before any call, saying which to reset.
+ */
+function anthropicSampling(req: Pick<CompletionRequest, 'temperature' | 'top_p'>): { temperature?: number; top_p?: number } {
+  const topP = req.top_p !== undefined && req.top_p < 1 ? req.top_p : undefined;
+  if (topP === undefined) return req.temperature === undefined ? {} : { temperature: req.temperature };
+  if (req.temperature === undefined || req.temperature === 1) return { top_p: topP };
+  throw new ProviderConfigError(
+    `the anthropic provider takes temperature or top_p, not both (got temperature=${req.temperature}, top_p=${req.top_p}); set top_p=1 to sample at that temperature, or temperature=1 for nucleus sampling`,
+  );
+}
+
 class AnthropicProvider implements LlmProvider {
   readonly name = 'anthropic' as const;
   readonly supportsPrefill = false;
@@ -148,6 +163,7 @@ class AnthropicProvider implements LlmProvider {
     const texts: string[] = [];
     const finish: string[] = [];
     const usage = { prompt_tokens: 0, completion_tokens: 0 };
+    const sampling = anthropicSampling(req);
     for (let i = 0; i < (req.n ?? 1); i++) {
       const res = await this.client.messages.create({
         model: this.model,
@@ -155,6 +171,7 @@ class AnthropicProvider implements LlmProvider {
         messages,
         max_tokens: req.max_tokens ?? 1024,
         stop_sequences: req.stop,
+        ...sampling,
       });
       texts.push(res.content.map((b) => (b.type === 'text' ? b.text : '')).join(''));
       finish.push(res.stop_reason === 'max_tokens' ? 'length' : 'stop');
