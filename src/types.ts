@@ -56,10 +56,20 @@ export interface Rollout {
   logprobs: number[];
   text: string;
   stop_reason: 'stop' | 'length';
+  /** completion tokens as the provider counted them, for rollouts without token ids (API models) */
+  num_tokens?: number;
+}
+
+/** An API policy model (sampled on the TS worker; it has no token ids and cannot be trained). */
+export interface ApiModelRef {
+  backend: 'api';
+  provider: string;
+  model: string;
+  base_url?: string;
 }
 
 export interface RolloutsBlob {
-  model: ModelRef;
+  model: ModelRef | ApiModelRef;
   checkpoint: string | null;
   rollouts: Rollout[]; // ordered by prompt_index, then sample_index
 }

@@ -106,10 +106,12 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
     const x = xs[r.prompt_index];
     if (!x) throw new Error(`rollout for prompt ${r.prompt_index} but only ${xs.length} problems were sampled`);
     const s = scoreSafely(task, x, r.text);
+    // an API rollout has no token ids; its count is the provider's
+    const numTokens = r.num_tokens ?? r.token_ids.length;
     rewards_PG[r.prompt_index].push(s.reward);
     correct_PG[r.prompt_index].push(s.correct);
     format_ok_PG[r.prompt_index].push(s.format_ok);
-    num_tokens_PG[r.prompt_index].push(r.token_ids.length);
+    num_tokens_PG[r.prompt_index].push(numTokens);
     const messages = prompts[r.prompt_index] ?? [];
     traces.push({
       index: req.indices[r.prompt_index],
@@ -123,7 +125,7 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
       format_ok: s.format_ok,
       extracted: s.extracted,
       feedback: s.feedback,
-      num_tokens: r.token_ids.length,
+      num_tokens: numTokens,
     });
   }
   const traces_ref = await new FileBlobStore(req.blob_dir).put(traces);

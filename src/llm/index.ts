@@ -42,6 +42,8 @@ export interface Completion {
   texts: string[];
   finish_reasons: string[];
   usage: { prompt_tokens: number; completion_tokens: number };
+  /** completion tokens of each text, where the provider counts them per completion (see src/llm/usage.ts) */
+  completion_tokens_per_text?: number[];
   cost_usd: number | null;
   model: string;
   latency_ms: number;
@@ -122,11 +124,28 @@ class OpenAiProvider implements LlmProvider {
       texts: res.choices.map((c) => prefill + (c.message?.content ?? '')),
       finish_reasons: res.choices.map((c) => c.finish_reason ?? 'stop'),
       usage,
+      // the chat completions API counts tokens per response, not per choice: exact for one choice
+      completion_tokens_per_text: res.choices.length === 1 && res.usage ? [res.usage.completion_tokens] : undefined,
       cost_usd: this.name === 'local' ? null : estimateCost(this.model, usage),
       model: res.model ?? this.model,
       latency_ms: Date.now() - t0,
     };
   }
+}
+
+/**
+ * Anthropic's sampling parameters: its current models take temperature or top_p, not both (a 400
+ * "cannot both be specified for this model"; the docs: alter one, not both). A top_p of 1 and a
+ * temperature of 1 are Anthropic's defaults, so the one left at its default is not sent; changing
+ * both is refused before any call, saying which to reset.
+ */
+function anthropicSampling(req: Pick<CompletionRequest, 'temperature' | 'top_p'>): { temperature?: number; top_p?: number } {
+  const topP = req.top_p !== undefined && req.top_p < 1 ? req.top_p : undefined;
+  if (topP === undefined) return req.temperature === undefined ? {} : { temperature: req.temperature };
+  if (req.temperature === undefined || req.temperature === 1) return { top_p: topP };
+  throw new ProviderConfigError(
+    `the anthropic provider takes temperature or top_p, not both (got temperature=${req.temperature}, top_p=${req.top_p}); set top_p=1 to sample at that temperature, or temperature=1 for nucleus sampling`,
+  );
 }
 
 class AnthropicProvider implements LlmProvider {
@@ -147,7 +166,9 @@ class AnthropicProvider implements LlmProvider {
     const messages = req.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
     const texts: string[] = [];
     const finish: string[] = [];
+    const perText: number[] = [];
     const usage = { prompt_tokens: 0, completion_tokens: 0 };
+    const sampling = anthropicSampling(req);
     for (let i = 0; i < (req.n ?? 1); i++) {
       const res = await this.client.messages.create({
         model: this.model,
@@ -155,13 +176,15 @@ class AnthropicProvider implements LlmProvider {
         messages,
         max_tokens: req.max_tokens ?? 1024,
         stop_sequences: req.stop,
+        ...sampling,
       });
       texts.push(res.content.map((b) => (b.type === 'text' ? b.text : '')).join(''));
       finish.push(res.stop_reason === 'max_tokens' ? 'length' : 'stop');
       usage.prompt_tokens += res.usage.input_tokens;
       usage.completion_tokens += res.usage.output_tokens;
+      perText.push(res.usage.output_tokens);
     }
-    return { texts, finish_reasons: finish, usage, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: Date.now() - t0 };
+    return { texts, finish_reasons: finish, usage, completion_tokens_per_text: perText, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: Date.now() - t0 };
   }
 }
 
@@ -190,8 +213,9 @@ class ScriptedProvider implements LlmProvider {
     const texts = Array.from({ length: req.n ?? 1 }, () => prefill + s.fn(req, s.calls++));
     // usage estimated at 4 characters a token, priced like the real model it is named after (if any)
     const chars = req.messages.reduce((a, m) => a + m.content.length, 0);
-    const usage = { prompt_tokens: Math.ceil(chars / 4) * texts.length, completion_tokens: texts.reduce((a, t) => a + Math.ceil(t.length / 4), 0) };
-    return { texts, finish_reasons: texts.map(() => 'stop'), usage, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: 0 };
+    const perText = texts.map((t) => Math.ceil(t.length / 4));
+    const usage = { prompt_tokens: Math.ceil(chars / 4) * texts.length, completion_tokens: perText.reduce((a, b) => a + b, 0) };
+    return { texts, finish_reasons: texts.map(() => 'stop'), usage, completion_tokens_per_text: perText, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: 0 };
   }
 }
 
