@@ -38,6 +38,20 @@ Operating a run (the workflow id is printed at start):
   gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines
 `;
 
+/** Usage of each operating command, printed by `<command> --help` without contacting a server. */
+const OPERATING_USAGE: Record<string, string> = {
+  status: 'status <workflow-id>              print the run\'s status query as JSON',
+  watch: 'watch <workflow-id> [--json]      live progress until the run ends (Ctrl-C detaches)',
+  pause: 'pause <workflow-id>               pause at the next step boundary',
+  resume: 'resume <workflow-id>              resume a paused run',
+  stop: 'stop <workflow-id>                finish the current step cleanly and return results',
+  'set-prompt': 'set-prompt <workflow-id> <text | @file>   replace the prompt the run trains or evaluates under',
+  list: 'list                              recent runs on the task queue',
+  report: 'report <workflow-id | run-dir>    write runs/<id>/report.html',
+  replay: 'replay <workflow-id | history.json>   replay a history against the current code',
+  grade: 'grade < lines.jsonl               score {"task"|"grader", "gold", "completion"} lines, one JSON answer per line',
+};
+
 /** One connection per CLI invocation, closed when main() ends so the process can exit. */
 let openClient: Promise<Client> | null = null;
 
@@ -311,6 +325,10 @@ async function command(argv: string[]): Promise<void> {
     return;
   }
   if (cmd in COMMANDS) return startExperiment(cmd, args);
+  if (cmd in OPERATING_USAGE && (args.includes('--help') || args.includes('-h'))) {
+    console.log(`gepa-rl ${OPERATING_USAGE[cmd]}`);
+    return;
+  }
   switch (cmd) {
     case 'status': {
       const h = await handleFor(needId(args, cmd));
@@ -360,7 +378,7 @@ async function command(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(cmd)}. Commands: ${[...Object.keys(COMMANDS), 'status', 'watch', 'pause', 'resume', 'stop', 'set-prompt', 'list', 'report', 'replay', 'grade'].join(', ')}`);
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}. Commands: ${[...Object.keys(COMMANDS), ...Object.keys(OPERATING_USAGE)].join(', ')}`);
   }
 }
 
