@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from .blobs import BlobError
-from .errors import InvalidRequest, NonFiniteLoss
+from .errors import INVALID_REQUEST, NON_FINITE_LOSS, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
 
 _backends: dict[str, object] = {}
@@ -55,7 +55,7 @@ def backend_for(model_ref: dict):
 
 def _run(fn_name: str, req: dict) -> dict:
     if not isinstance(req, dict):
-        raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type="InvalidRequest", non_retryable=True)
+        raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type=INVALID_REQUEST, non_retryable=True)
     # A pulse from a side thread while the call runs: a slow step (a first model load, a long batch
     # on a busy machine) is not taken for a dead worker; a killed worker still stops heartbeating.
     # (Temporal cancels a threaded activity by raising inside its thread; an import interrupted that
@@ -74,9 +74,9 @@ def _run(fn_name: str, req: dict) -> dict:
     try:
         return getattr(backend_for(req.get("model")), fn_name)(req)
     except NonFiniteLoss as e:
-        raise ApplicationError(str(e), type="NonFiniteLoss", non_retryable=True) from e
+        raise ApplicationError(str(e), type=NON_FINITE_LOSS, non_retryable=True) from e
     except (InvalidRequest, ModelNotFound, BlobError) as e:
-        raise ApplicationError(str(e), type="InvalidRequest", non_retryable=True) from e
+        raise ApplicationError(str(e), type=INVALID_REQUEST, non_retryable=True) from e
     finally:
         done.set()
 
