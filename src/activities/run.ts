@@ -63,7 +63,8 @@ export async function finishRun(req: FinishRunRequest): Promise<void> {
     /* no run.json: write a fresh one */
   }
   const reason = typeof req.summary.error === 'string' ? { reason: req.summary.error } : {};
-  await writeJsonAtomic(file, { ...started, status: req.status, ...reason, finished_at: new Date().toISOString(), summary: req.summary });
+  const at = typeof req.summary.step === 'string' && (req.status === 'failed' || req.status === 'cancelled') ? { at: req.summary.step } : {};
+  await writeJsonAtomic(file, { ...started, status: req.status, ...reason, ...at, finished_at: new Date().toISOString(), summary: req.summary });
 }
 
 export async function writeJson(req: { run_dir: string; file: string; value: unknown }): Promise<void> {

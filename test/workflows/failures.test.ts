@@ -14,6 +14,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUE, type WorkflowType } from '../../src/constants';
+import { main } from '../../src/cli/main';
+import { writeReport } from '../../src/report';
 import { pauseSignal } from '../../src/workflows/control';
 import { registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
@@ -22,6 +24,8 @@ let env: TestWorkflowEnvironment;
 let worker: Worker;
 let workerRun: Promise<void>;
 let dir: string;
+let runs: string; // one runs/ folder for every case, so `gepa-rl list --runs` sees them all
+const savedAddress = process.env.TEMPORAL_ADDRESS;
 const savedKey = process.env.OPENAI_API_KEY;
 const timings: Array<[string, number]> = [];
 
@@ -33,6 +37,8 @@ beforeAll(async () => {
   worker = await createTsWorker(env, TASK_QUEUE);
   workerRun = worker.run();
   dir = mkdtempSync(path.join(tmpdir(), 'faults-'));
+  runs = tmpRunsDir();
+  process.env.TEMPORAL_ADDRESS = env.address; // the CLI connects the standard way
   writeFileSync(path.join(dir, 'empty.jsonl'), '');
   writeFileSync(path.join(dir, 'good.jsonl'), Array.from({ length: 20 }, (_, i) => JSON.stringify({ question: `Say ${i}`, answer: 'a' })).join('\n') + '\n');
   // a copy cut mid-line, as a crash or a full disk leaves it
@@ -42,6 +48,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (savedKey !== undefined) process.env.OPENAI_API_KEY = savedKey;
+  if (savedAddress === undefined) delete process.env.TEMPORAL_ADDRESS;
+  else process.env.TEMPORAL_ADDRESS = savedAddress;
   worker?.shutdown();
   await workerRun;
   await env?.teardown();
@@ -57,11 +65,9 @@ interface Outcome {
   runJson: Record<string, any>;
   history: Array<Record<string, any>>;
   handle: WorkflowHandle;
-  runs: string;
 }
 
 async function failRun(type: WorkflowType, runId: string, input: Record<string, unknown>, label: string): Promise<Outcome> {
-  const runs = tmpRunsDir();
   const t0 = Date.now();
   const handle = await env.client.workflow.start(type, {
     taskQueue: TASK_QUEUE,
@@ -77,7 +83,7 @@ async function failRun(type: WorkflowType, runId: string, input: Record<string, 
   timings.push([`${type} (${label})`, Date.now() - t0]);
   const history = (await handle.fetchHistory()).events as unknown as Array<Record<string, any>>;
   const runJson = readRunJson(runs, runId) ?? { missing: chain(failure) };
-  return { failure, runJson, history, handle, runs };
+  return { failure, runJson, history, handle };
 }
 
 /** No retry loop: no workflow task failed, and no activity was started more than once. */
@@ -173,12 +179,11 @@ test('gepaRlAlternation whose RL child fails: parent and child both failed in ru
   expect(chain(o.failure)).toMatch(/ChildWorkflowFailure.*\[UnexpectedError\]: rlTraining failed at phase sampling, batch 0.*the train split is empty/);
   expectNoRetries(o.history);
   expect(o.runJson).toMatchObject({ status: 'failed', workflow_type: 'gepaRlAlternation', reason: expect.stringMatching(/^UnexpectedError: rlTraining failed at .*the train split is empty/) });
-  const child = JSON.parse(readFileSync(path.join(o.runs, 'f-alt', 'round0_rl', 'run.json'), 'utf8'));
+  const child = JSON.parse(readFileSync(path.join(runs, 'f-alt', 'round0_rl', 'run.json'), 'utf8'));
   expect(child).toMatchObject({ status: 'failed', workflow_type: 'rlTraining', phase: 'round0_rl', reason: expect.stringMatching(/the train split is empty/) });
 });
 
 test('a cancelled run says cancelled in run.json', async () => {
-  const runs = tmpRunsDir();
   const handle = await env.client.workflow.signalWithStart('gepaOptimization', {
     taskQueue: TASK_QUEUE,
     workflowId: `f-cancel-${Date.now()}`,
@@ -209,6 +214,23 @@ test('a cancelled run says cancelled in run.json', async () => {
   expect(chain(err!)).toMatch(/Cancelled/i);
   expect(readRunJson(runs, 'f-cancel')).toMatchObject({ status: 'cancelled', summary: { paused: true } });
 }, 60_000);
+
+test('gepa-rl list and the report show what run.json says: failed with the reason, cancelled', async () => {
+  const out: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  try {
+    await main(['list', '--runs', runs]);
+  } finally {
+    log.mockRestore();
+  }
+  const line = (id: string) => out.join('\n').split('\n').find((l) => l.startsWith(`${id}-`)) ?? '';
+  expect(line('f-evalp')).toMatch(/evaluatePrompt\s+FAILED .* run\.json failed: DatasetError: dataset file .*missing\.jsonl does not exist/);
+  expect(line('f-rl')).toMatch(/rlTraining\s+FAILED .* run\.json failed: UnexpectedError: rlTraining failed at phase sampling, batch 0/);
+  expect(line('f-cancel')).toMatch(/gepaOptimization\s+CANCELLED .* run\.json cancelled$/);
+  const html = readFileSync(await writeReport(path.join(runs, 'f-traces')), 'utf8');
+  expect(html).toMatch(/<th>status<\/th><td>failed<\/td>/);
+  expect(html).toMatch(/<th>reason<\/th><td>DatasetError: .*truncated\.jsonl:8: malformed row/);
+});
 
 function readRunJson(runs: string, id: string): Record<string, any> | null {
   try {
