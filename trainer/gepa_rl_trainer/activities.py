@@ -13,6 +13,7 @@ import threading
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from . import checkpoints as ckpts
 from .blobs import BlobError
 from .errors import INVALID_REQUEST, NON_FINITE_LOSS, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
@@ -72,7 +73,13 @@ def _run(fn_name: str, req: dict) -> dict:
 
     threading.Thread(target=pulse, name=f"{fn_name}-heartbeat", daemon=True).start()
     try:
-        return getattr(backend_for(req.get("model")), fn_name)(req)
+        backend = backend_for(req.get("model"))
+        if fn_name != "train_step":
+            return getattr(backend, fn_name)(req)
+        # the done check (step_target, inside train_step) runs under the step's lock: two workers on
+        # one step train it once, the other gets that checkpoint back
+        with ckpts.step_lock(req):
+            return backend.train_step(req)
     except NonFiniteLoss as e:
         raise ApplicationError(str(e), type=NON_FINITE_LOSS, non_retryable=True) from e
     except (InvalidRequest, ModelNotFound, BlobError) as e:
