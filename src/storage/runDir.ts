@@ -9,7 +9,7 @@ import { FAILURE } from '../failures';
 
 /**
  * A run directory that cannot be used: a bad run id, a path outside the run, or the disk refusing the
- * write (permission denied, read-only, full). Never retried (src/failures.json): a retry five times in a
+ * write (permission denied, read-only, full). Never retried (src/failure-types.json): a retry five times in a
  * row hits the same wall, and the user has to act.
  */
 export class RunDirError extends Error {

@@ -31,7 +31,7 @@ export function repoRoot(): string {
 
 export const dataPath = (...p: string[]) => path.join(process.env.GEPA_RL_DATA_DIR ?? path.join(repoRoot(), 'data'), ...p);
 
-/** A dataset that is missing, unreadable or malformed: never retried (src/failures.json). */
+/** A dataset that is missing, unreadable or malformed: never retried (src/failure-types.json). */
 export class DatasetError extends Error {
   override name = FAILURE.DatasetError;
 }

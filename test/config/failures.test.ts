@@ -1,5 +1,5 @@
 /**
- * One list of failure type names (src/failures.json) for TS and Python: every type the TS source
+ * One list of failure type names (src/failure-types.json) for TS and Python: every type the TS source
  * raises is in it, every Python trainer type is in it, and what the activity proxies never retry is
  * drawn from it. Reads the source text, so a new literal type name cannot slip past the list.
  */
@@ -19,7 +19,7 @@ function files(dir: string, ext: string): string[] {
   });
 }
 
-test('every failure type named in the TS source is in src/failures.json', () => {
+test('every failure type named in the TS source is in src/failure-types.json', () => {
   const named = new Set<string>();
   for (const f of files(path.join(ROOT, 'src'), '.ts')) {
     const text = readFileSync(f, 'utf8');

@@ -1,6 +1,6 @@
 """Errors a caller can fix (bad request, missing checkpoint, prompt too long, NaN loss): never retried.
 
-Failure type names come from src/failures.json, the one list the TS workflows also read (their
+Failure type names come from src/failure-types.json, the one list the TS workflows also read (their
 activity proxies mark these types non-retryable); a name missing there fails at import, not in a run.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-FAILURES_FILE = Path(__file__).resolve().parents[2] / "src" / "failures.json"
+FAILURES_FILE = Path(__file__).resolve().parents[2] / "src" / "failure-types.json"
 
 
 def _load_failure_types() -> dict[str, str]:

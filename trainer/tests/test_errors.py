@@ -1,4 +1,4 @@
-"""The trainer's failure type names come from src/failures.json, shared with the TS workflows."""
+"""The trainer's failure type names come from src/failure-types.json, shared with the TS workflows."""
 import json
 
 from gepa_rl_trainer import errors
