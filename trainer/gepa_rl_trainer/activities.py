@@ -7,6 +7,7 @@ non-retryable ApplicationErrors of type InvalidRequest.
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
 import threading
 
@@ -15,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from . import checkpoints as ckpts
 from .blobs import BlobError
-from .errors import INVALID_REQUEST, NON_FINITE_LOSS, InvalidRequest, NonFiniteLoss
+from .errors import DISK_FULL, INVALID_REQUEST, NON_FINITE_LOSS, RUN_DIR_ERROR, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
 
 _backends: dict[str, object] = {}
@@ -84,8 +85,25 @@ def _run(fn_name: str, req: dict) -> dict:
         raise ApplicationError(str(e), type=NON_FINITE_LOSS, non_retryable=True) from e
     except (InvalidRequest, ModelNotFound, BlobError) as e:
         raise ApplicationError(str(e), type=INVALID_REQUEST, non_retryable=True) from e
+    except OSError as e:
+        failure = disk_failure(e)
+        if failure is None:
+            raise
+        raise failure from e
     finally:
         done.set()
+
+
+def disk_failure(e: OSError) -> ApplicationError | None:
+    """A disk that refuses a write, as a failure that says what to do; None for other OS errors.
+    Full: retried (space may be freed; no half-written checkpoint is ever used, the step starts again
+    from the last complete one). Not writable: never retried."""
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ApplicationError(f"the disk is full{where}: free space (old runs/ folders, checkpoints); the step is retried from the last complete checkpoint", type=DISK_FULL)
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ApplicationError(f"cannot write{where}: {e.strerror}; make it writable by the trainer worker or set run.output_dir to a writable folder", type=RUN_DIR_ERROR, non_retryable=True)
+    return None
 
 
 @activity.defn(name="policy_sample")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -75,6 +76,22 @@ def begin_write(out_dir: Path) -> Path:
         shutil.rmtree(tmp)
     tmp.mkdir()
     return tmp
+
+
+@contextmanager
+def writing(out_dir: Path) -> Iterator[Path]:
+    """begin_write, and on any error (a full disk, a kill signal raised in the thread) remove the
+    half-written folder at once: it is never used, and it must not keep the space a full disk needs."""
+    tmp = begin_write(out_dir)
+    try:
+        yield tmp
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # safetensors (Rust) reports a full disk as SafetensorError("... (os error 28)"): one OSError for callers
+        m = None if isinstance(e, OSError) else re.search(r"os error (\d+)", str(e))
+        if m:
+            raise OSError(int(m.group(1)), str(e), str(tmp)) from e
+        raise
 
 
 def commit(tmp: Path, out_dir: Path, meta: dict) -> None:

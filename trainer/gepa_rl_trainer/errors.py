@@ -23,6 +23,8 @@ FAILURE: dict[str, str] = _load_failure_types()
 INVALID_REQUEST = FAILURE["InvalidRequest"]
 NON_FINITE_LOSS = FAILURE["NonFiniteLoss"]
 WANDB_NOT_INSTALLED = FAILURE["WandbNotInstalled"]
+DISK_FULL = FAILURE["DiskFull"]
+RUN_DIR_ERROR = FAILURE["RunDirError"]
 
 
 class InvalidRequest(ValueError):
