@@ -13,6 +13,7 @@ import { parseWorkflowInput } from '../config';
 import { TASK_QUEUE, type WorkflowType } from '../constants';
 import { webUiUrl } from '../connection';
 import { COMMANDS, helpText, OverrideError, parseOverrides, unknownConfigKeys } from './args';
+import { describeRunState, readRunStates } from './runs';
 import { completedProgress, etaSeconds, formatProgress, stepOf, type ProgressSample } from './progress';
 
 export class UsageError extends Error {
@@ -32,7 +33,7 @@ Operating a run (the workflow id is printed at start):
   gepa-rl watch <id>             live progress until it ends (Ctrl-C detaches)
   gepa-rl pause|resume|stop <id> signals 'pause' / 'resume' / 'stop' (stop finishes the current step)
   gepa-rl set-prompt <id> <text | @file>   update 'set_prompt'
-  gepa-rl list                   recent runs
+  gepa-rl list [--runs DIR]      recent runs: Temporal's state and what each run.json says (DIR: runs)
   gepa-rl report <id | run-dir>  write runs/<id>/report.html
   gepa-rl replay <id | history.json>  replay a history against the current code
   gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines
@@ -352,10 +353,18 @@ async function command(argv: string[]): Promise<void> {
       return;
     }
     case 'list': {
+      // the workflows Temporal knows, each with what its run.json says; then run directories whose
+      // workflow this server does not know (another server, or a dev server restarted in memory)
+      const runsAt = args.indexOf('--runs');
+      const states = readRunStates(runsAt >= 0 && args[runsAt + 1] ? args[runsAt + 1] : 'runs');
+      const byWorkflow = new Map(states.map((s) => [s.workflow_id, s]));
       const c = await client();
       for await (const w of c.workflow.list({ query: `TaskQueue = '${TASK_QUEUE}'` })) {
-        console.log(`${w.workflowId.padEnd(36)} ${w.type.padEnd(20)} ${w.status.name.padEnd(12)} ${w.startTime.toISOString()}`);
+        const s = byWorkflow.get(w.workflowId);
+        byWorkflow.delete(w.workflowId);
+        console.log(`${w.workflowId.padEnd(36)} ${w.type.padEnd(20)} ${w.status.name.padEnd(12)} ${w.startTime.toISOString()}${s ? `  run.json ${describeRunState(s)}` : ''}`);
       }
+      for (const s of byWorkflow.values()) console.log(`${s.workflow_id.padEnd(36)} ${s.workflow_type.padEnd(20)} ${'-'.padEnd(12)} ${'(not on this server)'.padEnd(24)}  run.json ${describeRunState(s)}`);
       return;
     }
     case 'report': {

@@ -119,6 +119,8 @@ class OpenAiProvider implements LlmProvider {
       ...(prefill ? { include_stop_str_in_output: true } : {}),
     };
     const res = await this.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+    // a 200 without choices (seen from proxies and overloaded compatible servers) is a failed call, not an empty reply
+    if (!Array.isArray(res.choices) || res.choices.length === 0) throw new EmptyReplyError(`${this.name} returned no choices for model ${this.model} (HTTP 200)`);
     const usage = { prompt_tokens: res.usage?.prompt_tokens ?? 0, completion_tokens: res.usage?.completion_tokens ?? 0 };
     return {
       texts: res.choices.map((c) => prefill + (c.message?.content ?? '')),
@@ -292,11 +294,24 @@ export function classifyProviderError(err: unknown): ErrorClass {
   return { retryable: false, status, message };
 }
 
+/** A provider answered 200 but with nothing in it (no choices): retried like a transient error. */
+export class EmptyReplyError extends Error {
+  override name = 'EmptyReplyError';
+}
+
+/** What to do about a configuration status (401/403/404): the key, the access, the model or the URL. */
+const FIX_BY_STATUS: Record<number, string> = {
+  401: 'the API key was rejected: set a valid key in the worker\'s environment (OPENAI_API_KEY, ANTHROPIC_API_KEY) and restart the worker',
+  403: 'the key has no access to this model or project: use a model the key may call, or a key with access',
+  404: 'the model or the endpoint does not exist: check the model name and base_url (OPENAI_BASE_URL)',
+};
+
 export function toActivityFailure(err: unknown): ApplicationFailure {
   const c = classifyProviderError(err);
+  const fix = c.config && c.status && FIX_BY_STATUS[c.status] ? ` (${FIX_BY_STATUS[c.status]})` : '';
   return ApplicationFailure.create({
     type: c.config ? PROVIDER_CONFIG_FAILURE : c.status ? `ProviderHttp${c.status}` : 'ProviderError',
-    message: c.status ? `provider returned ${c.status}: ${c.message}` : c.message,
+    message: c.status ? `provider returned ${c.status}: ${c.message}${fix}` : c.message,
     nonRetryable: !c.retryable,
     nextRetryDelay: c.retryAfterMs !== undefined ? Math.max(1, Math.round(c.retryAfterMs)) : undefined,
   });

@@ -18,6 +18,7 @@ import { afterHashes, toNumber } from './extract';
 import { grade, normalizeText, tokenF1, type GraderName } from './graders';
 import { extractMathAnswer, mathEquivalence, normalizeMathAnswer } from './mathAnswer';
 import type { Example, Splits, Task } from './types';
+import { FAILURE } from '../failures';
 
 export function repoRoot(): string {
   let dir = __dirname;
@@ -30,8 +31,9 @@ export function repoRoot(): string {
 
 export const dataPath = (...p: string[]) => path.join(process.env.GEPA_RL_DATA_DIR ?? path.join(repoRoot(), 'data'), ...p);
 
+/** A dataset that is missing, unreadable or malformed: never retried (src/failure-types.json). */
 export class DatasetError extends Error {
-  override name = 'DatasetError';
+  override name = FAILURE.DatasetError;
 }
 
 /** One parsed row and where it came from ("file:line", or "file: row N" in a JSON array), for errors. */

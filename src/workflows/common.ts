@@ -10,12 +10,25 @@ import type { TrainerActivities } from '../activities/trainer';
 import { TRAINER_TASK_QUEUE } from '../constants';
 import { ConfigError, parseWorkflowInput, type RunConfig } from '../config';
 import type { WorkflowType } from '../constants';
+import { FAILURE, NON_RETRYABLE } from '../failures';
 import { foldMetrics, type Control } from './control';
 import type { ModelRef } from '../types';
 
-export const ts = proxyActivities<typeof tsActivities>({
+const tsOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE.ts_activities },
+} as const;
+/**
+ * The TS activities that wait on a provider heartbeat while they wait (src/activities/pulse.ts), so
+ * their heartbeat timeout is seconds: an attempt on a dead TS worker is retried within it, not after
+ * the start-to-close timeout.
+ */
+export const PROVIDER_ACTIVITIES: ReadonlySet<string> = new Set(['proposeComponent', 'teacherHint', 'apiSample']);
+export const PROVIDER_HEARTBEAT_TIMEOUT = '20 seconds';
+const plainTs = proxyActivities<typeof tsActivities>(tsOptions);
+const pulsedTs = proxyActivities<typeof tsActivities>({ ...tsOptions, heartbeatTimeout: PROVIDER_HEARTBEAT_TIMEOUT });
+export const ts: typeof plainTs = new Proxy(plainTs, {
+  get: (target, name, receiver) => Reflect.get(typeof name === 'string' && PROVIDER_ACTIVITIES.has(name) ? pulsedTs : target, name, receiver),
 });
 
 /**
@@ -27,7 +40,7 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
     taskQueue: TRAINER_TASK_QUEUE,
     startToCloseTimeout: '60 minutes',
     heartbeatTimeout: `${heartbeatTimeoutS} seconds`,
-    retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'NonFiniteLoss'] },
+    retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.trainer_activities },
   });
 }
 export const trainer = trainerActivities();
@@ -36,7 +49,7 @@ export const trainer = trainerActivities();
 const wandbSink = proxyActivities<Pick<TrainerActivities, 'wandb_log'>>({
   taskQueue: TRAINER_TASK_QUEUE,
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'WandbNotInstalled'] },
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.wandb },
 });
 
 export type MetricsRow = { key: string; step: number } & Record<string, unknown>;
@@ -66,7 +79,7 @@ export function parseInput<T>(type: WorkflowType, raw: unknown): T {
     return parseWorkflowInput(type, raw) as T;
   } catch (e) {
     if (e instanceof ConfigError) {
-      throw ApplicationFailure.create({ type: 'InvalidConfig', message: e.message, nonRetryable: true, details: [e.issues] });
+      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, message: e.message, nonRetryable: true, details: [e.issues] });
     }
     throw e;
   }
@@ -87,7 +100,7 @@ export interface PolicyLike {
 export function modelRef(p: PolicyLike): ModelRef {
   if (p.backend !== 'local' && p.backend !== 'tinker') {
     throw ApplicationFailure.create({
-      type: 'InvalidConfig',
+      type: FAILURE.InvalidConfig,
       nonRetryable: true,
       message: `policy.backend=${p.backend} cannot be sampled/trained by the trainer worker (expected local or tinker)`,
     });

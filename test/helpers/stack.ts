@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as activities from '../../src/activities';
+import { WORKFLOW_BUNDLE } from '../../src/workflowBundle';
 
 // Quiet worker logs in tests (warnings and errors only).
 try {
@@ -89,7 +90,7 @@ export async function createTsWorker(env: TestWorkflowEnvironment, taskQueue: st
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
+    ...WORKFLOW_BUNDLE,
     activities: { ...activities, ...extraActivities },
   });
 }

@@ -7,13 +7,22 @@ killed write leaves only a .tmp-* folder, which the next write removes.
 Every train step writes its checkpoint (a resumed run needs the latest), but only the steps the
 workflow marks keep=true (every save_every-th and the last) stay: a step written with keep=false is
 pruned once the next step, trained from it, is DONE. Its index row then says "pruned": true.
+
+Two trainer workers can hold the same step at once (a slow attempt whose heartbeat timed out, and its
+retry on another worker): step_lock serialises them per step folder across processes (flock on
+<root>/.locks/<k>, released by the kernel when a holder dies), so the DONE check, the write, the index
+row and the pruning happen under it, and the second one returns the first one's checkpoint.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 TMP_MARK = ".tmp-"
@@ -67,6 +76,22 @@ def begin_write(out_dir: Path) -> Path:
         shutil.rmtree(tmp)
     tmp.mkdir()
     return tmp
+
+
+@contextmanager
+def writing(out_dir: Path) -> Iterator[Path]:
+    """begin_write, and on any error (a full disk, a kill signal raised in the thread) remove the
+    half-written folder at once: it is never used, and it must not keep the space a full disk needs."""
+    tmp = begin_write(out_dir)
+    try:
+        yield tmp
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # safetensors (Rust) reports a full disk as SafetensorError("... (os error 28)"): one OSError for callers
+        m = None if isinstance(e, OSError) else re.search(r"os error (\d+)", str(e))
+        if m:
+            raise OSError(int(m.group(1)), str(e), str(tmp)) from e
+        raise
 
 
 def commit(tmp: Path, out_dir: Path, meta: dict) -> None:
@@ -142,6 +167,19 @@ def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path, step:
     os.replace(prev, doomed)  # gone from <root>/<k> at once; a crash mid-delete leaves a stale .tmp-*
     shutil.rmtree(doomed)
     return True
+
+
+@contextmanager
+def step_lock(req: dict) -> Iterator[None]:
+    """Hold the lock of the step folder a train_step request writes, across processes."""
+    locks = Path(req["checkpoint_root"]).resolve() / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / str(int(req["step"])), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # blocks while another worker trains this step; the pulse keeps heartbeating
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def step_target(req: dict, t0: float) -> tuple[int, Path, Path, bool, dict | None]:
