@@ -30,7 +30,6 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
     retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'NonFiniteLoss'] },
   });
 }
-export const trainer = trainerActivities();
 
 /** W&B logging runs on the trainer worker (where WANDB_API_KEY lives); short, so no heartbeat. */
 const wandbSink = proxyActivities<Pick<TrainerActivities, 'wandb_log'>>({

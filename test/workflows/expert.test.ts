@@ -110,7 +110,7 @@ function eiInput(runs: string, runId: string, task: string | object, grader: str
     policy,
     teacher: { provider: 'scripted', model: teacher },
     expert: { n_rounds: 2, problems_per_round: 6, attempts_per_problem: 2, expert_samples: 3, max_hint_regenerations: 2, max_successes_per_problem: 2, sft_learning_rate: 1e-3, ...expert },
-    rl: { n_eval: 3 },
+    n_eval: 3,
     system_prompt: 'Be brief.',
   };
 }
@@ -243,7 +243,7 @@ test('traceGeneration writes traces, stats and SFT examples; sftTraining trains 
   expect(traces).toHaveLength(8);
   expect(traces.filter((x) => x.source === 'reference')).toHaveLength(t.fallbacks);
 
-  const s = await run(sftTraining, 'sft', { ...base, run: { ...base.run, run_id: 'sft1' }, sft: { source: 'traces', traces_file: t.sft_examples_file, batch_size: 4, learning_rate: 1e-3 }, rl: { n_eval: 3 } }, 'sftTraining.json');
+  const s = await run(sftTraining, 'sft', { ...base, run: { ...base.run, run_id: 'sft1' }, sft: { source: 'traces', traces_file: t.sft_examples_file, batch_size: 4, learning_rate: 1e-3 }, n_eval: 3 }, 'sftTraining.json');
   expect(s.examples).toBe(8);
   expect(s.steps_done).toBe(2);
   const losses = jsonl(path.join(runs, 'sft1/metrics.jsonl')).filter((m) => 'optim/loss' in m);
@@ -267,7 +267,7 @@ test('sftTraining from reference solutions: GSM8K rationales (real data) become 
     policy,
     system_prompt: 'Solve it.',
     sft: { source: 'reference', train_samples: 4, batch_size: 2, learning_rate: 1e-3 },
-    rl: { n_eval: 2 },
+    n_eval: 2,
   });
   expect(s.examples).toBe(4);
   expect(s.steps_done).toBe(2);
@@ -299,7 +299,7 @@ test('sftTraining from reference on rows without a worked solution: the bare ans
     task: goldless,
     policy,
     sft: { source: 'reference', train_samples: 8, batch_size: 8 },
-    rl: { n_eval: 1 },
+    n_eval: 1,
   });
   // rows 0..7: no row has a worked solution; the even ones have a gold answer, the odd ones none
   expect(s).toMatchObject({ examples: 4, answer_fallbacks: 4, skipped_examples: 4, steps_done: 1 });
@@ -378,7 +378,8 @@ test('GEPA+RL+expert iteration by config flags alone: an expert phase after each
     teacher: { provider: 'scripted', model: 'clean-teacher' },
     expert: { problems_per_round: 4, attempts_per_problem: 2, expert_samples: 2 },
     gepa: { max_metric_calls: 20, seed_prompt: 'Say it.', parallelism: 1 },
-    rl: { groups_per_batch: 2, group_size: 4, eval_every: 0, n_eval: 3 },
+    rl: { groups_per_batch: 2, group_size: 4, eval_every: 0 },
+    n_eval: 3,
     alternation: { n_rounds: 1, rl_batches_per_round: 1, skip_first_gepa: true, expert_rounds_per_round: 1 },
   });
   expect(r.phases.map((p) => p.folder)).toEqual(['round0_rl', 'round0_expert']);

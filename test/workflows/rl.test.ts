@@ -34,7 +34,8 @@ function input(runs: string, runId: string, nBatches: number, saveEvery = 1) {
     run: { run_id: runId, output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 5 },
     task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
     policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
-    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, n_eval: 3, save_every: saveEvery },
+    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, save_every: saveEvery },
+    n_eval: 3,
     system_prompt: 'Be brief.',
   };
 }
