@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
@@ -117,3 +118,31 @@ test('killing the trainer worker and the TS worker mid-run: the run completes wi
     expect(meta.checkpoint_in).toBe(ckpts[i - 1].path);
   }
 }, 600_000);
+
+test('sampling at temperature != 1 (or top_p < 1) is off-policy for RL: the status says so', async () => {
+  const runs = tmpRunsDir();
+  const warm = input(runs, 'rl-temp', 1);
+  warm.policy = { ...warm.policy, temperature: 0.8 } as typeof warm.policy;
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const st = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-temp-${Date.now()}`, args: [warm] });
+    await h.result();
+    return (await h.query('status')) as { warnings: string[] };
+  });
+  expect(st.warnings).toHaveLength(1);
+  expect(st.warnings[0]).toMatch(/^policy\.temperature=0\.8: RL samples from a tempered distribution/);
+}, 300_000);
+
+test('a key the workflow does not read fails `workflow start` at once, non-retryably, naming the key and the workflow', async () => {
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const err = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start('sftTraining', { taskQueue: TASK_QUEUE, workflowId: `sft-bad-${Date.now()}`, args: [{ rl: { group_size: 8 } }] });
+    return h.result().then(() => null, (e: Error) => e);
+  });
+  expect(err?.name).toBe('WorkflowFailedError');
+  const cause = err!.cause as ApplicationFailure;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect(cause.type).toBe('InvalidConfig');
+  expect(cause.nonRetryable).toBe(true);
+  expect(cause.message).toContain('rl.group_size: sftTraining does not read rl.group_size');
+}, 120_000);
