@@ -81,6 +81,11 @@ test('keys of the alternation that drive its phases: gepa.minibatch_size and gep
   for (const cmd of ['rl', 'sft', 'expert-iteration', 'gepa-rl'] as const) expect(parseOverrides(cmd, ['beta1=0.8', 'n_eval=4'])).toEqual({ optim: { beta1: 0.8 }, n_eval: 4 });
 });
 
+test('a value the workflow cannot run is refused too: RL has no cross_entropy loss (that is SFT, whose examples it does not build)', () => {
+  expect(() => parseOverrides('rl', ['loss=cross_entropy'])).toThrow('rl.loss: expected one of importance_sampling | ppo, got "cross_entropy"');
+  expect(() => parseWorkflowInput('gepaRlAlternation', { rl: { loss: 'cross_entropy' } })).toThrow(/rl\.loss: .*got "cross_entropy"/);
+});
+
 test('help lists exactly the keys the command accepts, none it refuses', () => {
   for (const [command, type] of Object.entries(COMMANDS) as Array<[keyof typeof COMMANDS, keyof typeof WORKFLOW_INPUT_SCHEMAS]>) {
     const text = helpText(command);
