@@ -11,7 +11,7 @@ node dist/cli/main.js gepa-rl --id "$RUN_ID" \
   env=arithmetic arithmetic_digits=1 arithmetic_operators=+ n_val=8 n_test=16 \
   n_rounds=1 skip_first_gepa=false gepa_iterations=2 max_metric_calls=40 \
   rl_batches_per_round=3 groups_per_batch=8 group_size=4 max_tokens=24 eval_every=3 \
-  reflection.max_tokens=160 parallelism=1 \
+  reflection.max_tokens=160 parallelism=1 format_guard=true \
   "$@"
 node dist/cli/main.js report "runs/$RUN_ID"
 echo

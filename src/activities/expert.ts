@@ -11,6 +11,7 @@ import { buildHintPrompt, hasGroundTruth, numericForms, partitionByGroundTruth, 
 import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
 import { pulsingProvider } from './pulse';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
+import { sftBatches } from '../core/expert/sft';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, SftExample } from '../types';
 import { withSystemPrompt, type ScoredSample, type Split } from './tasks';
@@ -99,10 +100,13 @@ export async function sftFromTraces(req: {
   return { ref: await new FileBlobStore(req.blob_dir).put(examples), n: examples.length };
 }
 
-/** Concatenate SFT blobs (the distillation buffer) into one. */
-export async function mergeSftBlobs(req: { refs: BlobRef[]; blob_dir: string }): Promise<{ ref: BlobRef; n: number }> {
+/** SFT blobs (a round's successes, or the whole distillation buffer) as batches of one optimiser step each. */
+export async function sftBatchesOf(req: { refs: BlobRef[]; batch_size: number; shuffle_seed: number | null; blob_dir: string }): Promise<{ batches: BlobRef[]; n: number }> {
   const all = (await Promise.all(req.refs.map((r) => readBlob<SftExample[]>(r)))).flat();
-  return { ref: await new FileBlobStore(req.blob_dir).put(all), n: all.length };
+  const store = new FileBlobStore(req.blob_dir);
+  const batches: BlobRef[] = [];
+  for (const b of sftBatches(all, req.batch_size, req.shuffle_seed)) batches.push(await store.put(b));
+  return { batches, n: all.length };
 }
 
 /** A traceGeneration run's sft_examples.json; a missing or malformed file is a non-retryable error. */
@@ -157,7 +161,7 @@ export async function sftFromReference(req: {
   }
   const store = new FileBlobStore(req.blob_dir);
   const batches: BlobRef[] = [];
-  for (let i = 0; i < examples.length; i += req.batch_size) batches.push(await store.put(examples.slice(i, i + req.batch_size)));
+  for (const b of sftBatches(examples, req.batch_size)) batches.push(await store.put(b));
   return { batches, n: examples.length, skipped, answer_fallbacks };
 }
 

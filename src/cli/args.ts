@@ -5,7 +5,7 @@
  * from the schemas' descriptions and defaults. Pure.
  */
 import type { z } from 'zod';
-import { WORKFLOW_INPUT_SCHEMAS } from '../config';
+import { leafPaths, NOT_READ, RENAMED, unreadKeyMessage, WORKFLOW_INPUT_SCHEMAS } from '../config';
 import type { WorkflowType } from '../constants';
 
 export const COMMANDS = {
@@ -93,7 +93,7 @@ function levenshtein(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function resolveKey(key: string, leaves: Leaf[]): Leaf {
+function resolveKey(command: string, key: string, leaves: Leaf[]): Leaf {
   const exact = leaves.find((l) => l.path.join('.') === key) ?? leaves.find((l) => l.path.join('.') === ALIASES[key]);
   if (exact) return exact;
   const byName = leaves.filter((l) => l.path[l.path.length - 1] === key);
@@ -101,9 +101,26 @@ function resolveKey(key: string, leaves: Leaf[]): Leaf {
   if (byName.length > 1) {
     throw new OverrideError(`key ${key} is ambiguous; use one of ${byName.map((l) => l.path.join('.')).join(', ')}`);
   }
+  throw new OverrideError(refusal(command, key, leaves));
+}
+
+/**
+ * Why `command` refuses `key` (a dotted path or a leaf name): the workflow does not read it (with the
+ * key that does what was meant, when one does), or no workflow has it (with a did-you-mean).
+ */
+export function refusal(command: string, key: string, leaves: Leaf[]): string {
+  const { type } = schemaFor(command);
   const names = [...new Set(leaves.flatMap((l) => [l.path.join('.'), l.path[l.path.length - 1]]))];
-  const best = closest(key, names);
-  throw new OverrideError(`unknown key ${JSON.stringify(key)}.${best ? ` Did you mean ${best}?` : ''} ('gepa-rl help <command>' lists every key)`);
+  const best = closest(key.split('.').pop()!, names);
+  const mean = best ? ` Did you mean ${best}?` : '';
+  const helpHint = `('gepa-rl help ${command}' lists every key it reads)`;
+  // the same name elsewhere: a key of another workflow, one this workflow refuses on purpose, or an old name
+  const known = new Set<string>([...Object.keys(RENAMED), ...Object.keys(NOT_READ[type] ?? {})]);
+  for (const t of Object.values(COMMANDS)) for (const l of leavesOf(WORKFLOW_INPUT_SCHEMAS[t] as AnyZod)) known.add(l.path.join('.'));
+  const paths = [...known].filter((p) => p === key || (!key.includes('.') && p.split('.').pop() === key));
+  const why = paths.find((p) => NOT_READ[type]?.[p]) ?? paths.find((p) => RENAMED[p]) ?? paths[0];
+  if (why) return `${command}: ${unreadKeyMessage(type, why)}.${NOT_READ[type]?.[why] || RENAMED[why] ? '' : mean} ${helpHint}`;
+  return `unknown key ${JSON.stringify(key)}.${mean} ${helpHint}`;
 }
 
 /** The name spelled most like `key`, within a small edit distance. */
@@ -133,7 +150,12 @@ export function unknownConfigKeys(command: string, config: Record<string, unknow
       const elsewhere = leaves.filter((l) => l.path[l.path.length - 1] === k).map((l) => l.path.join('.'));
       const sibling = closest(k, [...new Set(leaves.filter((l) => l.path.length > p.length - 1 && l.path.slice(0, prefix.length).join('.') === prefix.join('.')).map((l) => l.path[prefix.length]))]);
       const hint = elsewhere.length ? ` Did you mean ${elsewhere.join(' or ')}?` : sibling ? ` Did you mean ${[...prefix, sibling].join('.')}?` : '';
-      problems.push(`unknown key ${dotted}.${hint}`);
+      // a key this workflow does not read (another workflow's, or an old name): say so and what to use
+      const { type } = schemaFor(command);
+      const unread = leafPaths(v, dotted).map((q) => unreadKeyMessage(type, q));
+      const refused = unread.filter((m) => !m.includes('nothing it runs would change') || / \(a key of /.test(m));
+      if (refused.length) problems.push(...refused.map((m) => `${m}.${hint}`));
+      else problems.push(`unknown key ${dotted}.${hint}`);
     }
   };
   walk(config, []);
@@ -189,7 +211,7 @@ export function parseOverrides(command: string, argv: string[], base: Record<str
   for (const arg of argv) {
     const eq = arg.indexOf('=');
     if (eq <= 0) throw new OverrideError(`expected key=value, got ${JSON.stringify(arg)}`);
-    const leaf = resolveKey(arg.slice(0, eq), leaves);
+    const leaf = resolveKey(command, arg.slice(0, eq), leaves);
     setPath(out, leaf.path, coerce(leaf, arg.slice(eq + 1)));
   }
   return out;
@@ -198,6 +220,9 @@ export function parseOverrides(command: string, argv: string[], base: Record<str
 export function helpText(command: string): string {
   const { type, schema } = schemaFor(command);
   const leaves = leavesOf(schema);
+  // an example from this command's own keys: the last section's first key
+  const sections = leaves.filter((l) => l.path.length > 1);
+  const example = sections.find((l) => l.path[0] === sections[sections.length - 1].path[0])!;
   const rows = leaves.map((l) => {
     const name = l.path.join('.');
     const dflt = l.defaultValue === undefined ? '(unset)' : JSON.stringify(l.defaultValue);
@@ -205,7 +230,7 @@ export function helpText(command: string): string {
   });
   return [
     `gepa-rl ${command} [key=value ...] [--config file.json] [--detach] [--id workflow-id]   (workflow ${type})`,
-    'Keys may be given by their last name when unique (n_batches=20) or by dotted path (rl.n_batches=20).',
+    `Keys may be given by their last name when unique (${example.path[example.path.length - 1]}=...) or by dotted path (${example.path.join('.')}=...).`,
     '',
     `  ${'key'.padEnd(34)} ${'default'.padEnd(40)} meaning`,
     ...rows,

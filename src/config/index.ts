@@ -13,7 +13,7 @@ const runId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only
 export const runSchema = z
   .object({
     run_id: runId.optional().describe('run id; runs/<run_id>/ (default: the workflow id)'),
-    name: z.string().default('experiment').describe('human-readable experiment name'),
+    name: z.string().default('experiment').describe('human-readable experiment name (shown in the report heading)'),
     seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
     output_dir: z.string().default('runs').describe('directory holding run directories'),
     trainer_heartbeat_timeout_s: z.number().int().positive().default(120).describe('a trainer call without a heartbeat for this long is retried elsewhere'),
@@ -42,18 +42,32 @@ export const policySchema = z
   })
   .strict();
 
+/**
+ * The policy of a workflow that trains it or samples it through the trainer worker: local or tinker
+ * only, so the api_* keys (read only when an API model is sampled) are not accepted there.
+ */
+export const trainablePolicySchema = policySchema
+  .omit({ api_provider: true, api_model: true, api_base_url: true })
+  .extend({ backend: z.enum(['local', 'tinker']).default('local').describe('policy backend: local (PyTorch) or tinker (remote); an API model cannot be trained') })
+  .strict();
+
 export const rlSchema = z
   .object({
     n_batches: z.number().int().positive().default(20).describe('RL batches (one optimiser step each)'),
     groups_per_batch: z.number().int().positive().default(50).describe('problems per batch'),
     group_size: z.number().int().positive().default(4).describe('samples per problem'),
     learning_rate: z.number().positive().default(5e-4).describe('Adam learning rate (constant)'),
-    loss: z.enum(['importance_sampling', 'ppo', 'cross_entropy']).default('importance_sampling').describe('policy loss'),
+    loss: z.enum(['importance_sampling', 'ppo']).default('importance_sampling').describe('policy loss (cross_entropy is SFT\'s: sft, expert iteration)'),
     advantage: z.enum(['group_centered', 'grpo_std']).default('group_centered').describe('reward - group mean, or also divided by group std (GRPO)'),
     drop_constant_reward_groups: z.boolean().default(false).describe('drop groups whose rewards are all equal'),
     eval_every: z.number().int().nonnegative().default(5).describe('evaluate on the test split every N batches (0: only at start and end)'),
     save_every: z.number().int().positive().default(5).describe('keep every Nth step checkpoint and the last; the others are deleted once the next step is done (every step is checkpointed for resume)'),
-    n_eval: z.number().int().positive().optional().describe('test problems per evaluation (default: all)'),
+  })
+  .strict();
+
+/** Adam settings of every training step (RL, SFT, expert-iteration distillation); learning rates sit with their stage. */
+export const optimSchema = z
+  .object({
     beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1'),
     beta2: z.number().min(0).lt(1).default(0.95).describe('Adam beta2'),
     eps: z.number().positive().default(1e-8).describe('Adam epsilon'),
@@ -62,13 +76,16 @@ export const rlSchema = z
   })
   .strict();
 
+/** Test problems per test-split evaluation of a training workflow (rl, sft, expert iteration and their phases). */
+const nEval = () => z.number().int().positive().optional().describe('test problems per test evaluation (default: the whole test split)');
+
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant. Solve the problem and give the final answer.';
 
 export const evaluatePromptInputSchema = z
   .object({
     run: runSchema.prefault({}),
     task: taskConfigSchema.prefault({}),
-    policy: policySchema.prefault({}),
+    policy: trainablePolicySchema.prefault({}),
     prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt to evaluate'),
     k: z.number().int().positive().default(20).describe('number of problems'),
     split: z.enum(['train', 'val', 'test']).default('test').describe('split the problems come from'),
@@ -79,10 +96,18 @@ export const rlInputSchema = z
   .object({
     run: runSchema.prefault({}),
     task: taskConfigSchema.prefault({}),
-    policy: policySchema.prefault({}),
+    policy: trainablePolicySchema.prefault({}),
     rl: rlSchema.prefault({}),
+    optim: optimSchema.prefault({}),
+    n_eval: nEval(),
     system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt RL trains under'),
     phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+    start_batch: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('batches of the train order already trained by earlier phases: batch b trains the problems of position start_batch+b (set by gepaRlAlternation)'),
   })
   .strict();
 
@@ -116,12 +141,14 @@ export const gepaSchema = z
     max_merge_invocations: z.number().int().nonnegative().default(5).describe('merges tried at most (with use_merge)'),
     reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
-    format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
+    format_guard: z.boolean().default(false).describe('also reject a child that lowers the format-ok count on the minibatch (gepa-ai/gepa accepts on score alone)'),
   })
   .strict();
 
 export type RunConfig = z.infer<typeof runSchema>;
+export type OptimConfig = z.infer<typeof optimSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
+export type TrainablePolicyConfig = z.infer<typeof trainablePolicySchema>;
 export type RlConfig = z.infer<typeof rlSchema>;
 export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
 export type RlInput = z.infer<typeof rlInputSchema>;
@@ -142,9 +169,7 @@ export const alternationSchema = z
     n_rounds: z.number().int().positive().default(3).describe('rounds of [GEPA phase, RL phase]'),
     rl_batches_per_round: z.number().int().positive().default(10).describe('RL batches in each RL phase'),
     skip_first_gepa: z.boolean().default(false).describe('start round 0 with RL (no GEPA phase)'),
-    gepa_iterations: z.number().int().positive().default(5).describe('GEPA iterations in each GEPA phase'),
-    traces_per_iteration: z.number().int().positive().default(3).describe('GEPA minibatch (traces shown to the reflector) per iteration'),
-    format_guard: z.boolean().default(true).describe('reject a prompt that lowers the format-ok rate on the minibatch'),
+    gepa_iterations: z.number().int().positive().default(5).describe('GEPA iterations in each GEPA phase (its max_iterations)'),
     expert_rounds_per_round: z.number().int().nonnegative().default(0).describe('expert-iteration rounds after each RL phase (0: GEPA+RL only; >0: GEPA+RL+expert iteration)'),
   })
   .strict();
@@ -170,7 +195,9 @@ export const expertSchema = z
     expert_samples: z.number().int().positive().default(4).describe('samples per failed problem under prompt + hint (best-of-N)'),
     max_successes_per_problem: z.number().int().positive().default(10).describe('verified successes kept per problem'),
     restart_from_base: z.boolean().default(false).describe('distil each round from the base model on the whole buffer'),
-    sft_learning_rate: z.number().positive().default(1e-4).describe('learning rate of the distillation step'),
+    sft_learning_rate: z.number().positive().default(1e-4).describe('Adam learning rate of the distillation (M-step)'),
+    sft_epochs: z.number().int().positive().default(3).describe('passes of the distillation over its examples each round (the round\'s successes, or the whole buffer with restart_from_base)'),
+    sft_batch_size: z.number().int().positive().default(8).describe('examples per distillation optimiser step'),
   })
   .strict();
 
@@ -206,10 +233,10 @@ export const tracesSchema = z
   })
   .strict();
 
-const common = () => ({
+const common = <P extends z.ZodType>(policy: P) => ({
   run: runSchema.prefault({}),
   task: taskConfigSchema.prefault({}),
-  policy: policySchema.prefault({}),
+  policy,
   system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt (clean prompt s)'),
   phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
 });
@@ -218,35 +245,39 @@ export const alternationInputSchema = z
   .object({
     run: runSchema.prefault({}),
     task: taskConfigSchema.prefault({}),
-    policy: policySchema.prefault({}),
+    policy: trainablePolicySchema.prefault({}),
     reflection: reflectionSchema.prefault({}),
-    gepa: gepaSchema.prefault({}),
-    rl: rlSchema.prefault({}),
+    // the length of each phase is the alternation's (see NOT_READ below); the rest drives the phases
+    gepa: gepaSchema.omit({ max_iterations: true, components: true }).strict().prefault({}),
+    rl: rlSchema.omit({ n_batches: true }).strict().prefault({}),
+    optim: optimSchema.prefault({}),
+    n_eval: nEval(),
     alternation: alternationSchema.prefault({}),
     teacher: teacherSchema.prefault({}),
-    // the rounds of each expert phase are alternation.expert_rounds_per_round
-    expert: expertSchema.omit({ n_rounds: true }).prefault({}),
+    expert: expertSchema.omit({ n_rounds: true }).strict().prefault({}),
   })
-  .strict()
-  .superRefine((v, ctx) => {
-    // the alternation evolves one system prompt s (gepa.seed_prompt) between GEPA and RL phases
-    if (v.gepa.components !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gepa', 'components'],
-        message: `gepaRlAlternation evolves a single system prompt; set gepa.seed_prompt instead of gepa.components (got components ${JSON.stringify(Object.keys(v.gepa.components))})`,
-      });
-    }
-  });
+  .strict();
 
 export type AlternationInput = z.infer<typeof alternationInputSchema>;
 
 export const expertIterationInputSchema = z
-  .object({ ...common(), teacher: teacherSchema.prefault({}), expert: expertSchema.prefault({}), rl: rlSchema.prefault({}) })
+  .object({
+    ...common(trainablePolicySchema.prefault({})),
+    teacher: teacherSchema.prefault({}),
+    expert: expertSchema.prefault({}),
+    optim: optimSchema.prefault({}),
+    n_eval: nEval(),
+    start_round: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('rounds of the train order already attempted by earlier phases: round r attempts the problems of position start_round+r (set by gepaRlAlternation)'),
+  })
   .strict();
-export const sftInputSchema = z.object({ ...common(), sft: sftSchema.prefault({}), rl: rlSchema.prefault({}) }).strict();
-export const evaluationInputSchema = z.object({ ...common(), eval: evalSchema.prefault({}) }).strict();
-export const traceGenerationInputSchema = z.object({ ...common(), traces: tracesSchema.prefault({}) }).strict();
+export const sftInputSchema = z.object({ ...common(trainablePolicySchema.prefault({})), sft: sftSchema.prefault({}), optim: optimSchema.prefault({}), n_eval: nEval() }).strict();
+export const evaluationInputSchema = z.object({ ...common(policySchema.prefault({})), eval: evalSchema.prefault({}) }).strict();
+export const traceGenerationInputSchema = z.object({ ...common(policySchema.prefault({})), traces: tracesSchema.prefault({}) }).strict();
 
 export type ExpertIterationInput = z.infer<typeof expertIterationInputSchema>;
 export type SftInput = z.infer<typeof sftInputSchema>;
@@ -267,6 +298,78 @@ export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = 
   evaluation: evaluationInputSchema,
   traceGeneration: traceGenerationInputSchema,
 };
+
+/**
+ * Keys a workflow does not read although another workflow (or one of its own sections elsewhere)
+ * has them, with the key that does drive what the user meant. Refused before start with that pointer.
+ */
+export const NOT_READ: Partial<Record<WorkflowType, Record<string, string>>> = {
+  gepaRlAlternation: {
+    'gepa.max_iterations': 'the iterations of each GEPA phase are alternation.gepa_iterations',
+    'gepa.components': 'the alternation evolves a single system prompt: set gepa.seed_prompt',
+    'rl.n_batches': 'the batches of each RL phase are alternation.rl_batches_per_round',
+    'expert.n_rounds': 'the rounds of each expert phase are alternation.expert_rounds_per_round',
+  },
+  expertIteration: {
+    'rl.learning_rate': 'the distillation\'s learning rate is expert.sft_learning_rate',
+  },
+  sftTraining: {
+    'rl.learning_rate': 'the learning rate of SFT is sft.learning_rate',
+  },
+};
+
+/** Keys that were renamed: an old config gets the new name. */
+export const RENAMED: Record<string, string> = {
+  'rl.n_eval': 'n_eval',
+  'rl.beta1': 'optim.beta1',
+  'rl.beta2': 'optim.beta2',
+  'rl.eps': 'optim.eps',
+  'rl.weight_decay': 'optim.weight_decay',
+  'rl.grad_clip': 'optim.grad_clip',
+  'alternation.format_guard': 'gepa.format_guard',
+  'alternation.traces_per_iteration': 'gepa.minibatch_size',
+};
+
+/**
+ * The keys a refused value at `prefix` names: the prefix itself when it is a setting somewhere (a
+ * leaf of some workflow's schema, a refused or renamed key), else the keys inside it (a section).
+ */
+export function leafPaths(value: unknown, prefix: string): string[] {
+  const known = prefix in RENAMED || Object.values(NOT_READ).some((m) => m && prefix in m) || Object.values(WORKFLOW_INPUT_SCHEMAS).some((sc) => schemaAt(sc!, prefix.split('.')) === 'leaf');
+  if (known || value === null || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) return [prefix];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => leafPaths(v, `${prefix}.${k}`));
+}
+
+/**
+ * Why `type` refuses the key at `path`: the key that does what the user meant when there is one,
+ * else the workflows that do read it.
+ */
+export function unreadKeyMessage(type: WorkflowType, path: string): string {
+  const why = NOT_READ[type]?.[path];
+  if (why) return `${type} does not read ${path}: ${why}`;
+  const renamed = RENAMED[path];
+  if (renamed) return `${type} does not read ${path}: it was renamed ${renamed}`;
+  const readers = (Object.keys(WORKFLOW_INPUT_SCHEMAS) as WorkflowType[]).filter((t) => t !== type && schemaAt(WORKFLOW_INPUT_SCHEMAS[t]!, path.split('.')) !== null);
+  return `${type} does not read ${path}${readers.length ? ` (a key of ${readers.join(', ')})` : ''}; nothing it runs would change`;
+}
+
+type Shape = { _zod: { def: Record<string, any> } };
+function innerOf(s: Shape): Shape {
+  let cur = s;
+  while (['default', 'prefault', 'optional', 'nullable', 'pipe'].includes(cur._zod.def.type)) cur = cur._zod.def.innerType ?? cur._zod.def.in;
+  return cur;
+}
+/** What `schema` has at `path`: a setting, a section of settings, or nothing. */
+function schemaAt(schema: z.ZodType, path: string[]): 'leaf' | 'section' | null {
+  let cur = innerOf(schema as unknown as Shape);
+  for (const k of path) {
+    if (cur._zod.def.type !== 'object') return null;
+    const next = (cur._zod.def.shape as Record<string, Shape>)[k];
+    if (!next) return null;
+    cur = innerOf(next);
+  }
+  return cur._zod.def.type === 'object' ? 'section' : 'leaf';
+}
 
 export interface ConfigIssue {
   path: string;
@@ -299,10 +402,19 @@ export function parseWorkflowInput<T = unknown>(type: WorkflowType, raw: unknown
   if (!schema) throw new ConfigError(type, [{ path: '', message: `no input schema for workflow type ${type}` }]);
   const r = schema.safeParse(raw ?? {});
   if (r.success) return r.data as T;
-  const issues = r.error.issues.map((i) => {
+  const issues = r.error.issues.flatMap((i): ConfigIssue[] => {
     const received = valueAt(raw, i.path);
-    const extra = i.code === 'unrecognized_keys' ? '' : `, got ${JSON.stringify(received) ?? 'nothing'}`;
-    return { path: i.path.join('.'), message: `${i.message}${extra}`, received };
+    if (i.code === 'unrecognized_keys') {
+      // one issue per key the workflow does not read, each saying why and what to use instead
+      return i.keys.flatMap((k) =>
+        leafPaths((received as Record<string, unknown>)[k], [...i.path, k].join('.')).map((p) => ({
+          path: p,
+          message: unreadKeyMessage(type, p),
+          received: valueAt(raw, p.split('.')),
+        })),
+      );
+    }
+    return [{ path: i.path.join('.'), message: `${i.message}, got ${JSON.stringify(received) ?? 'nothing'}`, received }];
   });
   throw new ConfigError(type, issues);
 }

@@ -358,7 +358,7 @@ svg text{font-size:11px;fill:#444}.grid{stroke:#eee}.axis{stroke:#888}ins{backgr
 tr.front td{background:#eef7ee}.tree ul{list-style:none;margin:0;padding-left:22px;border-left:1px dashed #ccc}.tree>ul{border-left:none;padding-left:0}.tree li{margin:3px 0}.tags{color:#555}
 pre{white-space:pre-wrap;margin:2px 0;background:#f7f7f7;padding:6px}.msg{margin:4px 0}.warn{background:#fff4d6;padding:8px}.empty{color:#999}
 </style></head><body>
-<h1>gepa-rl report · ${esc(d.run?.run_id ?? path.basename(d.dir))}</h1>
+<h1>gepa-rl report · ${esc(d.run?.run_id ?? path.basename(d.dir))}${typeof d.config?.run?.name === 'string' ? ` · ${esc(d.config.run.name)}` : ''}</h1>
 <section data-section="facts"><h2>Run</h2><table>${facts.join('') || '<tr><td>no run.json</td></tr>'}</table>
 <details><summary>config</summary><pre>${esc(JSON.stringify(d.config, null, 2))}</pre></details></section>
 ${d.warnings.length ? `<section class="warn" data-section="warnings"><b>warnings</b><ul>${d.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}

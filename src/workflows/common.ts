@@ -43,7 +43,6 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
     retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.trainer_activities },
   });
 }
-export const trainer = trainerActivities();
 
 /** W&B logging runs on the trainer worker (where WANDB_API_KEY lives); short, so no heartbeat. */
 const wandbSink = proxyActivities<Pick<TrainerActivities, 'wandb_log'>>({

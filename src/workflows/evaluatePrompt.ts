@@ -4,7 +4,7 @@
  */
 import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluatePromptInput } from '../config';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, trainer, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 
 export interface EvaluatePromptStatus {
   phase: 'starting' | 'sampling' | 'scoring' | 'done';
@@ -52,7 +52,7 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
     blob_dir: paths.blob_dir,
   });
   status.phase = 'sampling';
-  const sample = await trainer.policy_sample({
+  const sample = await trainerActivities(input.run.trainer_heartbeat_timeout_s).policy_sample({
     model: modelRef(input.policy),
     checkpoint: input.policy.checkpoint,
     prompts_ref,

@@ -3,7 +3,9 @@
  * problem under the clean prompt s; for the problems it fails, the teacher writes a hint from
  * problem + ground truth + the student's attempt (a leaking hint is regenerated, then dropped);
  * expert search under s + hint; verified successes (at most max_successes_per_problem) are distilled
- * by SFT (cross_entropy) on (x -> y*) under the clean prompt, hint removed. Problems without a
+ * by SFT (cross_entropy) on (x -> y*) under the clean prompt, hint removed: the M-step of ReST-EM,
+ * sft_epochs passes in batches of sft_batch_size (sftLoop.ts, the loop of sftTraining), on the
+ * round's successes or, with restart_from_base, on the whole buffer from the base weights. Problems without a
  * ground truth are left out before sampling, in every mode, and counted. The buffer (blob refs)
  * and the success counts travel through continue-as-new; the rules live in src/core/expert.
  */
@@ -16,6 +18,7 @@ import type { RunPaths } from '../activities/run';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery, type ControlState } from './control';
 import { evaluateTest, runPolicy, type RunOn } from './policy';
+import { trainSft, type SftLoopResult } from './sftLoop';
 
 export interface ExpertCarry {
   round: number;
@@ -30,6 +33,8 @@ export interface ExpertCarry {
   totals: ExpertTotals;
   /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
   control?: ControlState;
+  /** distillation train steps done so far: the next M-step's first step id */
+  sft_steps: number;
 }
 
 export interface ExpertTotals {
@@ -69,6 +74,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const counts: Record<string, number> = { ...(carry?.success_counts ?? {}) };
   const totals: ExpertTotals = { ...NO_TOTALS, ...carry?.totals };
   let round = carry?.round ?? 0;
+  let sftSteps = carry?.sft_steps ?? 0;
   const status = {
     phase: 'starting',
     round,
@@ -91,7 +97,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
     (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'expertIteration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const testIdx = Array.from({ length: Math.min(input.rl.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
+  const testIdx = Array.from({ length: Math.min(input.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
   const evalTest = async (ckpt: string | null) => {
     status.phase = 'eval';
     const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, input.run.seed + 1_000_003);
@@ -122,14 +128,17 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         last_test_accuracy: status.test_accuracy,
         totals,
         control: control.snapshot(),
+        sft_steps: sftSteps,
       });
     }
     status.round = round;
     status.step = round;
-    const seed = input.run.seed * 1_000_003 + round;
+    // the position in the train order continues an earlier phase's (start_round); so do the seeds
+    const position = input.start_round + round;
+    const seed = input.run.seed * 1_000_003 + position;
     // 1. student attempts under the clean prompt
     status.phase = 'student';
-    const planned = planBatch(sizes.train, round, Math.min(e.problems_per_round, sizes.train), input.run.seed);
+    const planned = planBatch(sizes.train, position, Math.min(e.problems_per_round, sizes.train), input.run.seed);
     // no gold answer, nothing to verify (`contains` would even reward every completion): never sampled
     const truth = patched('expert-skip-no-ground-truth')
       ? await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned })
@@ -222,28 +231,35 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
       bufferSize += picked.n;
     }
     status.buffer_size = bufferSize;
-    let optim: Record<string, number> | null = null;
+    // 5. the M-step: fine-tune on the verified examples for sft_epochs (the same loop as sftTraining),
+    // on this round's successes from the current weights, or on the whole buffer from the base
+    let distill: SftLoopResult | null = null;
     let skipped: string | null = null;
-    const examples = e.restart_from_base ? (bufferSize > 0 ? await ts.mergeSftBlobs({ refs: bufferRefs, blob_dir: paths.blob_dir }) : { ref: null, n: 0 }) : picked.n > 0 ? picked : { ref: null, n: 0 };
-    if (examples.n === 0 || !examples.ref) {
+    const refs = e.restart_from_base ? bufferRefs : picked.n > 0 ? [picked.ref] : [];
+    const data = refs.length > 0 ? await ts.sftBatchesOf({ refs, batch_size: e.sft_batch_size, shuffle_seed: seed, blob_dir: paths.blob_dir }) : { batches: [], n: 0 };
+    if (data.n === 0) {
       skipped = 'empty distillation buffer';
       totals.skipped_rounds++;
       log.info('no verified successes this round: distillation skipped', { round });
     } else {
       status.phase = 'distill';
-      const step = await trainer.train_step({
+      distill = await trainSft({
+        trainer,
         run_id: runId + (input.phase ? `/${input.phase}` : ''),
-        step: round,
         model: modelRef(input.policy),
         checkpoint_in: e.restart_from_base ? baseCheckpoint : checkpoint,
         checkpoint_root: paths.checkpoint_root,
-        loss: 'cross_entropy',
-        sft_examples_ref: examples.ref,
-        optim: { learning_rate: e.sft_learning_rate, beta1: input.rl.beta1, beta2: input.rl.beta2, eps: input.rl.eps, weight_decay: input.rl.weight_decay, grad_clip: input.rl.grad_clip },
+        batches: data.batches,
+        epochs: e.sft_epochs,
+        first_step: sftSteps,
+        learning_rate: e.sft_learning_rate,
+        optim: input.optim,
       });
-      checkpoint = step.checkpoint_out;
-      optim = step.metrics as unknown as Record<string, number>;
+      sftSteps += distill.steps;
+      checkpoint = distill.checkpoint;
     }
+    const epochLoss = (k: number) => (distill && distill.losses_E[k]?.length ? mean(distill.losses_E[k]) : null);
+    const optim = distill?.last ?? null;
     status.checkpoint = checkpoint;
     const test = testIdx.length > 0 ? await evalTest(checkpoint) : null;
     await logMetrics(paths, input.run, [
@@ -266,7 +282,11 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
         'expert/expert_successes': expertPicks.length,
         'expert/successes_over_cap': overCap,
         'expert/buffer_size': bufferSize,
-        'expert/distill_examples': examples.n,
+        'expert/distill_examples': data.n,
+        'expert/distill_steps': distill?.steps ?? 0,
+        // the examples' cross-entropy in the first and the last pass: the M-step fits them
+        'expert/distill_loss_first_epoch': epochLoss(0),
+        'expert/distill_loss_last_epoch': epochLoss(e.sft_epochs - 1),
         'expert/skipped': skipped,
         ...(optim ? { 'optim/loss': optim.loss, 'optim/entropy': optim.entropy, 'optim/grad_norm': optim.grad_norm, 'optim/tokens': optim.tokens } : {}),
         ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),

@@ -3,13 +3,16 @@
  * weights θ fixed] then [RL on θ with s fixed], each phase a child workflow writing its own folder
  * (round0_rl/, round1_gepa/ ...). RL always trains under the latest accepted prompt; every change
  * of s (by GEPA or by a set_prompt update) is logged and recorded with old/new excerpts in
- * prompt_changes.jsonl.
+ * prompt_changes.jsonl. Phases continue their streams: each RL phase trains the batches after the
+ * previous RL phase's, each expert phase the rounds after the previous one's, and each GEPA phase
+ * runs on a seed of its own round (core/alternation.ts).
  */
 import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
 import type { ExpertResult } from './expertIteration';
+import { gepaPhaseSeed } from '../core/alternation';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery } from './control';
 
@@ -49,6 +52,9 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
   let checkpoint = input.policy.checkpoint;
   let current: { id: string; kind: string; round: number } | null = null;
   const phases: PhaseRecord[] = [];
+  // how far the RL and expert phases have got through their train orders
+  let rlBatchesDone = 0;
+  let expertRoundsDone = 0;
   let initialTest: number | null = null;
   let lastTest: number | null = null;
   const control = installControl({
@@ -104,11 +110,12 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
           workflowId: childId,
           args: [
             {
-              run: { ...input.run, run_id: runId },
+              // its own random stream: minibatches, parent choices and sampling differ from other rounds'
+              run: { ...input.run, run_id: runId, seed: gepaPhaseSeed(input.run.seed, round) },
               task: input.task,
               policy: { ...input.policy, checkpoint },
               reflection: input.reflection,
-              gepa: { ...input.gepa, seed_prompt: prompt, max_iterations: a.gepa_iterations, minibatch_size: a.traces_per_iteration, format_guard: a.format_guard },
+              gepa: { ...input.gepa, seed_prompt: prompt, max_iterations: a.gepa_iterations },
               phase: folder,
             },
           ],
@@ -128,12 +135,16 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
               policy: { ...input.policy, checkpoint },
               teacher: input.teacher,
               expert: { ...input.expert, n_rounds: a.expert_rounds_per_round },
-              rl: input.rl,
+              optim: input.optim,
+              n_eval: input.n_eval,
               system_prompt: prompt,
               phase: folder,
+              // continue the train order where the previous expert phase stopped
+              start_round: expertRoundsDone,
             },
           ],
         });
+        expertRoundsDone += r.rounds_done;
         checkpoint = r.final_checkpoint ?? checkpoint;
         lastTest = r.final_test_accuracy ?? lastTest;
         phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.final_test_accuracy });
@@ -146,11 +157,16 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
               task: input.task,
               policy: { ...input.policy, checkpoint },
               rl: { ...input.rl, n_batches: a.rl_batches_per_round },
+              optim: input.optim,
+              n_eval: input.n_eval,
               system_prompt: prompt,
               phase: folder,
+              // continue the batch order where the previous RL phase stopped
+              start_batch: rlBatchesDone,
             },
           ],
         });
+        rlBatchesDone += r.batches_done;
         checkpoint = r.final_checkpoint ?? checkpoint;
         if (initialTest === null) initialTest = r.initial_test_accuracy;
         lastTest = r.final_test_accuracy;

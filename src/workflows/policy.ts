@@ -3,25 +3,14 @@
  * local/tinker models, the TS worker for API models), score. Chunks run in parallel up to a limit.
  * Deterministic: chunking and seeds depend only on the inputs.
  */
+import type { PolicyConfig as SamplingPolicyConfig, TrainablePolicyConfig } from '../config';
 import type { TaskConfig } from '../config/task';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { mean, modelRef, trainerActivities, ts } from './common';
 
-export interface PolicyConfig {
-  backend: 'local' | 'tinker' | 'api';
-  base_model: string;
-  checkpoint: string | null;
-  lora_rank: number;
-  lora_alpha: number;
-  lora_target_modules: string[];
-  max_tokens: number;
-  temperature: number;
-  top_p: number;
-  api_provider: 'openai' | 'anthropic' | 'openai-compatible' | 'local' | 'scripted';
-  api_model: string;
-  api_base_url?: string;
-}
+/** An API model (sampled by the TS worker) or a trainable one (sampled by the trainer worker). */
+export type PolicyConfig = SamplingPolicyConfig | TrainablePolicyConfig;
 
 export interface RunOn {
   task: TaskConfig;

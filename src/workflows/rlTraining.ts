@@ -9,7 +9,7 @@
  */
 import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RlInput } from '../config';
-import { computeBatchAdvantages, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
+import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
 import type { BlobRef } from '../types';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery, type ControlState } from './control';
@@ -47,12 +47,14 @@ export interface RlStatus {
   checkpoint: string | null;
   paused: boolean;
   system_prompt: string;
+  /** what makes this run's numbers mean less than their names (e.g. off-policy sampling) */
+  warnings: string[];
 }
 
 /** Test-split evaluation; the split size is read each time (a replayed history has that activity here). */
 async function evaluateSplit(input: RlInput, paths: RunPaths, checkpoint: string | null, systemPrompt: string, seed: number) {
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const n = Math.min(input.rl.n_eval ?? sizes.test, sizes.test);
+  const n = Math.min(input.n_eval ?? sizes.test, sizes.test);
   const on: RunOn = { task: input.task, policy: input.policy, checkpoint, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   return evaluateTest(on, Array.from({ length: n }, (_, i) => i), systemPrompt, seed);
 }
@@ -73,7 +75,13 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     checkpoint: carry?.checkpoint ?? input.policy.checkpoint,
     paused: false,
     system_prompt: systemPrompt,
+    warnings: [],
   };
+  const offPolicy = offPolicySamplingWarning(input.policy.temperature, input.policy.top_p);
+  if (offPolicy) {
+    status.warnings.push(offPolicy);
+    if (!carry) log.warn(offPolicy); // once per run, not again after continue-as-new
+  }
   const control = installControl({
     onSetPrompt: (p) => {
       const prev = systemPrompt;
@@ -115,7 +123,9 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     status.batch = batch;
     status.phase = 'sampling';
     const tBatch = Date.now();
-    const indices_P = planBatch(sizes.train, batch, input.rl.groups_per_batch, input.run.seed);
+    // the position in the train order continues an earlier phase's (start_batch); so does the sampling seed
+    const position = input.start_batch + batch;
+    const indices_P = planBatch(sizes.train, position, input.rl.groups_per_batch, input.run.seed);
     const { prompts_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
     const sample = await trainer.policy_sample({
       model: modelRef(input.policy),
@@ -126,7 +136,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
         max_tokens: input.policy.max_tokens,
         temperature: input.policy.temperature,
         top_p: input.policy.top_p,
-        seed: input.run.seed * 1_000_003 + batch,
+        seed: input.run.seed * 1_000_003 + position,
       },
       blob_dir: paths.blob_dir,
       return_texts: false,
@@ -154,14 +164,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
         rollouts_ref: sample.rollouts_ref,
         advantages: advantages_D,
         keep: shouldSave(batch + 1, input.rl.save_every, nBatches),
-        optim: {
-          learning_rate: input.rl.learning_rate,
-          beta1: input.rl.beta1,
-          beta2: input.rl.beta2,
-          eps: input.rl.eps,
-          weight_decay: input.rl.weight_decay,
-          grad_clip: input.rl.grad_clip,
-        },
+        optim: { learning_rate: input.rl.learning_rate, ...input.optim },
       });
       checkpoint = step.checkpoint_out;
       optim = step.metrics as unknown as Record<string, number>;

@@ -2,13 +2,14 @@
  * sftTraining (the seeds' SFT pipeline): supervised fine-tuning with the cross_entropy loss on
  * (x -> y*) under the clean system prompt, from the dataset's reference solutions (GSM8K
  * rationales, MATH solutions) or from a traceGeneration run's sft_examples.json. One optimiser step
- * per batch of examples; test accuracy before and after.
+ * per batch of examples (the loop in sftLoop.ts, shared with expert iteration); test accuracy before and after.
  */
 import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SftInput } from '../config';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
-import { evaluateTest, runPolicy, type RunOn } from './policy';
+import { evaluateTest, type RunOn } from './policy';
+import { trainSft } from './sftLoop';
 
 export interface SftResult {
   run_id: string;
@@ -35,7 +36,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const testIdx = Array.from({ length: Math.min(input.rl.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
+  const testIdx = Array.from({ length: Math.min(input.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
   const evalTest = async (ckpt: string | null) => {
     if (testIdx.length === 0) return null;
     status.phase = 'eval';
@@ -59,48 +60,49 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const initial = t0?.accuracy ?? null;
   if (t0) await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }], control);
 
-  let checkpoint = input.policy.checkpoint;
-  let step = 0;
-  outer: for (let epoch = 0; epoch < s.n_epochs; epoch++) {
-    for (const batch of data.batches) {
-      if (await control.checkpoint()) break outer;
+  const loop = await trainSft({
+    trainer,
+    run_id: runId + (input.phase ? `/${input.phase}` : ''),
+    model: modelRef(input.policy),
+    checkpoint_in: input.policy.checkpoint,
+    checkpoint_root: paths.checkpoint_root,
+    batches: data.batches,
+    epochs: s.n_epochs,
+    first_step: 0,
+    learning_rate: s.learning_rate,
+    optim: input.optim,
+    before: async () => {
+      const stop = await control.checkpoint();
       status.phase = 'training';
+      return stop;
+    },
+    after: async ({ index, epoch, metrics, checkpoint }) => {
+      const step = index + 1;
       status.step = step;
-      const r = await trainer.train_step({
-        run_id: runId + (input.phase ? `/${input.phase}` : ''),
-        step,
-        model: modelRef(input.policy),
-        checkpoint_in: checkpoint,
-        checkpoint_root: paths.checkpoint_root,
-        loss: 'cross_entropy',
-        sft_examples_ref: batch,
-        optim: { learning_rate: s.learning_rate, beta1: input.rl.beta1, beta2: input.rl.beta2, eps: input.rl.eps, weight_decay: input.rl.weight_decay, grad_clip: input.rl.grad_clip },
-      });
-      checkpoint = r.checkpoint_out;
       status.checkpoint = checkpoint;
-      status.loss = r.metrics.loss;
-      step++;
-      const last = step === status.total;
-      const test = last ? await evalTest(checkpoint) : null;
+      status.loss = metrics.loss;
+      const test = step === status.total ? await evalTest(checkpoint) : null;
       await logMetrics(paths, input.run, [
         {
-          key: `step-${step - 1}`,
+          key: `step-${index}`,
           step,
-          'progress/batch': step - 1,
+          'progress/batch': index,
           'progress/epoch': epoch,
           'progress/done_frac': step / status.total,
           // what the data held, once: examples, rows skipped, rows trained on the bare answer
           ...(step === 1 ? { 'sft/examples': data.n, 'sft/skipped_examples': data.skipped, 'sft/answer_fallbacks': data.answer_fallbacks } : {}),
-          'optim/loss': r.metrics.loss,
-          'optim/entropy': r.metrics.entropy,
-          'optim/grad_norm': r.metrics.grad_norm,
-          'optim/tokens': r.metrics.tokens,
+          'optim/loss': metrics.loss,
+          'optim/entropy': metrics.entropy,
+          'optim/grad_norm': metrics.grad_norm,
+          'optim/tokens': metrics.tokens,
           ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
           checkpoint,
         },
       ], control);
-    }
-  }
+    },
+  });
+  const checkpoint = loop.checkpoint;
+  const step = loop.steps;
   // stopped early: still report where the weights ended up
   if (step > 0 && step < status.total) await evalTest(checkpoint);
   status.phase = 'done';

@@ -1,4 +1,4 @@
-import { computeBatchAdvantages, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../../src/core/rl';
+import { computeBatchAdvantages, offPolicySamplingWarning, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../../src/core/rl';
 
 test('group-centred and GRPO advantages by hand', () => {
   expect(groupCenteredAdvantages([1, 0, 0, 1])).toEqual([0.5, -0.5, -0.5, 0.5]);
@@ -37,4 +37,11 @@ test('eval schedule and metric names', () => {
     test: { accuracy: 0.5, reward: 0.5 }, seconds_batch: 1, seconds_total: 2,
   });
   expect(row).toMatchObject({ 'progress/batch': 0, 'env/all/reward/total': 0.5, 'env/all/correct': 0.5, 'env/all/ac_tokens_per_turn': 5, 'optim/entropy': 2, 'test/env/all/correct': 0.5 });
+});
+
+test('RL names the settings that make its sampling off-policy, and only those', () => {
+  expect(offPolicySamplingWarning(1, 1)).toBeNull();
+  expect(offPolicySamplingWarning(0.7, 1)).toMatch(/^policy\.temperature=0\.7: RL samples from a tempered distribution .* set temperature=1 top_p=1/);
+  expect(offPolicySamplingWarning(1, 0.9)).toMatch(/^policy\.top_p=0\.9: RL samples from a truncated distribution/);
+  expect(offPolicySamplingWarning(0.5, 0.9)).toMatch(/^policy\.temperature=0\.5 and policy\.top_p=0\.9: /);
 });

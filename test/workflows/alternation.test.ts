@@ -10,6 +10,7 @@ import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, typ
 import { registerScriptedReflector } from '../helpers/scripted';
 import { writeReport } from '../../src/report';
 import { setPromptUpdate } from '../../src/workflows/control';
+import { gepaPhaseSeed } from '../../src/core/alternation';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -22,6 +23,17 @@ beforeAll(async () => {
   taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'alt-')), 'vowels.jsonl');
   writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
 }, 600_000);
+
+/** The train problems a phase's workflow built prompts for (its buildPrompts activities on the train split). */
+async function trainedProblems(workflowId: string): Promise<number[]> {
+  const h = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return (h.events ?? []).flatMap((e) => {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a?.activityType?.name !== 'buildPrompts') return [];
+    const req = JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString('utf8'));
+    return req.split === 'train' ? (req.indices as number[]) : [];
+  });
+}
 
 const readJsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
@@ -43,9 +55,10 @@ test('rounds of GEPA then RL as child workflows, per-round folders, prompt hande
           task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
           policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
           reflection: { provider: 'scripted', model: 'scripted-reflector' },
-          gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1 },
-          rl: { groups_per_batch: 2, group_size: 4, eval_every: 0, n_eval: 3 },
-          alternation: { n_rounds: 2, rl_batches_per_round: 1, skip_first_gepa: true, gepa_iterations: 1, traces_per_iteration: 2 },
+          gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1, minibatch_size: 2, format_guard: true },
+          rl: { groups_per_batch: 2, group_size: 4, eval_every: 0 },
+          n_eval: 3,
+          alternation: { n_rounds: 2, rl_batches_per_round: 1, skip_first_gepa: true, gepa_iterations: 1 },
         },
       ],
     });
@@ -67,6 +80,20 @@ test('rounds of GEPA then RL as child workflows, per-round folders, prompt hande
   const changed = r.phases.filter((p) => p.prompt_after !== p.prompt_before);
   expect(changes.map((c) => [c.phase, c.old, c.new])).toEqual(changed.map((p) => [p.folder, p.prompt_before, p.prompt_after]));
   for (const c of changes) expect(c.source).toBe('gepa');
+  // the phases continue their streams: round 1's RL phase trains the batch after round 0's, so two
+  // RL phases train twice as many distinct problems as one (30 train rows, 2 per batch: no repeat yet)
+  const rl0 = await trainedProblems('alt1-round0_rl');
+  const rl1p = await trainedProblems('alt1-round1_rl');
+  expect(rl0).toHaveLength(2);
+  expect(rl1p).toHaveLength(2);
+  expect(new Set([...rl0, ...rl1p]).size).toBe(2 * new Set(rl0).size);
+  expect(rl1.start_batch).toBe(1);
+  // the GEPA phase runs on a seed of its own round (its minibatches differ from another round's), with
+  // the minibatch size of gepa.minibatch_size
+  const gepa1 = JSON.parse(readFileSync(path.join(runs, 'alt1/round1_gepa/config.json'), 'utf8'));
+  expect(gepa1.run.seed).toBe(gepaPhaseSeed(5, 1));
+  expect(gepa1.run.seed).not.toBe(5);
+  expect(gepa1.gepa).toMatchObject({ minibatch_size: 2, format_guard: true, max_iterations: 1 });
   const html = readFileSync(await writeReport(path.join(runs, 'alt1')), 'utf8');
   expect(html).toContain('data-chart="train-reward"');
   expect(html).toMatch(/round1_gepa/);
@@ -87,7 +114,8 @@ test('a set_prompt update changes s for the next phase and is recorded in prompt
           policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
           reflection: { provider: 'scripted', model: 'scripted-reflector' },
           gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1 },
-          rl: { groups_per_batch: 2, group_size: 2, eval_every: 0, n_eval: 2 },
+          rl: { groups_per_batch: 2, group_size: 2, eval_every: 0 },
+          n_eval: 2,
           alternation: { n_rounds: 1, rl_batches_per_round: 1, skip_first_gepa: true },
         },
       ],

@@ -3,6 +3,7 @@
  * ablation on the real dev server with the real Python trainer worker (tiny random model). The
  * teacher is scripted (a stand-in for a paid API): it either writes a clean hint or always leaks.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -21,7 +22,7 @@ import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
 import { pauseSignal, resumeSignal, statusQuery, stopSignal } from '../../src/workflows/control';
 import { WAVE_PROBLEMS_PER_CHUNK } from '../../src/workflows/policy';
 import { registerScriptedReflector } from '../helpers/scripted';
-import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, VENV_PYTHON, type TrainerProcess } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -100,6 +101,18 @@ function sftBlobs(runDir: string): Array<Array<{ messages: Array<{ role: string;
     .map((f) => JSON.parse(readFileSync(path.join(blobs, f), 'utf8')))
     .filter((b: unknown) => Array.isArray(b) && b.length > 0 && typeof (b as any[])[0].completion === 'string' && Array.isArray((b as any[])[0].messages));
 }
+/** The distinct SFT examples of a run (the buffer; its distillation batches hold the same examples again). */
+function distinctExamples(runDir: string) {
+  const seen = new Map<string, ReturnType<typeof sftBlobs>[number][number]>();
+  for (const ex of sftBlobs(runDir).flat()) seen.set(JSON.stringify(ex), ex);
+  return [...seen.values()];
+}
+/** The checkpoint_in of the first of the `steps` train steps that ended at `ckpt` (walks meta.json back). */
+function chainStart(ckpt: string, steps: number): string | null {
+  let cur: string | null = ckpt;
+  for (let i = 0; i < steps; i++) cur = meta(cur!).checkpoint_in;
+  return cur;
+}
 const userText = (ex: { messages: Array<{ role: string; content: string }> }) => ex.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
 const meta = (ckpt: string) => JSON.parse(readFileSync(path.join(ckpt, 'meta.json'), 'utf8'));
 
@@ -110,7 +123,7 @@ function eiInput(runs: string, runId: string, task: string | object, grader: str
     policy,
     teacher: { provider: 'scripted', model: teacher },
     expert: { n_rounds: 2, problems_per_round: 6, attempts_per_problem: 2, expert_samples: 3, max_hint_regenerations: 2, max_successes_per_problem: 2, sft_learning_rate: 1e-3, ...expert },
-    rl: { n_eval: 3 },
+    n_eval: 3,
     system_prompt: 'Be brief.',
   };
 }
@@ -139,7 +152,9 @@ test('expert iteration with hints: student attempts, teacher hints for failures,
   expect(r.totals.hints).toBe(rounds[0]['expert/hints'] + rounds[1]['expert/hints']);
   expect(r.buffer_size).toBeGreaterThan(0);
   // round 1 distilled on top of round 0's weights (no restart from the base)
-  if (rounds[0].checkpoint && rounds[1]['expert/distill_examples'] > 0) expect(meta(rounds[1].checkpoint).checkpoint_in).toBe(rounds[0].checkpoint);
+  if (rounds[0].checkpoint && rounds[1]['expert/distill_examples'] > 0) expect(chainStart(rounds[1].checkpoint, rounds[1]['expert/distill_steps'])).toBe(rounds[0].checkpoint);
+  // the M-step: sft_epochs (3) passes over the round's examples in batches of sft_batch_size (8)
+  for (const m of rounds.filter((x) => x['expert/distill_examples'] > 0)) expect(m['expert/distill_steps']).toBe(3 * Math.ceil(m['expert/distill_examples'] / 8));
   expect(r.final_checkpoint).toBeTruthy();
   expect(existsSync(path.join(r.final_checkpoint!, 'DONE'))).toBe(true);
   // the teacher saw the ground truth and the student's attempt
@@ -147,17 +162,17 @@ test('expert iteration with hints: student attempts, teacher hints for failures,
   expect(teacherPrompts[0]).toMatch(/\[aeiou\]\{2\}[\s\S]*student's attempt/);
   // distillation data: the clean prompt, never the hint; at most 1 (the cap) example per problem
   // over the whole run, though more successes were found
-  const sft = sftBlobs(path.join(runs, 'ei1'));
-  expect(sft.flat()).toHaveLength(r.buffer_size);
+  const sft = distinctExamples(path.join(runs, 'ei1'));
+  expect(sft).toHaveLength(r.buffer_size);
   const perProblem = new Map<string, number>();
-  for (const ex of sft.flat()) {
+  for (const ex of sft) {
     expect(ex.messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
     expect(JSON.stringify(ex.messages)).not.toMatch(/Hint:/);
     perProblem.set(userText(ex), (perProblem.get(userText(ex)) ?? 0) + 1);
   }
   expect(Math.max(...perProblem.values())).toBe(1);
   // and every distilled completion is a verified success (the grader accepts it)
-  for (const ex of sft.flat()) expect(grade('regex', '[aeiou]{2}', ex.completion).correct).toBe(true);
+  for (const ex of sft) expect(grade('regex', '[aeiou]{2}', ex.completion).correct).toBe(true);
   expect(rounds[0]['expert/successes_over_cap'] + rounds[1]['expert/successes_over_cap']).toBeGreaterThan(0);
 });
 
@@ -170,12 +185,41 @@ test('restart_from_base: every round distils the whole buffer starting from the 
   for (const m of rounds) {
     expect(m['expert/distill_examples']).toBe(m['expert/buffer_size']); // the whole buffer, not only this round's
     expect(m.checkpoint).toBeTruthy();
-    expect(meta(m.checkpoint).checkpoint_in).toBeNull(); // from the base model, not the previous round
+    // the whole buffer for sft_epochs, from the base model, not the previous round
+    expect(m['expert/distill_steps']).toBe(3 * Math.ceil(m['expert/buffer_size'] / 8));
+    expect(chainStart(m.checkpoint, m['expert/distill_steps'])).toBeNull();
   }
   expect(rounds[1]['expert/buffer_size']).toBeGreaterThan(rounds[0]['expert/buffer_size']);
   expect(rounds[1].checkpoint).not.toBe(rounds[0].checkpoint);
   expect(r.final_checkpoint).toBe(rounds[1].checkpoint);
 });
+
+test('the M-step fits the verified buffer: its cross-entropy falls over the round and each distilled success becomes more likely to be sampled', async () => {
+  // the tiny random model, trained hard (all weights, lr 1e-3, 6 epochs): what is tested is the
+  // M-step's mechanics (the examples it fits get likelier), which do not depend on the model's size;
+  // with LoRA on q/v only, the near-uniform random model hardly moves in a dozen steps
+  const runs = tmpRunsDir();
+  const full = { ...policy, lora_rank: 0 };
+  const r = await run(expertIteration, 'ei-mstep', {
+    ...eiInput(runs, 'ei6', vowels, 'regex', { n_rounds: 1, use_hints: false, attempts_per_problem: 4, sft_learning_rate: 1e-3, sft_epochs: 6 }),
+    policy: full,
+  });
+  const m = jsonl(path.join(runs, 'ei6/metrics.jsonl')).find((x) => 'expert/distill_steps' in x)!;
+  expect(m['expert/distill_examples']).toBeGreaterThan(0);
+  expect(m['expert/distill_steps']).toBe(6 * Math.ceil(m['expert/distill_examples'] / 8));
+  expect(m['expert/distill_loss_last_epoch']).toBeLessThan(m['expert/distill_loss_first_epoch']);
+  const examples = distinctExamples(path.join(runs, 'ei6'));
+  expect(examples).toHaveLength(r.buffer_size);
+  const py = spawnSync(VENV_PYTHON, [path.join(ROOT, 'test/helpers/sft_logprob.py')], {
+    input: JSON.stringify({ model: { backend: 'local', ...full }, checkpoints: [null, r.final_checkpoint], examples, blob_dir: mkdtempSync(path.join(tmpdir(), 'lp-')) }),
+    env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer'), GEPA_RL_TORCH_THREADS: '1' },
+    encoding: 'utf8',
+  });
+  expect(py.stderr).not.toMatch(/Traceback/);
+  const [before, after] = JSON.parse(py.stdout) as number[][];
+  // log P(completion) at temperature 1: every distilled success is now sampled more often
+  for (let i = 0; i < examples.length; i++) expect(after[i]).toBeGreaterThan(before[i]);
+}, 600_000);
 
 test('a teacher that always leaks: every hint dropped after k regenerations, counted, and the run goes on', async () => {
   const runs = tmpRunsDir();
@@ -243,7 +287,7 @@ test('traceGeneration writes traces, stats and SFT examples; sftTraining trains 
   expect(traces).toHaveLength(8);
   expect(traces.filter((x) => x.source === 'reference')).toHaveLength(t.fallbacks);
 
-  const s = await run(sftTraining, 'sft', { ...base, run: { ...base.run, run_id: 'sft1' }, sft: { source: 'traces', traces_file: t.sft_examples_file, batch_size: 4, learning_rate: 1e-3 }, rl: { n_eval: 3 } }, 'sftTraining.json');
+  const s = await run(sftTraining, 'sft', { ...base, run: { ...base.run, run_id: 'sft1' }, sft: { source: 'traces', traces_file: t.sft_examples_file, batch_size: 4, learning_rate: 1e-3 }, n_eval: 3 }, 'sftTraining.json');
   expect(s.examples).toBe(8);
   expect(s.steps_done).toBe(2);
   const losses = jsonl(path.join(runs, 'sft1/metrics.jsonl')).filter((m) => 'optim/loss' in m);
@@ -267,7 +311,7 @@ test('sftTraining from reference solutions: GSM8K rationales (real data) become 
     policy,
     system_prompt: 'Solve it.',
     sft: { source: 'reference', train_samples: 4, batch_size: 2, learning_rate: 1e-3 },
-    rl: { n_eval: 2 },
+    n_eval: 2,
   });
   expect(s.examples).toBe(4);
   expect(s.steps_done).toBe(2);
@@ -299,7 +343,7 @@ test('sftTraining from reference on rows without a worked solution: the bare ans
     task: goldless,
     policy,
     sft: { source: 'reference', train_samples: 8, batch_size: 8 },
-    rl: { n_eval: 1 },
+    n_eval: 1,
   });
   // rows 0..7: no row has a worked solution; the even ones have a gold answer, the odd ones none
   expect(s).toMatchObject({ examples: 4, answer_fallbacks: 4, skipped_examples: 4, steps_done: 1 });
@@ -378,7 +422,8 @@ test('GEPA+RL+expert iteration by config flags alone: an expert phase after each
     teacher: { provider: 'scripted', model: 'clean-teacher' },
     expert: { problems_per_round: 4, attempts_per_problem: 2, expert_samples: 2 },
     gepa: { max_metric_calls: 20, seed_prompt: 'Say it.', parallelism: 1 },
-    rl: { groups_per_batch: 2, group_size: 4, eval_every: 0, n_eval: 3 },
+    rl: { groups_per_batch: 2, group_size: 4, eval_every: 0 },
+    n_eval: 3,
     alternation: { n_rounds: 1, rl_batches_per_round: 1, skip_first_gepa: true, expert_rounds_per_round: 1 },
   });
   expect(r.phases.map((p) => p.folder)).toEqual(['round0_rl', 'round0_expert']);

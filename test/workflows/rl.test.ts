@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
@@ -34,7 +35,8 @@ function input(runs: string, runId: string, nBatches: number, saveEvery = 1) {
     run: { run_id: runId, output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 5 },
     task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
     policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
-    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, n_eval: 3, save_every: saveEvery },
+    rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, save_every: saveEvery },
+    n_eval: 3,
     system_prompt: 'Be brief.',
   };
 }
@@ -116,3 +118,31 @@ test('killing the trainer worker and the TS worker mid-run: the run completes wi
     expect(meta.checkpoint_in).toBe(ckpts[i - 1].path);
   }
 }, 600_000);
+
+test('sampling at temperature != 1 (or top_p < 1) is off-policy for RL: the status says so', async () => {
+  const runs = tmpRunsDir();
+  const warm = input(runs, 'rl-temp', 1);
+  warm.policy = { ...warm.policy, temperature: 0.8 } as typeof warm.policy;
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const st = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-temp-${Date.now()}`, args: [warm] });
+    await h.result();
+    return (await h.query('status')) as { warnings: string[] };
+  });
+  expect(st.warnings).toHaveLength(1);
+  expect(st.warnings[0]).toMatch(/^policy\.temperature=0\.8: RL samples from a tempered distribution/);
+}, 300_000);
+
+test('a key the workflow does not read fails `workflow start` at once, non-retryably, naming the key and the workflow', async () => {
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const err = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start('sftTraining', { taskQueue: TASK_QUEUE, workflowId: `sft-bad-${Date.now()}`, args: [{ rl: { group_size: 8 } }] });
+    return h.result().then(() => null, (e: Error) => e);
+  });
+  expect(err?.name).toBe('WorkflowFailedError');
+  const cause = err!.cause as ApplicationFailure;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect(cause.type).toBe('InvalidConfig');
+  expect(cause.nonRetryable).toBe(true);
+  expect(cause.message).toContain('rl.group_size: sftTraining does not read rl.group_size');
+}, 120_000);

@@ -1,3 +1,4 @@
 export * from './advantages';
 export * from './batching';
 export * from './metrics';
+export * from './sampling';
