@@ -21,6 +21,7 @@ from .. import blobs
 from .. import checkpoints as ckpts
 from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
+from ..losses import cross_entropy_loss, entropy_sum, policy_loss, sampling_log_softmax
 from ..models import ModelNotFound, load_model, load_tokenizer
 
 SAMPLE_BATCH = int(os.environ.get("GEPA_RL_SAMPLE_BATCH", "32"))
@@ -173,7 +174,8 @@ class LocalBackend:
                 rollouts += self._generate(model, tok, prompt_ids_P, chunk, max_tokens, temperature, top_p, seed * 1_000_003 + c)
                 self.heartbeat(f"sampled {min(c + SAMPLE_BATCH, len(seqs))}/{len(seqs)}")
 
-        blob = {"model": model_ref, "checkpoint": req.get("checkpoint"), "rollouts": rollouts}
+        # the distribution the logprobs are of: train_step scores the learner under the same one
+        blob = {"model": model_ref, "checkpoint": req.get("checkpoint"), "sampling": {"temperature": temperature, "top_p": top_p}, "rollouts": rollouts}
         ref = blobs.write_json(req["blob_dir"], blob)
         num_tokens = [[0] * n for _ in prompt_ids_P]
         texts = [[""] * n for _ in prompt_ids_P]
@@ -204,26 +206,22 @@ class LocalBackend:
         gen = torch.Generator(device=self.device).manual_seed(seed % (2**63))
         # Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and
         # the logprob recorded is that of the distribution actually sampled from.
-        out = model(input_ids=tokens_BT, attention_mask=mask_BT, use_cache=True)
+        # Rows are left-padded: each row's first real token is position 0, as when it is sampled alone
+        # and as the learner (right-padded) sees it. Without these position ids the prefill would
+        # count the pads and every shorter row would be sampled from a shifted, wrong distribution.
+        positions_BT = (mask_BT.cumsum(dim=1) - 1).clamp(min=0)
+        out = model(input_ids=tokens_BT, attention_mask=mask_BT, position_ids=positions_BT, use_cache=True)
         past = out.past_key_values
         logits_BV = out.logits[:, -1, :].float()
-        positions_B = mask_BT.sum(dim=1)  # next position id per row
+        positions_B = mask_BT.sum(dim=1)  # next position id per row: the decode steps continue from there
         done_B = torch.zeros(B, dtype=torch.bool, device=self.device)
         new_tokens: list[torch.Tensor] = []
         new_logprobs: list[torch.Tensor] = []
         for _ in range(max_tokens):
+            logp_BV = sampling_log_softmax(logits_BV, temperature, top_p)
             if greedy:
-                logp_BV = torch.log_softmax(logits_BV, dim=-1)
                 next_B = logp_BV.argmax(dim=-1)
             else:
-                scaled_BV = logits_BV / temperature
-                if top_p < 1.0:
-                    sorted_BV, idx_BV = torch.sort(scaled_BV, descending=True, dim=-1)
-                    cum_BV = torch.softmax(sorted_BV, dim=-1).cumsum(dim=-1)
-                    remove_BV = cum_BV - torch.softmax(sorted_BV, dim=-1) > top_p
-                    sorted_BV = sorted_BV.masked_fill(remove_BV, float("-inf"))
-                    scaled_BV = torch.full_like(scaled_BV, float("-inf")).scatter(-1, idx_BV, sorted_BV)
-                logp_BV = torch.log_softmax(scaled_BV, dim=-1)
                 next_B = torch.multinomial(logp_BV.exp(), 1, generator=gen).squeeze(-1)
             lp_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
             next_B = torch.where(done_B, torch.full_like(next_B, pad), next_B)
@@ -351,7 +349,11 @@ class LocalBackend:
         ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
 
-    def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):
+    def _forward_logprobs(self, model, tok, batch) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The learner's view of a batch: one forward over the right-padded sequences (prompt +
+        completion; positions 0.. as for a lone sequence), then per example the log-probabilities of
+        its completion tokens under the distribution they were sampled from (its temperature and
+        top_p): (logp_T of the targets, logp_TV over the vocabulary)."""
         pad = tok.pad_token_id
         seqs = [d["prompt"] + d["completion"] for d in batch]
         width = max(len(s) for s in seqs)
@@ -362,27 +364,26 @@ class LocalBackend:
             tokens_BT[b, : len(s)] = torch.tensor(s)
             mask_BT[b, : len(s)] = 1
         tokens_BT, mask_BT = tokens_BT.to(self.device), mask_BT.to(self.device)
-        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT).logits.float()
-        logp_all_BTV = torch.log_softmax(logits_BTV[:, :-1], dim=-1)
-        target_BT = tokens_BT[:, 1:]
-        logp_BT = logp_all_BTV.gather(-1, target_BT[..., None]).squeeze(-1)
-        total = None
+        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT).logits
+        rows = []
         for b, d in enumerate(batch):
             P, C = len(d["prompt"]), len(d["completion"])
-            lp_T = logp_BT[b, P - 1 : P - 1 + C]
+            target_T = tokens_BT[b, P : P + C]
+            logp_TV = sampling_log_softmax(logits_BTV[b, P - 1 : P - 1 + C], d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
+            rows.append((logp_TV.gather(-1, target_T[:, None]).squeeze(-1), logp_TV))
+        return rows
+
+    def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):
+        total = None
+        for d, (lp_T, logp_TV) in zip(batch, self._forward_logprobs(model, tok, batch)):
+            C = len(d["completion"])
             with torch.no_grad():
-                ent = -(logp_all_BTV[b, P - 1 : P - 1 + C].exp() * logp_all_BTV[b, P - 1 : P - 1 + C]).sum(-1).sum()
-                sums["entropy"] += float(ent)
+                sums["entropy"] += float(entropy_sum(logp_TV))
             if loss_name == "cross_entropy":
-                term = -lp_T.sum() / total_tokens
+                term = cross_entropy_loss(lp_T) / total_tokens
             else:
                 old_T = torch.tensor(d["logprobs"], dtype=lp_T.dtype, device=lp_T.device)
-                ratio_T = torch.exp(lp_T - old_T)
-                A = d["advantage"]
-                if loss_name == "ppo":
-                    term = -torch.minimum(ratio_T * A, torch.clamp(ratio_T, 0.8, 1.2) * A).sum() / n_seq
-                else:
-                    term = -(ratio_T * A).sum() / n_seq
+                term = policy_loss(loss_name, lp_T, old_T, d["advantage"]) / n_seq
                 with torch.no_grad():
                     diff_T = old_T - lp_T
                     sums["kl1"] += float(diff_T.sum())
