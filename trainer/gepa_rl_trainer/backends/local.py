@@ -59,6 +59,14 @@ def _model_key(model_ref: dict) -> str:
     )
 
 
+def clip_grad_norm(params, grad_clip: float) -> float:
+    """The gradient norm before clipping; clipped to grad_clip when grad_clip > 0, untouched when 0
+    (as Tinker's AdamParams.grad_clip_norm; tinker-cookbook does not clip)."""
+    if grad_clip > 0:
+        return float(torch.nn.utils.clip_grad_norm_(params, grad_clip))
+    return float(torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
+
+
 class LocalBackend:
     def __init__(self, heartbeat: Callable[[str], None] | None = None):
         self.device = _device()
@@ -210,7 +218,7 @@ class LocalBackend:
         # and as the learner (right-padded) sees it. Without these position ids the prefill would
         # count the pads and every shorter row would be sampled from a shifted, wrong distribution.
         positions_BT = (mask_BT.cumsum(dim=1) - 1).clamp(min=0)
-        out = model(input_ids=tokens_BT, attention_mask=mask_BT, position_ids=positions_BT, use_cache=True)
+        out = model(input_ids=tokens_BT, attention_mask=mask_BT, position_ids=positions_BT, use_cache=True, logits_to_keep=1)
         past = out.past_key_values
         logits_BV = out.logits[:, -1, :].float()
         positions_B = mask_BT.sum(dim=1)  # next position id per row: the decode steps continue from there
@@ -312,10 +320,10 @@ class LocalBackend:
             sums = {"loss": 0.0, "entropy": 0.0, "kl1": 0.0, "kl2": 0.0, "kl_n": 0}
             try:
                 for c in range(0, n_seq, TRAIN_MICROBATCH):
-                    self._accumulate(model, tok, data[c : c + TRAIN_MICROBATCH], loss_name, n_seq, total_tokens, sums)
+                    self._accumulate(model, tok, data[c : c + TRAIN_MICROBATCH], loss_name, sums)
                     self.heartbeat(f"train step {step}: {min(c + TRAIN_MICROBATCH, n_seq)}/{n_seq}")
                 params = [p for p in model.parameters() if p.requires_grad]
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, float(req["optim"].get("grad_clip", 1.0))))
+                grad_norm = clip_grad_norm(params, float(req["optim"].get("grad_clip", 0.0)))
                 if not math.isfinite(sums["loss"]) or not math.isfinite(grad_norm):
                     raise NonFiniteLoss(
                         f"step {step}: loss={sums['loss']} grad_norm={grad_norm} is not finite; no checkpoint written, "
@@ -364,26 +372,30 @@ class LocalBackend:
             tokens_BT[b, : len(s)] = torch.tensor(s)
             mask_BT[b, : len(s)] = 1
         tokens_BT, mask_BT = tokens_BT.to(self.device), mask_BT.to(self.device)
-        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT).logits
+        # logits only from the first position that predicts a completion token on (the prompts' own
+        # next-token logits are never used: less compute and memory over long prompts)
+        start = min(len(d["prompt"]) for d in batch) - 1
+        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT, logits_to_keep=width - start).logits
         rows = []
         for b, d in enumerate(batch):
             P, C = len(d["prompt"]), len(d["completion"])
             target_T = tokens_BT[b, P : P + C]
-            logp_TV = sampling_log_softmax(logits_BTV[b, P - 1 : P - 1 + C], d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
+            logits_TV = logits_BTV[b, P - 1 - start : P - 1 - start + C]
+            logp_TV = sampling_log_softmax(logits_TV, d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
             rows.append((logp_TV.gather(-1, target_T[:, None]).squeeze(-1), logp_TV))
         return rows
 
-    def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):
+    def _accumulate(self, model, tok, batch, loss_name, sums):
         total = None
         for d, (lp_T, logp_TV) in zip(batch, self._forward_logprobs(model, tok, batch)):
             C = len(d["completion"])
             with torch.no_grad():
                 sums["entropy"] += float(entropy_sum(logp_TV))
             if loss_name == "cross_entropy":
-                term = cross_entropy_loss(lp_T) / total_tokens
+                term = cross_entropy_loss(lp_T)
             else:
                 old_T = torch.tensor(d["logprobs"], dtype=lp_T.dtype, device=lp_T.device)
-                term = policy_loss(loss_name, lp_T, old_T, d["advantage"]) / n_seq
+                term = policy_loss(loss_name, lp_T, old_T, d["advantage"])
                 with torch.no_grad():
                     diff_T = old_T - lp_T
                     sums["kl1"] += float(diff_T.sum())
