@@ -41,7 +41,7 @@ export const trainer = trainerActivities();
 const grader = proxyActivities<GraderActivities>({
   taskQueue: GRADER_TASK_QUEUE,
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '60 seconds',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest'] },
 });
 
