@@ -4,12 +4,15 @@
  * exported from huggingface/Math-Verify at a pinned commit, Apache-2.0), bad input, and the TS
  * plain-number rule that `numeric`/gsm8k share with Math-Verify.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { buildPrompts, scoreRollouts } from '../../src/activities/tasks';
 import { runGrade } from '../../src/cli/grade';
 import { taskConfigSchema } from '../../src/config/task';
-import { getTask } from '../../src/tasks';
+import { FileBlobStore, readBlob } from '../../src/storage/blobs';
+import { getTask, loadSplitsCached } from '../../src/tasks';
 import { grade } from '../../src/tasks/graders';
 
 jest.setTimeout(300_000);
@@ -107,4 +110,26 @@ test('bad input: 1 MB completion, deep braces, \\frac{}{}, unicode digits, a gol
   expect(out[5]).toMatchObject({ line: 6, error: expect.stringMatching(/not JSON/) });
   expect(out[6]).toMatchObject({ correct: false, reward: 0, feedback: expect.stringMatching(/the gold answer does not parse with Math-Verify/) });
   expect(out[7]).toMatchObject({ correct: true });
+});
+
+test('task activities for a math task: buildPrompts writes the golds; scoreRollouts needs and uses the verdicts', async () => {
+  const task = taskConfigSchema.parse({ env: 'math', n_test: 2 });
+  const dir = mkdtempSync(path.join(tmpdir(), 'math-score-'));
+  const built = await buildPrompts({ task, split: 'test', indices: [0, 1], system_prompt: 'sys', blob_dir: dir });
+  const test = (await loadSplitsCached(task)).test;
+  expect(await readBlob<string[]>(built.golds_ref!)).toEqual([test[0].answer, test[1].answer]);
+  const arith = await buildPrompts({ task: taskConfigSchema.parse({ env: 'arithmetic' }), split: 'test', indices: [0], system_prompt: '', blob_dir: dir });
+  expect(arith.golds_ref).toBeUndefined(); // only tasks graded by Math-Verify
+  const rollout = (prompt_index: number, text: string) => ({ prompt_index, sample_index: 0, prompt_token_ids: [1], token_ids: [1, 2], logprobs: [0, 0], text, stop_reason: 'stop' as const });
+  const store = new FileBlobStore(dir);
+  const rollouts_ref = await store.put({ model: { backend: 'local', base_model: 'tiny-random', lora_rank: 0, lora_alpha: 0, lora_target_modules: [] }, checkpoint: null, rollouts: [rollout(0, '\\boxed{1}'), rollout(1, 'it is 2')] });
+  const req = { task, split: 'test' as const, indices: [0, 1], prompts_ref: built.prompts_ref, golds_ref: built.golds_ref, rollouts_ref, blob_dir: dir };
+  await expect(scoreRollouts(req)).rejects.toThrow(/graded by Math-Verify: scoreRollouts needs verdicts_ref/);
+  const v = (correct: boolean, extracted: string, feedback: string) => ({ correct, status: correct ? 'correct' : 'wrong', extracted, gold_parsed: null, pred_parsed: null, feedback });
+  const verdicts_ref = await store.put([v(false, '1', 'Expected X; extracted 1: not equivalent to the expected answer.'), v(true, '2', 'Correct: expected 2; extracted 2.')]);
+  const r = await scoreRollouts({ ...req, verdicts_ref });
+  expect(r.rewards_PG).toEqual([[0], [1]]);
+  expect(r.format_ok_PG).toEqual([[true], [false]]);
+  const traces = await readBlob<Array<{ feedback: string }>>(r.traces_ref);
+  expect(traces.map((t) => t.feedback)).toEqual(['Expected X; extracted 1: not equivalent to the expected answer.', 'Correct: expected 2; extracted 2.']);
 });
