@@ -51,7 +51,7 @@ export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_
   const store = new FileBlobStore(req.blob_dir);
   const prompts_ref = await store.put(prompts);
   if (!gradedByMathVerify(req.task)) return { prompts_ref, n: prompts.length };
-  return { prompts_ref, n: prompts.length, golds_ref: await store.put(xs.map((x) => x.answer)) };
+  return { prompts_ref, n: prompts.length, golds_ref: await store.put(xs.map((x) => (task.verifierGold ? task.verifierGold(x) : x.answer))) };
 }
 
 /** One scored sample as stored in the traces blob (the GEPA trace, DESIGN §5). */

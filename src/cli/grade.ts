@@ -54,7 +54,7 @@ export function parseLine(obj: unknown): Graded | NeedsVerdict {
   } else return { error: 'each line needs "task" or "grader"' };
   const x = { id: 'grade', question: typeof o.question === 'string' ? o.question : '', answer: gold };
   if (!gradedByMathVerify(config)) return answer(task.score(x, completion));
-  return { math: { gold, completion, settings: o.settings }, finish: (v) => task.score(x, completion, v) };
+  return { math: { gold: task.verifierGold?.(x) ?? gold, completion, settings: o.settings }, finish: (v) => task.score(x, completion, v) };
 }
 
 /** The interpreter that runs the Python grader: GEPA_RL_PYTHON, else the project's .venv. */

@@ -187,6 +187,8 @@ export const mathTask: Task = {
   },
   render: (x) => [{ role: 'user', content: `${x.question}\n${boxedInstruction}` }],
   score: (_x, c, verdict) => scoreBoxedMath(c, verdict),
+  // MATH answers are the contents of the solutions' \\boxed{}: bare LaTeX, read as such
+  verifierGold: (x) => (x.answer === null ? null : `\\boxed{${x.answer}}`),
   answerForHint: (x) => x.answer,
 };
 

@@ -29,6 +29,11 @@ export interface Task {
    * completion and throw MissingVerdict without one; every other task ignores it.
    */
   score(x: Example, completion: string, verdict?: MathVerdict): ScoreResult;
+  /**
+   * Tasks graded by Math-Verify: the gold text it parses (default: `answer` as given). A dataset whose
+   * answers are bare LaTeX says so here (MATH: `\\boxed{answer}`, so "-2,1" is a list, not -2.1).
+   */
+  verifierGold?(x: Example): string | null;
   /** ground truth for the teacher only */
   answerForHint(x: Example): string | null;
 }

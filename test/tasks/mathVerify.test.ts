@@ -74,14 +74,17 @@ test("numeric (gsm8k) reads plain numbers by Math-Verify's rule: its number-extr
 test('math and aime tasks: verdicts become scores; format is \\boxed{}; feedback names expected, extracted and why', async () => {
   const math = getTask(taskConfigSchema.parse({ env: 'math' }));
   const aime = getTask(taskConfigSchema.parse({ env: 'aime' }));
-  const [a, b, c, d] = await gradeLines([
+  const [a, b, list, c, d] = await gradeLines([
     { task: 'math', gold: '\\frac{1}{3}', completion: 'so $\\frac13$' },
     { task: 'math', gold: '3\\sqrt{13}', completion: 'the answer is \\boxed{3}' },
+    { task: 'math', gold: '-2,1', completion: '\\boxed{1, -2}' },
     { task: 'aime', gold: '25', completion: '\\boxed{025}' },
     { task: 'aime', gold: '25', completion: 'I give up' },
   ]);
   expect(a).toMatchObject({ correct: true, reward: 1, extracted: '\\frac{1}{3}' });
-  expect(b).toMatchObject({ correct: false, extracted: '3', feedback: 'Expected 3\\sqrt{13} (read as 3*sqrt(13)); extracted 3: not equivalent to the expected answer.' });
+  // MATH answers are bare LaTeX: the task hands them to Math-Verify in \\boxed{} (else "3\\sqrt{13}" would read as 3)
+  expect(b).toMatchObject({ correct: false, extracted: '3', feedback: 'Expected \\boxed{3\\sqrt{13}} (read as 3*sqrt(13)); extracted 3: not equivalent to the expected answer.' });
+  expect(list).toMatchObject({ correct: true }); // a list answer, not the decimal -2.1
   expect(c).toMatchObject({ correct: true });
   expect(d).toMatchObject({ correct: false, extracted: null, feedback: expect.stringMatching(/^Expected 25; extracted nothing: Math-Verify found no answer.*\(format: no \\boxed\{\} answer\)$/) });
   // a math task asked to score without Math-Verify's verdict is a bug, not a zero

@@ -60,7 +60,7 @@ test('math grading by Math-Verify: known-hard equivalences', async () => {
 test('MATH-500: gold answers of real rows grade against their own reference solutions', async () => {
   const s = await loadSplitsCached(cfg({ env: 'math', n_test: 40 }));
   const t = getTask(cfg({ env: 'math' }));
-  const v = await verdicts(s.test.map((x) => [x.answer ?? '', String(x.solution)]));
+  const v = await verdicts(s.test.map((x) => [t.verifierGold!(x) ?? '', String(x.solution)]));
   const ok = s.test.filter((x, i) => t.score(x, String(x.solution), v[i]).correct).length;
   expect(ok / s.test.length).toBeGreaterThan(0.85);
 });

@@ -24,6 +24,7 @@ import os
 import re
 import threading
 import time
+from collections import deque
 from multiprocessing.connection import wait
 
 CHECK_LIMIT_S = float(os.environ.get("GEPA_RL_MATH_CHECK_LIMIT_S", "20"))
@@ -149,14 +150,18 @@ def _child_main(conn) -> None:
 
 
 # ------------------------------------------------------------------------------ the pool (in the parent)
+PIPELINE = 2  # checks queued in a child at once, so it never waits for the parent between checks
+SMALL = 32_000  # only checks this small are queued behind another (a pipe holds ~64 KB unread)
+
+
 class _Child:
     def __init__(self, ctx):
         self.conn, child_conn = ctx.Pipe()
         self.proc = ctx.Process(target=_child_main, args=(child_conn,), daemon=True, name="math-verify")
         self.proc.start()
         child_conn.close()
-        self.job: int | None = None
-        self.deadline = 0.0
+        self.jobs: deque[int] = deque()  # sent, not yet answered; the first is running
+        self.deadline = 0.0  # for the first job
         self.ready = False
 
     def kill(self) -> None:
@@ -170,7 +175,7 @@ class VerifierPool:
     """`processes` single-threaded children that run `check`; `grade` hands a batch out across them.
 
     Children are spawned (not forked: the trainer worker holds torch and threads) once and reused.
-    One batch at a time (a lock); each check has `limit_s` of wall time once a child takes it.
+    One batch at a time (a lock); each check has `limit_s` of wall time from when its child starts it.
     """
 
     def __init__(self, processes: int = PROCESSES, limit_s: float = CHECK_LIMIT_S):
@@ -179,12 +184,6 @@ class VerifierPool:
         self._children: list[_Child] = []
         self._lock = threading.Lock()
 
-    def _spawn(self) -> _Child:
-        return _Child(self._ctx)
-
-    def pids(self) -> list[int]:
-        return [c.proc.pid for c in self._children]
-
     def grade(self, pairs: list[dict], on_progress=None) -> list[dict]:
         """pairs: [{gold, completion, settings?}] -> one verdict per pair, in order."""
         with self._lock:
@@ -192,34 +191,43 @@ class VerifierPool:
 
     def _grade(self, pairs, on_progress):
         while len(self._children) < min(self.processes, max(1, len(pairs))):
-            self._children.append(self._spawn())
+            self._children.append(_Child(self._ctx))
+        msgs = [(i, str(p.get("gold", "")), str(p.get("completion", "")), p.get("settings")) for i, p in enumerate(pairs)]
         results: list[dict | None] = [None] * len(pairs)
-        todo = list(range(len(pairs)))[::-1]
+        todo = deque(range(len(pairs)))
         deaths: dict[int, int] = {}
         idle_deaths = 0
         done = 0
         last_progress = time.monotonic()
 
         def give(c: _Child) -> None:
-            if todo and c.ready and c.job is None:
-                i = todo.pop()
-                p = pairs[i]
-                c.job, c.deadline = i, time.monotonic() + self.limit_s
-                c.conn.send((i, str(p.get("gold", "")), str(p.get("completion", "")), p.get("settings")))
+            while todo and c.ready and len(c.jobs) < PIPELINE:
+                i = todo[0]
+                if c.jobs and len(msgs[i][1]) + len(msgs[i][2]) > SMALL:
+                    return  # a big check waits for an idle child: sending it could block on a full pipe
+                todo.popleft()
+                if not c.jobs:
+                    c.deadline = time.monotonic() + self.limit_s
+                c.jobs.append(i)
+                c.conn.send(msgs[i])
 
-        def replace(c: _Child) -> _Child:
+        def finish(i: int, v: dict) -> None:
+            nonlocal done
+            results[i] = v
+            done += 1
+
+        def replace(c: _Child) -> None:
+            todo.extendleft(reversed(c.jobs))  # queued behind the failed one: not started, rerun
             c.kill()
-            n = self._spawn()
-            self._children[self._children.index(c)] = n
-            return n
+            self._children[self._children.index(c)] = _Child(self._ctx)
 
         while done < len(pairs):
             for c in self._children:
                 give(c)
             now = time.monotonic()
-            busy = [c for c in self._children if c.job is not None]
-            timeout = max(0.0, min([c.deadline for c in busy], default=now + 1.0) - now)
-            ready = wait([c.conn for c in self._children] + [c.proc.sentinel for c in self._children], timeout=min(timeout, 1.0))
+            busy = [c.deadline for c in self._children if c.jobs]
+            timeout = min(1.0, max(0.0, min(busy) - now)) if busy else 1.0
+            ready = wait([c.conn for c in self._children] + [c.proc.sentinel for c in self._children], timeout=timeout)
             for c in list(self._children):
                 if c.conn in ready or c.proc.sentinel in ready:
                     try:
@@ -227,29 +235,25 @@ class VerifierPool:
                             tag, out = c.conn.recv()
                             if tag == "ready":
                                 c.ready = True
-                            elif tag == c.job:
-                                results[tag], c.job = out, None
-                                done += 1
+                            elif c.jobs and tag == c.jobs[0]:
+                                finish(c.jobs.popleft(), out)
+                                c.deadline = time.monotonic() + self.limit_s
                     except (EOFError, OSError):
                         pass
                     if not c.proc.is_alive():  # died (killed, out of memory): rerun its check once
-                        i = c.job
-                        if i is None:
+                        if not c.jobs:
                             idle_deaths += 1
                             if idle_deaths > 3 * self.processes:
                                 raise RuntimeError(f"Math-Verify processes keep dying before taking a check (exit code {c.proc.exitcode}); is math-verify installed in this Python?")
                         else:
+                            i = c.jobs[0]
                             deaths[i] = deaths.get(i, 0) + 1
                             if deaths[i] >= 2:
-                                results[i] = verdict("crashed", str(pairs[i].get("gold", "")))
-                                done += 1
-                            else:
-                                todo.append(i)
+                                finish(c.jobs.popleft(), verdict("crashed", msgs[i][1]))
                         replace(c)
-                elif c.job is not None and time.monotonic() > c.deadline:
-                    results[c.job] = verdict("timed_out", str(pairs[c.job].get("gold", "")), limit=f"the {self.limit_s:g} s wall-clock limit per check")
-                    done += 1
-                    c.job = None
+                elif c.jobs and time.monotonic() > c.deadline:
+                    i = c.jobs.popleft()
+                    finish(i, verdict("timed_out", msgs[i][1], limit=f"the {self.limit_s:g} s wall-clock limit per check"))
                     replace(c)
             if on_progress and time.monotonic() - last_progress > 1.0:
                 on_progress(done, len(pairs))

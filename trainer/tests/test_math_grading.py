@@ -75,9 +75,9 @@ def test_a_verifier_process_killed_mid_batch_is_replaced_and_its_check_rerun():
     t = threading.Thread(target=lambda: out.extend(p.grade(pairs)))
     t.start()
     try:
-        while not any(c.job is not None and c.job < 2 for c in p._children):  # a child holds a slow check
+        while not any(c.jobs and c.jobs[0] < 2 for c in p._children):  # a child runs a slow check
             time.sleep(0.05)
-        victim = next(c for c in p._children if c.job is not None and c.job < 2)
+        victim = next(c for c in p._children if c.jobs and c.jobs[0] < 2)
         os.kill(victim.proc.pid, signal.SIGKILL)
         t.join(120)
     finally:
