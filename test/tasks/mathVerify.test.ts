@@ -120,7 +120,7 @@ test('task activities for a math task: buildPrompts writes the golds; scoreRollo
   const dir = mkdtempSync(path.join(tmpdir(), 'math-score-'));
   const built = await buildPrompts({ task, split: 'test', indices: [0, 1], system_prompt: 'sys', blob_dir: dir });
   const test = (await loadSplitsCached(task)).test;
-  expect(await readBlob<string[]>(built.golds_ref!)).toEqual([test[0].answer, test[1].answer]);
+  expect(await readBlob<string[]>(built.golds_ref!)).toEqual([`\\boxed{${test[0].answer}}`, `\\boxed{${test[1].answer}}`]); // MATH answers are bare LaTeX
   const arith = await buildPrompts({ task: taskConfigSchema.parse({ env: 'arithmetic' }), split: 'test', indices: [0], system_prompt: '', blob_dir: dir });
   expect(arith.golds_ref).toBeUndefined(); // only tasks graded by Math-Verify
   const rollout = (prompt_index: number, text: string) => ({ prompt_index, sample_index: 0, prompt_token_ids: [1], token_ids: [1, 2], logprobs: [0, 0], text, stop_reason: 'stop' as const });
