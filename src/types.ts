@@ -135,6 +135,35 @@ export interface TrainStepResult {
   seconds: number;
 }
 
+/**
+ * Math-Verify's verdict on one completion (trainer/gepa_rl_trainer/math_grading.py): `extracted` is
+ * the answer text it took from the completion, `gold_parsed`/`pred_parsed` what it read them as.
+ */
+export interface MathVerdict {
+  correct: boolean;
+  status: 'correct' | 'wrong' | 'no_answer' | 'gold_unparsable' | 'timed_out' | 'crashed';
+  extracted: string | null;
+  gold_parsed: string | null;
+  pred_parsed: string | null;
+  feedback: string;
+}
+
+/** The grader's batched call: every rollout of one sampled chunk against its problem's gold. */
+export interface MathVerifyRolloutsRequest {
+  rollouts_ref: BlobRef;
+  /** a blob holding one gold answer per prompt of the chunk (string | null) */
+  golds_ref: BlobRef;
+  blob_dir: string;
+}
+
+export interface MathVerifyRolloutsResult {
+  /** a blob holding MathVerdict[], one per rollout, in the rollouts blob's order */
+  verdicts_ref: BlobRef;
+  n: number;
+  counts: Partial<Record<MathVerdict['status'], number>>;
+  seconds: number;
+}
+
 /** Result of scoring one completion (DESIGN §4.2). */
 export interface ScoreResult {
   reward: number;

@@ -58,3 +58,14 @@ export const taskConfigSchema = z
   });
 
 export type TaskConfig = z.infer<typeof taskConfigSchema>;
+
+/**
+ * The one place that decides which grader scores a task: math answers (the `math` and `aime` tasks,
+ * and JSONL tasks with the `math` grader) are decided by Math-Verify in the Python grader
+ * (trainer/gepa_rl_trainer/math_grading.py), batched per sampled chunk; every other task is scored
+ * in TS by its own cheap, exact checker.
+ */
+export function gradedByMathVerify(task: Pick<TaskConfig, 'env' | 'jsonl_grader' | 'code_task'>): boolean {
+  if (task.code_task) return false;
+  return task.env === 'math' || task.env === 'aime' || (task.env === 'jsonl' && task.jsonl_grader === 'math');
+}

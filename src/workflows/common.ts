@@ -6,9 +6,11 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as tsActivities from '../activities';
 import type { RunPaths } from '../activities/run';
-import type { TrainerActivities } from '../activities/trainer';
-import { TRAINER_TASK_QUEUE } from '../constants';
+import type { ScoreRolloutsRequest, ScoreRolloutsResult } from '../activities/tasks';
+import type { GraderActivities, TrainerActivities } from '../activities/trainer';
+import { GRADER_TASK_QUEUE, TRAINER_TASK_QUEUE } from '../constants';
 import { ConfigError, parseWorkflowInput, type RunConfig } from '../config';
+import { gradedByMathVerify } from '../config/task';
 import type { WorkflowType } from '../constants';
 import { FAILURE, NON_RETRYABLE } from '../failures';
 import { foldMetrics, type Control } from './control';
@@ -42,6 +44,27 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
     heartbeatTimeout: `${heartbeatTimeoutS} seconds`,
     retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.trainer_activities },
   });
+}
+
+/**
+ * Math-Verify grading (one call per sampled chunk) on its own queue; it heartbeats, so a killed
+ * grader is noticed and the chunk's grading retried, on this or another grader worker.
+ */
+const grader = proxyActivities<GraderActivities>({
+  taskQueue: GRADER_TASK_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest'] },
+});
+
+/** Score a sampled chunk: math tasks first get Math-Verify's verdicts from the grader (gradedByMathVerify). */
+export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRolloutsResult> {
+  if (!gradedByMathVerify(req.task)) return ts.scoreRollouts(req);
+  if (!req.golds_ref) {
+    throw ApplicationFailure.create({ type: 'InvalidRequest', nonRetryable: true, message: `task ${req.task.env} is graded by Math-Verify: pass the golds_ref buildPrompts returned` });
+  }
+  const { verdicts_ref } = await grader.math_verify_rollouts({ rollouts_ref: req.rollouts_ref, golds_ref: req.golds_ref, blob_dir: req.blob_dir });
+  return ts.scoreRollouts({ ...req, verdicts_ref });
 }
 
 /** W&B logging runs on the trainer worker (where WANDB_API_KEY lives); short, so no heartbeat. */

@@ -7,7 +7,7 @@ import type { PolicyConfig as SamplingPolicyConfig, TrainablePolicyConfig } from
 import type { TaskConfig } from '../config/task';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
-import { mean, modelRef, trainerActivities, ts } from './common';
+import { mean, modelRef, scoreRollouts, trainerActivities, ts } from './common';
 
 /** An API model (sampled by the TS worker) or a trainable one (sampled by the trainer worker). */
 export type PolicyConfig = SamplingPolicyConfig | TrainablePolicyConfig;
@@ -47,7 +47,7 @@ async function sampleChunk(
   /** concurrent API calls inside this chunk (the run's limit shared among its chunks) */
   apiParallelism = 1,
 ) {
-  const { prompts_ref } = await ts.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
+  const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
   const p = on.policy;
   const sample =
     p.backend === 'api'
@@ -73,7 +73,7 @@ async function sampleChunk(
           blob_dir: on.blob_dir,
           return_texts: false,
         });
-  const scored = await ts.scoreRollouts({ task: on.task, split, indices, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: on.blob_dir });
+  const scored = await scoreRollouts({ task: on.task, split, indices, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: on.blob_dir });
   return { scored, rollouts_ref: sample.rollouts_ref, prompts_ref };
 }
 

@@ -11,7 +11,7 @@ import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflo
 import type { RlInput } from '../config';
 import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
 import type { BlobRef } from '../types';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 import { installControl, statusQuery, type ControlState } from './control';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, type RunOn } from './policy';
@@ -126,7 +126,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     // the position in the train order continues an earlier phase's (start_batch); so does the sampling seed
     const position = input.start_batch + batch;
     const indices_P = planBatch(sizes.train, position, input.rl.groups_per_batch, input.run.seed);
-    const { prompts_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
+    const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
     const sample = await trainer.policy_sample({
       model: modelRef(input.policy),
       checkpoint,
@@ -142,7 +142,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
       return_texts: false,
     });
     status.phase = 'scoring';
-    const scored = await ts.scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
+    const scored = await scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
     const adv = computeBatchAdvantages(scored.rewards_PG, {
       advantage: input.rl.advantage,
       drop_constant_reward_groups: input.rl.drop_constant_reward_groups,

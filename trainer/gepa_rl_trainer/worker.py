@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from .activities import ACTIVITIES, preload, warm_imports
 from .connection import connect_settings, describe
+from .grader import GRADER_TASK_QUEUE, grader_worker
 from .wandb_sink import wandb_log
 
 TASK_QUEUE = os.environ.get("GEPA_RL_TRAINER_TASK_QUEUE", "gepa-rl-trainer")
@@ -47,8 +48,9 @@ async def main(argv: list[str] | None = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # One model, few cores: activities run one at a time in a thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    # One model, few cores: activities run one at a time in a thread. Math grading polls its own
+    # queue from this process too (gepa_rl_trainer/grader.py says why), in its own threads.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool, concurrent.futures.ThreadPoolExecutor(max_workers=4) as grading:
         worker = Worker(
             client,
             task_queue=TASK_QUEUE,
@@ -57,8 +59,8 @@ async def main(argv: list[str] | None = None) -> int:
             max_concurrent_activities=1,
             graceful_shutdown_timeout=__import__("datetime").timedelta(seconds=5),
         )
-        async with worker:
-            print(f"trainer worker ready: task queue {TASK_QUEUE} on {where}", flush=True)
+        async with worker, grader_worker(client, grading):
+            print(f"trainer worker ready: task queue {TASK_QUEUE} on {where}; math grading on {GRADER_TASK_QUEUE}", flush=True)
             await stop.wait()
     print("trainer worker stopped", flush=True)
     return 0
