@@ -129,3 +129,8 @@ export function scenarioUserId(t: Tau2Task): string | null {
   const text = `${t.user_scenario.instructions.known_info ?? ''}\n${t.user_scenario.instructions.reason_for_call}`;
   return /\b[a-z]+_[a-z]+_\d{3,5}\b/.exec(text)?.[0] ?? null;
 }
+
+/** The 14 tool schemas exactly as tau2 sends them (OpenAI format, with $defs/anyOf), in tau2's order. */
+export function airlineToolSchemas(): import('../../llm/tools').ToolSchema[] {
+  return JSON.parse(readFileSync(dataPath('tau2_airline', 'fixtures', 'openai_tools.json'), 'utf8'));
+}

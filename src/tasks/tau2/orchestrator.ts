@@ -6,7 +6,8 @@
  * is pending. A user message containing a stop token ends the episode (user stop); an agent message
  * containing ###STOP### is an agent stop. Bad agent output never crashes an episode: an unknown
  * tool or unparseable arguments is an error result to the agent (counted toward the error limit),
- * an empty reply or a thrown agent/user is a termination recorded in the trajectory.
+ * an empty reply is a termination recorded in the trajectory. A thrown agent or user is an
+ * infrastructure failure: it propagates (the activity retries from the last checkpoint).
  */
 import { FIRST_AGENT_MESSAGE } from './data';
 import type { ToolResult } from './env';
@@ -129,13 +130,9 @@ export async function runEpisode(opts: RunEpisodeOptions): Promise<EpisodeCheckp
   while (!cp.done) {
     const turn = cp.messages.length;
     if (cp.to === 'user') {
-      let text: string;
-      try {
-        text = await opts.user.next(cp.messages);
-      } catch (e) {
-        end('user_error', `user simulator failed: ${(e as Error).message}`);
-        break;
-      }
+      // a thrown error is infrastructure (a provider 429, a dead server): it propagates so the
+      // activity retries and resumes from the last checkpoint; bad *output* is handled below
+      const text = await opts.user.next(cp.messages);
       if (!text || !text.trim()) {
         end('user_error', 'the user simulator replied with an empty message');
         break;
@@ -145,14 +142,7 @@ export async function runEpisode(opts: RunEpisodeOptions): Promise<EpisodeCheckp
       cp.from = 'user';
       cp.to = 'agent';
     } else if (cp.to === 'agent') {
-      let r: AgentReply;
-      try {
-        r = await opts.agent.next(cp.messages);
-      } catch (e) {
-        if ((e as { episodeFatal?: boolean }).episodeFatal === false) throw e; // infrastructure: let the activity retry
-        end('agent_error', `agent failed: ${(e as Error).message}`);
-        break;
-      }
+      const r = await opts.agent.next(cp.messages);
       if (emptyReply(r)) {
         cp.messages.push({ role: 'assistant', content: r.content ?? null, turn_idx: turn });
         end('agent_error', 'the agent replied with neither text nor a tool call');
