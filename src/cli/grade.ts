@@ -1,15 +1,19 @@
 /**
  * `gepa-rl grade`: JSONL on stdin ({"task"|"grader", "gold", "completion"}), one JSON line out per
  * input with reward, correct, extracted, feedback — or {"line": n, "error": ...} for a bad line.
+ * A tau2-airline line ({"task": "tau2-airline", "task_id" | "task_def", "messages", "termination"?})
+ * is a recorded trajectory, graded by replaying its tool calls (src/tasks/tau2/trajectory.ts).
  */
 import * as readline from 'node:readline';
 import { taskConfigSchema, TASK_NAMES, GRADER_NAMES } from '../config/task';
 import { getTask } from '../tasks';
 import { grade, type GraderName } from '../tasks/graders';
+import { gradeTau2Line, type Tau2GradeLine } from '../tasks/tau2/trajectory';
 
-export function gradeLine(obj: unknown): { reward: number; correct: boolean; extracted: string | null; feedback: string } | { error: string } {
+export function gradeLine(obj: unknown): { reward: number; correct: boolean; extracted: string | null; feedback: string } | Tau2GradeLine | { error: string } {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return { error: `expected a JSON object, got ${JSON.stringify(obj)?.slice(0, 80)}` };
   const o = obj as Record<string, unknown>;
+  if (o.task === 'tau2-airline') return gradeTau2Line(o);
   if (typeof o.gold !== 'string' && typeof o.gold !== 'number') return { error: `"gold" must be a string or number (got ${JSON.stringify(o.gold)})` };
   const completion = typeof o.completion === 'string' ? o.completion : '';
   const gold = String(o.gold);
@@ -18,7 +22,7 @@ export function gradeLine(obj: unknown): { reward: number; correct: boolean; ext
     if (!(GRADER_NAMES as readonly string[]).includes(o.grader)) return { error: `unknown grader ${JSON.stringify(o.grader)} (expected ${GRADER_NAMES.join(', ')})` };
     s = grade(o.grader as GraderName, gold, completion, { pattern: typeof o.pattern === 'string' ? o.pattern : undefined });
   } else if (typeof o.task === 'string') {
-    if (!(TASK_NAMES as readonly string[]).includes(o.task) || o.task === 'jsonl') return { error: `unknown task ${JSON.stringify(o.task)} (expected ${TASK_NAMES.filter((t) => t !== 'jsonl').join(', ')})` };
+    if (!(TASK_NAMES as readonly string[]).includes(o.task) || o.task === 'jsonl') return { error: `unknown task ${JSON.stringify(o.task)} (expected ${[...TASK_NAMES.filter((t) => t !== 'jsonl'), 'tau2-airline'].join(', ')})` };
     let task;
     try {
       task = getTask(taskConfigSchema.parse({ env: o.task }));

@@ -35,7 +35,8 @@ Operating a run (the workflow id is printed at start):
   gepa-rl list                   recent runs
   gepa-rl report <id | run-dir>  write runs/<id>/report.html
   gepa-rl replay <id | history.json>  replay a history against the current code
-  gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines
+  gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines, or tau2-airline
+                                 trajectories {"task": "tau2-airline", "task_id", "messages", "termination"?}
 `;
 
 /** One connection per CLI invocation, closed when main() ends so the process can exit. */

@@ -28,7 +28,8 @@ export type EpisodeMessage =
   | { role: 'user'; content: string; turn_idx?: number }
   | { role: 'tool'; tool_call_id: string; name: string; content: string; error: boolean; turn_idx?: number };
 
-export type Termination = 'user_stop' | 'agent_stop' | 'max_steps' | 'too_many_errors' | 'agent_error' | 'user_error';
+/** `incomplete`: a recorded trajectory that ends without any stop (only from grading) */
+export type Termination = 'user_stop' | 'agent_stop' | 'max_steps' | 'too_many_errors' | 'agent_error' | 'user_error' | 'incomplete';
 
 export interface AgentReply {
   content: string | null;
