@@ -6,6 +6,7 @@ import type { TaskConfig } from '../config/task';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, RolloutsBlob, ScoreResult } from '../types';
+import type { Tau2EpisodeSummary } from './tau2';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -62,6 +63,10 @@ export interface ScoredSample {
   extracted: string | null;
   feedback: string;
   num_tokens: number;
+  /** false: not shown to the reflector (episodic tasks record failures only, as the tau-bench adapter does) */
+  reflect?: boolean;
+  /** episodic tasks: the episode's summary (termination, usage, steps, conversation ref) */
+  episode?: Tau2EpisodeSummary;
 }
 
 export interface ScoreRolloutsRequest {

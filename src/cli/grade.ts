@@ -22,7 +22,7 @@ export function gradeLine(obj: unknown): { reward: number; correct: boolean; ext
     if (!(GRADER_NAMES as readonly string[]).includes(o.grader)) return { error: `unknown grader ${JSON.stringify(o.grader)} (expected ${GRADER_NAMES.join(', ')})` };
     s = grade(o.grader as GraderName, gold, completion, { pattern: typeof o.pattern === 'string' ? o.pattern : undefined });
   } else if (typeof o.task === 'string') {
-    if (!(TASK_NAMES as readonly string[]).includes(o.task) || o.task === 'jsonl') return { error: `unknown task ${JSON.stringify(o.task)} (expected ${[...TASK_NAMES.filter((t) => t !== 'jsonl'), 'tau2-airline'].join(', ')})` };
+    if (!(TASK_NAMES as readonly string[]).includes(o.task) || o.task === 'jsonl') return { error: `unknown task ${JSON.stringify(o.task)} (expected ${TASK_NAMES.filter((t) => t !== 'jsonl').join(', ')})` };
     let task;
     try {
       task = getTask(taskConfigSchema.parse({ env: o.task }));

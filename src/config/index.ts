@@ -195,6 +195,7 @@ export const evalSchema = z
     split: z.enum(['train', 'val', 'test']).default('test').describe('split to evaluate on'),
     n_examples: z.number().int().positive().optional().describe('first N examples (default: all)'),
     parallelism: z.number().int().positive().default(1).describe('sampling chunks run in parallel'),
+    trials: z.number().int().positive().default(1).describe('samples (trials) per example; tau2-airline reports pass^1..pass^trials'),
   })
   .strict();
 

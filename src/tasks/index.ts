@@ -4,6 +4,7 @@ import { bindTaskRegistry, type TaskConfig } from '../config/task';
 import { arithmeticTask } from './arithmetic';
 import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
 import type { Example, Splits, Task } from './types';
+import { tau2AirlineTask } from './tau2/task';
 
 export type { Example, Splits, Task } from './types';
 
@@ -14,6 +15,7 @@ const registry = new Map<string, (cfg: TaskConfig) => Task>([
   ['aime', () => aimeTask],
   ['hotpotqa', () => hotpotqaTask],
   ['jsonl', jsonlTask],
+  ['tau2-airline', () => tau2AirlineTask],
 ]);
 
 bindTaskRegistry(() => [...registry.keys()]);
