@@ -15,7 +15,7 @@ import { CLOSING_QUESTION } from '../../src/tasks/tau2/scripted';
 export const RULE = 'RULE: when the customer asks for a change the policy allows, make it with the tools.';
 
 function taskOfOpening(text: string): Tau2Task {
-  const t = loadTau2Tasks().find((x) => text.startsWith(x.user_scenario.instructions.reason_for_call));
+  const t = loadTau2Tasks().find((x) => text.startsWith(x.user_scenario.instructions.reason_for_call.trim()));
   if (!t) throw new Error(`scripted tau2 agent: no task opens with ${JSON.stringify(text.slice(0, 60))}`);
   return t;
 }
