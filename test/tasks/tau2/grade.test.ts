@@ -5,7 +5,8 @@
 import { PassThrough } from 'node:stream';
 import { runGrade } from '../../../src/cli/grade';
 import { toOpenAiMessages } from '../../../src/llm/tools';
-import { loadTau2Tasks } from '../../../src/tasks/tau2/data';
+import { prepareExperiment } from '../../../src/cli/main';
+import { airlinePolicy, loadTau2Tasks } from '../../../src/tasks/tau2/data';
 import { AirlineEnv } from '../../../src/tasks/tau2/env';
 import { agentView } from '../../../src/tasks/tau2/llmAgents';
 import { runEpisode } from '../../../src/tasks/tau2/orchestrator';
@@ -81,4 +82,13 @@ test('bad lines say what was wrong', async () => {
     expect.stringMatching(/task_def: not a tau2 airline Task/),
   ]);
   expect(out.map((o) => o.line)).toEqual([1, 2, 3, 4, 5, 6]);
+});
+
+test('gepa-rl gepa env=tau2-airline seeds GEPA with policy.md unless a seed prompt is given', () => {
+  const a = prepareExperiment('gepa', ['env=tau2-airline', 'backend=api', 'api_model=gpt-4.1', '--id', 'x']);
+  expect((a.input.gepa as { seed_prompt: string }).seed_prompt).toBe(airlinePolicy());
+  const b = prepareExperiment('gepa', ['env=tau2-airline', 'seed_prompt=Be kind.', '--id', 'y']);
+  expect((b.input.gepa as { seed_prompt: string }).seed_prompt).toBe('Be kind.');
+  const c = prepareExperiment('gepa', ['env=gsm8k', '--id', 'z']);
+  expect(c.input.gepa).toBeUndefined();
 });
