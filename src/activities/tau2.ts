@@ -232,7 +232,7 @@ export interface Tau2EvaluationSummary {
   pass1_no_change: number;
   /** what an agent that never writes scores on these tasks (measured offline with the do-nothing agent) */
   refusal_floor: number;
-  per_task: { task_id: string; db_changing: boolean; successes: number; trials: number; noop_success: boolean; terminations: string[] }[];
+  per_task: { task_id: string; db_changing: boolean; successes: number; trials: number; noop_success: boolean; terminations: string[]; attempts: number[]; resumed_from_steps: number[] }[];
   usage: EpisodeUsage;
   cost_per_episode_usd: number;
   mean_steps: number;
@@ -257,7 +257,7 @@ export function summariseTau2(splitName: 'train' | 'val' | 'test', results: Tau2
   const per_task = [...byTask.entries()].map(([task_id, rs]) => {
     const t = tasks.get(task_id)!;
     const noop = noopPasses(t);
-    return { task_id, db_changing: rs[0].db_changing, successes: rs.filter((r) => r.success).length, trials: rs.length, noop_success: noop, terminations: rs.map((r) => r.termination) };
+    return { task_id, db_changing: rs[0].db_changing, successes: rs.filter((r) => r.success).length, trials: rs.length, noop_success: noop, terminations: rs.map((r) => r.termination), attempts: rs.map((r) => r.attempt), resumed_from_steps: rs.map((r) => r.resumed_from_step) };
   });
   const trials = Math.min(...per_task.map((p) => p.trials));
   const succ = [...byTask.values()].map((rs) => rs.map((r) => r.success));

@@ -12,12 +12,13 @@ import { airlinePolicy } from '../../src/tasks/tau2/data';
 import { evaluation } from '../../src/workflows/evaluation';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
-import { registerScriptedTau2Agent, registerScriptedTau2Reflector, registerScriptedTau2User, RULE, tau2ReflectionPrompts } from '../helpers/tau2Scripted';
+import { agentCalls, registerScriptedTau2Agent, registerScriptedTau2Reflector, registerScriptedTau2User, RULE, tau2ReflectionPrompts } from '../helpers/tau2Scripted';
 
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
   registerScriptedTau2Agent();
+  registerScriptedTau2Agent('scripted-tau2-agent-503', { failAtCall: { n: 3, times: 1 } });
   registerScriptedTau2User();
   registerScriptedTau2Reflector();
   env = await startTestEnv();
@@ -88,4 +89,29 @@ test('GEPA on the policy: a reflector that adds the rule raises the train score;
     expect(p).not.toMatch(/Task completed successfully/);
     expect(p).toMatch(/Agent failed to take any actions|The agent never told the user/);
   }
+});
+
+test('an episode whose provider fails mid-way is retried by Temporal and resumes from its last heartbeat', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const model = 'scripted-tau2-agent-503';
+  const r = await worker.runUntil(
+    env.client.workflow.execute(evaluation, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `tau2-retry-${Date.now()}`,
+      // test index 2 is task 8: 4 gold actions (a booking), so 5 agent calls in an uninterrupted episode
+      args: [{ run: { run_id: 'r1', output_dir: runs }, task: task({ n_test: 3 }), policy: { ...policy, api_model: model }, system_prompt: `${airlinePolicy()}\n${RULE}`, eval: { split: 'test' } }],
+    }),
+  );
+  expect(r.tau2!.per_task.map((p) => p.successes)).toEqual([1, 1, 1]);
+  // test index 0 is task 2 (3 reads): its 3rd agent call failed once; the retry resumed after step 0
+  expect(r.tau2!.per_task[0]).toMatchObject({ task_id: '2', attempts: [2] });
+  expect(r.tau2!.per_task[0].resumed_from_steps[0]).toBeGreaterThan(0);
+  expect(r.tau2!.per_task.slice(1).map((p) => p.attempts)).toEqual([[1], [1]]);
+  // the agent calls made: every call once, plus the one that failed
+  const calls = agentCalls.filter((c) => c.model === model).length;
+  const perTask = r.tau2!.usage.agent.calls;
+  expect(calls).toBe(perTask + 1);
+  const blobs = JSON.parse(readFileSync(path.join(runs, 'r1/tau2_evaluation.json'), 'utf8'));
+  expect(blobs.usage.agent.calls).toBe(perTask);
 });
