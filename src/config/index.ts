@@ -117,6 +117,7 @@ export const gepaSchema = z
     reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
+    max_cost_usd: z.number().positive().optional().describe('stop before an iteration would push the USD spent on episodes (agent + user, tau2-airline) and reflection past this'),
   })
   .strict();
 

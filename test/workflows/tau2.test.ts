@@ -19,6 +19,8 @@ let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   registerScriptedTau2Agent();
   registerScriptedTau2Agent('scripted-tau2-agent-503', { failAtCall: { n: 3, times: 1 } });
+  // priced like gpt-4.1 (the scripted provider prices a model named after a real one)
+  registerScriptedTau2Agent('gpt-4.1-scripted-tau2');
   registerScriptedTau2User();
   registerScriptedTau2Reflector();
   env = await startTestEnv();
@@ -114,4 +116,24 @@ test('an episode whose provider fails mid-way is retried by Temporal and resumes
   expect(calls).toBe(perTask + 1);
   const blobs = JSON.parse(readFileSync(path.join(runs, 'r1/tau2_evaluation.json'), 'utf8'));
   expect(blobs.usage.agent.calls).toBe(perTask);
+});
+
+test('GEPA max_cost_usd: stops before an iteration would push the spend past the budget', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const args = (max: number) => ({
+    run: { run_id: `c${max}`, output_dir: runs, seed: 3 },
+    task: task({ n_train: 6, n_val: 6 }),
+    policy: { ...policy, api_model: 'gpt-4.1-scripted-tau2' },
+    reflection: { provider: 'scripted', model: 'scripted-tau2-reflector' },
+    gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: airlinePolicy(), max_cost_usd: max },
+  });
+  const r = await worker.runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `tau2-cost-${Date.now()}`, args: [args(0.6)] }));
+  expect(r.stop_reason).toMatch(/^cost budget: spent \$[0-9.]+ of max_cost_usd \$0.6; the next iteration/);
+  const spent = Number(/spent \$([0-9.]+)/.exec(r.stop_reason!)![1]);
+  const next = Number(/~\$([0-9.]+)/.exec(r.stop_reason!)![1]);
+  expect(spent).toBeGreaterThan(0);
+  expect(spent).toBeLessThanOrEqual(0.6);
+  expect(spent + next).toBeGreaterThan(0.6);
+  expect(r.budget_used).toBeLessThan(40);
 });
