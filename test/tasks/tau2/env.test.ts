@@ -65,3 +65,26 @@ test('a copy-on-write view never changes the shared base', () => {
   expect(base.data.reservations.NO6JO3.status).toBeNull();
   expect(new AirlineEnv(base).hash()).toBe(gold.initial_hash);
 });
+
+describe('corrupted gold lists match tau2 on whether they reach the gold state', () => {
+  const tasks = loadTau2Tasks();
+  const kinds = (k: string) => (k.startsWith('extra_cancel_') ? 'extra_cancel' : k);
+  const rows = gold.tasks.flatMap((g) => ((g as unknown as { variants: { kind: string; matches_gold: boolean }[] }).variants ?? []).filter((v) => kinds(v.kind) !== 'extra_reads_and_generic_prepended').map((v) => [g.id, v.kind, v.matches_gold] as const));
+  test.each(rows)('task %s %s: matches gold = %s', (id, kind, expected) => {
+    const task = tasks.find((t) => t.id === id)!;
+    const acts = task.evaluation_criteria.actions.map((a) => ({ name: a.name, arguments: a.arguments }));
+    const isW = (n: string) => AIRLINE_TOOLS.find((t) => t.name === n)?.kind === 'write';
+    const writes = acts.filter((a) => isW(a.name));
+    let list = acts;
+    if (kind === 'drop_all_writes') list = acts.filter((a) => !isW(a.name));
+    else if (kind === 'drop_last_write') list = acts.filter((a) => a !== writes[writes.length - 1]);
+    else if (kind === 'duplicate_first_write') list = acts.flatMap((a) => (a === writes[0] ? [a, a] : [a]));
+    else if (kind === 'writes_reversed') list = [...writes].reverse();
+    else if (kind.startsWith('extra_cancel_')) list = [...acts, { name: 'cancel_reservation', arguments: { reservation_id: kind.slice('extra_cancel_'.length) } }];
+    const env = new AirlineEnv();
+    for (const a of list) env.call(a.name, a.arguments);
+    expect(env.hash() === g(id)).toBe(expected);
+  });
+  const g = (id: string) => gold.tasks.find((t) => t.id === id)!.gold_hash;
+  test('the extra-cancel corruption covers 42 tasks', () => expect(rows.filter((r) => r[1].startsWith('extra_cancel_'))).toHaveLength(42));
+});
