@@ -281,6 +281,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         rejected: st.rejected[comp] ?? [],
         template: reflectionTemplateFor(comp, g),
         seed: input.run.seed * 104_729 + it,
+        task: input.task,
       });
       recordReflectionUsage(st, p);
       if (p.first_reply_unfenced) unfencedFirst.add(comp);
