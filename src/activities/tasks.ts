@@ -8,6 +8,7 @@ import { gradedByMathVerify, type TaskConfig } from '../config/task';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, MathVerdict, RolloutsBlob, ScoreResult } from '../types';
+import type { Tau2EpisodeSummary } from './tau2';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -68,6 +69,10 @@ export interface ScoredSample {
   extracted: string | null;
   feedback: string;
   num_tokens: number;
+  /** false: not shown to the reflector (episodic tasks record failures only, as the tau-bench adapter does) */
+  reflect?: boolean;
+  /** episodic tasks: the episode's summary (termination, usage, steps, conversation ref) */
+  episode?: Tau2EpisodeSummary;
 }
 
 export interface ScoreRolloutsRequest {

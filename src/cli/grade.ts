@@ -8,6 +8,9 @@
  * whether or not the stack is up. A math line may carry "settings" (Math-Verify's knobs:
  * {"extraction": ["latex", "expr"], "precision": 6, "strict": true, "allow_set_relation_comp": false});
  * runs always use its defaults.
+ *
+ * A tau2-airline line ({"task": "tau2-airline", "task_id" | "task_def", "messages", "termination"?})
+ * is a recorded trajectory, graded by replaying its tool calls (src/tasks/tau2/trajectory.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,9 +20,10 @@ import { gradedByMathVerify, taskConfigSchema, TASK_NAMES, GRADER_NAMES } from '
 import { getTask, type Task } from '../tasks';
 import { repoRoot } from '../tasks/datasets';
 import { grade, type GraderName } from '../tasks/graders';
+import { gradeTau2Line, type Tau2GradeLine } from '../tasks/tau2/trajectory';
 import type { MathVerdict, ScoreResult } from '../types';
 
-type Graded = { reward: number; correct: boolean; extracted: string | null; feedback: string } | { error: string };
+type Graded = { reward: number; correct: boolean; extracted: string | null; feedback: string } | Tau2GradeLine | { error: string };
 /** A line waiting for Math-Verify: what to send, and how its verdict becomes the answer. */
 interface NeedsVerdict {
   math: { gold: string; completion: string; settings?: unknown };
@@ -32,6 +36,7 @@ const answer = (s: ScoreResult): Graded => ({ reward: s.reward, correct: s.corre
 export function parseLine(obj: unknown): Graded | NeedsVerdict {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return { error: `expected a JSON object, got ${JSON.stringify(obj)?.slice(0, 80)}` };
   const o = obj as Record<string, unknown>;
+  if (o.task === 'tau2-airline') return gradeTau2Line(o);
   if (typeof o.gold !== 'string' && typeof o.gold !== 'number') return { error: `"gold" must be a string or number (got ${JSON.stringify(o.gold)})` };
   const completion = typeof o.completion === 'string' ? o.completion : '';
   const gold = String(o.gold);

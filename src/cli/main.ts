@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parseWorkflowInput } from '../config';
+import { airlinePolicy } from '../tasks/tau2/data';
 import { TASK_QUEUE, type WorkflowType } from '../constants';
 import { webUiUrl } from '../connection';
 import { COMMANDS, helpText, OverrideError, parseOverrides, unknownConfigKeys } from './args';
@@ -36,7 +37,8 @@ Operating a run (the workflow id is printed at start):
   gepa-rl list [--runs DIR]      recent runs: Temporal's state and what each run.json says (DIR: runs)
   gepa-rl report <id | run-dir>  write runs/<id>/report.html
   gepa-rl replay <id | history.json>  replay a history against the current code
-  gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines
+  gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines, or tau2-airline
+                                 trajectories {"task": "tau2-airline", "task_id", "messages", "termination"?}
 `;
 
 /** Usage of each operating command, printed by `<command> --help` without contacting a server. */
@@ -219,6 +221,7 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
   const run = { ...((input.run as object) ?? {}) } as Record<string, unknown>;
   if (!run.run_id) run.run_id = workflowId;
   input.run = run;
+  seedEpisodicPolicy(workflowType, input);
   const parsed = parseWorkflowInput<{ run: { output_dir: string; run_id: string } }>(workflowType, input);
   return {
     workflowType,
@@ -228,6 +231,19 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
     detach: Boolean(flags.detach),
     json: Boolean(flags.json),
   };
+}
+
+/**
+ * GEPA on tau2-airline starts from the task's own policy (policy.md, exactly tau2's agent prompt)
+ * unless a seed prompt or components are given: the generic default prompt would make the
+ * reflector rewrite "You are a helpful assistant" instead of the policy.
+ */
+function seedEpisodicPolicy(workflowType: string, input: Record<string, unknown>): void {
+  const task = (input.task ?? {}) as { env?: string };
+  const gepa = { ...((input.gepa as object) ?? {}) } as Record<string, unknown>;
+  if (workflowType !== 'gepaOptimization' || task.env !== 'tau2-airline' || gepa.seed_prompt !== undefined || gepa.components !== undefined) return;
+  gepa.seed_prompt = airlinePolicy();
+  input.gepa = gepa;
 }
 
 async function startExperiment(command: string, argv: string[]): Promise<void> {

@@ -5,6 +5,7 @@ import { arithmeticTask } from './arithmetic';
 import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
 import type { Example, Splits, Task } from './types';
 import { FAILURE } from '../failures';
+import { tau2AirlineTask } from './tau2/task';
 
 export type { Example, Splits, Task } from './types';
 
@@ -15,6 +16,7 @@ const registry = new Map<string, (cfg: TaskConfig) => Task>([
   ['aime', () => aimeTask],
   ['hotpotqa', () => hotpotqaTask],
   ['jsonl', jsonlTask],
+  ['tau2-airline', () => tau2AirlineTask],
 ]);
 
 bindTaskRegistry(() => [...registry.keys()]);
