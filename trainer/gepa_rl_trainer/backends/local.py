@@ -393,21 +393,21 @@ class LocalBackend:
         sums["loss"] += float(total.detach())
 
     def _save(self, live: Live, out_dir: Path, req: dict, metrics: dict, keep: bool):
-        tmp = ckpts.begin_write(out_dir)
-        if int(req["model"].get("lora_rank") or 0) > 0:
-            live.model.save_pretrained(str(tmp))
-        else:
-            from safetensors.torch import save_model as save_weights
+        with ckpts.writing(out_dir, int(req["step"])) as tmp:
+            if int(req["model"].get("lora_rank") or 0) > 0:
+                live.model.save_pretrained(str(tmp))
+            else:
+                from safetensors.torch import save_model as save_weights
 
-            save_weights(live.model, str(tmp / "model.safetensors"))  # stores tied tensors once
-        torch.save(live.optimizer.state_dict(), tmp / "optimizer.pt")
-        meta = {
-            "run_id": req["run_id"],
-            "step": int(req["step"]),
-            "model": req["model"],
-            "checkpoint_in": req.get("checkpoint_in"),
-            "loss": req["loss"],
-            "keep": keep,
-            "metrics": metrics,
-        }
-        ckpts.commit(tmp, out_dir, meta)
+                save_weights(live.model, str(tmp / "model.safetensors"))  # stores tied tensors once
+            torch.save(live.optimizer.state_dict(), tmp / "optimizer.pt")
+            meta = {
+                "run_id": req["run_id"],
+                "step": int(req["step"]),
+                "model": req["model"],
+                "checkpoint_in": req.get("checkpoint_in"),
+                "loss": req["loss"],
+                "keep": keep,
+                "metrics": metrics,
+            }
+            ckpts.commit(tmp, out_dir, meta)
