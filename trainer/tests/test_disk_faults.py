@@ -10,9 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from conftest import TINY
 from gepa_rl_trainer import checkpoints as ckpts
+from gepa_rl_trainer.activities import train_step
 from gepa_rl_trainer.errors import InvalidRequest
 from test_checkpoints import rollouts, step_req
 
@@ -106,10 +109,13 @@ def test_a_read_only_checkpoint_folder_fails_at_once_saying_so(backend, tmp_path
     subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
     with pytest.raises(ckpts.CheckpointDirNotWritable) as err:
         backend.train_step(step_req(root, 1, ref, n, checkpoint_in=str(root / "0"), keep=True))
-    # an InvalidRequest: the activity fails non-retryable, no retry loop against a read-only disk
-    assert isinstance(err.value, InvalidRequest)
     assert "Read-only file system" in str(err.value)
     assert "make that folder writable by the trainer worker or choose another output_dir" in str(err.value)
+    # through the activity: a non-retryable InvalidRequest, no retry loop against a read-only disk
+    with pytest.raises(ApplicationError) as app:
+        ActivityEnvironment().run(train_step, step_req(root, 1, ref, n, checkpoint_in=str(root / "0"), keep=True))
+    assert app.value.non_retryable and app.value.type == "InvalidRequest"
+    assert f"cannot write the checkpoint of step 1 to {root / '1'}" in str(app.value)
     assert sorted(p.name for p in root.iterdir()) == ["0"] and index_lines(root) == lines_before
 
 
