@@ -18,7 +18,7 @@ import { proposeComponent, type ProposeRequest } from '../../src/activities/refl
 import { buildPrompts } from '../../src/activities/tasks';
 import { taskConfigSchema } from '../../src/config/task';
 import type { PolicySampleResult } from '../../src/types';
-import { PROVIDER_BAD_RESPONSE_FAILURE, PROVIDER_CONFIG_FAILURE } from '../../src/llm';
+import { createProvider, PROVIDER_BAD_RESPONSE_FAILURE, PROVIDER_CONFIG_FAILURE } from '../../src/llm';
 import { startFakeProvider, type FakeProvider, type FakeReply } from '../helpers/fakeProvider';
 
 const KEY = 'sk-fake-SECRET-0000';
@@ -123,6 +123,12 @@ test('anthropic: a 200 with no content blocks is an empty reply, recorded as a r
   const out = await propose('anthropic');
   expect(fake.requests.length).toBe(1);
   expect(out).toMatchObject({ ok: false, reason: 'unfenced', text: '' });
+});
+
+test('the described providers keep their own members: only the local server continues a started reply', () => {
+  expect(createProvider({ provider: 'local', model: 'm', base_url: `${fake.base}/v1` }, {})).toMatchObject({ name: 'local', model: 'm', supportsPrefill: true });
+  expect(createProvider({ provider: 'openai', model: 'gpt-4o-mini' }, { OPENAI_API_KEY: KEY })).toMatchObject({ name: 'openai', supportsPrefill: false });
+  expect(createProvider({ provider: 'anthropic', model: 'claude-haiku-4-5' }, { ANTHROPIC_API_KEY: KEY })).toMatchObject({ name: 'anthropic', supportsPrefill: false });
 });
 
 test('an invalid GEPA_RL_LLM_TIMEOUT_S is a non-retryable config failure naming the value', async () => {
