@@ -15,9 +15,10 @@ export interface Tmpfs {
   unmount(): void;
 }
 
-export function mountTmpfs(size = '2m'): Tmpfs {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'gepa-rl-tmpfs-')), 'disk');
-  mkdirSync(dir);
+/** Mount at `at` (an existing empty folder), or at a fresh temporary folder. */
+export function mountTmpfs(size = '2m', at?: string): Tmpfs {
+  const dir = at ?? path.join(mkdtempSync(path.join(tmpdir(), 'gepa-rl-tmpfs-')), 'disk');
+  mkdirSync(dir, { recursive: true });
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (e) {
