@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
+import { teacherHint } from '../../src/activities/expert';
 import { apiSample, type ApiSampleRequest } from '../../src/activities/llm';
 import { proposeComponent, type ProposeRequest } from '../../src/activities/reflection';
 import { buildPrompts } from '../../src/activities/tasks';
@@ -176,5 +177,30 @@ describe('API sampling (apiSample)', () => {
     const res = await sample([], () => ({ kind: 'ok', text: 'The answer is 3' }));
     expect(res.num_tokens).toEqual([[5], [5]]);
     expect(fake.requests.length).toBe(2);
+  });
+});
+
+describe('teacher hints (teacherHint)', () => {
+  const task = taskConfigSchema.parse({ env: 'arithmetic' });
+  const hint = (replies: FakeReply[]) => {
+    fake.requests.length = 0;
+    fake.plan(replies);
+    return activityEnv().run(teacherHint, {
+      teacher: { provider: 'anthropic' as const, model: 'claude-haiku-4-5', base_url: fake.base, temperature: 0, max_tokens: 64 },
+      task, index: 0, attempt: 'The answer is 0', previous_leaks: 0, seed: 1,
+    });
+  };
+
+  test('429 with Retry-After and a connection reset are retryable; a 400 is a recorded teacher error; a 401 fails at once', async () => {
+    await expect(hint([{ kind: 'status', status: 429, message: 'slow down', headers: { 'retry-after': '5' } }])).rejects.toMatchObject({ type: 'ProviderHttp429', nonRetryable: false, nextRetryDelay: 5000 });
+    await expect(hint([{ kind: 'reset' }])).rejects.toMatchObject({ type: 'ProviderError', nonRetryable: false, message: expect.stringMatching(/could not be reached/) });
+    expect(await hint([{ kind: 'status', status: 400, message: 'prompt is too long' }])).toMatchObject({ hint: null, error: expect.stringMatching(/400 prompt is too long/) });
+    await expect(hint([{ kind: 'status', status: 401, message: 'invalid x-api-key' }])).rejects.toMatchObject({
+      type: PROVIDER_CONFIG_FAILURE,
+      nonRetryable: true,
+      message: expect.stringMatching(/set a valid ANTHROPIC_API_KEY in the TS worker's environment/),
+    });
+    expect(fake.requests).toHaveLength(1);
+    expect(await hint([{ kind: 'ok', text: 'Add the two numbers first.' }])).toMatchObject({ hint: 'Add the two numbers first.', error: null });
   });
 });
