@@ -6,18 +6,22 @@
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
+/** OS errors of a run directory that no retry fixes: not writable, or a file where a folder should be. */
+const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST']);
+
 /**
  * A run-directory file that could not be written, saying why and what to do. `code` is the OS
- * error: ENOSPC (a full disk: the retried activity writes it again), EROFS/EACCES/EPERM (not
- * writable: no retry helps), ENOTDIR/EEXIST (a file where a folder should be).
+ * error. Its name (the activity failure's type) is `RunDirNotWritable` where no retry helps
+ * (NOT_WRITABLE), `RunDirWriteError` otherwise (ENOSPC: the retried activity writes it again).
  */
 export class RunDirWriteError extends Error {
-  override name = 'RunDirWriteError';
+  override name: 'RunDirWriteError' | 'RunDirNotWritable';
   constructor(
     message: string,
     readonly code: string | undefined,
   ) {
     super(message);
+    this.name = code && NOT_WRITABLE.has(code) ? 'RunDirNotWritable' : 'RunDirWriteError';
   }
 }
 

@@ -61,7 +61,7 @@ test('a run directory that is not writable: the first write says which folder to
   disk.readOnly();
   const err = await prepare('r3').catch((e) => e);
   expect(err).toBeInstanceOf(RunDirWriteError);
-  expect(err.code).toBe('EROFS');
+  expect(err).toMatchObject({ code: 'EROFS', name: 'RunDirNotWritable' }); // the failure type to list as non-retryable
   expect(err.message).toMatch(/^cannot write .*\/r3\/config\.json: EROFS: read-only file system, mkdir '.*\/r3'; make (\S+) writable by the TS worker, or choose another output_dir$/);
   expect(err.message).toContain(`make ${disk.dir} writable`);
 });
