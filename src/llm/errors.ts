@@ -14,3 +14,31 @@ export class ProviderConfigError extends Error {
 
 /** The ApplicationFailure type of a provider config error (workflows match on it). */
 export const PROVIDER_CONFIG_FAILURE = FAILURE.ProviderConfig;
+
+/**
+ * A provider reply that is not what its API promises (a body that is not JSON, an HTML page from a
+ * proxy, a chat completion without choices). Retryable: such replies come from a gateway or an
+ * overloaded server far more often than from a model that will always answer so.
+ */
+export class ProviderResponseError extends Error {
+  override name = 'ProviderResponseError';
+}
+
+/** The ApplicationFailure type of a malformed provider reply. */
+export const PROVIDER_BAD_RESPONSE_FAILURE = FAILURE.ProviderBadResponse;
+
+/**
+ * A failed provider call described for its user: which provider, model and endpoint, what came back,
+ * and, for a rejected key or model, what to change. Keeps the HTTP status and headers (retry-after).
+ */
+export class ProviderCallError extends Error {
+  override name = 'ProviderCallError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly headers: unknown,
+    readonly badResponse: boolean,
+  ) {
+    super(message);
+  }
+}

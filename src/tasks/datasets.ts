@@ -48,13 +48,15 @@ export function readJsonlRecords(file: string): SourcedRow[] {
   const rows: SourcedRow[] = [];
   readFileSync(file, 'utf8')
     .split('\n')
-    .forEach((line, i) => {
+    .forEach((line, i, lines) => {
       if (!line.trim()) return;
       let v: unknown;
       try {
         v = JSON.parse(line);
       } catch (e) {
-        throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}`);
+        // a malformed last line without its newline: the file ends mid-row
+        const cut = i === lines.length - 1 ? '; the file ends in the middle of this row, so it was cut short (an interrupted download or copy): restore the file or download it again' : '';
+        throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}${cut}`);
       }
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${i + 1}: expected a JSON object, got ${line.slice(0, 120)}`);
       rows.push({ row: v as Record<string, unknown>, where: `${file}:${i + 1}` });

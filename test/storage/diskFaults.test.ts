@@ -1,64 +1,67 @@
 /**
- * Run-directory writes on a disk that refuses them, on real small file systems mounted in a private
- * mount namespace (`unshare -rm`): a read-only one and a full tmpfs. Each write fails with a
- * RunDirError (never retried) that names the file, the cause and what to do; on the full disk the
- * rows and the JSON file written before are intact (an atomic write leaves the old file whole and no
- * temporary file behind).
+ * Disk faults of the run directory (issue 15, item 6) on a real 2 MB tmpfs: a disk that fills up
+ * while metrics rows or run.json are written, and a run directory that is not writable. Each is an
+ * error that says what to do; nothing already written is lost and no half-written file is left.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { ROOT } from '../helpers/stack';
+import { appendRows, prepareRun } from '../../src/activities/run';
+import { readJsonl, RunDirWriteError, writeJsonAtomic } from '../../src/storage/runDir';
+import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs';
 
-const CHILD = `
-const { appendRowsOnce, readJsonl, writeJsonAtomic } = require(${JSON.stringify(path.join(ROOT, 'src/storage/runDir.ts'))});
-const fs = require('node:fs');
-(async () => {
-  const [mode, dir] = process.argv.slice(2);
-  const out = {};
-  const attempt = async (name, f) => { try { await f(); out[name] = null; } catch (e) { out[name] = { name: e.name, message: e.message }; } };
-  if (mode === 'full') {
-    await appendRowsOnce(dir + '/run/metrics.jsonl', [{ key: 'batch-0', step: 1 }]);
-    await writeJsonAtomic(dir + '/run/run.json', { status: 'running' });
-    const st = fs.statfsSync(dir);
-    fs.writeFileSync(dir + '/filler', Buffer.alloc(Number(st.bavail) * st.bsize)); // leave nothing
-    await attempt('append', () => appendRowsOnce(dir + '/run/metrics.jsonl', [{ key: 'batch-1', step: 2, blob: 'x'.repeat(100000) }]));
-    await attempt('json', () => writeJsonAtomic(dir + '/run/run.json', { status: 'completed', pad: 'x'.repeat(100000) }));
-    out.rows = (await readJsonl(dir + '/run/metrics.jsonl')).map((r) => r.key);
-    out.runJson = JSON.parse(fs.readFileSync(dir + '/run/run.json', 'utf8'));
-    out.files = fs.readdirSync(dir + '/run').sort();
-  } else {
-    await attempt('json', () => writeJsonAtomic(dir + '/run/run.json', { status: 'running' }));
-  }
-  console.log('RESULT ' + JSON.stringify(out));
-})();
-`;
+let disk: Tmpfs;
+beforeEach(() => {
+  disk = mountTmpfs('2m');
+});
+afterEach(() => disk.unmount());
 
-function inNamespace(mountOpts: string, mode: 'full' | 'ro', thenRemount = ''): Record<string, any> {
-  const base = mkdtempSync(path.join(tmpdir(), 'gepa-rl-disk-'));
-  const mnt = path.join(base, 'disk');
-  mkdirSync(mnt);
-  writeFileSync(path.join(base, 'child.js'), CHILD);
-  const cmd = `mount -t tmpfs -o ${mountOpts} tmpfs ${mnt} && ${thenRemount.replace(/MNT/g, mnt) || 'true'} && exec ${process.execPath} -r ${path.join(ROOT, 'test/cli/tsRegister.js')} ${path.join(base, 'child.js')} ${mode} ${mnt}`;
-  const r = spawnSync('unshare', ['-rm', 'sh', '-c', cmd], { encoding: 'utf8', timeout: 120_000 });
-  if (r.error) throw new Error(`unshare (util-linux) is needed for this test: ${r.error.message}`);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line) throw new Error(`child failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(line.slice(7));
-}
+const prepare = (runId: string) => prepareRun({ run_id: runId, output_dir: disk.dir, workflow_type: 'rlTraining', workflow_id: `wf-${runId}`, config: { x: 1 } });
+const row = (step: number, pad = 0) => ({ key: `step-${step}`, step, 'env/all/reward/total': step / 10, ...(pad ? { pad: 'x'.repeat(pad) } : {}) });
 
-test('a full disk: the write fails with what to do, and nothing already written is lost', () => {
-  const out = inNamespace('size=1m', 'full');
-  expect(out.append).toMatchObject({ name: 'RunDirError', message: expect.stringMatching(/cannot write .*metrics\.jsonl \(ENOSPC\): the disk is full: free space/) });
-  expect(out.json).toMatchObject({ name: 'RunDirError', message: expect.stringMatching(/run\.json \(ENOSPC\)/) });
-  expect(out.rows).toEqual(['batch-0']); // the earlier row is whole (a torn tail, if any, is skipped by readers)
-  expect(out.runJson).toEqual({ status: 'running' }); // the old file, whole
-  expect(out.files).toEqual(['metrics.jsonl', 'run.json']); // no temporary file left behind
+test('a disk that fills up mid-append: a clear error, earlier metrics rows intact, the retry writes each row once', async () => {
+  const paths = await prepare('r1');
+  await appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [row(0), row(1)] });
+  const file = path.join(paths.run_dir, 'metrics.jsonl');
+  const before = readFileSync(file, 'utf8');
+  const filler = disk.fill();
+
+  // rows bigger than a page: the append is cut short part-way, as a real full disk does
+  const err = await appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [row(2, 6000), row(3, 6000)] }).catch((e) => e);
+  expect(err).toBeInstanceOf(RunDirWriteError);
+  expect(err).toMatchObject({ name: 'RunDirWriteError', code: 'ENOSPC' });
+  expect(err.message).toMatch(new RegExp(`^cannot write ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOSPC: no space left on device.*; the disk holding the run directory is full: free space there, and the retried write completes`));
+  // nothing already written is lost: the file begins with exactly the rows it had
+  expect(readFileSync(file, 'utf8').startsWith(before)).toBe(true);
+  // ... followed by the torn fragment the full disk let through (the file's last page had room)
+  expect(readFileSync(file, 'utf8').length).toBeGreaterThan(before.length);
+  expect((await readJsonl<{ key: string }>(file)).slice(0, 2).map((r) => r.key)).toEqual(['step-0', 'step-1']);
+
+  unlinkSync(filler);
+  expect(await appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows: [row(2, 6000), row(3, 6000)] })).toBeGreaterThan(0);
+  const rows = await readJsonl<{ key: string; step: number }>(file);
+  expect(rows.map((r) => r.key)).toEqual(['step-0', 'step-1', 'step-2', 'step-3']);
+  expect(rows[3]).toMatchObject({ step: 3, pad: 'x'.repeat(6000) });
+  expect(readFileSync(file, 'utf8').startsWith(before)).toBe(true);
 });
 
-test('a read-only run directory: RunDirError naming the file and the fix', () => {
-  // the run directory exists (made before the file system became read-only), as after a remount
-  const out = inNamespace('size=1m', 'ro', 'mkdir MNT/run && mount -o remount,ro MNT');
-  expect(out.json).toMatchObject({ name: 'RunDirError', message: expect.stringMatching(/cannot write .*run\.json \(EROFS\): the file system is read-only: set run\.output_dir/) });
+test('a disk that fills up while run.json is rewritten: the old run.json stays whole, no temporary is left', async () => {
+  const paths = await prepare('r2');
+  const runJson = path.join(paths.run_dir, 'run.json');
+  const before = readFileSync(runJson, 'utf8');
+  const filler = disk.fill();
+  const err = await writeJsonAtomic(runJson, { status: 'completed', summary: { pad: 'x'.repeat(20000) } }).catch((e) => e);
+  expect(err).toMatchObject({ name: 'RunDirWriteError', code: 'ENOSPC' });
+  expect(readFileSync(runJson, 'utf8')).toBe(before);
+  expect(JSON.parse(before)).toMatchObject({ status: 'running' });
+  expect(readdirSync(paths.run_dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  unlinkSync(filler);
+});
+
+test('a run directory that is not writable: the first write says which folder to make writable', async () => {
+  disk.readOnly();
+  const err = await prepare('r3').catch((e) => e);
+  expect(err).toBeInstanceOf(RunDirWriteError);
+  expect(err).toMatchObject({ code: 'EROFS', name: 'RunDirNotWritable' }); // the failure type to list as non-retryable
+  expect(err.message).toMatch(/^cannot write .*\/r3\/config\.json: EROFS: read-only file system, mkdir '.*\/r3'; make (\S+) writable by the TS worker, or choose another output_dir$/);
+  expect(err.message).toContain(`make ${disk.dir} writable`);
 });

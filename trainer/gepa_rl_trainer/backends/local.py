@@ -406,7 +406,7 @@ class LocalBackend:
         sums["loss"] += float(total.detach())
 
     def _save(self, live: Live, out_dir: Path, req: dict, metrics: dict, keep: bool):
-        with ckpts.writing(out_dir) as tmp:
+        with ckpts.writing(out_dir, int(req["step"])) as tmp:
             if int(req["model"].get("lora_rank") or 0) > 0:
                 live.model.save_pretrained(str(tmp))
             else:
