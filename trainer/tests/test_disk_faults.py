@@ -111,11 +111,12 @@ def test_a_read_only_checkpoint_folder_fails_at_once_saying_so(backend, tmp_path
         backend.train_step(step_req(root, 1, ref, n, checkpoint_in=str(root / "0"), keep=True))
     assert "Read-only file system" in str(err.value)
     assert "make that folder writable by the trainer worker or choose another output_dir" in str(err.value)
-    # through the activity: a non-retryable InvalidRequest, no retry loop against a read-only disk
+    # through the activity: non-retryable, no retry loop against a read-only disk (the step's lock file
+    # under checkpoints/.locks is the first write, so the run-directory failure names that folder)
     with pytest.raises(ApplicationError) as app:
         ActivityEnvironment().run(train_step, step_req(root, 1, ref, n, checkpoint_in=str(root / "0"), keep=True))
-    assert app.value.non_retryable and app.value.type == "InvalidRequest"
-    assert f"cannot write the checkpoint of step 1 to {root / '1'}" in str(app.value)
+    assert app.value.non_retryable and app.value.type == "RunDirError"
+    assert "Read-only file system" in str(app.value) and "writable" in str(app.value)
     assert sorted(p.name for p in root.iterdir()) == ["0"] and index_lines(root) == lines_before
 
 
