@@ -103,8 +103,10 @@ test('bad input: 1 MB completion, deep braces, \\frac{}{}, unicode digits, a gol
     'not json',
     { grader: 'math', gold: '', completion: '\\boxed{3}' },
     { grader: 'math', gold: '\\frac{1}{2}', completion: '\\boxed{0.5}' },
+    { grader: 'math', gold: '1', completion: '1', settings: { extraction: 'latex' } },
   ]);
-  expect(out).toHaveLength(8);
+  expect(out).toHaveLength(9);
+  expect(out[8]).toMatchObject({ line: 9, error: '"settings.extraction" is "default" or a list of "latex" / "expr" (got "latex")' });
   expect(out[0]).toMatchObject({ correct: true, extracted: '42' });
   expect(out[1]).toMatchObject({ correct: false, reward: 0 });
   expect(out[2]).toMatchObject({ correct: false, reward: 0 });

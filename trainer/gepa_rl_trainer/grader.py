@@ -98,6 +98,26 @@ def grader_worker(client, executor: concurrent.futures.Executor):
     )
 
 
+SETTINGS = {"extraction", "precision", "strict", "allow_set_relation_comp"}
+
+
+def check_settings(s) -> dict | None:
+    """Math-Verify's knobs on one `grade` line; anything else is an error naming what was received."""
+    if s is None:
+        return None
+    if not isinstance(s, dict) or set(s) - SETTINGS:
+        raise ValueError(f'"settings" takes {sorted(SETTINGS)} (got {json.dumps(s)[:120]})')
+    ex = s.get("extraction", "default")
+    if ex != "default" and (not isinstance(ex, list) or not ex or any(k not in ("latex", "expr") for k in ex)):
+        raise ValueError(f'"settings.extraction" is "default" or a list of "latex" / "expr" (got {json.dumps(ex)[:80]})')
+    if not isinstance(s.get("precision", 6), int) or not 0 <= s.get("precision", 6) <= 15:
+        raise ValueError(f'"settings.precision" is an integer 0-15, the decimals numbers are rounded to (got {json.dumps(s.get("precision"))})')
+    for k in ("strict", "allow_set_relation_comp"):
+        if not isinstance(s.get(k, False), bool):
+            raise ValueError(f'"settings.{k}" is true or false (got {json.dumps(s.get(k))})')
+    return s
+
+
 def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
     """JSON lines in, one verdict (or {"error"}) per line out, in order; batched through the pool."""
     lines = [l for l in inp.read().split("\n") if l.strip()]
@@ -107,7 +127,7 @@ def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
             o = json.loads(line)
             if not isinstance(o, dict) or not isinstance(o.get("gold"), (str, int, float)) or not isinstance(o.get("completion", ""), str):
                 raise ValueError('expected {"gold": string, "completion": string}')
-            pairs.append({"gold": str(o["gold"]), "completion": o.get("completion", ""), "settings": o.get("settings")})
+            pairs.append({"gold": str(o["gold"]), "completion": o.get("completion", ""), "settings": check_settings(o.get("settings"))})
             where.append(n)
         except ValueError as e:
             answers[n] = {"error": str(e)}
