@@ -5,7 +5,8 @@ chunk's grading would wait behind a train step or another chunk's sampling, and 
 that scales on any machine. The trainer worker process polls this queue too (a second Worker, so the
 embedded stack needs no extra process); `python -m gepa_rl_trainer.grader` runs a grader-only worker
 (e.g. on CPU machines), and `python -m gepa_rl_trainer.grader --stdin` grades JSON lines
-({"gold", "completion", "settings"?} -> one verdict per line) without Temporal, for `gepa-rl grade`.
+({"gold", "completion", "settings"?} -> one verdict per line; a blank line ends a batch) without
+Temporal, for `gepa-rl grade`.
 """
 from __future__ import annotations
 
@@ -118,9 +119,7 @@ def check_settings(s) -> dict | None:
     return s
 
 
-def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
-    """JSON lines in, one verdict (or {"error"}) per line out, in order; batched through the pool."""
-    lines = [l for l in inp.read().split("\n") if l.strip()]
+def _grade_lines(lines: list[str], out) -> None:
     pairs, where, answers = [], [], [None] * len(lines)
     for n, line in enumerate(lines):
         try:
@@ -136,6 +135,20 @@ def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
     for a in answers:
         out.write(json.dumps(a, ensure_ascii=False) + "\n")
     out.flush()
+
+
+def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
+    """JSON lines in, one verdict (or {"error"}) per line out, in order. A blank line ends a batch:
+    its answers are written at once (so one grader process serves a caller's batches in turn)."""
+    batch: list[str] = []
+    for line in iter(inp.readline, ""):
+        if line.strip():
+            batch.append(line)
+        elif batch:
+            _grade_lines(batch, out)
+            batch = []
+    if batch:
+        _grade_lines(batch, out)
     shared_pool().close()
     return 0
 
