@@ -12,7 +12,7 @@
  * A tau2-airline line ({"task": "tau2-airline", "task_id" | "task_def", "messages", "termination"?})
  * is a recorded trajectory, graded by replaying its tool calls (src/tasks/tau2/trajectory.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -69,43 +69,96 @@ export function graderPython(): string {
   return p;
 }
 
-/** Math-Verify on a batch of pairs, by the grader process started for it; one verdict (or error) per pair. */
-export async function mathVerifyBatch(pairs: NeedsVerdict['math'][]): Promise<Array<MathVerdict | { error: string }>> {
-  if (!pairs.length) return [];
-  const root = repoRoot();
-  const proc = spawn(graderPython(), ['-m', 'gepa_rl_trainer.grader', '--stdin'], {
-    cwd: root,
-    env: { ...process.env, PYTHONPATH: [path.join(root, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    proc.on('error', reject);
-    proc.on('close', resolve);
-  });
-  proc.stdin.end(pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
-  const code = await exited;
-  const lines = out.split('\n').filter((l) => l.trim());
-  if (code !== 0 || lines.length !== pairs.length) {
-    const why = `the Math-Verify grader (${graderPython()} -m gepa_rl_trainer.grader --stdin) exited with ${code} after ${lines.length} of ${pairs.length} answers: ${err.trim().split('\n').slice(-3).join(' | ')}`;
-    return pairs.map(() => ({ error: why }));
+/**
+ * The Python grader process this command starts (`python -m gepa_rl_trainer.grader --stdin`): a
+ * batch of JSON lines and a blank line in, one answer per line out; one process for all batches.
+ */
+export class MathVerifier {
+  private proc: ChildProcessWithoutNullStreams | null = null;
+  private out: string[] = [];
+  private buf = '';
+  private err = '';
+  private exited: number | null | undefined;
+  private wake: (() => void) | null = null;
+
+  private start(): ChildProcessWithoutNullStreams {
+    const root = repoRoot();
+    const proc = spawn(graderPython(), ['-m', 'gepa_rl_trainer.grader', '--stdin'], {
+      cwd: root,
+      env: { ...process.env, PYTHONPATH: [path.join(root, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.out = [];
+    this.buf = '';
+    this.err = '';
+    this.exited = undefined;
+    proc.stdout.on('data', (d) => {
+      this.buf += d;
+      const lines = this.buf.split('\n');
+      this.buf = lines.pop()!;
+      this.out.push(...lines.filter((l) => l.trim()));
+      this.wake?.();
+    });
+    proc.stderr.on('data', (d) => (this.err = (this.err + d).slice(-4000)));
+    proc.on('close', (code) => {
+      this.exited = code;
+      this.wake?.();
+    });
+    proc.on('error', (e) => {
+      this.err += String(e);
+      this.exited = null;
+      this.wake?.();
+    });
+    proc.stdin.on('error', () => undefined); // a dead grader is reported by the answers missing
+    return proc;
   }
-  return lines.map((l) => JSON.parse(l) as MathVerdict | { error: string });
+
+  /** One verdict (or {error}) per pair, in order; a grader that dies fails this batch's lines only. */
+  async grade(pairs: NeedsVerdict['math'][]): Promise<Array<MathVerdict | { error: string }>> {
+    if (!pairs.length) return [];
+    if (!this.proc) this.proc = this.start();
+    this.proc.stdin.write(pairs.map((p) => JSON.stringify(p)).join('\n') + '\n\n');
+    while (this.out.length < pairs.length && this.exited === undefined) await new Promise<void>((r) => (this.wake = r));
+    this.wake = null;
+    if (this.out.length < pairs.length) {
+      const why = `the Math-Verify grader (${graderPython()} -m gepa_rl_trainer.grader --stdin) exited with ${this.exited} after ${this.out.length} of ${pairs.length} answers: ${this.err.trim().split('\n').slice(-3).join(' | ')}`;
+      this.proc = null;
+      return pairs.map(() => ({ error: why }));
+    }
+    return this.out.splice(0, pairs.length).map((l) => JSON.parse(l) as MathVerdict | { error: string });
+  }
+
+  async close(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || this.exited !== undefined) return;
+    const done = new Promise((r) => p.once('close', r));
+    p.stdin.end();
+    await done;
+  }
 }
 
-const BATCH = 1024; // lines read before their math lines go to the grader together
+/** Math-Verify on one batch of pairs, by a grader process started for it. */
+export async function mathVerifyBatch(pairs: NeedsVerdict['math'][]): Promise<Array<MathVerdict | { error: string }>> {
+  const v = new MathVerifier();
+  try {
+    return await v.grade(pairs);
+  } finally {
+    await v.close();
+  }
+}
+
+const BATCH = 256; // lines read before their math lines go to the grader together (answers stream out per batch)
 
 export async function runGrade(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<{ lines: number; errors: number }> {
   const rl = readline.createInterface({ input, crlfDelay: Infinity });
   let lines = 0;
   let errors = 0;
   let pending: Array<{ line: number; parsed: Graded | NeedsVerdict }> = [];
+  const verifier = new MathVerifier();
   const flush = async () => {
     const math = pending.filter((p): p is { line: number; parsed: NeedsVerdict } => 'math' in p.parsed);
-    const verdicts = await mathVerifyBatch(math.map((p) => p.parsed.math));
+    const verdicts = await verifier.grade(math.map((p) => p.parsed.math));
     const byLine = new Map(math.map((p, i) => [p.line, verdicts[i]]));
     for (const p of pending) {
       let out: Record<string, unknown>;
@@ -121,18 +174,22 @@ export async function runGrade(input: NodeJS.ReadableStream, output: NodeJS.Writ
     }
     pending = [];
   };
-  for await (const line of rl) {
-    if (!line.trim()) continue;
-    lines++;
-    let parsed: Graded | NeedsVerdict;
-    try {
-      parsed = parseLine(JSON.parse(line));
-    } catch (e) {
-      parsed = { error: `not JSON: ${(e as Error).message}` };
+  try {
+    for await (const line of rl) {
+      if (!line.trim()) continue;
+      lines++;
+      let parsed: Graded | NeedsVerdict;
+      try {
+        parsed = parseLine(JSON.parse(line));
+      } catch (e) {
+        parsed = { error: `not JSON: ${(e as Error).message}` };
+      }
+      pending.push({ line: lines, parsed });
+      if (pending.length >= BATCH) await flush();
     }
-    pending.push({ line: lines, parsed });
-    if (pending.length >= BATCH) await flush();
+    await flush();
+  } finally {
+    await verifier.close();
   }
-  await flush();
   return { lines, errors };
 }

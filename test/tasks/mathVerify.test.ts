@@ -103,8 +103,10 @@ test('bad input: 1 MB completion, deep braces, \\frac{}{}, unicode digits, a gol
     'not json',
     { grader: 'math', gold: '', completion: '\\boxed{3}' },
     { grader: 'math', gold: '\\frac{1}{2}', completion: '\\boxed{0.5}' },
+    { grader: 'math', gold: '1', completion: '1', settings: { extraction: 'latex' } },
   ]);
-  expect(out).toHaveLength(8);
+  expect(out).toHaveLength(9);
+  expect(out[8]).toMatchObject({ line: 9, error: '"settings.extraction" is "default" or a list of "latex" / "expr" (got "latex")' });
   expect(out[0]).toMatchObject({ correct: true, extracted: '42' });
   expect(out[1]).toMatchObject({ correct: false, reward: 0 });
   expect(out[2]).toMatchObject({ correct: false, reward: 0 });
@@ -135,4 +137,17 @@ test('task activities for a math task: buildPrompts writes the golds; scoreRollo
   expect(r.format_ok_PG).toEqual([[true], [false]]);
   const traces = await readBlob<Array<{ feedback: string }>>(r.traces_ref);
   expect(traces.map((t) => t.feedback)).toEqual(['Expected X; extracted 1: not equivalent to the expected answer.', 'Correct: expected 2; extracted 2.']);
+});
+
+test('grade: when the Math-Verify grader cannot run, its lines get an error saying so and the other lines are still answered', async () => {
+  const before = process.env.GEPA_RL_PYTHON;
+  process.env.GEPA_RL_PYTHON = '/bin/false'; // a "Python" that exits at once
+  try {
+    const out = await gradeLines([{ grader: 'math', gold: '1', completion: '1' }, { task: 'gsm8k', gold: '42', completion: '#### 42' }]);
+    expect(out[0]).toMatchObject({ line: 1, error: expect.stringMatching(/^the Math-Verify grader \(\/bin\/false -m gepa_rl_trainer.grader --stdin\) exited with 1 after 0 of 1 answers/) });
+    expect(out[1]).toMatchObject({ correct: true, extracted: '42' });
+  } finally {
+    if (before === undefined) delete process.env.GEPA_RL_PYTHON;
+    else process.env.GEPA_RL_PYTHON = before;
+  }
 });

@@ -1,7 +1,8 @@
 /**
  * Math tasks in a run: the evaluation workflow's scoring goes to the real Python grader
- * (Math-Verify, queue gepa-rl-grader), one call per sampled chunk; a grader worker killed mid-batch
- * is noticed by its heartbeat, the call is retried on a fresh worker and the run completes.
+ * (Math-Verify, queue gepa-rl-grader, polled by the trainer worker process), one call per sampled
+ * chunk; that worker killed mid-batch is noticed by its heartbeat, the call is retried on a
+ * grader-only worker and the run completes.
  * The policy is scripted (a stand-in for an API model) so the completions are known.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { registerScriptedReplies } from '../../src/llm';
 import { evaluation } from '../../src/workflows/evaluation';
-import { createTsWorker, startGraderWorker, startTestEnv, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, startGraderWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 
 jest.setTimeout(600_000);
 const PENDING_ACTIVITY_STATE_STARTED = 2; // temporal.api.enums.v1.PendingActivityState
@@ -73,7 +74,7 @@ test('evaluation on a math JSONL task: Math-Verify decides; a grader killed mid-
     const i = Number(/problem (\d+)/.exec(user)?.[1]);
     return PROBLEMS[i][1];
   });
-  graders.push(await startGraderWorker(env.address));
+  graders.push(await startTrainerWorker(env.address)); // the trainer worker process polls the grader queue too
   const worker = await createTsWorker(env, TASK_QUEUE);
   const id = `math-eval-${Date.now()}`;
   const result = await worker.runUntil(async () => {
@@ -89,7 +90,8 @@ test('evaluation on a math JSONL task: Math-Verify decides; a grader killed mid-
         },
       ],
     });
-    // kill the grader worker (and with it its Math-Verify processes) once it holds the chunk's grading
+    // kill that worker (and with it its Math-Verify processes) once it holds the chunk's grading; a
+    // grader-only worker takes the retry
     for (;;) {
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
       if (pending.some((a) => a.activityType?.name === 'math_verify_rollouts' && Number(a.state) === PENDING_ACTIVITY_STATE_STARTED)) break;

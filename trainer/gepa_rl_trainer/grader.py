@@ -5,7 +5,8 @@ chunk's grading would wait behind a train step or another chunk's sampling, and 
 that scales on any machine. The trainer worker process polls this queue too (a second Worker, so the
 embedded stack needs no extra process); `python -m gepa_rl_trainer.grader` runs a grader-only worker
 (e.g. on CPU machines), and `python -m gepa_rl_trainer.grader --stdin` grades JSON lines
-({"gold", "completion", "settings"?} -> one verdict per line) without Temporal, for `gepa-rl grade`.
+({"gold", "completion", "settings"?} -> one verdict per line; a blank line ends a batch) without
+Temporal, for `gepa-rl grade`.
 """
 from __future__ import annotations
 
@@ -98,16 +99,34 @@ def grader_worker(client, executor: concurrent.futures.Executor):
     )
 
 
-def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
-    """JSON lines in, one verdict (or {"error"}) per line out, in order; batched through the pool."""
-    lines = [l for l in inp.read().split("\n") if l.strip()]
+SETTINGS = {"extraction", "precision", "strict", "allow_set_relation_comp"}
+
+
+def check_settings(s) -> dict | None:
+    """Math-Verify's knobs on one `grade` line; anything else is an error naming what was received."""
+    if s is None:
+        return None
+    if not isinstance(s, dict) or set(s) - SETTINGS:
+        raise ValueError(f'"settings" takes {sorted(SETTINGS)} (got {json.dumps(s)[:120]})')
+    ex = s.get("extraction", "default")
+    if ex != "default" and (not isinstance(ex, list) or not ex or any(k not in ("latex", "expr") for k in ex)):
+        raise ValueError(f'"settings.extraction" is "default" or a list of "latex" / "expr" (got {json.dumps(ex)[:80]})')
+    if not isinstance(s.get("precision", 6), int) or not 0 <= s.get("precision", 6) <= 15:
+        raise ValueError(f'"settings.precision" is an integer 0-15, the decimals numbers are rounded to (got {json.dumps(s.get("precision"))})')
+    for k in ("strict", "allow_set_relation_comp"):
+        if not isinstance(s.get(k, False), bool):
+            raise ValueError(f'"settings.{k}" is true or false (got {json.dumps(s.get(k))})')
+    return s
+
+
+def _grade_lines(lines: list[str], out) -> None:
     pairs, where, answers = [], [], [None] * len(lines)
     for n, line in enumerate(lines):
         try:
             o = json.loads(line)
             if not isinstance(o, dict) or not isinstance(o.get("gold"), (str, int, float)) or not isinstance(o.get("completion", ""), str):
                 raise ValueError('expected {"gold": string, "completion": string}')
-            pairs.append({"gold": str(o["gold"]), "completion": o.get("completion", ""), "settings": o.get("settings")})
+            pairs.append({"gold": str(o["gold"]), "completion": o.get("completion", ""), "settings": check_settings(o.get("settings"))})
             where.append(n)
         except ValueError as e:
             answers[n] = {"error": str(e)}
@@ -116,6 +135,20 @@ def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
     for a in answers:
         out.write(json.dumps(a, ensure_ascii=False) + "\n")
     out.flush()
+
+
+def grade_stdin(inp=sys.stdin, out=sys.stdout) -> int:
+    """JSON lines in, one verdict (or {"error"}) per line out, in order. A blank line ends a batch:
+    its answers are written at once (so one grader process serves a caller's batches in turn)."""
+    batch: list[str] = []
+    for line in iter(inp.readline, ""):
+        if line.strip():
+            batch.append(line)
+        elif batch:
+            _grade_lines(batch, out)
+            batch = []
+    if batch:
+        _grade_lines(batch, out)
     shared_pool().close()
     return 0
 
