@@ -86,6 +86,29 @@ test('a value the workflow cannot run is refused too: RL has no cross_entropy lo
   expect(() => parseWorkflowInput('gepaRlAlternation', { rl: { loss: 'cross_entropy' } })).toThrow(/rl\.loss: .*got "cross_entropy"/);
 });
 
+test('a key read only under another setting is refused when that setting says it is not read, naming the setting', () => {
+  const refusal = (type: any, raw: unknown) => {
+    try {
+      parseWorkflowInput(type, raw);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  expect(refusal('rlTraining', { task: { env: 'gsm8k', arithmetic_digits: 3 } })).toMatch(/task\.arithmetic_digits: rlTraining does not read task\.arithmetic_digits here: read only with task\.env=arithmetic \(got gsm8k\); got 3/);
+  expect(refusal('gepaOptimization', { policy: { api_model: 'gpt-4o' } })).toMatch(/policy\.api_model: .* read only with policy\.backend=api \(got local\)/);
+  expect(refusal('gepaOptimization', { policy: { backend: 'api', lora_rank: 8 } })).toMatch(/policy\.lora_rank: .*not read with policy\.backend=api/);
+  expect(refusal('gepaRlAlternation', { teacher: { model: 'x' } })).toMatch(/teacher\.model: .*read only with alternation\.expert_rounds_per_round > 0/);
+  expect(refusal('gepaRlAlternation', { teacher: { model: 'x' }, alternation: { expert_rounds_per_round: 1 } })).toBeNull();
+  expect(refusal('expertIteration', { expert: { use_hints: false, expert_samples: 9 } })).toMatch(/expert\.expert_samples: .*read only with expert\.use_hints=true/);
+  expect(refusal('rlTraining', { run: { wandb_mode: 'offline' } })).toMatch(/run\.wandb_mode: .*read only with run\.wandb_project set/);
+  expect(refusal('rlTraining', { policy: { lora_rank: 0, lora_alpha: 4 } })).toMatch(/policy\.lora_alpha: .*not read with policy\.lora_rank=0/);
+  // the default value itself is harmless (a composed workflow hands its children whole sections)
+  expect(refusal('rlTraining', { task: { env: 'gsm8k', arithmetic_digits: 2 } })).toBeNull();
+  // and the CLI says so before connecting
+  expect(() => prepareExperiment('rl', ['env=gsm8k', 'arithmetic_digits=3'])).toThrow(/rlTraining does not read task\.arithmetic_digits here/);
+});
+
 test('help lists exactly the keys the command accepts, none it refuses', () => {
   for (const [command, type] of Object.entries(COMMANDS) as Array<[keyof typeof COMMANDS, keyof typeof WORKFLOW_INPUT_SCHEMAS]>) {
     const text = helpText(command);
