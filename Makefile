@@ -47,6 +47,7 @@ test-slow: setup
 
 bench-graders: setup
 	@npx jest -c bench/graders/jest.config.js
+	@PYTHONPATH=trainer .venv/bin/python bench/graders/math_verify_bench.py
 
 # Our gepaOptimization vs the reference `gepa` library (own venv bench/gepa/.venv), same data, model, budget.
 bench-gepa: setup

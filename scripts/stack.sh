@@ -22,7 +22,14 @@ export GEPA_RL_LOCAL_LM_URL=${GEPA_RL_LOCAL_LM_URL:-http://127.0.0.1:$LM_PORT/v1
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 say() { printf '[stack] %s\n' "$*"; }
 
-alive() { local f=$PIDS/$1.pid; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+# A killed process the system has not reaped yet (a zombie, state Z) still answers kill -0: it is dead.
+zombie() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ $st == Z* ]]; }
+alive() {
+  local f=$PIDS/$1.pid pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  kill -0 "$pid" 2>/dev/null && ! zombie "$pid"
+}
 port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 report_death() {

@@ -1,6 +1,8 @@
 /** Names shared by workers, clients, the CLI and the Temporal CLI. One place, never repeated. */
 export const TASK_QUEUE = 'gepa-rl';
 export const TRAINER_TASK_QUEUE = 'gepa-rl-trainer';
+/** Math-Verify grading (trainer/gepa_rl_trainer/grader.py); the trainer worker process polls it too. */
+export const GRADER_TASK_QUEUE = 'gepa-rl-grader';
 
 export const WORKFLOW_TYPES = [
   'evaluatePrompt',

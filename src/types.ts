@@ -56,10 +56,20 @@ export interface Rollout {
   logprobs: number[];
   text: string;
   stop_reason: 'stop' | 'length';
+  /** completion tokens as the provider counted them, for rollouts without token ids (API models) */
+  num_tokens?: number;
+}
+
+/** An API policy model (sampled on the TS worker; it has no token ids and cannot be trained). */
+export interface ApiModelRef {
+  backend: 'api';
+  provider: string;
+  model: string;
+  base_url?: string;
 }
 
 export interface RolloutsBlob {
-  model: ModelRef;
+  model: ModelRef | ApiModelRef;
   checkpoint: string | null;
   rollouts: Rollout[]; // ordered by prompt_index, then sample_index
 }
@@ -122,6 +132,35 @@ export interface TrainStepResult {
   metrics: TrainStepMetrics;
   /** true when this (run, step) was already done and the stored checkpoint was returned */
   reused: boolean;
+  seconds: number;
+}
+
+/**
+ * Math-Verify's verdict on one completion (trainer/gepa_rl_trainer/math_grading.py): `extracted` is
+ * the answer text it took from the completion, `gold_parsed`/`pred_parsed` what it read them as.
+ */
+export interface MathVerdict {
+  correct: boolean;
+  status: 'correct' | 'wrong' | 'no_answer' | 'gold_unparsable' | 'timed_out' | 'crashed';
+  extracted: string | null;
+  gold_parsed: string | null;
+  pred_parsed: string | null;
+  feedback: string;
+}
+
+/** The grader's batched call: every rollout of one sampled chunk against its problem's gold. */
+export interface MathVerifyRolloutsRequest {
+  rollouts_ref: BlobRef;
+  /** a blob holding one gold answer per prompt of the chunk (string | null) */
+  golds_ref: BlobRef;
+  blob_dir: string;
+}
+
+export interface MathVerifyRolloutsResult {
+  /** a blob holding MathVerdict[], one per rollout, in the rollouts blob's order */
+  verdicts_ref: BlobRef;
+  n: number;
+  counts: Partial<Record<MathVerdict['status'], number>>;
   seconds: number;
 }
 

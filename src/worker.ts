@@ -6,13 +6,14 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './activities';
 import { TASK_QUEUE } from './constants';
 import { connectSettings, serverDownMessage } from './connection';
+import { WORKFLOW_BUNDLE } from './workflowBundle';
 
 export async function createWorker(connection: NativeConnection, namespace: string, taskQueue = TASK_QUEUE): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    ...WORKFLOW_BUNDLE,
     activities,
     maxConcurrentActivityTaskExecutions: 8,
   });

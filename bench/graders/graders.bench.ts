@@ -1,7 +1,7 @@
 /**
- * bench/graders: checks per second for gsm8k and math grading, and the fraction of MATH-500 rows
- * whose own reference solution's final answer the grader accepts against the gold answer.
- * Run: npx jest -c bench/graders/jest.config.js   (or: make bench-graders)
+ * bench/graders (TS): gsm8k grading checks per second (the `numeric` plain-number rule, goal >= 20k/s).
+ * Math answers are graded by Math-Verify in Python: bench/graders/math_verify_bench.py.
+ * Run: npx jest -c bench/graders/jest.config.js   (or: make bench-graders, which runs both)
  */
 import { taskConfigSchema } from '../../src/config/task';
 import { getTask, loadSplitsCached } from '../../src/tasks';
@@ -12,37 +12,17 @@ function rate(fn: () => void, n: number): number {
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-test('grader throughput and MATH-500 self-consistency', async () => {
+test('gsm8k grading throughput', async () => {
   const gsmCfg = taskConfigSchema.parse({ env: 'gsm8k' });
-  const mathCfg = taskConfigSchema.parse({ env: 'math' });
   const gsm = getTask(gsmCfg);
-  const math = getTask(mathCfg);
   const g = (await loadSplitsCached(gsmCfg)).test;
-  const m = (await loadSplitsCached(mathCfg)).test;
   let i = 0;
+  let correct = 0;
+  // reference solutions (end in "#### n") and wrong answers in prose (the last-number path)
   const gsmRate = rate(() => {
     const x = g[i++ % g.length];
-    gsm.score(x, `${x.solution}`);
-  }, 2000);
-  i = 0;
-  const mathRate = rate(() => {
-    const x = m[i++ % m.length];
-    math.score(x, String(x.solution));
-  }, 1000);
-  // wrong answers exercise the computer-algebra path (string equality does not short-circuit)
-  i = 0;
-  const mathWrongRate = rate(() => {
-    const x = m[i++ % m.length];
-    math.score(x, `\\boxed{${x.answer}+1}`);
-  }, 500);
-  const accepted = m.filter((x) => math.score(x, String(x.solution)).correct).length;
-  console.log(
-    [
-      `gsm8k grading: ${gsmRate.toFixed(0)} checks/s`,
-      `math grading (reference solutions): ${mathRate.toFixed(0)} checks/s`,
-      `math grading (wrong answers, CAS path): ${mathWrongRate.toFixed(0)} checks/s`,
-      `MATH-500 reference solutions accepted: ${accepted}/${m.length} = ${((100 * accepted) / m.length).toFixed(1)}%`,
-    ].join('\n'),
-  );
-  expect(accepted).toBeGreaterThan(0);
+    correct += gsm.score(x, i % 2 ? `${x.solution}` : `About 3 boxes, so I think it is ${Number(x.answer) + 1} in total.`).correct ? 1 : 0;
+  }, 20_000);
+  console.log(`gsm8k grading: ${gsmRate.toFixed(0)} checks/s (goal >= 20000); ${correct} of 20000 accepted (the 10000 reference solutions)`);
+  expect(correct).toBe(10_000);
 });

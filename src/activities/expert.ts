@@ -8,8 +8,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
 import { buildHintPrompt, hasGroundTruth, numericForms, partitionByGroundTruth, referenceCompletion, type SuccessPick } from '../core/expert';
-import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
-import { getTask, loadSplitsCached } from '../tasks';
+import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
+import { pulsingProvider } from './pulse';
+import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { sftBatches } from '../core/expert/sft';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, SftExample } from '../types';
@@ -24,14 +25,22 @@ export interface TeacherHintRequest {
   seed: number;
 }
 
+/**
+ * The problem as the student is asked it: the task's rendered user messages (HotpotQA's include the
+ * paragraphs the answer must come from), not the bare question field.
+ */
+function renderedProblem(task: Task, x: Example): string {
+  return task.render(x).map((m) => m.content).join('\n\n');
+}
+
 export async function teacherHint(req: TeacherHintRequest): Promise<{ hint: string | null; answer_forms: string[]; error: string | null }> {
   const x = (await loadSplitsCached(req.task)).train[req.index];
   const answer = getTask(req.task).answerForHint(x);
   if (answer === null || !hasGroundTruth(answer)) return { hint: null, answer_forms: [], error: 'no ground truth' };
-  const provider = providerForActivity({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
+  const provider = pulsingProvider({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
   try {
     const r = await provider.complete({
-      messages: [{ role: 'user', content: buildHintPrompt({ problem: x.question, answer, attempt: req.attempt, previous_leaks: req.previous_leaks }) }],
+      messages: [{ role: 'user', content: buildHintPrompt({ problem: renderedProblem(getTask(req.task), x), answer, attempt: req.attempt, previous_leaks: req.previous_leaks }) }],
       max_tokens: req.teacher.max_tokens,
       temperature: req.teacher.temperature,
       seed: req.seed,

@@ -4,3 +4,4 @@ export * from './tasks';
 export * from './llm';
 export * from './reflection';
 export * from './expert';
+export * from './tau2';

@@ -3,7 +3,9 @@
  * Keys are read from the worker's environment by the provider; they never enter inputs or history.
  */
 import { heartbeat } from '@temporalio/activity';
-import { providerForActivity, toActivityFailure } from '../llm';
+import { toActivityFailure } from '../llm';
+import { completionTokensPerText } from '../llm/usage';
+import { pulsingProvider } from './pulse';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, PolicySampleResult, RolloutsBlob } from '../types';
 
@@ -25,7 +27,7 @@ export interface ApiSampleRequest {
 /** Same result shape as the trainer's policy_sample, so scoring does not care who sampled. */
 export async function apiSample(req: ApiSampleRequest): Promise<PolicySampleResult> {
   const t0 = Date.now();
-  const provider = providerForActivity({ provider: req.provider, model: req.model, base_url: req.base_url });
+  const provider = pulsingProvider({ provider: req.provider, model: req.model, base_url: req.base_url });
   const prompts = await readBlob<ChatMessage[][]>(req.prompts_ref);
   const out: RolloutsBlob['rollouts'][] = prompts.map(() => []);
   let next = 0;
@@ -46,6 +48,7 @@ export async function apiSample(req: ApiSampleRequest): Promise<PolicySampleResu
       } catch (e) {
         throw toActivityFailure(e);
       }
+      const tokens = completionTokensPerText(res);
       out[i] = res.texts.map((text, s) => ({
         prompt_index: i,
         sample_index: s,
@@ -54,20 +57,21 @@ export async function apiSample(req: ApiSampleRequest): Promise<PolicySampleResu
         logprobs: [],
         text,
         stop_reason: res.finish_reasons[s] === 'length' ? 'length' : 'stop',
+        num_tokens: tokens[s],
       }));
       heartbeat({ done: i + 1 });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(req.parallelism, prompts.length)) }, worker));
   const blob: RolloutsBlob = {
-    model: { backend: 'local', base_model: `${req.provider}:${req.model}`, lora_rank: 0, lora_alpha: 0, lora_target_modules: [] },
+    model: { backend: 'api', provider: req.provider, model: req.model, ...(req.base_url ? { base_url: req.base_url } : {}) },
     checkpoint: null,
     rollouts: out.flat(),
   };
   const rollouts_ref = await new FileBlobStore(req.blob_dir).put(blob);
   return {
     rollouts_ref,
-    num_tokens: out.map((rs) => rs.map((r) => Math.ceil(r.text.length / 4))),
+    num_tokens: out.map((rs) => rs.map((r) => r.num_tokens ?? 0)),
     texts: null,
     seconds: (Date.now() - t0) / 1000,
   };

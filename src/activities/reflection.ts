@@ -6,10 +6,13 @@
  * non-retryable ProviderConfig failure that names what is missing.
  */
 import { buildReflectionPrompt, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
-import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
+import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
+import { pulsingProvider } from './pulse';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
 import type { ScoredSample } from './tasks';
+import type { TaskConfig } from '../config/task';
+import { checkAirlinePolicy } from '../tasks/tau2/guard';
 
 export interface ProposeRequest {
   reflection: { provider: ProviderName; model: string; base_url?: string; temperature: number; max_tokens: number };
@@ -19,6 +22,8 @@ export interface ProposeRequest {
   rejected: RejectedProposal[];
   template?: string;
   seed: number;
+  /** the task, for its checks on a proposed text (tau2-airline: keep the time line, no copied ids) */
+  task?: TaskConfig;
 }
 
 export interface ProposeResult {
@@ -38,9 +43,9 @@ const EXCERPT = 500;
 
 export async function proposeComponent(req: ProposeRequest): Promise<ProposeResult> {
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
-  const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
+  const records: TraceRecord[] = traces.filter((t) => t.reflect !== false).map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
-  const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
+  const provider = pulsingProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
   const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
     provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });
   const usage = { prompt_tokens: 0, completion_tokens: 0 };
@@ -83,6 +88,10 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     if (c.retryable || c.config) throw toActivityFailure(e);
     // a non-retryable provider error of this call (a 4xx) is recorded as a rejected proposal; the run goes on
     return { ok: false, text: c.message.slice(0, EXCERPT), reason: 'reflection error', usage, cost_usd: cost, ...meta() };
+  }
+  if (parsed.ok && req.task?.env === 'tau2-airline') {
+    const why = checkAirlinePolicy(parsed.text, req.current_text);
+    if (why) return { ok: false, text: `${why}. Proposed: ${parsed.text}`.slice(0, 4000), reason: 'task guard', usage, cost_usd: cost, ...meta() };
   }
   return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost, ...meta() };
 }

@@ -1,7 +1,7 @@
 /** Run-directory activities: create runs/<id>/, write config.json and run.json, append rows. */
 import * as path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { appendRowsOnce, resolveRunDir, writeJsonAtomic } from '../storage/runDir';
+import { appendRowsOnce, resolveRunDir, RunDirError, writeJsonAtomic } from '../storage/runDir';
 import { blobDirOf } from '../storage/blobs';
 
 export interface PrepareRunRequest {
@@ -43,13 +43,14 @@ export interface AppendRowsRequest {
 }
 
 export async function appendRows(req: AppendRowsRequest): Promise<number> {
-  if (req.file.includes('..')) throw new Error(`file must stay inside the run dir (got ${req.file})`);
+  if (req.file.includes('..')) throw new RunDirError(`file must stay inside the run dir (got ${req.file})`);
   return appendRowsOnce(path.join(req.run_dir, req.file), req.rows);
 }
 
 export interface FinishRunRequest {
   run_dir: string;
-  status: 'completed' | 'stopped' | 'failed';
+  /** failed and cancelled are written by the error boundary (src/workflows/boundary.ts) */
+  status: 'completed' | 'stopped' | 'failed' | 'cancelled';
   summary: Record<string, unknown>;
 }
 
@@ -61,10 +62,12 @@ export async function finishRun(req: FinishRunRequest): Promise<void> {
   } catch {
     /* no run.json: write a fresh one */
   }
-  await writeJsonAtomic(file, { ...started, status: req.status, finished_at: new Date().toISOString(), summary: req.summary });
+  const reason = typeof req.summary.error === 'string' ? { reason: req.summary.error } : {};
+  const at = typeof req.summary.step === 'string' && (req.status === 'failed' || req.status === 'cancelled') ? { at: req.summary.step } : {};
+  await writeJsonAtomic(file, { ...started, status: req.status, ...reason, ...at, finished_at: new Date().toISOString(), summary: req.summary });
 }
 
 export async function writeJson(req: { run_dir: string; file: string; value: unknown }): Promise<void> {
-  if (req.file.includes('..')) throw new Error(`file must stay inside the run dir (got ${req.file})`);
+  if (req.file.includes('..')) throw new RunDirError(`file must stay inside the run dir (got ${req.file})`);
   await writeJsonAtomic(path.join(req.run_dir, req.file), req.value);
 }

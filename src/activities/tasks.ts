@@ -1,11 +1,14 @@
 /**
  * Task activities: split sizes, prompt building, and scoring of sampled rollouts with the task's
- * deterministic checker (DESIGN §4.2). Prompts, rollouts and traces travel by blob reference.
+ * deterministic checker (DESIGN §4.2), or with Math-Verify's verdicts for math tasks (computed by the
+ * Python grader from the golds buildPrompts wrote). Prompts, rollouts and traces travel by blob reference.
  */
-import type { TaskConfig } from '../config/task';
+import { ApplicationFailure } from '@temporalio/common';
+import { gradedByMathVerify, type TaskConfig } from '../config/task';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
-import type { BlobRef, ChatMessage, RolloutsBlob, ScoreResult } from '../types';
+import type { BlobRef, ChatMessage, MathVerdict, RolloutsBlob, ScoreResult } from '../types';
+import type { Tau2EpisodeSummary } from './tau2';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -37,7 +40,8 @@ export interface BuildPromptsRequest {
   hints?: Array<string | null>;
 }
 
-export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_ref: BlobRef; n: number }> {
+/** golds_ref (tasks graded by Math-Verify only): one gold per prompt, for the Python grader. */
+export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_ref: BlobRef; n: number; golds_ref?: BlobRef }> {
   const task = getTask(req.task);
   const xs = await examplesAt(req.task, req.split, req.indices);
   const prompts = xs.map((x, i) => {
@@ -45,7 +49,10 @@ export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_
     const system = hint ? `${req.system_prompt}\n\nHint: ${hint}` : req.system_prompt;
     return withSystemPrompt(system, task.render(x));
   });
-  return { prompts_ref: await new FileBlobStore(req.blob_dir).put(prompts), n: prompts.length };
+  const store = new FileBlobStore(req.blob_dir);
+  const prompts_ref = await store.put(prompts);
+  if (!gradedByMathVerify(req.task)) return { prompts_ref, n: prompts.length };
+  return { prompts_ref, n: prompts.length, golds_ref: await store.put(xs.map((x) => (task.verifierGold ? task.verifierGold(x) : x.answer))) };
 }
 
 /** One scored sample as stored in the traces blob (the GEPA trace, DESIGN §5). */
@@ -62,6 +69,10 @@ export interface ScoredSample {
   extracted: string | null;
   feedback: string;
   num_tokens: number;
+  /** false: not shown to the reflector (episodic tasks record failures only, as the tau-bench adapter does) */
+  reflect?: boolean;
+  /** episodic tasks: the episode's summary (termination, usage, steps, conversation ref) */
+  episode?: Tau2EpisodeSummary;
 }
 
 export interface ScoreRolloutsRequest {
@@ -71,6 +82,10 @@ export interface ScoreRolloutsRequest {
   prompts_ref: BlobRef;
   rollouts_ref: BlobRef;
   blob_dir: string;
+  /** the golds buildPrompts wrote (tasks graded by Math-Verify) */
+  golds_ref?: BlobRef;
+  /** Math-Verify's verdicts on these rollouts (MathVerdict[], rollout order): required by tasks graded by it */
+  verdicts_ref?: BlobRef;
 }
 
 export interface ScoreRolloutsResult {
@@ -83,9 +98,9 @@ export interface ScoreRolloutsResult {
 }
 
 /** A task whose score throws (a bug in a code task) scores 0 with the error as feedback, not a failed batch. */
-function scoreSafely(task: Task, x: Example, completion: string): ScoreResult {
+function scoreSafely(task: Task, x: Example, completion: string, verdict?: MathVerdict): ScoreResult {
   try {
-    return task.score(x, completion);
+    return task.score(x, completion, verdict);
   } catch (e) {
     const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return { reward: 0, correct: false, format_ok: false, extracted: null, feedback: `Scoring failed in task ${task.name}: ${why}. Scored 0.` };
@@ -97,19 +112,33 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
   const xs = await examplesAt(req.task, req.split, req.indices);
   const prompts = await readBlob<ChatMessage[][]>(req.prompts_ref);
   const blob = await readBlob<RolloutsBlob>(req.rollouts_ref);
+  let verdicts: MathVerdict[] | undefined;
+  if (gradedByMathVerify(req.task)) {
+    if (!req.verdicts_ref) {
+      throw ApplicationFailure.create({
+        type: 'InvalidRequest',
+        nonRetryable: true,
+        message: `task ${req.task.env} is graded by Math-Verify: scoreRollouts needs verdicts_ref from the grader's math_verify_rollouts (see scoreRollouts in src/workflows/common.ts)`,
+      });
+    }
+    verdicts = await readBlob<MathVerdict[]>(req.verdicts_ref);
+    if (verdicts.length !== blob.rollouts.length) throw new Error(`${verdicts.length} Math-Verify verdicts for ${blob.rollouts.length} rollouts`);
+  }
   const rewards_PG: number[][] = xs.map(() => []);
   const correct_PG: boolean[][] = xs.map(() => []);
   const format_ok_PG: boolean[][] = xs.map(() => []);
   const num_tokens_PG: number[][] = xs.map(() => []);
   const traces: ScoredSample[] = [];
-  for (const r of blob.rollouts) {
+  for (const [k, r] of blob.rollouts.entries()) {
     const x = xs[r.prompt_index];
     if (!x) throw new Error(`rollout for prompt ${r.prompt_index} but only ${xs.length} problems were sampled`);
-    const s = scoreSafely(task, x, r.text);
+    const s = scoreSafely(task, x, r.text, verdicts?.[k]);
+    // an API rollout has no token ids; its count is the provider's
+    const numTokens = r.num_tokens ?? r.token_ids.length;
     rewards_PG[r.prompt_index].push(s.reward);
     correct_PG[r.prompt_index].push(s.correct);
     format_ok_PG[r.prompt_index].push(s.format_ok);
-    num_tokens_PG[r.prompt_index].push(r.token_ids.length);
+    num_tokens_PG[r.prompt_index].push(numTokens);
     const messages = prompts[r.prompt_index] ?? [];
     traces.push({
       index: req.indices[r.prompt_index],
@@ -123,7 +152,7 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
       format_ok: s.format_ok,
       extracted: s.extracted,
       feedback: s.feedback,
-      num_tokens: r.token_ids.length,
+      num_tokens: numTokens,
     });
   }
   const traces_ref = await new FileBlobStore(req.blob_dir).put(traces);

@@ -2,7 +2,7 @@
  * Types of the Python trainer worker's activities (task queue gepa-rl-trainer, DESIGN §4.3).
  * Implemented in trainer/gepa_rl_trainer/activities.py (and wandb_sink.py); workflows proxy them by name.
  */
-import type { PolicySampleRequest, PolicySampleResult, TrainStepRequest, TrainStepResult } from '../types';
+import type { MathVerifyRolloutsRequest, MathVerifyRolloutsResult, PolicySampleRequest, PolicySampleResult, TrainStepRequest, TrainStepResult } from '../types';
 
 /** Metrics rows to a Weights & Biases run (trainer/gepa_rl_trainer/wandb_sink.py). */
 export interface WandbLogRequest {
@@ -31,4 +31,9 @@ export interface TrainerActivities {
   policy_sample(req: PolicySampleRequest): Promise<PolicySampleResult>;
   train_step(req: TrainStepRequest): Promise<TrainStepResult>;
   wandb_log(req: WandbLogRequest): Promise<WandbLogResult>;
+}
+
+/** The math grader (trainer/gepa_rl_trainer/grader.py), task queue gepa-rl-grader. */
+export interface GraderActivities {
+  math_verify_rollouts(req: MathVerifyRolloutsRequest): Promise<MathVerifyRolloutsResult>;
 }

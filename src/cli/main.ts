@@ -10,9 +10,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parseWorkflowInput } from '../config';
+import { airlinePolicy } from '../tasks/tau2/data';
 import { TASK_QUEUE, type WorkflowType } from '../constants';
 import { webUiUrl } from '../connection';
 import { COMMANDS, helpText, OverrideError, parseOverrides, unknownConfigKeys } from './args';
+import { describeRunState, readRunStates } from './runs';
 import { completedProgress, etaSeconds, formatProgress, stepOf, type ProgressSample } from './progress';
 
 export class UsageError extends Error {
@@ -32,11 +34,26 @@ Operating a run (the workflow id is printed at start):
   gepa-rl watch <id>             live progress until it ends (Ctrl-C detaches)
   gepa-rl pause|resume|stop <id> signals 'pause' / 'resume' / 'stop' (stop finishes the current step)
   gepa-rl set-prompt <id> <text | @file>   update 'set_prompt'
-  gepa-rl list                   recent runs
+  gepa-rl list [--runs DIR]      recent runs: Temporal's state and what each run.json says (DIR: runs)
   gepa-rl report <id | run-dir>  write runs/<id>/report.html
   gepa-rl replay <id | history.json>  replay a history against the current code
-  gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines
+  gepa-rl grade < lines.jsonl    score {"task"|"grader", "gold", "completion"} lines, or tau2-airline
+                                 trajectories {"task": "tau2-airline", "task_id", "messages", "termination"?}
 `;
+
+/** Usage of each operating command, printed by `<command> --help` without contacting a server. */
+const OPERATING_USAGE: Record<string, string> = {
+  status: 'status <workflow-id>              print the run\'s status query as JSON',
+  watch: 'watch <workflow-id> [--json]      live progress until the run ends (Ctrl-C detaches)',
+  pause: 'pause <workflow-id>               pause at the next step boundary',
+  resume: 'resume <workflow-id>              resume a paused run',
+  stop: 'stop <workflow-id>                finish the current step cleanly and return results',
+  'set-prompt': 'set-prompt <workflow-id> <text | @file>   replace the prompt the run trains or evaluates under',
+  list: 'list                              recent runs on the task queue',
+  report: 'report <workflow-id | run-dir>    write runs/<id>/report.html',
+  replay: 'replay <workflow-id | history.json>   replay a history against the current code',
+  grade: 'grade < lines.jsonl               score {"task"|"grader", "gold", "completion"} lines, one JSON answer per line',
+};
 
 /** One connection per CLI invocation, closed when main() ends so the process can exit. */
 let openClient: Promise<Client> | null = null;
@@ -204,6 +221,7 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
   const run = { ...((input.run as object) ?? {}) } as Record<string, unknown>;
   if (!run.run_id) run.run_id = workflowId;
   input.run = run;
+  seedEpisodicPolicy(workflowType, input);
   const parsed = parseWorkflowInput<{ run: { output_dir: string; run_id: string } }>(workflowType, input);
   return {
     workflowType,
@@ -213,6 +231,19 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
     detach: Boolean(flags.detach),
     json: Boolean(flags.json),
   };
+}
+
+/**
+ * GEPA on tau2-airline starts from the task's own policy (policy.md, exactly tau2's agent prompt)
+ * unless a seed prompt or components are given: the generic default prompt would make the
+ * reflector rewrite "You are a helpful assistant" instead of the policy.
+ */
+function seedEpisodicPolicy(workflowType: string, input: Record<string, unknown>): void {
+  const task = (input.task ?? {}) as { env?: string };
+  const gepa = { ...((input.gepa as object) ?? {}) } as Record<string, unknown>;
+  if (workflowType !== 'gepaOptimization' || task.env !== 'tau2-airline' || gepa.seed_prompt !== undefined || gepa.components !== undefined) return;
+  gepa.seed_prompt = airlinePolicy();
+  input.gepa = gepa;
 }
 
 async function startExperiment(command: string, argv: string[]): Promise<void> {
@@ -311,6 +342,10 @@ async function command(argv: string[]): Promise<void> {
     return;
   }
   if (cmd in COMMANDS) return startExperiment(cmd, args);
+  if (cmd in OPERATING_USAGE && (args.includes('--help') || args.includes('-h'))) {
+    console.log(`gepa-rl ${OPERATING_USAGE[cmd]}`);
+    return;
+  }
   switch (cmd) {
     case 'status': {
       const h = await handleFor(needId(args, cmd));
@@ -334,10 +369,18 @@ async function command(argv: string[]): Promise<void> {
       return;
     }
     case 'list': {
+      // the workflows Temporal knows, each with what its run.json says; then run directories whose
+      // workflow this server does not know (another server, or a dev server restarted in memory)
+      const runsAt = args.indexOf('--runs');
+      const states = readRunStates(runsAt >= 0 && args[runsAt + 1] ? args[runsAt + 1] : 'runs');
+      const byWorkflow = new Map(states.map((s) => [s.workflow_id, s]));
       const c = await client();
       for await (const w of c.workflow.list({ query: `TaskQueue = '${TASK_QUEUE}'` })) {
-        console.log(`${w.workflowId.padEnd(36)} ${w.type.padEnd(20)} ${w.status.name.padEnd(12)} ${w.startTime.toISOString()}`);
+        const s = byWorkflow.get(w.workflowId);
+        byWorkflow.delete(w.workflowId);
+        console.log(`${w.workflowId.padEnd(36)} ${w.type.padEnd(20)} ${w.status.name.padEnd(12)} ${w.startTime.toISOString()}${s ? `  run.json ${describeRunState(s)}` : ''}`);
       }
+      for (const s of byWorkflow.values()) console.log(`${s.workflow_id.padEnd(36)} ${s.workflow_type.padEnd(20)} ${'-'.padEnd(12)} ${'(not on this server)'.padEnd(24)}  run.json ${describeRunState(s)}`);
       return;
     }
     case 'report': {
@@ -360,7 +403,7 @@ async function command(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(cmd)}. Commands: ${[...Object.keys(COMMANDS), 'status', 'watch', 'pause', 'resume', 'stop', 'set-prompt', 'list', 'report', 'replay', 'grade'].join(', ')}`);
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}. Commands: ${[...Object.keys(COMMANDS), ...Object.keys(OPERATING_USAGE)].join(', ')}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOW_TYPES } from '../constants';
+import { WORKFLOW_BUNDLE } from '../workflowBundle';
 
 export interface ReplayOutcome {
   ok: boolean;
@@ -27,7 +28,7 @@ export async function replayHistory(history: any, workflowId = 'replay'): Promis
     return { ok: false, workflowType: type, message: `history is of workflow type ${type}, which this project does not define (known: ${WORKFLOW_TYPES.join(', ')})` };
   }
   try {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../workflows') }, history, workflowId);
+    await Worker.runReplayHistory(WORKFLOW_BUNDLE, history, workflowId);
     return { ok: true, workflowType: type, message: `replay of ${type} (${history.events.length} events) succeeded: the current code is deterministic for this history` };
   } catch (e) {
     const err = e as Error;

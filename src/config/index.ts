@@ -142,6 +142,7 @@ export const gepaSchema = z
     reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('also reject a child that lowers the format-ok count on the minibatch (gepa-ai/gepa accepts on score alone)'),
+    max_cost_usd: z.number().positive().optional().describe('stop before an iteration would push the USD spent on episodes (agent + user, tau2-airline) and reflection past this'),
   })
   .strict();
 
@@ -222,6 +223,7 @@ export const evalSchema = z
     split: z.enum(['train', 'val', 'test']).default('test').describe('split to evaluate on'),
     n_examples: z.number().int().positive().optional().describe('first N examples (default: all)'),
     parallelism: z.number().int().positive().default(1).describe('sampling chunks run in parallel'),
+    trials: z.number().int().positive().default(1).describe('samples (trials) per example; tau2-airline reports pass^1..pass^trials'),
   })
   .strict();
 

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 
 /** Which task (dataset + verifiable reward) an experiment runs on (DESIGN §4.2). Owned by src/tasks/. */
-export const TASK_NAMES = ['arithmetic', 'gsm8k', 'math', 'aime', 'hotpotqa', 'jsonl'] as const;
+export const TASK_NAMES = ['arithmetic', 'gsm8k', 'math', 'aime', 'hotpotqa', 'jsonl', 'tau2-airline'] as const;
+
+/**
+ * Tasks whose examples are multi-turn episodes (one activity per episode, scored by the episode
+ * itself) instead of one completion scored by the task's checker.
+ */
+export const EPISODIC_TASKS: readonly string[] = ['tau2-airline'];
+export const isEpisodicTask = (t: { env: string }): boolean => EPISODIC_TASKS.includes(t.env);
 export const GRADER_NAMES = ['exact', 'numeric', 'math', 'contains', 'regex', 'f1'] as const;
 
 const TASK_NAME_SHAPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
@@ -28,7 +35,7 @@ export const taskConfigSchema = z
     env: z
       .string()
       .default('arithmetic')
-      .describe('task: arithmetic | gsm8k | math | aime | hotpotqa | jsonl (user task) | the name of a task registered in code (registerTask)'),
+      .describe('task: arithmetic | gsm8k | math | aime | hotpotqa | tau2-airline (tool-using agent, simulated user) | jsonl (user task) | the name of a task registered in code (registerTask)'),
     code_task: z.boolean().optional().describe('true: env names a task registered in code (registerTask) in the worker process; checked there'),
     n_train: z.number().int().positive().optional().describe('cap on train examples (default: all)'),
     n_val: z.number().int().positive().optional().describe('cap on val examples (default: task default)'),
@@ -40,6 +47,16 @@ export const taskConfigSchema = z
     jsonl_prompt_field: z.string().default('question').describe('jsonl task: field holding the prompt'),
     jsonl_answer_field: z.string().default('answer').describe('jsonl task: field holding the gold answer'),
     jsonl_grader: z.enum(GRADER_NAMES).default('exact').describe('jsonl task: grader'),
+    tau2_user_provider: z
+      .enum(['openai', 'anthropic', 'openai-compatible', 'local', 'scripted'])
+      .default('openai')
+      .describe('tau2-airline: user-simulator provider (hold it fixed across compared runs; local: plumbing smoke tests only)'),
+    tau2_user_model: z.string().min(1).default('gpt-4.1-2025-04-14').describe("tau2-airline: user-simulator model (tau2's default)"),
+    tau2_user_base_url: z.string().optional().describe('tau2-airline: base URL of an openai-compatible user simulator'),
+    tau2_user_max_tokens: z.number().int().positive().default(1024).describe('tau2-airline: max tokens of a user turn'),
+    tau2_agent_max_tokens: z.number().int().positive().default(2048).describe('tau2-airline: max tokens of an agent turn'),
+    tau2_max_steps: z.number().int().positive().default(200).describe("tau2-airline: an episode ends (reward 0) after this many messages (tau2: 200)"),
+    tau2_max_errors: z.number().int().positive().default(10).describe('tau2-airline: an episode ends (reward 0) after this many tool errors (tau2: 10)'),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -58,3 +75,14 @@ export const taskConfigSchema = z
   });
 
 export type TaskConfig = z.infer<typeof taskConfigSchema>;
+
+/**
+ * The one place that decides which grader scores a task: math answers (the `math` and `aime` tasks,
+ * and JSONL tasks with the `math` grader) are decided by Math-Verify in the Python grader
+ * (trainer/gepa_rl_trainer/math_grading.py), batched per sampled chunk; every other task is scored
+ * in TS by its own cheap, exact checker.
+ */
+export function gradedByMathVerify(task: Pick<TaskConfig, 'env' | 'jsonl_grader' | 'code_task'>): boolean {
+  if (task.code_task) return false;
+  return task.env === 'math' || task.env === 'aime' || (task.env === 'jsonl' && task.jsonl_grader === 'math');
+}

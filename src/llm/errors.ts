@@ -1,7 +1,8 @@
 /**
- * Provider errors that workflows need to recognise. No imports, so workflow code can use it
- * without pulling the SDK clients into the workflow bundle.
+ * Provider errors that workflows need to recognise. No imports but the failure names, so workflow
+ * code can use it without pulling the SDK clients into the workflow bundle.
  */
+import { FAILURE } from '../failures';
 
 /**
  * A provider that cannot be built from its config (a missing key or base URL, an unknown provider,
@@ -12,4 +13,32 @@ export class ProviderConfigError extends Error {
 }
 
 /** The ApplicationFailure type of a provider config error (workflows match on it). */
-export const PROVIDER_CONFIG_FAILURE = 'ProviderConfig';
+export const PROVIDER_CONFIG_FAILURE = FAILURE.ProviderConfig;
+
+/**
+ * A provider reply that is not what its API promises (a body that is not JSON, an HTML page from a
+ * proxy, a chat completion without choices). Retryable: such replies come from a gateway or an
+ * overloaded server far more often than from a model that will always answer so.
+ */
+export class ProviderResponseError extends Error {
+  override name = 'ProviderResponseError';
+}
+
+/** The ApplicationFailure type of a malformed provider reply. */
+export const PROVIDER_BAD_RESPONSE_FAILURE = FAILURE.ProviderBadResponse;
+
+/**
+ * A failed provider call described for its user: which provider, model and endpoint, what came back,
+ * and, for a rejected key or model, what to change. Keeps the HTTP status and headers (retry-after).
+ */
+export class ProviderCallError extends Error {
+  override name = 'ProviderCallError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly headers: unknown,
+    readonly badResponse: boolean,
+  ) {
+    super(message);
+  }
+}

@@ -10,9 +10,9 @@ import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
 import { DEFAULT_LOCAL_LM_URL } from '../constants';
 import type { ChatMessage } from '../types';
-import { PROVIDER_CONFIG_FAILURE, ProviderConfigError } from './errors';
+import { PROVIDER_BAD_RESPONSE_FAILURE, PROVIDER_CONFIG_FAILURE, ProviderCallError, ProviderConfigError, ProviderResponseError } from './errors';
 
-export { PROVIDER_CONFIG_FAILURE, ProviderConfigError };
+export { PROVIDER_BAD_RESPONSE_FAILURE, PROVIDER_CONFIG_FAILURE, ProviderConfigError };
 
 export type ProviderName = 'openai' | 'anthropic' | 'openai-compatible' | 'local' | 'scripted';
 
@@ -42,6 +42,8 @@ export interface Completion {
   texts: string[];
   finish_reasons: string[];
   usage: { prompt_tokens: number; completion_tokens: number };
+  /** completion tokens of each text, where the provider counts them per completion (see src/llm/usage.ts) */
+  completion_tokens_per_text?: number[];
   cost_usd: number | null;
   model: string;
   latency_ms: number;
@@ -116,17 +118,34 @@ class OpenAiProvider implements LlmProvider {
       // the local server's (and vLLM's) switch: a stop string that ended the reply stays in it
       ...(prefill ? { include_stop_str_in_output: true } : {}),
     };
-    const res = await this.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+    const res = chatCompletionOrThrow(await this.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming));
     const usage = { prompt_tokens: res.usage?.prompt_tokens ?? 0, completion_tokens: res.usage?.completion_tokens ?? 0 };
     return {
       texts: res.choices.map((c) => prefill + (c.message?.content ?? '')),
       finish_reasons: res.choices.map((c) => c.finish_reason ?? 'stop'),
       usage,
+      // the chat completions API counts tokens per response, not per choice: exact for one choice
+      completion_tokens_per_text: res.choices.length === 1 && res.usage ? [res.usage.completion_tokens] : undefined,
       cost_usd: this.name === 'local' ? null : estimateCost(this.model, usage),
       model: res.model ?? this.model,
       latency_ms: Date.now() - t0,
     };
   }
+}
+
+/**
+ * Anthropic's sampling parameters: its current models take temperature or top_p, not both (a 400
+ * "cannot both be specified for this model"; the docs: alter one, not both). A top_p of 1 and a
+ * temperature of 1 are Anthropic's defaults, so the one left at its default is not sent; changing
+ * both is refused before any call, saying which to reset.
+ */
+function anthropicSampling(req: Pick<CompletionRequest, 'temperature' | 'top_p'>): { temperature?: number; top_p?: number } {
+  const topP = req.top_p !== undefined && req.top_p < 1 ? req.top_p : undefined;
+  if (topP === undefined) return req.temperature === undefined ? {} : { temperature: req.temperature };
+  if (req.temperature === undefined || req.temperature === 1) return { top_p: topP };
+  throw new ProviderConfigError(
+    `the anthropic provider takes temperature or top_p, not both (got temperature=${req.temperature}, top_p=${req.top_p}); set top_p=1 to sample at that temperature, or temperature=1 for nucleus sampling`,
+  );
 }
 
 class AnthropicProvider implements LlmProvider {
@@ -147,22 +166,142 @@ class AnthropicProvider implements LlmProvider {
     const messages = req.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }));
     const texts: string[] = [];
     const finish: string[] = [];
+    const perText: number[] = [];
     const usage = { prompt_tokens: 0, completion_tokens: 0 };
+    const sampling = anthropicSampling(req);
     for (let i = 0; i < (req.n ?? 1); i++) {
-      const res = await this.client.messages.create({
-        model: this.model,
-        system: system || undefined,
-        messages,
-        max_tokens: req.max_tokens ?? 1024,
-        stop_sequences: req.stop,
-      });
+      const res = anthropicMessageOrThrow(
+        await this.client.messages.create({
+          model: this.model,
+          system: system || undefined,
+          messages,
+          max_tokens: req.max_tokens ?? 1024,
+          stop_sequences: req.stop,
+          ...sampling,
+        }),
+      );
       texts.push(res.content.map((b) => (b.type === 'text' ? b.text : '')).join(''));
       finish.push(res.stop_reason === 'max_tokens' ? 'length' : 'stop');
       usage.prompt_tokens += res.usage.input_tokens;
       usage.completion_tokens += res.usage.output_tokens;
+      perText.push(res.usage.output_tokens);
     }
-    return { texts, finish_reasons: finish, usage, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: Date.now() - t0 };
+    return { texts, finish_reasons: finish, usage, completion_tokens_per_text: perText, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: Date.now() - t0 };
   }
+}
+
+function excerpt(body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body) ?? String(body);
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
+}
+
+/** A 200 reply that is a chat completion with at least one choice (an HTML page or `[]` choices is not). */
+function chatCompletionOrThrow(res: unknown): OpenAI.Chat.ChatCompletion {
+  const choices = (res as { choices?: unknown } | null)?.choices;
+  if (typeof res !== 'object' || !Array.isArray(choices) || choices.some((c) => !c || typeof c !== 'object')) {
+    throw new ProviderResponseError(`expected a chat completion (a JSON object with a choices list), got ${excerpt(res)}`);
+  }
+  if (choices.length === 0) throw new ProviderResponseError('a chat completion with an empty choices list');
+  return res as OpenAI.Chat.ChatCompletion;
+}
+
+/** A 200 reply that is an Anthropic message (a content list and usage; an empty content list is a valid empty reply). */
+function anthropicMessageOrThrow(res: Anthropic.Message): Anthropic.Message {
+  const r = res as unknown as { content?: unknown; usage?: unknown } | null;
+  if (typeof r !== 'object' || !Array.isArray(r?.content) || typeof r?.usage !== 'object' || r.usage === null) {
+    throw new ProviderResponseError(`expected an Anthropic message (a JSON object with content and usage), got ${excerpt(res)}`);
+  }
+  return res;
+}
+
+interface CallContext {
+  provider: ProviderName;
+  model: string;
+  url: string;
+  /** the environment variable the key comes from (none for the local server) */
+  keyEnv?: string;
+  timeoutMs: number;
+}
+
+/** What to change when a provider rejects the key (401), the access (403) or the model (404). */
+function fixFor(status: number, ctx: CallContext): string | undefined {
+  if (status === 401) {
+    return ctx.keyEnv
+      ? `the key was rejected: set a valid ${ctx.keyEnv} in the TS worker's environment and restart the worker`
+      : `the server asks for an API key, which provider=${ctx.provider} never sends: use provider=openai-compatible with OPENAI_API_KEY set in the TS worker's environment`;
+  }
+  if (status === 403) return `the key${ctx.keyEnv ? ` in ${ctx.keyEnv}` : ''} may not use model ${JSON.stringify(ctx.model)} or this endpoint: use a key whose account has access to it, or another model`;
+  if (status === 404) return `there is no model ${JSON.stringify(ctx.model)} or no such endpoint under ${ctx.url}: check the model name and base_url`;
+  return undefined;
+}
+
+function causeChain(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = (e as { cause?: unknown })?.cause, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+    const { code, message } = c as { code?: string; message?: string };
+    const part = [code, message].filter(Boolean).join(' ');
+    if (part && part !== '{}') parts.push(part);
+  }
+  return parts.length ? ` (${parts.join(': ')})` : '';
+}
+
+/**
+ * A failed call said for its user: the provider, model and endpoint, what came back (a status, a
+ * malformed reply, no reply in time, no connection) and, for a rejected key or model, the fix.
+ */
+function describeCallFailure(e: unknown, ctx: CallContext, elapsedMs: number): unknown {
+  if (e instanceof ProviderConfigError || e instanceof ProviderCallError) return e;
+  const who = `the ${ctx.provider} provider (model ${JSON.stringify(ctx.model)} at ${ctx.url})`;
+  const err = e as { status?: unknown; headers?: unknown; message?: string; name?: string };
+  if (e instanceof ProviderResponseError) return new ProviderCallError(`${who} sent a malformed reply: ${e.message}`, undefined, undefined, true);
+  // the SDKs parse a body declared as JSON themselves: a SyntaxError (of whichever realm parsed it) is that body
+  if (err?.name === 'SyntaxError') return new ProviderCallError(`${who} sent a reply whose body is not JSON (${err.message})`, undefined, undefined, true);
+  if (typeof err?.status === 'number') {
+    const fix = fixFor(err.status, ctx);
+    // the API's own error message where its body has one (Anthropic's SDK puts the whole body in `message`)
+    const body = (e as { error?: { error?: { message?: unknown }; message?: unknown } }).error;
+    const apiMessage = body?.error?.message ?? body?.message;
+    const said = typeof apiMessage === 'string' ? `${err.status} ${apiMessage}` : (err.message ?? String(err.status));
+    return new ProviderCallError(`${who} answered ${said}${fix ? `; ${fix}` : ''}`, err.status, err.headers, false);
+  }
+  if (e instanceof OpenAI.APIConnectionError || e instanceof Anthropic.APIConnectionError) {
+    const timedOut = /timeout/i.test(err.name ?? '') || (e as object).constructor.name.includes('Timeout') || elapsedMs >= ctx.timeoutMs;
+    return new ProviderCallError(
+      timedOut
+        ? `${who} did not answer within ${ctx.timeoutMs / 1000} s (GEPA_RL_LLM_TIMEOUT_S in the TS worker's environment sets how long to wait)`
+        : `${who} could not be reached: ${err.message}${causeChain(e)}`,
+      undefined,
+      undefined,
+      false,
+    );
+  }
+  return e;
+}
+
+/**
+ * The provider with its call failures described (describeCallFailure); every other member is the
+ * provider's own (the prototype), so members added to LlmProvider pass through unchanged.
+ */
+function withDescribedFailures<P extends LlmProvider>(p: P, ctx: CallContext): P {
+  const described = Object.create(p) as P;
+  described.complete = async (req: CompletionRequest) => {
+    const t0 = Date.now();
+    try {
+      return await p.complete(req);
+    } catch (e) {
+      throw describeCallFailure(e, ctx, Date.now() - t0);
+    }
+  };
+  return described;
+}
+
+/** GEPA_RL_LLM_TIMEOUT_S: how long one provider call may wait for its reply (the worker's environment). */
+function envTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.GEPA_RL_LLM_TIMEOUT_S;
+  if (raw === undefined || raw === '') return undefined;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) throw new ProviderConfigError(`GEPA_RL_LLM_TIMEOUT_S must be a positive number of seconds (got ${JSON.stringify(raw)}); unset it for the defaults (120 s, 280 s for provider=local)`);
+  return s * 1000;
 }
 
 /**
@@ -190,27 +329,35 @@ class ScriptedProvider implements LlmProvider {
     const texts = Array.from({ length: req.n ?? 1 }, () => prefill + s.fn(req, s.calls++));
     // usage estimated at 4 characters a token, priced like the real model it is named after (if any)
     const chars = req.messages.reduce((a, m) => a + m.content.length, 0);
-    const usage = { prompt_tokens: Math.ceil(chars / 4) * texts.length, completion_tokens: texts.reduce((a, t) => a + Math.ceil(t.length / 4), 0) };
-    return { texts, finish_reasons: texts.map(() => 'stop'), usage, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: 0 };
+    const perText = texts.map((t) => Math.ceil(t.length / 4));
+    const usage = { prompt_tokens: Math.ceil(chars / 4) * texts.length, completion_tokens: perText.reduce((a, b) => a + b, 0) };
+    return { texts, finish_reasons: texts.map(() => 'stop'), usage, completion_tokens_per_text: perText, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: 0 };
   }
 }
 
 export function createProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): LlmProvider {
   // A local model on CPU is slow, not unreachable; two calls (a reply and its fence repair) must
   // still fit in the activity's 10 minutes.
-  const timeout = cfg.timeout_ms ?? (cfg.provider === 'local' ? 280_000 : 120_000);
+  const timeout = cfg.timeout_ms ?? envTimeoutMs(env) ?? (cfg.provider === 'local' ? 280_000 : 120_000);
+  const described = <P extends LlmProvider>(p: P, url: string, keyEnv?: string) => withDescribedFailures(p, { provider: cfg.provider, model: cfg.model, url, keyEnv, timeoutMs: timeout });
   switch (cfg.provider) {
-    case 'openai':
-      return new OpenAiProvider('openai', cfg.model, requireKey(env, 'OPENAI_API_KEY', 'openai'), cfg.base_url ?? env.OPENAI_BASE_URL, timeout);
+    case 'openai': {
+      const base = cfg.base_url ?? env.OPENAI_BASE_URL;
+      return described(new OpenAiProvider('openai', cfg.model, requireKey(env, 'OPENAI_API_KEY', 'openai'), base, timeout), base ?? 'https://api.openai.com/v1', 'OPENAI_API_KEY');
+    }
     case 'openai-compatible': {
       const base = cfg.base_url ?? env.OPENAI_BASE_URL;
       if (!base) throw new ProviderConfigError('the openai-compatible provider needs base_url (or OPENAI_BASE_URL in the worker\'s environment), e.g. http://localhost:8000/v1');
-      return new OpenAiProvider('openai-compatible', cfg.model, env.OPENAI_API_KEY ?? 'not-needed', base, timeout);
+      return described(new OpenAiProvider('openai-compatible', cfg.model, env.OPENAI_API_KEY ?? 'not-needed', base, timeout), base, 'OPENAI_API_KEY');
     }
-    case 'local':
-      return new OpenAiProvider('local', cfg.model, 'not-needed', cfg.base_url ?? env.GEPA_RL_LOCAL_LM_URL ?? DEFAULT_LOCAL_LM_URL, timeout);
-    case 'anthropic':
-      return new AnthropicProvider(cfg.model, requireKey(env, 'ANTHROPIC_API_KEY', 'anthropic'), cfg.base_url ?? env.ANTHROPIC_BASE_URL, timeout);
+    case 'local': {
+      const base = cfg.base_url ?? env.GEPA_RL_LOCAL_LM_URL ?? DEFAULT_LOCAL_LM_URL;
+      return described(new OpenAiProvider('local', cfg.model, 'not-needed', base, timeout), base);
+    }
+    case 'anthropic': {
+      const base = cfg.base_url ?? env.ANTHROPIC_BASE_URL;
+      return described(new AnthropicProvider(cfg.model, requireKey(env, 'ANTHROPIC_API_KEY', 'anthropic'), base, timeout), base ?? 'https://api.anthropic.com', 'ANTHROPIC_API_KEY');
+    }
     case 'scripted':
       return new ScriptedProvider(cfg.model);
     default:
@@ -234,6 +381,8 @@ export interface ErrorClass {
   retryable: boolean;
   /** the provider could not be built (missing key / base URL ...), not an error of a call */
   config?: boolean;
+  /** a reply that is not what the API promises (not JSON, no choices) */
+  badResponse?: boolean;
   retryAfterMs?: number;
   status?: number;
   message: string;
@@ -254,11 +403,12 @@ function retryAfterMs(headers: unknown): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** 429, 5xx and network errors are retryable (honouring retry-after); other 4xx are not. */
+/** 429, 5xx, network errors and malformed replies are retryable (honouring retry-after); other 4xx are not. */
 export function classifyProviderError(err: unknown): ErrorClass {
   const e = err as { status?: number; headers?: unknown; message?: string; name?: string };
   const message = String(e?.message ?? err);
   if (err instanceof ProviderConfigError) return { retryable: false, config: true, message };
+  if (err instanceof ProviderResponseError || (err instanceof ProviderCallError && err.badResponse)) return { retryable: true, badResponse: true, message };
   const status = typeof e?.status === 'number' ? e.status : undefined;
   if (status === undefined) return { retryable: true, message };
   if (status === 429 || status >= 500) return { retryable: true, status, retryAfterMs: retryAfterMs(e.headers), message };
@@ -271,8 +421,9 @@ export function classifyProviderError(err: unknown): ErrorClass {
 export function toActivityFailure(err: unknown): ApplicationFailure {
   const c = classifyProviderError(err);
   return ApplicationFailure.create({
-    type: c.config ? PROVIDER_CONFIG_FAILURE : c.status ? `ProviderHttp${c.status}` : 'ProviderError',
-    message: c.status ? `provider returned ${c.status}: ${c.message}` : c.message,
+    type: c.config ? PROVIDER_CONFIG_FAILURE : c.badResponse ? PROVIDER_BAD_RESPONSE_FAILURE : c.status ? `ProviderHttp${c.status}` : 'ProviderError',
+    // a described call failure names the provider and its status already
+    message: c.status && !(err instanceof ProviderCallError) ? `provider returned ${c.status}: ${c.message}` : c.message,
     nonRetryable: !c.retryable,
     nextRetryDelay: c.retryAfterMs !== undefined ? Math.max(1, Math.round(c.retryAfterMs)) : undefined,
   });

@@ -3,21 +3,90 @@
  * Writers are idempotent: every row carries a `key`, and a retried activity that appends a row
  * whose key is already in the file writes nothing.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { FAILURE } from '../failures';
+
+/**
+ * A run directory that cannot be used: a bad run id, a path outside the run, or the disk refusing the
+ * write (permission denied, read-only, full). Never retried (src/failure-types.json): a retry five times in a
+ * row hits the same wall, and the user has to act.
+ */
+export class RunDirError extends Error {
+  override name = FAILURE.RunDirError;
+}
+
+/** OS errors of a run directory that no retry fixes: not writable, or a file where a folder should be. */
+const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST']);
+
+/**
+ * A run-directory file that could not be written, saying why and what to do. `code` is the OS
+ * error. Its name (the activity failure's type) is `RunDirNotWritable` where no retry helps
+ * (NOT_WRITABLE), `RunDirWriteError` otherwise (ENOSPC: the retried activity writes it again).
+ */
+export class RunDirWriteError extends Error {
+  override name: typeof FAILURE.RunDirWriteError | typeof FAILURE.RunDirNotWritable;
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = code && NOT_WRITABLE.has(code) ? FAILURE.RunDirNotWritable : FAILURE.RunDirWriteError;
+  }
+}
+
+/** `dir`: the folder to blame (the file's own by default; the first one that could not be made) */
+function runDirWriteError(e: unknown, file: string, dir = path.dirname(file)): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code || e instanceof RunDirWriteError) return e;
+  const fix =
+    code === 'ENOSPC'
+      ? 'the disk holding the run directory is full: free space there, and the retried write completes (rows already written are kept)'
+      : code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
+        ? `make ${dir} writable by the TS worker, or choose another output_dir`
+        : code === 'ENOTDIR' || code === 'EEXIST'
+          ? `a file stands where a folder of ${dir} should be: move it away, or choose another output_dir`
+          : 'check the disk and the permissions of the run directory';
+  return new RunDirWriteError(`cannot write ${file}: ${(e as Error).message}; ${fix}`, code);
+}
+
+/**
+ * mkdir -p for a run-directory file. Node's recursive mkdir reports a read-only or forbidden parent
+ * as ENOENT; the failing step is made again alone to get its real error.
+ */
+async function ensureDirOf(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    let real = e;
+    let existing = dir;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      while (!(await stat(existing).then(() => true, () => false)) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+      const next = path.join(existing, path.relative(existing, dir).split(path.sep)[0]);
+      real = await mkdir(next).then(() => e, (e2: unknown) => e2);
+    }
+    throw runDirWriteError(real, file, existing);
+  }
+}
 
 export function resolveRunDir(outputDir: string, runId: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(runId)) {
-    throw new Error(`run id must match [A-Za-z0-9._-]+ (got ${JSON.stringify(runId)})`);
+    throw new RunDirError(`run id must match [A-Za-z0-9._-]+ (got ${JSON.stringify(runId)}): set run.run_id (or the workflow id) to letters, digits, . _ -`);
   }
   return path.resolve(process.env.GEPA_RL_ROOT ?? process.cwd(), outputDir, runId);
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, file);
+  try {
+    await ensureDirOf(file);
+    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined); // the old file stays whole; no half-written temporary is left
+    throw runDirWriteError(e, file);
+  }
 }
 
 export async function readJsonl<T = Record<string, unknown>>(file: string): Promise<T[]> {
@@ -41,7 +110,7 @@ export async function readJsonl<T = Record<string, unknown>>(file: string): Prom
 
 /** Append rows whose `key` is not yet in the file. Returns how many were written. */
 export async function appendRowsOnce(file: string, rows: Array<{ key: string } & Record<string, unknown>>): Promise<number> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await ensureDirOf(file);
   const existing = new Set((await readJsonl<{ key?: string }>(file)).map((r) => r.key));
   const fresh = rows.filter((r) => !existing.has(r.key));
   if (fresh.length === 0) return 0;
@@ -53,6 +122,9 @@ export async function appendRowsOnce(file: string, rows: Array<{ key: string } &
   } catch {
     /* new file */
   }
-  await appendFile(file, prefix + fresh.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  // a write cut short (a full disk) leaves a torn last line, which readJsonl skips and the retry starts after
+  await appendFile(file, prefix + fresh.map((r) => JSON.stringify(r)).join('\n') + '\n').catch((e) => {
+    throw runDirWriteError(e, file);
+  });
   return fresh.length;
 }

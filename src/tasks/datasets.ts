@@ -13,11 +13,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
-import type { ScoreResult } from '../types';
-import { afterHashes, toNumber } from './extract';
+import type { MathVerdict, ScoreResult } from '../types';
+import { afterHashes, lastBoxed, toNumber } from './extract';
 import { grade, normalizeText, tokenF1, type GraderName } from './graders';
-import { extractMathAnswer, mathEquivalence, normalizeMathAnswer } from './mathAnswer';
+import { scoreFromVerdict } from './mathVerify';
 import type { Example, Splits, Task } from './types';
+import { FAILURE } from '../failures';
 
 export function repoRoot(): string {
   let dir = __dirname;
@@ -30,8 +31,9 @@ export function repoRoot(): string {
 
 export const dataPath = (...p: string[]) => path.join(process.env.GEPA_RL_DATA_DIR ?? path.join(repoRoot(), 'data'), ...p);
 
+/** A dataset that is missing, unreadable or malformed: never retried (src/failure-types.json). */
 export class DatasetError extends Error {
-  override name = 'DatasetError';
+  override name = FAILURE.DatasetError;
 }
 
 /** One parsed row and where it came from ("file:line", or "file: row N" in a JSON array), for errors. */
@@ -46,13 +48,15 @@ export function readJsonlRecords(file: string): SourcedRow[] {
   const rows: SourcedRow[] = [];
   readFileSync(file, 'utf8')
     .split('\n')
-    .forEach((line, i) => {
+    .forEach((line, i, lines) => {
       if (!line.trim()) return;
       let v: unknown;
       try {
         v = JSON.parse(line);
       } catch (e) {
-        throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}`);
+        // a malformed last line without its newline: the file ends mid-row
+        const cut = i === lines.length - 1 ? '; the file ends in the middle of this row, so it was cut short (an interrupted download or copy): restore the file or download it again' : '';
+        throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}${cut}`);
       }
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${i + 1}: expected a JSON object, got ${line.slice(0, 120)}`);
       rows.push({ row: v as Record<string, unknown>, where: `${file}:${i + 1}` });
@@ -155,24 +159,12 @@ export const gsm8kTask: Task = {
 
 // ------------------------------------------------------------------------------------------ math / aime
 /**
- * math and aime: the final answer is extracted as by the `math` grader (last \\boxed{}, else ####,
- * else "the answer is", else the last number); only \\boxed{} counts as the requested format.
- * aime (integerOnly) compares integers: "025" equals 25.
+ * math and aime: Math-Verify decides (its extraction from the whole completion: last \\boxed{}, "the
+ * answer is", $...$, plain expressions; its equivalence), so "025" equals 25 and \\frac13 equals 1/3.
+ * Only a \\boxed{} answer counts as the requested format.
  */
-export function scoreBoxedMath(gold: string, completion: string, integerOnly = false): ScoreResult {
-  const text = completion ?? '';
-  if (!text.trim()) return fail(gold, null, 'the completion is empty');
-  const { answer: ex, boxed } = extractMathAnswer(text);
-  if (ex === null) return fail(gold, null, 'nothing extractable (no \\boxed{}, ####, "the answer is" or number)');
-  const format = boxed ? '' : ' (format: no \\boxed{} answer)';
-  if (integerOnly) {
-    const n = toNumber(ex) ?? toNumber(normalizeMathAnswer(ex)[0]);
-    const g = toNumber(gold);
-    const ok = n !== null && g !== null && Number.isInteger(n) && n === g;
-    return ok ? { ...pass(gold, ex), format_ok: boxed } : { ...fail(gold, ex, (n === null || !Number.isInteger(n) ? 'not an integer' : 'wrong value') + format), format_ok: boxed };
-  }
-  const v = mathEquivalence(ex, gold);
-  return v.equal ? { ...pass(gold, ex), format_ok: boxed } : { ...fail(gold, ex, (v.reason ?? 'wrong value') + format), format_ok: boxed };
+export function scoreBoxedMath(completion: string, verdict: MathVerdict | undefined): ScoreResult {
+  return scoreFromVerdict(verdict, { formatOk: lastBoxed(completion ?? '') !== null, formatHint: 'no \\boxed{} answer' });
 }
 
 /** MATH train (DeepScaleR JSON array). Rows whose answer is null (a few) cannot be rewarded: skipped. */
@@ -198,7 +190,9 @@ export const mathTask: Task = {
     return cap({ train, val, test }, cfg);
   },
   render: (x) => [{ role: 'user', content: `${x.question}\n${boxedInstruction}` }],
-  score: (x, c) => scoreBoxedMath(x.answer ?? '', c),
+  score: (_x, c, verdict) => scoreBoxedMath(c, verdict),
+  // MATH answers are the contents of the solutions' \\boxed{}: bare LaTeX, read as such
+  verifierGold: (x) => (x.answer === null ? null : `\\boxed{${x.answer}}`),
   answerForHint: (x) => x.answer,
 };
 
@@ -219,7 +213,7 @@ export const aimeTask: Task = {
     return cap({ train: all, val: all, test: all }, cfg);
   },
   render: (x) => [{ role: 'user', content: `${x.question}\nThe answer is an integer from 0 to 999. ${boxedInstruction}` }],
-  score: (x, c) => scoreBoxedMath(x.answer ?? '', c, true),
+  score: (_x, c, verdict) => scoreBoxedMath(c, verdict),
   answerForHint: (x) => x.answer,
 };
 
@@ -281,7 +275,7 @@ export function jsonlTask(cfg: TaskConfig): Task {
       return cap({ test: order.slice(0, nTest), val: order.slice(nTest, nTest + nVal), train: order.slice(nTest + nVal) }, c);
     },
     render: (x) => [{ role: 'user', content: x.question }],
-    score: (x, c) => grade(grader, x.answer ?? '', c ?? ''),
+    score: (x, c, verdict) => grade(grader, x.answer ?? '', c ?? '', { verdict }),
     answerForHint: (x) => x.answer,
   };
 }

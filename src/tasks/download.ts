@@ -3,7 +3,7 @@
  * parsing half on the local copies in data/). Rows come from the Hugging Face datasets-server
  * `/rows` API and are written in the same JSONL shape the loaders read.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface HfSource {
@@ -52,7 +52,9 @@ export async function downloadTask(task: keyof typeof SOURCES, dataDir: string, 
     }
     const file = path.join(dataDir, src.file);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, lines.join('\n') + '\n');
+    // whole or not at all: an interrupted write must not leave a file cut mid-row for the loaders
+    writeFileSync(`${file}.tmp-${process.pid}`, lines.join('\n') + '\n');
+    renameSync(`${file}.tmp-${process.pid}`, file);
     written.push(file);
   }
   return written;

@@ -1,13 +1,12 @@
 /**
  * Declarative graders for user tasks and the `grade` command: exact, numeric, math, contains,
- * regex, f1. Each returns a ScoreResult with feedback; none throws on bad input.
+ * regex, f1. Each returns a ScoreResult with feedback; none throws on bad input. `math` is decided
+ * by Math-Verify in the Python grader: here it only turns that verdict into a score.
  */
 import type { GRADER_NAMES } from '../config/task';
-import type { ScoreResult } from '../types';
-import { afterAnswerIs, afterHashes, lastNumber, tail, toNumber } from './extract';
-import { extractMathAnswer, mathEquivalence } from './mathAnswer';
-
-export { mathEquivalence, mathEquivalent } from './mathAnswer';
+import type { MathVerdict, ScoreResult } from '../types';
+import { afterAnswerIs, afterHashes, lastBoxed, lastNumber, plainNumbersEqual, tail } from './extract';
+import { scoreFromVerdict } from './mathVerify';
 
 export type GraderName = (typeof GRADER_NAMES)[number];
 
@@ -51,8 +50,9 @@ function result(correct: boolean, extracted: string | null, gold: string, why: s
   };
 }
 
-export function grade(grader: GraderName, gold: string, completion: string, opts: { pattern?: string } = {}): ScoreResult {
+export function grade(grader: GraderName, gold: string, completion: string, opts: { pattern?: string; verdict?: MathVerdict } = {}): ScoreResult {
   const text = typeof completion === 'string' ? completion : '';
+  if (grader === 'math') return scoreFromVerdict(opts.verdict, { formatOk: opts.verdict?.extracted != null });
   if (!text.trim()) return result(false, null, gold, 'the completion is empty');
   switch (grader) {
     case 'exact': {
@@ -64,17 +64,10 @@ export function grade(grader: GraderName, gold: string, completion: string, opts
       return result(ok, ok ? gold : null, gold, 'the expected answer does not appear');
     }
     case 'numeric': {
-      const ex = afterHashes(text) ?? afterAnswerIs(text) ?? lastNumber(text);
-      const num = ex === null ? null : lastNumber(ex);
+      const ex = afterHashes(text) ?? afterAnswerIs(text) ?? lastBoxed(text) ?? text;
+      const num = lastNumber(ex);
       if (num === null) return result(false, null, gold, 'no number found');
-      const g = toNumber(gold);
-      return result(g !== null && Number(num) === g, num, gold, 'wrong value');
-    }
-    case 'math': {
-      const ex = extractMathAnswer(text).answer;
-      if (ex === null) return result(false, null, gold, 'nothing extractable (no \\boxed{}, ####, "the answer is" or number)');
-      const v = mathEquivalence(ex, gold);
-      return result(v.equal, ex, gold, v.reason ?? 'wrong value');
+      return result(plainNumbersEqual(num, gold), num, gold, 'wrong value');
     }
     case 'regex': {
       let re: RegExp;

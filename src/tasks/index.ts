@@ -4,6 +4,8 @@ import { bindTaskRegistry, type TaskConfig } from '../config/task';
 import { arithmeticTask } from './arithmetic';
 import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
 import type { Example, Splits, Task } from './types';
+import { FAILURE } from '../failures';
+import { tau2AirlineTask } from './tau2/task';
 
 export type { Example, Splits, Task } from './types';
 
@@ -14,6 +16,7 @@ const registry = new Map<string, (cfg: TaskConfig) => Task>([
   ['aime', () => aimeTask],
   ['hotpotqa', () => hotpotqaTask],
   ['jsonl', jsonlTask],
+  ['tau2-airline', () => tau2AirlineTask],
 ]);
 
 bindTaskRegistry(() => [...registry.keys()]);
@@ -35,7 +38,7 @@ export function getTask(cfg: TaskConfig): Task {
   const f = registry.get(cfg.env);
   if (!f) {
     throw ApplicationFailure.create({
-      type: 'UnknownTask',
+      type: FAILURE.UnknownTask,
       nonRetryable: true,
       message: `unknown task ${JSON.stringify(cfg.env)} (known: ${[...registry.keys()].join(', ')}); a task written in code must be registered with registerTask in this worker process`,
     });

@@ -1,5 +1,5 @@
 import type { TaskConfig } from '../config/task';
-import type { ChatMessage, ScoreResult } from '../types';
+import type { ChatMessage, MathVerdict, ScoreResult } from '../types';
 
 /** One problem. JSON-serialisable; `answer` is the ground truth (null when the source has none). */
 export interface Example {
@@ -24,7 +24,16 @@ export interface Task {
   loadSplits(cfg: TaskConfig): Promise<Splits>;
   /** user messages; the caller adds the system prompt */
   render(x: Example): ChatMessage[];
-  score(x: Example, completion: string): ScoreResult;
+  /**
+   * Tasks graded by Math-Verify (gradedByMathVerify in src/config/task.ts) get its verdict on this
+   * completion and throw MissingVerdict without one; every other task ignores it.
+   */
+  score(x: Example, completion: string, verdict?: MathVerdict): ScoreResult;
+  /**
+   * Tasks graded by Math-Verify: the gold text it parses (default: `answer` as given). A dataset whose
+   * answers are bare LaTeX says so here (MATH: `\\boxed{answer}`, so "-2,1" is a list, not -2.1).
+   */
+  verifierGold?(x: Example): string | null;
   /** ground truth for the teacher only */
   answerForHint(x: Example): string | null;
 }

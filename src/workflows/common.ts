@@ -6,16 +6,31 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as tsActivities from '../activities';
 import type { RunPaths } from '../activities/run';
-import type { TrainerActivities } from '../activities/trainer';
-import { TRAINER_TASK_QUEUE } from '../constants';
+import type { ScoreRolloutsRequest, ScoreRolloutsResult } from '../activities/tasks';
+import type { GraderActivities, TrainerActivities } from '../activities/trainer';
+import { GRADER_TASK_QUEUE, TRAINER_TASK_QUEUE } from '../constants';
 import { ConfigError, parseWorkflowInput, type RunConfig } from '../config';
+import { gradedByMathVerify } from '../config/task';
 import type { WorkflowType } from '../constants';
+import { FAILURE, NON_RETRYABLE } from '../failures';
 import { foldMetrics, type Control } from './control';
 import type { ModelRef } from '../types';
 
-export const ts = proxyActivities<typeof tsActivities>({
+const tsOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE.ts_activities },
+} as const;
+/**
+ * The TS activities that wait on a provider heartbeat while they wait (src/activities/pulse.ts), so
+ * their heartbeat timeout is seconds: an attempt on a dead TS worker is retried within it, not after
+ * the start-to-close timeout.
+ */
+export const PROVIDER_ACTIVITIES: ReadonlySet<string> = new Set(['proposeComponent', 'teacherHint', 'apiSample']);
+export const PROVIDER_HEARTBEAT_TIMEOUT = '20 seconds';
+const plainTs = proxyActivities<typeof tsActivities>(tsOptions);
+const pulsedTs = proxyActivities<typeof tsActivities>({ ...tsOptions, heartbeatTimeout: PROVIDER_HEARTBEAT_TIMEOUT });
+export const ts: typeof plainTs = new Proxy(plainTs, {
+  get: (target, name, receiver) => Reflect.get(typeof name === 'string' && PROVIDER_ACTIVITIES.has(name) ? pulsedTs : target, name, receiver),
 });
 
 /**
@@ -27,15 +42,36 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
     taskQueue: TRAINER_TASK_QUEUE,
     startToCloseTimeout: '60 minutes',
     heartbeatTimeout: `${heartbeatTimeoutS} seconds`,
-    retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'NonFiniteLoss'] },
+    retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.trainer_activities },
   });
+}
+
+/**
+ * Math-Verify grading (one call per sampled chunk) on its own queue; it heartbeats, so a killed
+ * grader is noticed and the chunk's grading retried, on this or another grader worker.
+ */
+const grader = proxyActivities<GraderActivities>({
+  taskQueue: GRADER_TASK_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest'] },
+});
+
+/** Score a sampled chunk: math tasks first get Math-Verify's verdicts from the grader (gradedByMathVerify). */
+export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRolloutsResult> {
+  if (!gradedByMathVerify(req.task)) return ts.scoreRollouts(req);
+  if (!req.golds_ref) {
+    throw ApplicationFailure.create({ type: 'InvalidRequest', nonRetryable: true, message: `task ${req.task.env} is graded by Math-Verify: pass the golds_ref buildPrompts returned` });
+  }
+  const { verdicts_ref } = await grader.math_verify_rollouts({ rollouts_ref: req.rollouts_ref, golds_ref: req.golds_ref, blob_dir: req.blob_dir });
+  return ts.scoreRollouts({ ...req, verdicts_ref });
 }
 
 /** W&B logging runs on the trainer worker (where WANDB_API_KEY lives); short, so no heartbeat. */
 const wandbSink = proxyActivities<Pick<TrainerActivities, 'wandb_log'>>({
   taskQueue: TRAINER_TASK_QUEUE,
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest', 'WandbNotInstalled'] },
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.wandb },
 });
 
 export type MetricsRow = { key: string; step: number } & Record<string, unknown>;
@@ -65,7 +101,7 @@ export function parseInput<T>(type: WorkflowType, raw: unknown): T {
     return parseWorkflowInput(type, raw) as T;
   } catch (e) {
     if (e instanceof ConfigError) {
-      throw ApplicationFailure.create({ type: 'InvalidConfig', message: e.message, nonRetryable: true, details: [e.issues] });
+      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, message: e.message, nonRetryable: true, details: [e.issues] });
     }
     throw e;
   }
@@ -86,7 +122,7 @@ export interface PolicyLike {
 export function modelRef(p: PolicyLike): ModelRef {
   if (p.backend !== 'local' && p.backend !== 'tinker') {
     throw ApplicationFailure.create({
-      type: 'InvalidConfig',
+      type: FAILURE.InvalidConfig,
       nonRetryable: true,
       message: `policy.backend=${p.backend} cannot be sampled/trained by the trainer worker (expected local or tinker)`,
     });

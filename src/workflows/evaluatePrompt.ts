@@ -4,7 +4,7 @@
  */
 import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluatePromptInput } from '../config';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 
 export interface EvaluatePromptStatus {
   phase: 'starting' | 'sampling' | 'scoring' | 'done';
@@ -44,7 +44,7 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
   const indices = Array.from({ length: n }, (_, i) => i);
   status.total = n;
 
-  const { prompts_ref } = await ts.buildPrompts({
+  const { prompts_ref, golds_ref } = await ts.buildPrompts({
     task: input.task,
     split: input.split,
     indices,
@@ -67,11 +67,12 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
     return_texts: false,
   });
   status.phase = 'scoring';
-  const scored = await ts.scoreRollouts({
+  const scored = await scoreRollouts({
     task: input.task,
     split: input.split,
     indices,
     prompts_ref,
+    golds_ref,
     rollouts_ref: sample.rollouts_ref,
     blob_dir: paths.blob_dir,
   });

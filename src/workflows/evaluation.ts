@@ -6,6 +6,8 @@
  */
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
+import { isEpisodicTask } from '../config/task';
+import type { Tau2EvaluationSummary } from '../activities/tau2';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { betweenWaves, installControl, statusQuery } from './control';
 import { runPolicyInWaves } from './policy';
@@ -21,6 +23,8 @@ export interface EvaluationResult {
   mean_reward: number;
   /** stopped early: the summary covers the first `n` examples only */
   stopped: boolean;
+  /** episodic tasks (tau2-airline): pass^1..k, per-task table, refusal floor, cost */
+  tau2?: Tau2EvaluationSummary;
 }
 
 export async function evaluation(raw: unknown): Promise<EvaluationResult> {
@@ -40,11 +44,12 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
     split,
     Array.from({ length: n }, (_, i) => i),
     input.system_prompt,
-    { seed: input.run.seed },
+    { seed: input.run.seed, numSamples: input.eval.trials },
     betweenWaves(control, status),
   );
   status.phase = 'writing';
   const summary = await ts.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });
+  const tau2 = isEpisodicTask(input.task) ? await ts.writeTau2Evaluation({ run_dir: paths.run_dir, split, traces_refs: ev.traces_refs }) : undefined;
   status.step = ev.done.length;
   status.accuracy = summary.accuracy;
   await logMetrics(paths, input.run, [
@@ -55,10 +60,11 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
       [`${split}/env/all/reward/total`]: summary.mean_reward,
       [`${split}/answer_proportion`]: summary.answer_proportion,
       [`${split}/thinking_proportion`]: summary.thinking_proportion,
+      ...(tau2 ? { ...Object.fromEntries(Object.entries(tau2.pass_hat).map(([k, v]) => [`${split}/tau2/${k}`, v])), [`${split}/tau2/refusal_floor`]: tau2.refusal_floor, [`${split}/tau2/cost_per_episode_usd`]: tau2.cost_per_episode_usd } : {}),
     },
   ], control);
   status.phase = 'done';
-  const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary, stopped: ev.stopped };
+  const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary, stopped: ev.stopped, ...(tau2 ? { tau2 } : {}) };
   await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
   await condition(allHandlersFinished);
   return result;

@@ -37,7 +37,8 @@ import type { ProposeResult } from '../activities/reflection';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery, type ControlState } from './control';
-import { runPolicy, type RunOn } from './policy';
+import { costBudgetStop } from '../core/gepa/cost';
+import { runPolicy as runPolicyUncounted, type RunOn } from './policy';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
 export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string; components: Record<string, string> }>>('candidates');
@@ -47,6 +48,9 @@ export interface GepaCarry {
   paths: RunPaths;
   /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
   control?: ControlState;
+  /** USD spent on metric calls so far (episodic tasks report it; for max_cost_usd) */
+  metric_cost_usd?: number;
+  max_usd_per_call?: number;
 }
 
 export interface GepaResult extends GepaSummary {
@@ -79,6 +83,14 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const valIdx = Array.from({ length: sizes.val }, (_, i) => i);
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
+  let metricCost = carry?.metric_cost_usd ?? 0;
+  let maxPerCall = carry?.max_usd_per_call ?? 0;
+  const runPolicy: typeof runPolicyUncounted = async (...args) => {
+    const ev = await runPolicyUncounted(...args);
+    metricCost += ev.cost_usd;
+    if (ev.indices.length) maxPerCall = Math.max(maxPerCall, ev.cost_usd / ev.indices.length);
+    return ev;
+  };
   const opts: GepaOptions = {
     minibatch_size: g.minibatch_size,
     component_selector: g.component_selector,
@@ -204,10 +216,17 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     acceptedChild = false;
     if (workflowInfo().continueAsNewSuggested && canHere) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, control: control.snapshot() });
+      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, control: control.snapshot(), metric_cost_usd: metricCost, max_usd_per_call: maxPerCall });
     }
     if (await control.checkpoint()) {
       stopBySignal(st);
+      break;
+    }
+    const ru = summarizeState(st);
+    const costStop = costBudgetStop(g.max_cost_usd, { metric_usd: metricCost, metric_calls: ru.budget_used, max_usd_per_call: maxPerCall, reflection_usd: ru.reflection_usage.cost_usd ?? 0, reflection_calls: ru.reflection_usage.calls }, g.minibatch_size, valIdx.length);
+    if (costStop) {
+      st.stop_reason = costStop;
+      log.info('GEPA stops', { reason: costStop });
       break;
     }
     const plan = planIteration(st, opts, control.stopRequested);
@@ -262,6 +281,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         rejected: st.rejected[comp] ?? [],
         template: reflectionTemplateFor(comp, g),
         seed: input.run.seed * 104_729 + it,
+        task: input.task,
       });
       recordReflectionUsage(st, p);
       if (p.first_reply_unfenced) unfencedFirst.add(comp);

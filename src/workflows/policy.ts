@@ -3,11 +3,24 @@
  * local/tinker models, the TS worker for API models), score. Chunks run in parallel up to a limit.
  * Deterministic: chunking and seeds depend only on the inputs.
  */
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { PolicyConfig as SamplingPolicyConfig, TrainablePolicyConfig } from '../config';
-import type { TaskConfig } from '../config/task';
+import { isEpisodicTask, type TaskConfig } from '../config/task';
+import type * as tau2Activities from '../activities/tau2';
+import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
-import { mean, modelRef, trainerActivities, ts } from './common';
+import { mean, modelRef, scoreRollouts, trainerActivities, ts } from './common';
+
+/**
+ * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step (a
+ * silent worker is noticed within 2 minutes and the episode resumes elsewhere from its last step).
+ */
+const tau2 = proxyActivities<typeof tau2Activities>({
+  startToCloseTimeout: '45 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 6, nonRetryableErrorTypes: [PROVIDER_CONFIG_FAILURE] },
+});
 
 /** An API model (sampled by the TS worker) or a trainable one (sampled by the trainer worker). */
 export type PolicyConfig = SamplingPolicyConfig | TrainablePolicyConfig;
@@ -34,6 +47,8 @@ export interface Evaluated {
   traces_refs: BlobRef[];
   rollouts_refs: BlobRef[];
   tokens: number;
+  /** USD the sampling cost where it is measured (episodic tasks: agent + user calls); else 0 */
+  cost_usd: number;
 }
 
 async function sampleChunk(
@@ -47,7 +62,8 @@ async function sampleChunk(
   /** concurrent API calls inside this chunk (the run's limit shared among its chunks) */
   apiParallelism = 1,
 ) {
-  const { prompts_ref } = await ts.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
+  if (isEpisodicTask(on.task)) return sampleEpisodes(on, split, indices, systemPrompt, numSamples, apiParallelism);
+  const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
   const p = on.policy;
   const sample =
     p.backend === 'api'
@@ -73,8 +89,52 @@ async function sampleChunk(
           blob_dir: on.blob_dir,
           return_texts: false,
         });
-  const scored = await ts.scoreRollouts({ task: on.task, split, indices, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: on.blob_dir });
+  const scored = await scoreRollouts({ task: on.task, split, indices, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: on.blob_dir });
   return { scored, rollouts_ref: sample.rollouts_ref, prompts_ref };
+}
+
+/** The episode seed: a function of (task, trial) only, so every candidate meets the same users (paired comparisons). */
+export function episodeSeed(task: TaskConfig, split: string, index: number, trial: number): number {
+  return (task.data_seed * 100_003 + (split === 'test' ? 50_000 : 0) + index * 101 + trial) % 2_147_483_647;
+}
+
+/** An episodic task's chunk: one tau2Episode activity per (problem, trial), `parallel` at a time. */
+async function sampleEpisodes(on: RunOn, split: 'train' | 'val' | 'test', indices: number[], systemPrompt: string, trials: number, parallel: number) {
+  const p = on.policy;
+  if (p.backend !== 'api') {
+    throw ApplicationFailure.create({
+      type: PROVIDER_CONFIG_FAILURE,
+      nonRetryable: true,
+      message: `${on.task.env} runs a tool-calling agent: set policy.backend=api with policy.api_provider=openai | anthropic | openai-compatible (got backend=${p.backend})`,
+    });
+  }
+  const jobs = indices.flatMap((index, i) => Array.from({ length: trials }, (_, trial) => ({ i, index, trial })));
+  const results: Awaited<ReturnType<typeof tau2.tau2Episode>>[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let j = next++; j < jobs.length; j = next++) {
+      const { index, trial } = jobs[j];
+      results[j] = await tau2.tau2Episode({
+        task: on.task,
+        split,
+        index,
+        trial,
+        policy: systemPrompt,
+        agent: { provider: p.api_provider, model: p.api_model, base_url: p.api_base_url, temperature: p.temperature },
+        seed: episodeSeed(on.task, split, index, trial),
+        blob_dir: on.blob_dir,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, jobs.length)) }, worker));
+  const { traces_ref } = await tau2.tau2CollectTraces({ samples: results.map((r) => r.sample), blob_dir: on.blob_dir });
+  const per = <T>(f: (r: (typeof results)[number]) => T): T[][] => indices.map((_, i) => jobs.flatMap((jb, j) => (jb.i === i ? [f(results[j])] : [])));
+  return {
+    scored: { rewards_PG: per((r) => r.reward), correct_PG: per((r) => r.success), format_ok_PG: per(() => true), num_tokens_PG: per((r) => r.sample.num_tokens), traces_ref },
+    rollouts_ref: traces_ref,
+    prompts_ref: traces_ref,
+    episodes: results,
+  };
 }
 
 /** Sample and score `numSamples` completions for each problem, in up to `parallelism` chunks. */
@@ -111,6 +171,7 @@ export async function runPolicy(
     traces_refs: parts.map((p) => p.scored.traces_ref),
     rollouts_refs: parts.map((p) => p.rollouts_ref),
     tokens: parts.flatMap((p) => p.scored.num_tokens_PG.flat()).reduce((a, b) => a + b, 0),
+    cost_usd: parts.reduce((a, p) => a + ('episodes' in p ? p.episodes.reduce((b, e) => b + e.usage.agent.cost_usd + e.usage.user.cost_usd, 0) : 0), 0),
   };
 }
 

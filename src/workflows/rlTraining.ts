@@ -4,27 +4,14 @@
  * one train step; eval every eval_every; continue-as-new when Temporal suggests it. Every step writes
  * a checkpoint (resume needs the latest); the trainer keeps every save_every-th and the last, and
  * prunes the others once the next step is done. A run that fails (a NaN loss, a missing checkpoint)
- * is marked failed in run.json, with the reason, before the failure propagates.
+ * is marked failed in run.json, with the reason, by the error boundary (boundary.ts).
  * Every rule (batch plan, advantages, metric names, eval/save schedule) lives in src/core/rl/.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  ApplicationFailure,
-  ChildWorkflowFailure,
-  condition,
-  continueAsNew,
-  isCancellation,
-  log,
-  patched,
-  setHandler,
-  TemporalFailure,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RlInput } from '../config';
 import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
 import type { BlobRef } from '../types';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 import { installControl, statusQuery, type ControlState } from './control';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, type RunOn } from './policy';
@@ -73,41 +60,6 @@ async function evaluateSplit(input: RlInput, paths: RunPaths, checkpoint: string
 }
 
 export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResult> {
-  const seen: Seen = {};
-  try {
-    return await trainBatches(raw, carry, seen);
-  } catch (e) {
-    if (seen.paths && seen.status && isRunFailure(e) && patched('rl-run-json-failed')) {
-      const { batch, phase, checkpoint } = seen.status;
-      try {
-        await ts.finishRun({ run_dir: seen.paths.run_dir, status: 'failed', summary: { batch, phase, checkpoint, error: failureReason(e) } });
-      } catch (writeError) {
-        log.warn('could not mark run.json failed', { error: String(writeError) });
-      }
-    }
-    throw e; // the run's own failure, whatever happened to the run.json update
-  }
-}
-
-/** What the failure handler needs to know of a run that got as far as its run directory. */
-interface Seen {
-  paths?: RunPaths;
-  status?: RlStatus;
-}
-
-/** A failure that ends the run (a non-retryable or exhausted activity, a failed child); never a cancellation. */
-function isRunFailure(e: unknown): e is TemporalFailure {
-  return (e instanceof ActivityFailure || e instanceof ChildWorkflowFailure || e instanceof ApplicationFailure) && !isCancellation(e);
-}
-
-/** The innermost cause as `Type: message`, e.g. `NonFiniteLoss: step 3: loss=nan ... is not finite`. */
-function failureReason(e: TemporalFailure): string {
-  let f: Error = e;
-  while (f instanceof TemporalFailure && f.cause) f = f.cause;
-  return `${f instanceof ApplicationFailure && f.type ? `${f.type}: ` : ''}${f.message}`;
-}
-
-async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen): Promise<RlResult> {
   const input = parseInput<RlInput>('rlTraining', raw);
   const trainer = trainerActivities(input.run.trainer_heartbeat_timeout_s);
   const runId = runIdOf(input.run);
@@ -141,7 +93,6 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
     initial: carry?.control,
   });
   setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
-  seen.status = status;
 
   const paths =
     carry?.paths ??
@@ -153,7 +104,6 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
       config: input,
       phase: input.phase,
     }));
-  seen.paths = paths;
   const sizes = await ts.taskSplitSizes({ task: input.task });
   let checkpoint = status.checkpoint;
   let initialTestAccuracy: number | null = null;
@@ -176,7 +126,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
     // the position in the train order continues an earlier phase's (start_batch); so does the sampling seed
     const position = input.start_batch + batch;
     const indices_P = planBatch(sizes.train, position, input.rl.groups_per_batch, input.run.seed);
-    const { prompts_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
+    const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
     const sample = await trainer.policy_sample({
       model: modelRef(input.policy),
       checkpoint,
@@ -192,7 +142,7 @@ async function trainBatches(raw: unknown, carry: RlCarry | undefined, seen: Seen
       return_texts: false,
     });
     status.phase = 'scoring';
-    const scored = await ts.scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
+    const scored = await scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
     const adv = computeBatchAdvantages(scored.rewards_PG, {
       advantage: input.rl.advantage,
       drop_constant_reward_groups: input.rl.drop_constant_reward_groups,

@@ -132,3 +132,17 @@ test('the Web UI address honours GEPA_RL_UI_URL, then GEPA_RL_UI_PORT', () => {
   process.env.GEPA_RL_UI_URL = 'https://ui.example/';
   expect(webUiUrl('w 1', 'ns')).toBe('https://ui.example/namespaces/ns/workflows/w%201');
 });
+
+test.each(['status', 'watch', 'pause', 'resume', 'stop', 'set-prompt', 'list', 'report', 'replay', 'grade'])(
+  '`gepa-rl %s --help` prints its usage without a server',
+  async (cmd) => {
+    const logs: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
+    try {
+      await main([cmd, '--help']);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logs.join('\n')).toMatch(new RegExp(`^gepa-rl ${cmd}\\b`));
+  },
+);

@@ -79,3 +79,29 @@ test('reference completion: the worked solution, else the bare gold answer (a co
   expect(referenceCompletion({ solution: 7, answer: '' })).toBeNull();
   expect(referenceCompletion({ answer: null })).toBeNull();
 });
+
+test('leak check: decimal forms with trailing zeros, number words and simple fraction words (issue 11)', () => {
+  const half = numericForms('0.5');
+  expect(hintLeaks('so each gets 0.50 of the pie', half).leaks).toBe(true);
+  expect(hintLeaks('that is .5 of it', half).leaks).toBe(true);
+  expect(hintLeaks('you keep one half of the cake', half).leaks).toBe(true);
+  expect(hintLeaks('exactly 50 percent', half).leaks).toBe(true);
+  expect(hintLeaks('halve each side first', half).leaks).toBe(false);
+  expect(hintLeaks('0.55 is close but not it', half).leaks).toBe(false);
+  expect(hintLeaks('0.05 is a small step', half).leaks).toBe(false);
+  const n25 = numericForms('25');
+  expect(hintLeaks('there are twenty-five of them', n25).leaks).toBe(true);
+  expect(hintLeaks('there are Twenty Five of them', n25).leaks).toBe(true);
+  expect(hintLeaks('so 25.0 in total', n25).leaks).toBe(true);
+  expect(hintLeaks('twenty-six is too many', n25).leaks).toBe(false);
+  expect(hintLeaks('add 25.5 to it', n25).leaks).toBe(false);
+  expect(hintLeaks('one hundred and twenty-five in total', numericForms('125')).leaks).toBe(true);
+  expect(hintLeaks('one hundred twenty-five', numericForms('125')).leaks).toBe(true);
+  expect(hintLeaks('two thousand and twenty-four', numericForms('2024')).leaks).toBe(true);
+  expect(hintLeaks('two thirds of the class', numericForms('2/3')).leaks).toBe(true);
+  expect(hintLeaks('three quarters of it', numericForms('\\frac{3}{4}')).leaks).toBe(true);
+  expect(hintLeaks('one and a half hours', numericForms('1.5')).leaks).toBe(true);
+  expect(hintLeaks('one third of the class', numericForms('2/3')).leaks).toBe(false);
+  // the gold answer itself may carry trailing zeros
+  expect(hintLeaks('each costs 2.5 dollars', numericForms('2.50')).leaks).toBe(true);
+});

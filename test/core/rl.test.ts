@@ -2,9 +2,14 @@ import { computeBatchAdvantages, offPolicySamplingWarning, groupCenteredAdvantag
 
 test('group-centred and GRPO advantages by hand', () => {
   expect(groupCenteredAdvantages([1, 0, 0, 1])).toEqual([0.5, -0.5, -0.5, 0.5]);
+  // TRL's GRPO: (r - mean) / (Bessel-corrected std + 1e-4); here std = sqrt(4 * 0.25 / 3)
   const g = grpoStdAdvantages([1, 0, 0, 1], 0);
-  expect(g).toEqual([1, -1, -1, 1]); // std = 0.5
-  expect(grpoStdAdvantages([1, 1, 1], 1e-6)).toEqual([0, 0, 0]);
+  const s = Math.sqrt(1 / 3);
+  g.forEach((a, i) => expect(a).toBeCloseTo([0.5, -0.5, -0.5, 0.5][i] / s, 12));
+  const d = grpoStdAdvantages([1, 0, 0, 1]);
+  d.forEach((a, i) => expect(a).toBeCloseTo([0.5, -0.5, -0.5, 0.5][i] / (s + 1e-4), 12));
+  expect(grpoStdAdvantages([1, 1, 1])).toEqual([0, 0, 0]);
+  expect(grpoStdAdvantages([1])).toEqual([0]);
 });
 
 test('constant-reward groups are counted and optionally dropped', () => {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as activities from '../../src/activities';
+import { WORKFLOW_BUNDLE } from '../../src/workflowBundle';
 
 // Quiet worker logs in tests (warnings and errors only).
 try {
@@ -47,17 +48,25 @@ export interface TrainerProcess {
 
 /** Start the real Python trainer worker against the test server; resolves once it polls. */
 export async function startTrainerWorker(address: string, taskQueue?: string): Promise<TrainerProcess> {
+  return startPythonWorker(address, 'gepa_rl_trainer.worker', 'trainer worker ready', taskQueue ? { GEPA_RL_TRAINER_TASK_QUEUE: taskQueue } : {});
+}
+
+/** Start a grader-only Python worker (Math-Verify, queue gepa-rl-grader) without the model stack. */
+export async function startGraderWorker(address: string): Promise<TrainerProcess> {
+  return startPythonWorker(address, 'gepa_rl_trainer.grader', 'grader worker ready', {});
+}
+
+async function startPythonWorker(address: string, module: string, ready: string, extraEnv: NodeJS.ProcessEnv): Promise<TrainerProcess> {
   if (!existsSync(VENV_PYTHON)) throw new Error(`${VENV_PYTHON} missing: run \`make setup\``);
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address, PYTHONPATH: path.join(ROOT, 'trainer'), GEPA_RL_TORCH_THREADS: '1' };
-  if (taskQueue) env.GEPA_RL_TRAINER_TASK_QUEUE = taskQueue;
-  const proc = spawn(VENV_PYTHON, ['-u', '-m', 'gepa_rl_trainer.worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address, PYTHONPATH: path.join(ROOT, 'trainer'), GEPA_RL_TORCH_THREADS: '1', ...extraEnv };
+  const proc = spawn(VENV_PYTHON, ['-u', '-m', module], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d.toString()));
   proc.stderr!.on('data', (d) => (out += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`trainer worker did not start in 300 s:\n${out}`)), 300_000);
+    const timer = setTimeout(() => reject(new Error(`${module} did not start in 300 s:\n${out}`)), 300_000);
     const check = setInterval(() => {
-      if (out.includes('trainer worker ready')) {
+      if (out.includes(ready)) {
         clearTimeout(timer);
         clearInterval(check);
         resolve();
@@ -66,7 +75,7 @@ export async function startTrainerWorker(address: string, taskQueue?: string): P
     proc.on('exit', (code) => {
       clearTimeout(timer);
       clearInterval(check);
-      reject(new Error(`trainer worker exited with ${code}:\n${out}`));
+      reject(new Error(`${module} exited with ${code}:\n${out}`));
     });
   });
   proc.removeAllListeners('exit');
@@ -89,7 +98,7 @@ export async function createTsWorker(env: TestWorkflowEnvironment, taskQueue: st
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
+    ...WORKFLOW_BUNDLE,
     activities: { ...activities, ...extraActivities },
   });
 }

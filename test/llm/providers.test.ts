@@ -64,6 +64,30 @@ test('anthropic: system messages go to the system parameter; n>1 is n calls', as
   expect(seen[0].body).toMatchObject({ system: 'be terse', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 });
 });
 
+test('anthropic: temperature and top_p reach the API, one of them per request as Anthropic requires', async () => {
+  script = () => ({ status: 200, body: { id: 'm', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } } });
+  const p = createProvider({ provider: 'anthropic', model: 'claude-sonnet-4-5', base_url: base }, { ANTHROPIC_API_KEY: KEY });
+  const msg = [{ role: 'user' as const, content: 'hi' }];
+  await p.complete({ messages: msg, temperature: 0.3 });
+  await p.complete({ messages: msg, temperature: 0.3, top_p: 1 });
+  await p.complete({ messages: msg, temperature: 1, top_p: 0.9 });
+  await p.complete({ messages: msg, top_p: 0.8 });
+  await p.complete({ messages: msg, temperature: 0 });
+  const sent = seen.map((s) => ({ temperature: s.body.temperature, top_p: s.body.top_p }));
+  expect(sent).toEqual([
+    { temperature: 0.3, top_p: undefined },
+    { temperature: 0.3, top_p: undefined },
+    { temperature: undefined, top_p: 0.9 },
+    { temperature: undefined, top_p: 0.8 },
+    { temperature: 0, top_p: undefined },
+  ]);
+  // both changed: Anthropic's current models reject the pair, so it is refused before any call
+  seen.length = 0;
+  const both = await p.complete({ messages: msg, temperature: 0.7, top_p: 0.9 }).catch((e) => e);
+  expect(seen).toHaveLength(0);
+  expect(classifyProviderError(both)).toMatchObject({ retryable: false, config: true, message: expect.stringMatching(/temperature or top_p, not both \(got temperature=0\.7, top_p=0\.9\)/) });
+});
+
 test('429 with retry-after is retryable with that delay; 5xx retryable; 400/401 not, without the key', async () => {
   const p = createProvider({ provider: 'openai', model: 'gpt-4o-mini', base_url: `${base}/v1` }, { OPENAI_API_KEY: KEY });
   script = () => ({ status: 429, body: { error: { message: 'slow down' } }, headers: { 'retry-after': '7' } });

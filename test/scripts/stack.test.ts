@@ -141,3 +141,32 @@ test('a server that never becomes healthy times out with the limit, the variable
     await stack(dir, ['down']);
   }
 });
+
+test('a killed process not yet reaped (a zombie) counts as dead: up restarts it', async () => {
+  const dir = scratch();
+  // `sleep 0.1` exits under a parent (exec'd into `sleep 300`) that never reaps it: a zombie
+  const holder = path.join(dir, 'zombie.pid');
+  const parent = spawnSync('bash', ['-c', `sleep 0.1 & echo $! > ${holder}; exec sleep 300 >/dev/null 2>&1 < /dev/null & echo $!`], { encoding: 'utf8' });
+  const parentPid = parent.stdout.trim();
+  try {
+    let zombie = '';
+    for (let i = 0; i < 100 && !zombie; i++) {
+      const p = existsSync(holder) ? readFileSync(holder, 'utf8').trim() : '';
+      if (p && spawnSync('ps', ['-o', 'stat=', '-p', p], { encoding: 'utf8' }).stdout.trim().startsWith('Z')) zombie = p;
+      else spawnSync('sleep', ['0.1']);
+    }
+    expect(zombie).not.toBe('');
+    expect(running(zombie)).toBe(true); // kill -0 still answers for it: the trap this guards against
+    mkdirSync(path.join(dir, '.data/pids'), { recursive: true });
+    writeFileSync(path.join(dir, '.data/pids/trainer.pid'), `${zombie}\n`);
+    expect((await stack(dir, ['status'])).out).toContain('trainer: stopped');
+    const up = await stack(dir, ['up', '--no-lm']);
+    expect(up.code).toBe(0);
+    expect(up.out).not.toContain('trainer worker already running');
+    expect(up.out).toContain('trainer healthy');
+    expect(pid(dir, 'trainer')).not.toBe(zombie);
+  } finally {
+    await stack(dir, ['down']);
+    if (parentPid) spawnSync('kill', [parentPid]);
+  }
+});

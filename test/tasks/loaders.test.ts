@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { taskConfigSchema } from '../../src/config/task';
 import { getTask } from '../../src/tasks';
 import { aimeRows, hotpotqaRows, mathTrainRows, readJsonlRecords } from '../../src/tasks/datasets';
+import { mathVerifyBatch } from '../../src/cli/grade';
+import type { MathVerdict } from '../../src/types';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'loaders-'));
 function file(name: string, text: string): string {
@@ -86,6 +88,10 @@ test('declarative JSONL task with each grader: exact, numeric, regex, f1, math',
   expect(partial.reward).toBeCloseTo(0.8, 5);
 
   const math = await loadOne('math.jsonl', ['\\frac{1}{2}'], 'math');
-  expect(math.task.score(math.x, '\\boxed{50\\%}')).toMatchObject({ correct: true });
-  expect(math.task.score(math.x, '\\boxed{0.25}')).toMatchObject({ correct: false });
+  const [half, quarter] = (await mathVerifyBatch([
+    { gold: '\\frac{1}{2}', completion: '\\boxed{50\\%}' },
+    { gold: '\\frac{1}{2}', completion: '\\boxed{0.25}' },
+  ])) as MathVerdict[];
+  expect(math.task.score(math.x, '\\boxed{50\\%}', half)).toMatchObject({ correct: true });
+  expect(math.task.score(math.x, '\\boxed{0.25}', quarter)).toMatchObject({ correct: false, feedback: expect.stringMatching(/not equivalent/) });
 });

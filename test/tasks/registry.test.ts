@@ -45,7 +45,7 @@ test('a registered code task is selectable by config and built and scored via th
 const issues = (schema: typeof taskConfigSchema, o: unknown) => (schema.safeParse(o).error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
 
 test('an unknown task name fails at parse time, listing the known tasks (registered ones included)', () => {
-  expect(issues(taskConfigSchema, { env: 'revers' })).toMatch(/^env: unknown task "revers"; known tasks: arithmetic, gsm8k, math, aime, hotpotqa, jsonl, reverse /);
+  expect(issues(taskConfigSchema, { env: 'revers' })).toMatch(/^env: unknown task "revers"; known tasks: arithmetic, gsm8k, math, aime, hotpotqa, jsonl, tau2-airline, reverse /);
   // with the registry loaded, code_task does not let an unregistered name through
   expect(issues(taskConfigSchema, { env: 'nothere', code_task: true })).toMatch(/unknown task "nothere".*registerTask/);
   expect(issues(taskConfigSchema, { env: '1 bad' })).toMatch(/a task name is letters/);
@@ -57,7 +57,7 @@ test('without the registry (the workflow sandbox) a code task needs code_task: t
   jest.isolateModules(() => {
     // a fresh copy of the config module, as the workflow bundle has: no task registry bound
     const { taskConfigSchema: sandboxSchema } = require('../../src/config/task') as typeof import('../../src/config/task');
-    expect(issues(sandboxSchema, { env: 'reverse' })).toMatch(/unknown task "reverse"; known tasks: arithmetic, gsm8k, math, aime, hotpotqa, jsonl \(.*code_task: true\)/);
+    expect(issues(sandboxSchema, { env: 'reverse' })).toMatch(/unknown task "reverse"; known tasks: arithmetic, gsm8k, math, aime, hotpotqa, jsonl, tau2-airline \(.*code_task: true\)/);
     expect(sandboxSchema.parse({ env: 'reverse', code_task: true }).env).toBe('reverse');
     expect(sandboxSchema.parse({ env: 'gsm8k' }).env).toBe('gsm8k');
     expect(issues(sandboxSchema, { env: 'gsm8kk' })).toMatch(/unknown task "gsm8kk"/);

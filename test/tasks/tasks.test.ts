@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { taskConfigSchema } from '../../src/config/task';
 import { getTask, loadSplitsCached } from '../../src/tasks';
-import { grade, mathEquivalent } from '../../src/tasks/graders';
+import { grade } from '../../src/tasks/graders';
 import { lastBoxed } from '../../src/tasks/extract';
-import { runGrade } from '../../src/cli/grade';
+import { mathVerifyBatch, runGrade } from '../../src/cli/grade';
+import type { MathVerdict } from '../../src/types';
 
 const cfg = (o: Record<string, unknown>) => taskConfigSchema.parse(o);
 
@@ -40,31 +41,38 @@ test('gsm8k real rows: val carved from train, answers extracted from ####', asyn
   expect(t.score(s.test[0], '#### 1,800')).toMatchObject({ correct: false, feedback: expect.stringMatching(/Expected 18/) });
 });
 
-test('math grading: known-hard equivalences with a computer-algebra library', () => {
-  expect(mathEquivalent('\\dfrac{1}{2}', '0.5')).toBe(true);
-  expect(mathEquivalent('\\frac{\\sqrt{8}}{2}', '\\sqrt{2}')).toBe(true);
-  expect(mathEquivalent('2\\sqrt{2}', '\\sqrt{8}')).toBe(true);
-  expect(mathEquivalent('3', '3.0001')).toBe(false);
-  expect(mathEquivalent('90^\\circ', '90')).toBe(true);
-  expect(mathEquivalent('\\pi/2', '\\frac{\\pi}{2}')).toBe(true);
-  expect(mathEquivalent('\\frac{1}{', '2')).toBe(false); // LaTeX that does not parse is 0, not a throw
+const verdicts = async (pairs: Array<[gold: string, completion: string]>): Promise<MathVerdict[]> =>
+  (await mathVerifyBatch(pairs.map(([gold, completion]) => ({ gold, completion })))) as MathVerdict[];
+
+test('math grading by Math-Verify: known-hard equivalences', async () => {
+  const v = await verdicts([
+    ['0.5', '$\\dfrac{1}{2}$'],
+    ['\\sqrt{2}', '$\\frac{\\sqrt{8}}{2}$'],
+    ['\\sqrt{8}', '$2\\sqrt{2}$'],
+    ['3.0001', '$3$'],
+    ['\\frac{\\pi}{2}', '$\\pi/2$'],
+    ['2', '\\boxed{\\frac{1}{'],
+  ]);
+  expect(v.map((x) => x.correct)).toEqual([true, true, true, false, true, false]);
   expect(lastBoxed('so \\boxed{\\frac{1}{2}} and finally \\boxed{3}')).toBe('3');
 });
 
 test('MATH-500: gold answers of real rows grade against their own reference solutions', async () => {
   const s = await loadSplitsCached(cfg({ env: 'math', n_test: 40 }));
   const t = getTask(cfg({ env: 'math' }));
-  const ok = s.test.filter((x) => t.score(x, String(x.solution)).correct).length;
+  const v = await verdicts(s.test.map((x) => [t.verifierGold!(x) ?? '', String(x.solution)]));
+  const ok = s.test.filter((x, i) => t.score(x, String(x.solution), v[i]).correct).length;
   expect(ok / s.test.length).toBeGreaterThan(0.85);
 });
 
-test('aime compares as integers: "025" equals 25', async () => {
+test('aime: Math-Verify reads "025" as 25', async () => {
   const t = getTask(cfg({ env: 'aime' }));
   const s = await t.loadSplits(cfg({ env: 'aime' }));
   expect(s.test).toHaveLength(30);
   const x = { id: 'x', question: 'q', answer: '25' };
-  expect(t.score(x, '\\boxed{025}')).toMatchObject({ correct: true });
-  expect(t.score(x, '\\boxed{25.5}')).toMatchObject({ correct: false });
+  const [a, b] = await verdicts([['25', '\\boxed{025}'], ['25', '\\boxed{25.5}']]);
+  expect(t.score(x, '\\boxed{025}', a)).toMatchObject({ correct: true, format_ok: true });
+  expect(t.score(x, '\\boxed{25.5}', b)).toMatchObject({ correct: false });
 });
 
 test('hotpotqa: paragraphs in the prompt, exact match or F1 partial credit', async () => {
@@ -97,11 +105,7 @@ test('user JSONL task: fields and grader from config; a malformed row names file
 
 test('graders never throw on bad input and bound huge completions', () => {
   const huge = 'x'.repeat(1_000_000) + ' 42';
-  const t0 = Date.now();
   expect(grade('numeric', '42', huge).correct).toBe(true);
-  expect(grade('math', '42', huge).correct).toBe(true);
-  expect(Date.now() - t0).toBeLessThan(5000);
-  expect(grade('math', '1', '\\boxed{\\frac{').correct).toBe(false);
   expect(grade('exact', 'café', 'CAFÉ').correct).toBe(true);
   expect(grade('regex', '[', 'x')).toMatchObject({ correct: false, feedback: expect.stringMatching(/invalid regex/) });
   expect(grade('f1', 'new york city', 'the answer is new york').reward).toBeCloseTo(0.8, 5);

@@ -7,14 +7,16 @@ non-retryable ApplicationErrors of type InvalidRequest.
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
 import threading
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from . import checkpoints as ckpts
 from .blobs import BlobError
-from .errors import InvalidRequest, NonFiniteLoss
+from .errors import DISK_FULL, INVALID_REQUEST, NON_FINITE_LOSS, RUN_DIR_ERROR, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
 
 _backends: dict[str, object] = {}
@@ -55,7 +57,7 @@ def backend_for(model_ref: dict):
 
 def _run(fn_name: str, req: dict) -> dict:
     if not isinstance(req, dict):
-        raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type="InvalidRequest", non_retryable=True)
+        raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type=INVALID_REQUEST, non_retryable=True)
     # A pulse from a side thread while the call runs: a slow step (a first model load, a long batch
     # on a busy machine) is not taken for a dead worker; a killed worker still stops heartbeating.
     # (Temporal cancels a threaded activity by raising inside its thread; an import interrupted that
@@ -72,13 +74,36 @@ def _run(fn_name: str, req: dict) -> dict:
 
     threading.Thread(target=pulse, name=f"{fn_name}-heartbeat", daemon=True).start()
     try:
-        return getattr(backend_for(req.get("model")), fn_name)(req)
+        backend = backend_for(req.get("model"))
+        if fn_name != "train_step":
+            return getattr(backend, fn_name)(req)
+        # the done check (step_target, inside train_step) runs under the step's lock: two workers on
+        # one step train it once, the other gets that checkpoint back
+        with ckpts.step_lock(req):
+            return backend.train_step(req)
     except NonFiniteLoss as e:
-        raise ApplicationError(str(e), type="NonFiniteLoss", non_retryable=True) from e
+        raise ApplicationError(str(e), type=NON_FINITE_LOSS, non_retryable=True) from e
     except (InvalidRequest, ModelNotFound, BlobError) as e:
-        raise ApplicationError(str(e), type="InvalidRequest", non_retryable=True) from e
+        raise ApplicationError(str(e), type=INVALID_REQUEST, non_retryable=True) from e
+    except OSError as e:
+        failure = disk_failure(e)
+        if failure is None:
+            raise
+        raise failure from e
     finally:
         done.set()
+
+
+def disk_failure(e: OSError) -> ApplicationError | None:
+    """A disk that refuses a write, as a failure that says what to do; None for other OS errors.
+    Full: retried (space may be freed; no half-written checkpoint is ever used, the step starts again
+    from the last complete one). Not writable: never retried."""
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ApplicationError(f"the disk is full{where}: free space (old runs/ folders, checkpoints); the step is retried from the last complete checkpoint", type=DISK_FULL)
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ApplicationError(f"cannot write{where}: {e.strerror}; make it writable by the trainer worker or set run.output_dir to a writable folder", type=RUN_DIR_ERROR, non_retryable=True)
+    return None
 
 
 @activity.defn(name="policy_sample")

@@ -2,21 +2,44 @@
 
 Step k lives in <root>/<k>/ and is complete when it holds a DONE marker; the index checkpoints.jsonl
 sits beside <root>. A folder is written under <root>/<k>.tmp-<pid> and renamed into place, so a
-killed write leaves only a .tmp-* folder, which the next write removes.
+killed write leaves only a .tmp-* folder, which the next write removes. A write that fails (a full
+disk) removes its .tmp-* folder at once and says how much space is left (CheckpointWriteError); the
+backends never load a folder without DONE.
 
 Every train step writes its checkpoint (a resumed run needs the latest), but only the steps the
 workflow marks keep=true (every save_every-th and the last) stay: a step written with keep=false is
 pruned once the next step, trained from it, is DONE. Its index row then says "pruned": true.
+
+Two trainer workers can hold the same step at once (a slow attempt whose heartbeat timed out, and its
+retry on another worker): step_lock serialises them per step folder across processes (flock on
+<root>/.locks/<k>, released by the kernel when a holder dies), so the DONE check, the write, the index
+row and the pruning happen under it, and the second one returns the first one's checkpoint.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import InvalidRequest
+
 TMP_MARK = ".tmp-"
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written for want of space (or a failing disk). Retryable: freeing
+    space lets the retried step finish; nothing written before is touched."""
+
+
+class CheckpointDirNotWritable(InvalidRequest):
+    """The checkpoint folder is read-only or not ours to write: no retry can fix that."""
 
 
 def is_done(step_dir: Path) -> bool:
@@ -69,6 +92,48 @@ def begin_write(out_dir: Path) -> Path:
     return tmp
 
 
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+def _write_failure(step: int, out_dir: Path, e: BaseException) -> Exception:
+    try:
+        where = out_dir.parent
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        du = shutil.disk_usage(where)
+        space = f"{_mb(du.free)} free of {_mb(du.total)} on that filesystem"
+    except OSError:
+        space = "free space unknown"
+    said = f"cannot write the checkpoint of step {step} to {out_dir}: {type(e).__name__}: {e} ({space})"
+    if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR):
+        return CheckpointDirNotWritable(f"{said}; make that folder writable by the trainer worker or choose another output_dir")
+    return CheckpointWriteError(
+        f"{said}; free space there or choose another output_dir, and the retried step writes it again. "
+        "Nothing earlier is lost: the half-written folder was removed, earlier checkpoints and checkpoints.jsonl are untouched"
+    )
+
+
+@contextmanager
+def writing(out_dir: Path, step: int):
+    """begin_write ... commit as one unit: yields the temporary folder. If anything in it fails, the
+    folder is removed (so a full disk is not kept full by half a checkpoint) and the error names the
+    step, the folder and the free space left: torch reports a full disk as a RuntimeError about
+    stream positions, safetensors as its own error type. A read-only folder is not retried."""
+    try:
+        tmp = begin_write(out_dir)
+    except OSError as e:
+        raise _write_failure(step, out_dir, e) from e
+    try:
+        yield tmp
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_failure(step, out_dir, e) from e
+    except BaseException:  # a cancel or a kill of the call: no write error to describe
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def commit(tmp: Path, out_dir: Path, meta: dict) -> None:
     """Write meta.json and DONE into tmp, then rename it to out_dir (atomic on one filesystem)."""
     (tmp / "meta.json").write_text(json.dumps(meta, allow_nan=False))
@@ -99,8 +164,11 @@ def record(root: Path, step: int, out_dir: Path, metrics: dict, keep: bool = Tru
     if any(isinstance(r, dict) and r.get("step") == step for r in _rows(index)):
         return
     row = {"step": step, "path": str(out_dir), "keep": keep, "metrics": metrics, "time": time.time()}
+    # a write cut short (a full disk, a kill) leaves a last line without its newline: start a new
+    # line, or this row would be glued to that fragment and lost with it
+    torn = index.exists() and index.stat().st_size > 0 and not index.read_bytes().endswith(b"\n")
     with open(index, "a") as f:
-        f.write(json.dumps(row, allow_nan=False) + "\n")
+        f.write(("\n" if torn else "") + json.dumps(row, allow_nan=False) + "\n")
 
 
 def _mark_pruned(root: Path, step: int) -> None:
@@ -112,8 +180,12 @@ def _mark_pruned(root: Path, step: int) -> None:
             r = {**r, "pruned": True}
         lines.append(r if isinstance(r, str) else json.dumps(r, allow_nan=False))
     tmp = index.with_name(index.name + f"{TMP_MARK}{os.getpid()}")
-    tmp.write_text("".join(line + "\n" for line in lines))
-    os.replace(tmp, index)
+    try:
+        tmp.write_text("".join(line + "\n" for line in lines))
+        os.replace(tmp, index)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # the index stays as it was; the retry marks the row again
+        raise
 
 
 def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path, step: int | None = None) -> bool:
@@ -142,6 +214,19 @@ def prune_superseded(root: Path, checkpoint_in: str | None, out_dir: Path, step:
     os.replace(prev, doomed)  # gone from <root>/<k> at once; a crash mid-delete leaves a stale .tmp-*
     shutil.rmtree(doomed)
     return True
+
+
+@contextmanager
+def step_lock(req: dict) -> Iterator[None]:
+    """Hold the lock of the step folder a train_step request writes, across processes."""
+    locks = Path(req["checkpoint_root"]).resolve() / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / str(int(req["step"])), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # blocks while another worker trains this step; the pulse keeps heartbeating
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def step_target(req: dict, t0: float) -> tuple[int, Path, Path, bool, dict | None]:

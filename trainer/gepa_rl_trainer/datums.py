@@ -15,7 +15,8 @@ def chat_prompt_ids(tok, messages: list[dict]) -> list[int]:
 def training_examples(req: dict, tok) -> list[dict]:
     """{prompt, completion, logprobs, advantage} per example: SFT examples (completion + EOS, no
     sampler logprobs, advantage 1) for cross_entropy; otherwise the rollouts with a non-zero
-    advantage and at least one completion token."""
+    advantage and at least one completion token, with the temperature and top_p they were sampled
+    at (the learner scores them under that same distribution)."""
     loss = req["loss"]
     if loss == "cross_entropy":
         if not req.get("sft_examples_ref"):
@@ -29,12 +30,17 @@ def training_examples(req: dict, tok) -> list[dict]:
         return data
     if not req.get("rollouts_ref"):
         raise InvalidRequest(f"loss={loss} needs rollouts_ref (got none)")
-    rollouts = blobs.read_json(req["rollouts_ref"])["rollouts"]
+    blob = blobs.read_json(req["rollouts_ref"])
+    rollouts = blob["rollouts"]
+    # the distribution the sampler's logprobs are of (blobs without it were sampled at temperature 1)
+    sampling = blob.get("sampling") or {}
+    temperature, top_p = float(sampling.get("temperature", 1.0)), float(sampling.get("top_p", 1.0))
     adv_D = req.get("advantages")
     if not isinstance(adv_D, list) or len(adv_D) != len(rollouts):
         raise InvalidRequest(f"advantages must have one value per rollout ({len(rollouts)}); got {None if adv_D is None else len(adv_D)}")
     return [
-        {"prompt": r["prompt_token_ids"], "completion": r["token_ids"], "logprobs": r["logprobs"], "advantage": float(a)}
+        {"prompt": r["prompt_token_ids"], "completion": r["token_ids"], "logprobs": r["logprobs"], "advantage": float(a),
+         "temperature": temperature, "top_p": top_p}
         for r, a in zip(rollouts, adv_D)
         if a != 0 and r["token_ids"]
     ]

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from .errors import InvalidRequest
+from .errors import INVALID_REQUEST, WANDB_NOT_INSTALLED, InvalidRequest
 
 LOGGED_KEYS_FILE = "wandb_logged_keys.txt"  # one row key per line, appended after W&B accepted the rows
 RUN_FILE = "wandb_run.json"  # the W&B id and the mode chosen at the first call (kept for the whole run)
@@ -277,6 +277,6 @@ def wandb_log(req: dict) -> dict:
     try:
         return log_rows(req)
     except WandbNotInstalled as e:
-        raise ApplicationError(str(e), type="WandbNotInstalled", non_retryable=True) from e
+        raise ApplicationError(str(e), type=WANDB_NOT_INSTALLED, non_retryable=True) from e
     except InvalidRequest as e:
-        raise ApplicationError(str(e), type="InvalidRequest", non_retryable=True) from e
+        raise ApplicationError(str(e), type=INVALID_REQUEST, non_retryable=True) from e

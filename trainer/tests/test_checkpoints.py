@@ -185,3 +185,52 @@ def test_full_fine_tuning_trains_saves_and_reloads_strictly(tmp_path):
     (broken / "DONE").write_text("")
     with pytest.raises(InvalidRequest, match="model.norm.weight"):
         LocalBackend().live_model(FULL, str(broken))
+
+
+def test_two_workers_on_one_step_train_it_once_and_return_the_same_checkpoint(backend, tmp_path):
+    """Two trainer worker processes run the train_step activity for the same step at the same time
+    (an attempt whose heartbeat timed out while it still ran, and its retry elsewhere): the done check
+    is under the step's lock, so one trains and commits, the other waits and gets that checkpoint."""
+    import subprocess
+    import sys
+
+    ref, n = rollouts(backend, tmp_path)
+    root = tmp_path / "run" / "checkpoints"
+    req = step_req(root, 0, ref, n, keep=True)
+    (tmp_path / "req.json").write_text(json.dumps(req))
+    go = tmp_path / "go"
+    script = (
+        "import json, os, sys, time\n"
+        "from gepa_rl_trainer.activities import backend_for, train_step\n"
+        f"req = json.load(open({str(tmp_path / 'req.json')!r}))\n"
+        "backend_for(req['model']).live_model(req['model'], None)  # both load the model first\n"
+        f"open({str(tmp_path)!r} + f'/ready-{{os.getpid()}}', 'w').close()\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.01)\n"
+        "print(json.dumps(train_step(req)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "GEPA_RL_TORCH_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        import time
+        for _ in range(6000):
+            if len(list(tmp_path.glob("ready-*"))) == 2:
+                break
+            assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+            time.sleep(0.05)
+        go.write_text("")  # both reach the done check together
+        outs = []
+        for p in procs:
+            out, err = p.communicate(timeout=600)
+            assert p.returncode == 0, err
+            outs.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert sorted(o["reused"] for o in outs) == [False, True]
+    assert outs[0]["checkpoint_out"] == outs[1]["checkpoint_out"] == str(root.resolve() / "0")
+    assert outs[0]["metrics"] == outs[1]["metrics"]
+    assert sorted(p.name for p in root.iterdir()) == [".locks", "0"]  # one folder, no .tmp-* left
+    assert list(index_rows(root)) == [0]  # one index row
+    meta = json.loads((root / "0" / "meta.json").read_text())
+    assert meta["metrics"] == outs[0]["metrics"]

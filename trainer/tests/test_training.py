@@ -138,8 +138,8 @@ def test_first_step_from_the_sampling_weights_has_zero_kl_and_ratio_one(backend,
     out = backend.train_step(step_req(tmp_path, 0, ref, [1.0] * n))  # ... and trained from the same weights
     m = out["metrics"]
     assert abs(m["kl_sample_train_v1"]) < 1e-4 and 0 <= m["kl_sample_train_v2"] < 1e-6
-    # ratio 1 everywhere: the importance-sampling surrogate is -(sum of advantages x tokens) / sequences
-    assert m["loss"] == pytest.approx(-m["tokens"] / n, rel=1e-4)
+    # ratio 1 everywhere: the importance-sampling surrogate is -(sum over tokens of the advantage), as Tinker's
+    assert m["loss"] == pytest.approx(-m["tokens"], rel=1e-4)
     # the KL metrics do see a mismatch when there is one (sampler logprobs off by 0.5 nats)
     off = backend.train_step(step_req(tmp_path / "off", 0, shifted_rollouts(ref, tmp_path, -0.5), [1.0] * n))["metrics"]
     assert off["kl_sample_train_v1"] == pytest.approx(-0.5, abs=1e-3) and off["kl_sample_train_v2"] == pytest.approx(0.125, abs=1e-3)
@@ -160,11 +160,11 @@ def test_ppo_clips_the_ratio_to_0_8_1_2(backend, tmp_path, shift, advantage, cli
     ppo = backend.train_step(step_req(tmp_path / "ppo", 0, ref, [advantage] * n, loss="ppo"))["metrics"]
     plain = backend.train_step(step_req(tmp_path / "is", 0, ref, [advantage] * n))["metrics"]
     ratio = math.exp(-shift)
-    assert plain["grad_norm"] > 0 and plain["loss"] == pytest.approx(-ratio * advantage * plain["tokens"] / n, rel=1e-3)
+    assert plain["grad_norm"] > 0 and plain["loss"] == pytest.approx(-ratio * advantage * plain["tokens"], rel=1e-3)
     if clipped:
         bound = 1.2 if ratio > 1 else 0.8
         assert ppo["grad_norm"] == 0.0
-        assert ppo["loss"] == pytest.approx(-bound * advantage * ppo["tokens"] / n, rel=1e-5)
+        assert ppo["loss"] == pytest.approx(-bound * advantage * ppo["tokens"], rel=1e-5)
     else:
         assert ppo["grad_norm"] == pytest.approx(plain["grad_norm"], rel=1e-4)
         assert ppo["loss"] == pytest.approx(plain["loss"], rel=1e-5)
@@ -184,3 +184,44 @@ def test_nan_loss_becomes_a_non_retryable_application_error_of_type_non_finite_l
     assert e.value.non_retryable and e.value.type == "NonFiniteLoss"
     assert "step 0: loss=nan" in str(e.value) and "is not finite" in str(e.value)
     assert not (tmp_path / "ckpt" / "0").exists()
+
+
+def test_tempered_top_p_rollouts_are_on_policy_at_the_first_step(backend, tmp_path):
+    """Sampled at T=0.7, top_p=0.9: the learner scores under that distribution, so the ratio is 1."""
+    res = backend.sample(dict(sample_req(tmp_path / "blobs", seed=2, num_samples=4, max_tokens=6), sampling={"max_tokens": 6, "temperature": 0.7, "top_p": 0.9, "seed": 2}))
+    n = sum(len(x) for x in res["num_tokens"])
+    m = backend.train_step(step_req(tmp_path, 0, res["rollouts_ref"], [1.0] * n))["metrics"]
+    assert abs(m["kl_sample_train_v1"]) < 1e-4 and 0 <= m["kl_sample_train_v2"] < 1e-6
+    assert m["loss"] == pytest.approx(-m["tokens"], rel=1e-4)
+
+
+def test_cross_entropy_loss_is_the_summed_nll_of_every_completion_token(backend, tmp_path):
+    import torch
+
+    from gepa_rl_trainer.datums import training_examples
+
+    ex = [{"messages": [{"role": "user", "content": "What is 2+2?"}], "completion": "4"},
+          {"messages": [{"role": "user", "content": "Name a colour."}], "completion": "Blue, or perhaps green."}]
+    req = {"run_id": "ce", "step": 0, "model": TINY, "checkpoint_in": None, "checkpoint_root": str(tmp_path / "ce"),
+           "loss": "cross_entropy", "sft_examples_ref": blobs.write_json(str(tmp_path), ex), "optim": OPTIM}
+    tok = backend.tokenizer("tiny-random")
+    data = training_examples(req, tok)
+    with torch.no_grad():
+        nll = -sum(float(lp_T.sum()) for lp_T, _ in backend._forward_logprobs(backend.live_model(TINY, None).model, tok, data))
+    m = backend.train_step(req)["metrics"]
+    assert m["tokens"] == sum(len(d["completion"]) for d in data)
+    assert m["loss"] == pytest.approx(nll, rel=1e-5)  # a sum, not a mean over tokens (Tinker's convention)
+
+
+def test_grad_clip_zero_does_not_clip(backend, tmp_path):
+    import torch
+
+    ref, n = rollouts(backend, tmp_path)
+    free = backend.train_step(step_req(tmp_path / "free", 0, ref, [1.0] * n, grad_clip=0.0))
+    huge = backend.train_step(step_req(tmp_path / "huge", 0, ref, [1.0] * n, grad_clip=1e9))
+    assert free["metrics"]["grad_norm"] == pytest.approx(huge["metrics"]["grad_norm"], rel=1e-5) and free["metrics"]["grad_norm"] > 0
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        trained = LocalBackend().live_model(TINY, free["checkpoint_out"]).model(input_ids=ids).logits
+        base = LocalBackend().live_model(TINY, None).model(input_ids=ids).logits
+    assert not torch.allclose(trained, base, atol=1e-4)  # the step moved the weights

@@ -16,7 +16,7 @@ export interface Candidate {
 
 export interface RejectedProposal {
   text: string;
-  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'not better' | 'format regression' | 'reflection error';
+  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'not better' | 'format regression' | 'reflection error' | 'task guard';
   parent_score: number | null;
   child_score: number | null;
   /** the reflector's first reply had no fenced block (a repair turn was asked for) */

@@ -5,10 +5,14 @@ export function groupCenteredAdvantages(rewards_G: number[]): number[] {
   return rewards_G.map((r) => r - mean);
 }
 
-/** GRPO: centred and divided by the group's standard deviation (+eps). */
-export function grpoStdAdvantages(rewards_G: number[], eps = 1e-6): number[] {
+/**
+ * GRPO as TRL computes it (`scale_rewards="group"`): centred and divided by the group's sample
+ * standard deviation (Bessel-corrected, n - 1) + 1e-4. A one-member group is centred to 0.
+ */
+export function grpoStdAdvantages(rewards_G: number[], eps = 1e-4): number[] {
   const centred = groupCenteredAdvantages(rewards_G);
-  const std = Math.sqrt(centred.reduce((a, c) => a + c * c, 0) / Math.max(centred.length, 1));
+  if (centred.length < 2) return centred.map(() => 0);
+  const std = Math.sqrt(centred.reduce((a, c) => a + c * c, 0) / (centred.length - 1));
   return centred.map((c) => c / (std + eps));
 }
 

@@ -21,6 +21,7 @@ from .. import blobs
 from .. import checkpoints as ckpts
 from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
+from ..losses import cross_entropy_loss, entropy_sum, policy_loss, sampling_log_softmax
 from ..models import ModelNotFound, load_model, load_tokenizer
 
 SAMPLE_BATCH = int(os.environ.get("GEPA_RL_SAMPLE_BATCH", "32"))
@@ -56,6 +57,14 @@ def _model_key(model_ref: dict) -> str:
     return json.dumps(
         {k: model_ref.get(k) for k in ("base_model", "lora_rank", "lora_alpha", "lora_target_modules")}, sort_keys=True
     )
+
+
+def clip_grad_norm(params, grad_clip: float) -> float:
+    """The gradient norm before clipping; clipped to grad_clip when grad_clip > 0, untouched when 0
+    (as Tinker's AdamParams.grad_clip_norm; tinker-cookbook does not clip)."""
+    if grad_clip > 0:
+        return float(torch.nn.utils.clip_grad_norm_(params, grad_clip))
+    return float(torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
 
 
 class LocalBackend:
@@ -173,7 +182,8 @@ class LocalBackend:
                 rollouts += self._generate(model, tok, prompt_ids_P, chunk, max_tokens, temperature, top_p, seed * 1_000_003 + c)
                 self.heartbeat(f"sampled {min(c + SAMPLE_BATCH, len(seqs))}/{len(seqs)}")
 
-        blob = {"model": model_ref, "checkpoint": req.get("checkpoint"), "rollouts": rollouts}
+        # the distribution the logprobs are of: train_step scores the learner under the same one
+        blob = {"model": model_ref, "checkpoint": req.get("checkpoint"), "sampling": {"temperature": temperature, "top_p": top_p}, "rollouts": rollouts}
         ref = blobs.write_json(req["blob_dir"], blob)
         num_tokens = [[0] * n for _ in prompt_ids_P]
         texts = [[""] * n for _ in prompt_ids_P]
@@ -204,26 +214,22 @@ class LocalBackend:
         gen = torch.Generator(device=self.device).manual_seed(seed % (2**63))
         # Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and
         # the logprob recorded is that of the distribution actually sampled from.
-        out = model(input_ids=tokens_BT, attention_mask=mask_BT, use_cache=True)
+        # Rows are left-padded: each row's first real token is position 0, as when it is sampled alone
+        # and as the learner (right-padded) sees it. Without these position ids the prefill would
+        # count the pads and every shorter row would be sampled from a shifted, wrong distribution.
+        positions_BT = (mask_BT.cumsum(dim=1) - 1).clamp(min=0)
+        out = model(input_ids=tokens_BT, attention_mask=mask_BT, position_ids=positions_BT, use_cache=True, logits_to_keep=1)
         past = out.past_key_values
         logits_BV = out.logits[:, -1, :].float()
-        positions_B = mask_BT.sum(dim=1)  # next position id per row
+        positions_B = mask_BT.sum(dim=1)  # next position id per row: the decode steps continue from there
         done_B = torch.zeros(B, dtype=torch.bool, device=self.device)
         new_tokens: list[torch.Tensor] = []
         new_logprobs: list[torch.Tensor] = []
         for _ in range(max_tokens):
+            logp_BV = sampling_log_softmax(logits_BV, temperature, top_p)
             if greedy:
-                logp_BV = torch.log_softmax(logits_BV, dim=-1)
                 next_B = logp_BV.argmax(dim=-1)
             else:
-                scaled_BV = logits_BV / temperature
-                if top_p < 1.0:
-                    sorted_BV, idx_BV = torch.sort(scaled_BV, descending=True, dim=-1)
-                    cum_BV = torch.softmax(sorted_BV, dim=-1).cumsum(dim=-1)
-                    remove_BV = cum_BV - torch.softmax(sorted_BV, dim=-1) > top_p
-                    sorted_BV = sorted_BV.masked_fill(remove_BV, float("-inf"))
-                    scaled_BV = torch.full_like(scaled_BV, float("-inf")).scatter(-1, idx_BV, sorted_BV)
-                logp_BV = torch.log_softmax(scaled_BV, dim=-1)
                 next_B = torch.multinomial(logp_BV.exp(), 1, generator=gen).squeeze(-1)
             lp_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
             next_B = torch.where(done_B, torch.full_like(next_B, pad), next_B)
@@ -314,10 +320,10 @@ class LocalBackend:
             sums = {"loss": 0.0, "entropy": 0.0, "kl1": 0.0, "kl2": 0.0, "kl_n": 0}
             try:
                 for c in range(0, n_seq, TRAIN_MICROBATCH):
-                    self._accumulate(model, tok, data[c : c + TRAIN_MICROBATCH], loss_name, n_seq, total_tokens, sums)
+                    self._accumulate(model, tok, data[c : c + TRAIN_MICROBATCH], loss_name, sums)
                     self.heartbeat(f"train step {step}: {min(c + TRAIN_MICROBATCH, n_seq)}/{n_seq}")
                 params = [p for p in model.parameters() if p.requires_grad]
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, float(req["optim"].get("grad_clip", 1.0))))
+                grad_norm = clip_grad_norm(params, float(req["optim"].get("grad_clip", 0.0)))
                 if not math.isfinite(sums["loss"]) or not math.isfinite(grad_norm):
                     raise NonFiniteLoss(
                         f"step {step}: loss={sums['loss']} grad_norm={grad_norm} is not finite; no checkpoint written, "
@@ -351,7 +357,11 @@ class LocalBackend:
         ckpts.prune_superseded(root, req.get("checkpoint_in"), out_dir, step)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
 
-    def _accumulate(self, model, tok, batch, loss_name, n_seq, total_tokens, sums):
+    def _forward_logprobs(self, model, tok, batch) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The learner's view of a batch: one forward over the right-padded sequences (prompt +
+        completion; positions 0.. as for a lone sequence), then per example the log-probabilities of
+        its completion tokens under the distribution they were sampled from (its temperature and
+        top_p): (logp_T of the targets, logp_TV over the vocabulary)."""
         pad = tok.pad_token_id
         seqs = [d["prompt"] + d["completion"] for d in batch]
         width = max(len(s) for s in seqs)
@@ -362,27 +372,30 @@ class LocalBackend:
             tokens_BT[b, : len(s)] = torch.tensor(s)
             mask_BT[b, : len(s)] = 1
         tokens_BT, mask_BT = tokens_BT.to(self.device), mask_BT.to(self.device)
-        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT).logits.float()
-        logp_all_BTV = torch.log_softmax(logits_BTV[:, :-1], dim=-1)
-        target_BT = tokens_BT[:, 1:]
-        logp_BT = logp_all_BTV.gather(-1, target_BT[..., None]).squeeze(-1)
-        total = None
+        # logits only from the first position that predicts a completion token on (the prompts' own
+        # next-token logits are never used: less compute and memory over long prompts)
+        start = min(len(d["prompt"]) for d in batch) - 1
+        logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT, logits_to_keep=width - start).logits
+        rows = []
         for b, d in enumerate(batch):
             P, C = len(d["prompt"]), len(d["completion"])
-            lp_T = logp_BT[b, P - 1 : P - 1 + C]
+            target_T = tokens_BT[b, P : P + C]
+            logits_TV = logits_BTV[b, P - 1 - start : P - 1 - start + C]
+            logp_TV = sampling_log_softmax(logits_TV, d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
+            rows.append((logp_TV.gather(-1, target_T[:, None]).squeeze(-1), logp_TV))
+        return rows
+
+    def _accumulate(self, model, tok, batch, loss_name, sums):
+        total = None
+        for d, (lp_T, logp_TV) in zip(batch, self._forward_logprobs(model, tok, batch)):
+            C = len(d["completion"])
             with torch.no_grad():
-                ent = -(logp_all_BTV[b, P - 1 : P - 1 + C].exp() * logp_all_BTV[b, P - 1 : P - 1 + C]).sum(-1).sum()
-                sums["entropy"] += float(ent)
+                sums["entropy"] += float(entropy_sum(logp_TV))
             if loss_name == "cross_entropy":
-                term = -lp_T.sum() / total_tokens
+                term = cross_entropy_loss(lp_T)
             else:
                 old_T = torch.tensor(d["logprobs"], dtype=lp_T.dtype, device=lp_T.device)
-                ratio_T = torch.exp(lp_T - old_T)
-                A = d["advantage"]
-                if loss_name == "ppo":
-                    term = -torch.minimum(ratio_T * A, torch.clamp(ratio_T, 0.8, 1.2) * A).sum() / n_seq
-                else:
-                    term = -(ratio_T * A).sum() / n_seq
+                term = policy_loss(loss_name, lp_T, old_T, d["advantage"])
                 with torch.no_grad():
                     diff_T = old_T - lp_T
                     sums["kl1"] += float(diff_T.sum())
@@ -393,21 +406,21 @@ class LocalBackend:
         sums["loss"] += float(total.detach())
 
     def _save(self, live: Live, out_dir: Path, req: dict, metrics: dict, keep: bool):
-        tmp = ckpts.begin_write(out_dir)
-        if int(req["model"].get("lora_rank") or 0) > 0:
-            live.model.save_pretrained(str(tmp))
-        else:
-            from safetensors.torch import save_model as save_weights
+        with ckpts.writing(out_dir, int(req["step"])) as tmp:
+            if int(req["model"].get("lora_rank") or 0) > 0:
+                live.model.save_pretrained(str(tmp))
+            else:
+                from safetensors.torch import save_model as save_weights
 
-            save_weights(live.model, str(tmp / "model.safetensors"))  # stores tied tensors once
-        torch.save(live.optimizer.state_dict(), tmp / "optimizer.pt")
-        meta = {
-            "run_id": req["run_id"],
-            "step": int(req["step"]),
-            "model": req["model"],
-            "checkpoint_in": req.get("checkpoint_in"),
-            "loss": req["loss"],
-            "keep": keep,
-            "metrics": metrics,
-        }
-        ckpts.commit(tmp, out_dir, meta)
+                save_weights(live.model, str(tmp / "model.safetensors"))  # stores tied tensors once
+            torch.save(live.optimizer.state_dict(), tmp / "optimizer.pt")
+            meta = {
+                "run_id": req["run_id"],
+                "step": int(req["step"]),
+                "model": req["model"],
+                "checkpoint_in": req.get("checkpoint_in"),
+                "loss": req["loss"],
+                "keep": keep,
+                "metrics": metrics,
+            }
+            ckpts.commit(tmp, out_dir, meta)

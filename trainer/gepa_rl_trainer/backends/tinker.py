@@ -226,11 +226,11 @@ class TinkerBackend:
             state_path = tc.save_state(name).result().path
             sampler_path = tc.save_weights_for_sampler(name).result().path
             metrics = step_metrics(arrays_D, fb, getattr(opt, "metrics", None), float(req["optim"]["learning_rate"]))
-            tmp = ckpts.begin_write(out_dir)
-            ckpts.commit(tmp, out_dir, {
-                "run_id": req["run_id"], "step": step, "model": req["model"], "checkpoint_in": req.get("checkpoint_in"), "loss": req["loss"],
-                "keep": keep, "metrics": metrics, "tinker_state_path": state_path, "tinker_sampler_path": sampler_path,
-            })
+            with ckpts.writing(out_dir, step) as tmp:
+                ckpts.commit(tmp, out_dir, {
+                    "run_id": req["run_id"], "step": step, "model": req["model"], "checkpoint_in": req.get("checkpoint_in"), "loss": req["loss"],
+                    "keep": keep, "metrics": metrics, "tinker_state_path": state_path, "tinker_sampler_path": sampler_path,
+                })
         except BaseException:
             # whatever failed after forward_backward (a NaN loss, the network, a save), the client may
             # hold gradients or weights past checkpoint_in: the retry rebuilds it from there

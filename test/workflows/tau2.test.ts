@@ -1,0 +1,139 @@
+/**
+ * env=tau2-airline through the real workflows on the Temporal dev server, with scripted agent, user
+ * and reflector (test/helpers/tau2Scripted.ts): evaluation with k trials reports pass^k, the
+ * per-task table and the refusal floor; GEPA on the policy raises the train score, with records
+ * only from failed episodes.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TASK_QUEUE } from '../../src/constants';
+import { airlinePolicy } from '../../src/tasks/tau2/data';
+import { evaluation } from '../../src/workflows/evaluation';
+import { gepaOptimization } from '../../src/workflows/gepaOptimization';
+import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { agentCalls, registerScriptedTau2Agent, registerScriptedTau2Reflector, registerScriptedTau2User, RULE, tau2ReflectionPrompts } from '../helpers/tau2Scripted';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  registerScriptedTau2Agent();
+  registerScriptedTau2Agent('scripted-tau2-agent-503', { failAtCall: { n: 3, times: 1 } });
+  // priced like gpt-4.1 (the scripted provider prices a model named after a real one)
+  registerScriptedTau2Agent('gpt-4.1-scripted-tau2');
+  registerScriptedTau2User();
+  registerScriptedTau2Reflector();
+  env = await startTestEnv();
+}, 600_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const task = (over: Record<string, unknown> = {}) => ({ env: 'tau2-airline', tau2_user_provider: 'scripted', tau2_user_model: 'scripted-tau2-user', ...over });
+const policy = { backend: 'api', api_provider: 'scripted', api_model: 'scripted-tau2-agent', temperature: 0 };
+
+test('evaluate: k trials, pass^1 and pass^k, per-task table, refusal floor', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(evaluation, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `tau2-eval-${Date.now()}`,
+      // the seed policy (the default prompt stands for policy.md): the scripted agent never writes
+      args: [{ run: { run_id: 'e1', output_dir: runs }, task: task({ n_test: 6 }), policy, eval: { split: 'test', trials: 2, parallelism: 3 } }],
+    }),
+  );
+  // test tasks 2 6 8 13 16 18: 2, 6, 13 make no DB change and have nothing to communicate
+  expect(r.tau2).toMatchObject({ n_tasks: 6, trials: 2, pass_hat: { 'pass^1': 0.5, 'pass^2': 0.5 }, refusal_floor: 0.5, pass1_db_changing: 0, pass1_no_change: 1 });
+  expect(r.tau2!.per_task.map((p) => [p.task_id, p.successes, p.trials, p.db_changing])).toEqual([
+    ['2', 2, 2, false],
+    ['6', 2, 2, false],
+    ['8', 0, 2, true],
+    ['13', 2, 2, false],
+    ['16', 0, 2, true],
+    ['18', 0, 2, true],
+  ]);
+  expect(r.tau2!.usage.agent.calls).toBe(12);
+  expect(r.tau2!.usage.user.calls).toBe(24);
+  expect(r.accuracy).toBe(0.5);
+  const file = JSON.parse(readFileSync(path.join(runs, 'e1/tau2_evaluation.json'), 'utf8'));
+  expect(file.pass_hat['pass^2']).toBe(0.5);
+});
+
+test('GEPA on the policy: a reflector that adds the rule raises the train score; records only from failures', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  tau2ReflectionPrompts.length = 0;
+  const seed = airlinePolicy();
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `tau2-gepa-${Date.now()}`,
+      args: [
+        {
+          run: { run_id: 'g1', output_dir: runs, seed: 3 },
+          task: task({ n_train: 6, n_val: 6 }),
+          policy,
+          reflection: { provider: 'scripted', model: 'scripted-tau2-reflector' },
+          gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: seed },
+        },
+      ],
+    }),
+  );
+  // train 0 1 3 4 5 7: the never-writing seed passes 0 1 4 5; with the rule all six pass
+  expect(r.seed_val_score).toBeCloseTo(4 / 6, 6);
+  expect(r.best_val_score).toBe(1);
+  expect(r.best_prompt).toContain(RULE);
+  expect(r.best_prompt.startsWith(seed)).toBe(true);
+  expect(tau2ReflectionPrompts.length).toBeGreaterThan(0);
+  for (const p of tau2ReflectionPrompts) {
+    expect(p).not.toMatch(/Task completed successfully/);
+    expect(p).toMatch(/Agent failed to take any actions|The agent never told the user/);
+  }
+});
+
+test('an episode whose provider fails mid-way is retried by Temporal and resumes from its last heartbeat', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const model = 'scripted-tau2-agent-503';
+  const r = await worker.runUntil(
+    env.client.workflow.execute(evaluation, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `tau2-retry-${Date.now()}`,
+      // test index 2 is task 8: 4 gold actions (a booking), so 5 agent calls in an uninterrupted episode
+      args: [{ run: { run_id: 'r1', output_dir: runs }, task: task({ n_test: 3 }), policy: { ...policy, api_model: model }, system_prompt: `${airlinePolicy()}\n${RULE}`, eval: { split: 'test' } }],
+    }),
+  );
+  expect(r.tau2!.per_task.map((p) => p.successes)).toEqual([1, 1, 1]);
+  // test index 0 is task 2 (3 reads): its 3rd agent call failed once; the retry resumed after step 0
+  expect(r.tau2!.per_task[0]).toMatchObject({ task_id: '2', attempts: [2] });
+  expect(r.tau2!.per_task[0].resumed_from_steps[0]).toBeGreaterThan(0);
+  expect(r.tau2!.per_task.slice(1).map((p) => p.attempts)).toEqual([[1], [1]]);
+  // the agent calls made: every call once, plus the one that failed
+  const calls = agentCalls.filter((c) => c.model === model).length;
+  const perTask = r.tau2!.usage.agent.calls;
+  expect(calls).toBe(perTask + 1);
+  const blobs = JSON.parse(readFileSync(path.join(runs, 'r1/tau2_evaluation.json'), 'utf8'));
+  expect(blobs.usage.agent.calls).toBe(perTask);
+});
+
+test('GEPA max_cost_usd: stops before an iteration would push the spend past the budget', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const args = (max: number) => ({
+    run: { run_id: `c${max}`, output_dir: runs, seed: 3 },
+    task: task({ n_train: 6, n_val: 6 }),
+    policy: { ...policy, api_model: 'gpt-4.1-scripted-tau2' },
+    reflection: { provider: 'scripted', model: 'scripted-tau2-reflector' },
+    gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: airlinePolicy(), max_cost_usd: max },
+  });
+  const r = await worker.runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `tau2-cost-${Date.now()}`, args: [args(0.6)] }));
+  expect(r.stop_reason).toMatch(/^cost budget: spent \$[0-9.]+ of max_cost_usd \$0.6; the next iteration/);
+  const spent = Number(/spent \$([0-9.]+)/.exec(r.stop_reason!)![1]);
+  const next = Number(/~\$([0-9.]+)/.exec(r.stop_reason!)![1]);
+  expect(spent).toBeGreaterThan(0);
+  expect(spent).toBeLessThanOrEqual(0.6);
+  expect(spent + next).toBeGreaterThan(0.6);
+  expect(r.budget_used).toBeLessThan(40);
+});

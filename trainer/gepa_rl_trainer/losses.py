@@ -1,0 +1,59 @@
+"""The per-token rules of the local backend as pure functions on tensors: which distribution a token
+is drawn from (shared by the sampler and the learner, so that an on-policy ratio is 1 whatever the
+temperature or top_p), and the losses. Shape suffixes: _V vocabulary, _T tokens, _X any leading dims.
+
+Loss scale follows Tinker's built-in losses (and so tinker-cookbook): each loss is a sum over the
+trained tokens of every sequence of the batch, never a mean over tokens or sequences.
+"""
+from __future__ import annotations
+
+import torch
+
+PPO_CLIP_LOW, PPO_CLIP_HIGH = 0.8, 1.2  # Tinker's ppo clips the ratio to [0.8, 1.2]
+
+
+def sampling_log_softmax(logits_XV: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0, keep_X: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-probabilities of the distribution a token is sampled from: softmax(logits / temperature)
+    restricted to the top-p nucleus (the most likely tokens until their mass reaches top_p) and
+    renormalised; tokens outside it get -inf. temperature <= 0 (greedy) scores at temperature 1 over
+    the whole vocabulary. keep_X: one token id per row that stays in the nucleus whatever its rank
+    (the learner keeps the sampled token, so that a near-tie at the nucleus edge cannot give it
+    probability 0); the nucleus itself is chosen without gradient."""
+    z_XV = logits_XV.float()
+    if temperature <= 0:
+        return torch.log_softmax(z_XV, dim=-1)
+    if temperature != 1.0:
+        z_XV = z_XV / temperature
+    if top_p < 1.0:
+        with torch.no_grad():
+            sorted_XV, idx_XV = torch.sort(z_XV, descending=True, dim=-1)
+            p_sorted_XV = torch.softmax(sorted_XV, dim=-1)
+            # a token is outside the nucleus when the tokens ranked above it already reach top_p
+            outside_sorted_XV = p_sorted_XV.cumsum(dim=-1) - p_sorted_XV > top_p
+            outside_XV = torch.zeros_like(outside_sorted_XV).scatter(-1, idx_XV, outside_sorted_XV)
+            if keep_X is not None:
+                outside_XV.scatter_(-1, keep_X[..., None], False)
+        z_XV = z_XV.masked_fill(outside_XV, float("-inf"))
+    return torch.log_softmax(z_XV, dim=-1)
+
+
+def entropy_sum(logp_TV: torch.Tensor) -> torch.Tensor:
+    """Sum over tokens of the entropy of each token's distribution (0 log 0 = 0 outside a nucleus)."""
+    return torch.special.entr(logp_TV.exp()).sum()
+
+
+def policy_loss(loss_name: str, logp_T: torch.Tensor, sampler_logp_T: torch.Tensor, advantage: float) -> torch.Tensor:
+    """Importance-sampling or PPO surrogate of one sequence, summed over its tokens:
+    -sum_t ratio_t * A, ratio_t = p_learner / p_sampler; ppo takes the pessimistic side of the ratio
+    clipped to [0.8, 1.2] (clipped tokens give no gradient)."""
+    ratio_T = torch.exp(logp_T - sampler_logp_T)
+    if loss_name == "ppo":
+        return -torch.minimum(ratio_T * advantage, torch.clamp(ratio_T, PPO_CLIP_LOW, PPO_CLIP_HIGH) * advantage).sum()
+    if loss_name == "importance_sampling":
+        return -(ratio_T * advantage).sum()
+    raise ValueError(f"unknown policy loss {loss_name!r} (expected importance_sampling or ppo)")
+
+
+def cross_entropy_loss(logp_T: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of one sequence's target tokens, summed over them."""
+    return -logp_T.sum()

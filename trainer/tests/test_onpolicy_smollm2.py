@@ -1,0 +1,98 @@
+"""On-policy sampling with the real SmolLM2-135M-Instruct (issue 11): prompts of very different
+lengths sampled in one left-padded chunk give the same tokens and logprobs as each prompt alone,
+and the learner (train_step's scoring path, right-padded) agrees with the sampler token by token,
+at temperature 1 and at the tempered/top-p distribution. The tiny random model cannot show this:
+its outputs barely depend on positions."""
+import math
+
+import pytest
+import torch
+
+from gepa_rl_trainer import blobs
+from gepa_rl_trainer.backends.local import LocalBackend
+from gepa_rl_trainer.datums import chat_prompt_ids, training_examples
+
+SMOL = {"backend": "local", "base_model": "smollm2-135m-instruct", "lora_rank": 4, "lora_alpha": 8, "lora_target_modules": ["q_proj", "v_proj"]}
+MAX_TOKENS = 6
+# chat-templated lengths from about 30 to about 200 tokens: up to ~170 pads in front of the shortest row
+MIXED = [
+    [{"role": "user", "content": "Hi"}],
+    [{"role": "user", "content": "What is 17 + 25? Answer with a number."}],
+    [{"role": "system", "content": "You are a careful math tutor. " * 6}, {"role": "user", "content": "A train travels 120 km at 60 km/h. How long does it take?"}],
+    [{"role": "user", "content": "Summarise this text in one sentence. " + "The quick brown fox jumps over the lazy dog near the river bank. " * 12}],
+]
+
+
+@pytest.fixture(scope="module")
+def smol():
+    return LocalBackend()
+
+
+def sample(b, tmp_path, prompts, temperature, top_p=1.0, seed=0, num_samples=1):
+    return b.sample({"model": SMOL, "checkpoint": None, "prompts": prompts, "num_samples": num_samples, "return_texts": True,
+                     "sampling": {"max_tokens": MAX_TOKENS, "temperature": temperature, "top_p": top_p, "seed": seed}, "blob_dir": str(tmp_path)})
+
+
+def learner_minus_sampler(b, res, **override):
+    """Per rollout: |learner - sampler| logprob of every sampled token, the learner being the
+    forward train_step trains with (override: score under another temperature/top_p)."""
+    tok = b.tokenizer(SMOL["base_model"])
+    n = len(blobs.read_json(res["rollouts_ref"])["rollouts"])
+    data = [dict(d, **override) for d in training_examples({"loss": "importance_sampling", "rollouts_ref": res["rollouts_ref"], "advantages": [1.0] * n}, tok)]
+    model = b.live_model(SMOL, None).model
+    with torch.no_grad():
+        rows = b._forward_logprobs(model, tok, data)
+    return [(lp_T - torch.tensor(d["logprobs"])).abs() for d, (lp_T, _) in zip(data, rows)]
+
+
+def test_prompt_lengths_really_differ(smol):
+    tok = smol.tokenizer(SMOL["base_model"])
+    lengths = [len(chat_prompt_ids(tok, p)) for p in MIXED]
+    assert max(lengths) - min(lengths) > 150
+
+
+def test_greedy_rows_of_a_mixed_length_chunk_equal_each_prompt_sampled_alone(smol, tmp_path):
+    together = sample(smol, tmp_path, MIXED, temperature=0)
+    alone = [sample(smol, tmp_path, [p], temperature=0) for p in MIXED]
+    for i, a in enumerate(alone):
+        assert together["texts"][i][0] == a["texts"][0][0], f"row {i}"
+    rows = blobs.read_json(together["rollouts_ref"])["rollouts"]
+    for i, a in enumerate(alone):
+        lone = blobs.read_json(a["rollouts_ref"])["rollouts"][0]
+        assert rows[i]["token_ids"] == lone["token_ids"]
+        assert max(abs(x - y) for x, y in zip(rows[i]["logprobs"], lone["logprobs"])) < 1e-3
+    for i, d_T in enumerate(learner_minus_sampler(smol, together)):
+        assert float(d_T.max()) < 1e-3, f"row {i}: max |sampler - learner| = {float(d_T.max())}"
+
+
+@pytest.fixture(scope="module")
+def sampled_t1(smol, tmp_path_factory):
+    """Two samples per prompt of the mixed chunk at temperature 1."""
+    return sample(smol, tmp_path_factory.mktemp("t1"), MIXED, temperature=1.0, seed=3, num_samples=2)
+
+
+def test_sampled_rows_agree_with_the_learner_token_by_token(smol, sampled_t1):
+    diffs = learner_minus_sampler(smol, sampled_t1)
+    assert len(diffs) == 2 * len(MIXED)
+    for i, d_T in enumerate(diffs):
+        assert float(d_T.max()) < 1e-3, f"rollout {i}: max |sampler - learner| = {float(d_T.max())}"
+
+
+def test_tempered_sampling_is_scored_under_the_same_distribution(smol, tmp_path):
+    res = sample(smol, tmp_path, MIXED, temperature=0.7, seed=5)
+    assert blobs.read_json(res["rollouts_ref"])["sampling"] == {"temperature": 0.7, "top_p": 1.0}
+    for i, d_T in enumerate(learner_minus_sampler(smol, res)):
+        assert float(d_T.max()) < 1e-3, f"rollout {i}: max |sampler - learner| = {float(d_T.max())}"
+    # scored at temperature 1 (what the learner did before) the same tokens are off-policy
+    at_one = learner_minus_sampler(smol, res, temperature=1.0)
+    assert max(float(d_T.max()) for d_T in at_one) > 0.05
+
+
+def test_train_step_on_mixed_length_rollouts_has_kl_sample_train_near_zero(smol, sampled_t1, tmp_path):
+    n = sum(len(x) for x in sampled_t1["num_tokens"])
+    out = smol.train_step({"run_id": "onpolicy", "step": 0, "model": SMOL, "checkpoint_in": None, "checkpoint_root": str(tmp_path / "ckpt"),
+                           "loss": "importance_sampling", "rollouts_ref": sampled_t1["rollouts_ref"], "advantages": [1.0, -1.0] * (n // 2),
+                           "optim": {"learning_rate": 1e-4, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.0, "grad_clip": 0.0}})
+    m = out["metrics"]
+    assert m["tokens"] > 0 and math.isfinite(m["grad_norm"]) and m["grad_norm"] > 0
+    assert abs(m["kl_sample_train_v1"]) < 1e-2 and 0 <= m["kl_sample_train_v2"] < 1e-2, m
