@@ -69,6 +69,19 @@ test('the workflow input schema refuses the same keys, each named with the workf
   expect(refusals('rlTraining', { policy: { backend: 'api' } })[0]).toMatch(/^policy\.backend: .*"local"\|"tinker", got "api"/);
 });
 
+test("the issue's command: gepa.minibatch_size drives the GEPA phases, both phase-length keys are refused at once", () => {
+  let msg = '';
+  try {
+    parseOverrides('gepa-rl', ['minibatch_size=5', 'max_iterations=9', 'n_batches=3']);
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  expect(msg.split('\n')).toEqual([
+    expect.stringMatching(/^gepa-rl: gepaRlAlternation does not read gepa\.max_iterations: the iterations of each GEPA phase are alternation\.gepa_iterations/),
+    expect.stringMatching(/^gepa-rl: gepaRlAlternation does not read rl\.n_batches: the batches of each RL phase are alternation\.rl_batches_per_round/),
+  ]);
+});
+
 test('keys of the alternation that drive its phases: gepa.minibatch_size and gepa.format_guard reach the GEPA phases', () => {
   const raw = parseOverrides('gepa-rl', ['minibatch_size=5', 'format_guard=true', 'gepa_iterations=9', 'rl_batches_per_round=3']);
   expect(raw).toEqual({ gepa: { minibatch_size: 5, format_guard: true }, alternation: { gepa_iterations: 9, rl_batches_per_round: 3 } });
