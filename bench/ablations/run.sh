@@ -15,7 +15,8 @@ STAMP=$(date +%H%M%S)
 PROMPT="You are a calculator. Reply with only the number."
 TASK=(env=arithmetic arithmetic_digits=1 arithmetic_operators=+ n_val=8 n_test=$((16 * S)) max_tokens=16 seed=0)
 RL=(groups_per_batch=$((8 * S)) group_size=4 learning_rate=5e-4 eval_every=0 n_eval=$((16 * S)))
-EI=(problems_per_round=$((8 * S)) attempts_per_problem=4 expert_samples=4 sft_learning_rate=2e-4 teacher.max_tokens=64)
+EI=(problems_per_round=$((8 * S)) attempts_per_problem=4 sft_learning_rate=2e-4)
+HINTS=(expert_samples=4 teacher.max_tokens=64)  # read only with use_hints=true (refused otherwise)
 ALL=(rl gepa-rl ei-no-hints ei-hints gepa-rl-ei)
 WANT=("$@")
 [ ${#WANT[@]} -gt 0 ] || WANT=("${ALL[@]}")
@@ -50,8 +51,8 @@ for a in "${WANT[@]}"; do
     rl) run_one rl rl "${TASK[@]}" "system_prompt=$PROMPT" "${RL[@]}" n_batches=$((3 * S)) ;;
     gepa-rl) run_one gepa-rl gepa-rl "${TASK[@]}" "seed_prompt=$PROMPT" parallelism=1 "${RL[@]}" n_rounds=1 gepa_iterations=2 max_metric_calls=$((24 * S)) reflection.max_tokens=160 rl_batches_per_round=$((3 * S)) ;;
     ei-no-hints) run_one ei-no-hints expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" n_rounds=2 use_hints=false ;;
-    ei-hints) run_one ei-hints expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" n_rounds=2 use_hints=true ;;
-    gepa-rl-ei) run_one gepa-rl-ei gepa-rl "${TASK[@]}" "seed_prompt=$PROMPT" parallelism=1 "${RL[@]}" "${EI[@]}" n_rounds=1 gepa_iterations=2 max_metric_calls=$((24 * S)) reflection.max_tokens=160 rl_batches_per_round=$((3 * S)) expert_rounds_per_round=1 ;;
+    ei-hints) run_one ei-hints expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" "${HINTS[@]}" n_rounds=2 use_hints=true ;;
+    gepa-rl-ei) run_one gepa-rl-ei gepa-rl "${TASK[@]}" "seed_prompt=$PROMPT" parallelism=1 "${RL[@]}" "${EI[@]}" n_rounds=1 gepa_iterations=2 max_metric_calls=$((24 * S)) reflection.max_tokens=160 rl_batches_per_round=$((3 * S)) "${HINTS[@]}" expert_rounds_per_round=1 ;;
     *) echo "unknown ablation $a (expected: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done

@@ -208,12 +208,21 @@ export function parseOverrides(command: string, argv: string[], base: Record<str
   const { schema } = schemaFor(command);
   const leaves = leavesOf(schema);
   const out = structuredClone(base);
+  // every refused key at once, so one run of the command names them all
+  const refused: string[] = [];
   for (const arg of argv) {
     const eq = arg.indexOf('=');
     if (eq <= 0) throw new OverrideError(`expected key=value, got ${JSON.stringify(arg)}`);
-    const leaf = resolveKey(command, arg.slice(0, eq), leaves);
+    let leaf: Leaf;
+    try {
+      leaf = resolveKey(command, arg.slice(0, eq), leaves);
+    } catch (e) {
+      refused.push((e as Error).message);
+      continue;
+    }
     setPath(out, leaf.path, coerce(leaf, arg.slice(eq + 1)));
   }
+  if (refused.length) throw new OverrideError(refused.join('\n'));
   return out;
 }
 

@@ -398,12 +398,77 @@ function valueAt(raw: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
+/**
+ * Keys a workflow reads only under some other setting. Set to anything but their default while that
+ * setting says otherwise, they would change nothing, so they are refused naming the setting. (A
+ * composed workflow hands its children whole sections, defaults included: those pass, being defaults.)
+ */
+interface ConditionalRead {
+  types?: WorkflowType[];
+  /** dotted paths; `section.*` is every key of the section */
+  keys: string[];
+  unread: (c: any) => string | null;
+}
+const CONDITIONAL_READS: ConditionalRead[] = [
+  { keys: ['task.arithmetic_digits', 'task.arithmetic_operators'], unread: (c) => (c.task.env !== 'arithmetic' ? `read only with task.env=arithmetic (got ${c.task.env})` : null) },
+  { keys: ['task.jsonl_path', 'task.jsonl_prompt_field', 'task.jsonl_answer_field', 'task.jsonl_grader'], unread: (c) => (c.task.env !== 'jsonl' ? `read only with task.env=jsonl (got ${c.task.env})` : null) },
+  { keys: ['policy.api_provider', 'policy.api_model', 'policy.api_base_url'], unread: (c) => (c.policy.backend !== 'api' ? `read only with policy.backend=api (got ${c.policy.backend})` : null) },
+  { keys: ['policy.lora_rank', 'policy.lora_alpha', 'policy.lora_target_modules', 'policy.checkpoint'], unread: (c) => (c.policy.backend === 'api' ? 'not read with policy.backend=api (an API model has no weights here)' : null) },
+  { keys: ['policy.lora_alpha', 'policy.lora_target_modules'], unread: (c) => (c.policy.lora_rank === 0 ? 'not read with policy.lora_rank=0 (full fine-tuning, no LoRA)' : null) },
+  { keys: ['run.wandb_mode'], unread: (c) => (c.run.wandb_project === undefined ? 'read only with run.wandb_project set' : null) },
+  {
+    types: ['gepaRlAlternation'],
+    keys: ['expert.*', 'teacher.*'],
+    unread: (c) => (c.alternation.expert_rounds_per_round === 0 ? 'read only with alternation.expert_rounds_per_round > 0 (0: no expert phases)' : null),
+  },
+  {
+    types: ['expertIteration', 'gepaRlAlternation'],
+    keys: ['teacher.*', 'expert.max_hint_regenerations', 'expert.expert_samples'],
+    unread: (c) => (c.expert.use_hints === false ? 'read only with expert.use_hints=true (false: best-of-N, no teacher)' : null),
+  },
+];
+
+const defaultsOf = new Map<WorkflowType, unknown>();
+
+function conditionallyUnread(type: WorkflowType, schema: z.ZodType, data: unknown): ConfigIssue[] {
+  if (!defaultsOf.has(type)) defaultsOf.set(type, schema.parse({}));
+  const defaults = defaultsOf.get(type);
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const rule of CONDITIONAL_READS) {
+    if (rule.types && !rule.types.includes(type)) continue;
+    const paths = rule.keys.flatMap((k) => {
+      if (!k.endsWith('.*')) return [k];
+      const section = valueAt(data, [k.slice(0, -2)]);
+      return section && typeof section === 'object' ? Object.keys(section).map((sub) => `${k.slice(0, -2)}.${sub}`) : [];
+    });
+    const set = paths.filter((p) => {
+      const v = valueAt(data, p.split('.'));
+      return v !== undefined && JSON.stringify(v) !== JSON.stringify(valueAt(defaults, p.split('.')));
+    });
+    if (!set.length) continue;
+    const why = rule.unread(data);
+    if (!why) continue;
+    for (const p of set) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const received = valueAt(data, p.split('.'));
+      issues.push({ path: p, message: `${type} does not read ${p} here: ${why}; got ${JSON.stringify(received)}`, received });
+    }
+  }
+  return issues;
+}
+
 /** Validate and fill defaults; throws ConfigError naming every bad field and what it received. */
 export function parseWorkflowInput<T = unknown>(type: WorkflowType, raw: unknown): T {
   const schema = WORKFLOW_INPUT_SCHEMAS[type];
   if (!schema) throw new ConfigError(type, [{ path: '', message: `no input schema for workflow type ${type}` }]);
   const r = schema.safeParse(raw ?? {});
-  if (r.success) return r.data as T;
+  if (r.success) {
+    const unread = conditionallyUnread(type, schema, r.data);
+    if (unread.length) throw new ConfigError(type, unread);
+    return r.data as T;
+  }
   const issues = r.error.issues.flatMap((i): ConfigIssue[] => {
     const received = valueAt(raw, i.path);
     if (i.code === 'unrecognized_keys') {

@@ -77,7 +77,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     system_prompt: systemPrompt,
     warnings: [],
   };
-  const offPolicy = offPolicySamplingWarning(input.policy.temperature, input.policy.top_p);
+  const offPolicy = offPolicySamplingWarning(input.policy.backend, input.policy.temperature, input.policy.top_p);
   if (offPolicy) {
     status.warnings.push(offPolicy);
     if (!carry) log.warn(offPolicy); // once per run, not again after continue-as-new

@@ -69,6 +69,19 @@ test('the workflow input schema refuses the same keys, each named with the workf
   expect(refusals('rlTraining', { policy: { backend: 'api' } })[0]).toMatch(/^policy\.backend: .*"local"\|"tinker", got "api"/);
 });
 
+test("the issue's command: gepa.minibatch_size drives the GEPA phases, both phase-length keys are refused at once", () => {
+  let msg = '';
+  try {
+    parseOverrides('gepa-rl', ['minibatch_size=5', 'max_iterations=9', 'n_batches=3']);
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  expect(msg.split('\n')).toEqual([
+    expect.stringMatching(/^gepa-rl: gepaRlAlternation does not read gepa\.max_iterations: the iterations of each GEPA phase are alternation\.gepa_iterations/),
+    expect.stringMatching(/^gepa-rl: gepaRlAlternation does not read rl\.n_batches: the batches of each RL phase are alternation\.rl_batches_per_round/),
+  ]);
+});
+
 test('keys of the alternation that drive its phases: gepa.minibatch_size and gepa.format_guard reach the GEPA phases', () => {
   const raw = parseOverrides('gepa-rl', ['minibatch_size=5', 'format_guard=true', 'gepa_iterations=9', 'rl_batches_per_round=3']);
   expect(raw).toEqual({ gepa: { minibatch_size: 5, format_guard: true }, alternation: { gepa_iterations: 9, rl_batches_per_round: 3 } });
@@ -84,6 +97,29 @@ test('keys of the alternation that drive its phases: gepa.minibatch_size and gep
 test('a value the workflow cannot run is refused too: RL has no cross_entropy loss (that is SFT, whose examples it does not build)', () => {
   expect(() => parseOverrides('rl', ['loss=cross_entropy'])).toThrow('rl.loss: expected one of importance_sampling | ppo, got "cross_entropy"');
   expect(() => parseWorkflowInput('gepaRlAlternation', { rl: { loss: 'cross_entropy' } })).toThrow(/rl\.loss: .*got "cross_entropy"/);
+});
+
+test('a key read only under another setting is refused when that setting says it is not read, naming the setting', () => {
+  const refusal = (type: any, raw: unknown) => {
+    try {
+      parseWorkflowInput(type, raw);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  expect(refusal('rlTraining', { task: { env: 'gsm8k', arithmetic_digits: 3 } })).toMatch(/task\.arithmetic_digits: rlTraining does not read task\.arithmetic_digits here: read only with task\.env=arithmetic \(got gsm8k\); got 3/);
+  expect(refusal('gepaOptimization', { policy: { api_model: 'gpt-4o' } })).toMatch(/policy\.api_model: .* read only with policy\.backend=api \(got local\)/);
+  expect(refusal('gepaOptimization', { policy: { backend: 'api', lora_rank: 8 } })).toMatch(/policy\.lora_rank: .*not read with policy\.backend=api/);
+  expect(refusal('gepaRlAlternation', { teacher: { model: 'x' } })).toMatch(/teacher\.model: .*read only with alternation\.expert_rounds_per_round > 0/);
+  expect(refusal('gepaRlAlternation', { teacher: { model: 'x' }, alternation: { expert_rounds_per_round: 1 } })).toBeNull();
+  expect(refusal('expertIteration', { expert: { use_hints: false, expert_samples: 9 } })).toMatch(/expert\.expert_samples: .*read only with expert\.use_hints=true/);
+  expect(refusal('rlTraining', { run: { wandb_mode: 'offline' } })).toMatch(/run\.wandb_mode: .*read only with run\.wandb_project set/);
+  expect(refusal('rlTraining', { policy: { lora_rank: 0, lora_alpha: 4 } })).toMatch(/policy\.lora_alpha: .*not read with policy\.lora_rank=0/);
+  // the default value itself is harmless (a composed workflow hands its children whole sections)
+  expect(refusal('rlTraining', { task: { env: 'gsm8k', arithmetic_digits: 2 } })).toBeNull();
+  // and the CLI says so before connecting
+  expect(() => prepareExperiment('rl', ['env=gsm8k', 'arithmetic_digits=3'])).toThrow(/rlTraining does not read task\.arithmetic_digits here/);
 });
 
 test('help lists exactly the keys the command accepts, none it refuses', () => {

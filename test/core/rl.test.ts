@@ -39,9 +39,10 @@ test('eval schedule and metric names', () => {
   expect(row).toMatchObject({ 'progress/batch': 0, 'env/all/reward/total': 0.5, 'env/all/correct': 0.5, 'env/all/ac_tokens_per_turn': 5, 'optim/entropy': 2, 'test/env/all/correct': 0.5 });
 });
 
-test('RL names the settings that make its sampling off-policy, and only those', () => {
-  expect(offPolicySamplingWarning(1, 1)).toBeNull();
-  expect(offPolicySamplingWarning(0.7, 1)).toMatch(/^policy\.temperature=0\.7: RL samples from a tempered distribution .* set temperature=1 top_p=1/);
-  expect(offPolicySamplingWarning(1, 0.9)).toMatch(/^policy\.top_p=0\.9: RL samples from a truncated distribution/);
-  expect(offPolicySamplingWarning(0.5, 0.9)).toMatch(/^policy\.temperature=0\.5 and policy\.top_p=0\.9: /);
+test('RL names the settings that make its sampling off-policy, and only those: Tinker scores at T=1, the local learner under the sampling distribution', () => {
+  expect(offPolicySamplingWarning('tinker', 1, 1)).toBeNull();
+  expect(offPolicySamplingWarning('local', 0.7, 0.9)).toBeNull();
+  expect(offPolicySamplingWarning('tinker', 0.7, 1)).toMatch(/^policy\.temperature=0\.7 with policy\.backend=tinker: RL samples from a tempered distribution .* set temperature=1 top_p=1/);
+  expect(offPolicySamplingWarning('tinker', 1, 0.9)).toMatch(/^policy\.top_p=0\.9 with policy\.backend=tinker: RL samples from a truncated distribution/);
+  expect(offPolicySamplingWarning('tinker', 0.5, 0.9)).toMatch(/^policy\.temperature=0\.5 and policy\.top_p=0\.9 with/);
 });

@@ -118,7 +118,7 @@ test('expertIteration on an empty train split fails the same way', async () => {
 });
 
 test('evaluatePrompt on a dataset file that does not exist: DatasetError, tried once', async () => {
-  const o = await failRun('evaluatePrompt', 'f-evalp', { task: jsonlTask('missing.jsonl'), policy: apiPolicy, prompt: 'x' }, 'unreadable dataset');
+  const o = await failRun('evaluatePrompt', 'f-evalp', { task: jsonlTask('missing.jsonl'), policy, prompt: 'x' }, 'unreadable dataset');
   expect(chain(o.failure)).toMatch(/\[DatasetError\]: dataset file .*missing\.jsonl does not exist/);
   expectNoRetries(o.history);
   expect(o.runJson).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^DatasetError: dataset file .*missing\.jsonl does not exist/) });
