@@ -72,7 +72,7 @@ export const optimSchema = z
     beta2: z.number().min(0).lt(1).default(0.95).describe('Adam beta2'),
     eps: z.number().positive().default(1e-8).describe('Adam epsilon'),
     weight_decay: z.number().nonnegative().default(0).describe('Adam weight decay'),
-    grad_clip: z.number().positive().default(1.0).describe('gradient-norm clip'),
+    grad_clip: z.number().nonnegative().default(0).describe('gradient-norm clip; 0 = no clipping (tinker-cookbook does not clip; TRL clips at 1.0)'),
   })
   .strict();
 
