@@ -117,6 +117,10 @@ export const gepaSchema = z
     reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
+    fence_repair: z
+      .boolean()
+      .default(false)
+      .describe('a reflection reply without a fenced block gets one more turn asking for it (false: the whole reply is the proposal, as the reference)'),
   })
   .strict();
 

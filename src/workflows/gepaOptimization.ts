@@ -7,10 +7,11 @@
  * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
  * run ends with exactly the candidates of an uninterrupted one.
  */
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { GepaInput } from '../config';
 import {
   candidatePrompt,
+  componentsToReflect,
   frontier,
   initState,
   judgeChild,
@@ -184,13 +185,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       };
     }
   };
-  // Runs recorded before proposals.jsonl existed, and before continue-as-new was checked on every
-  // iteration (it followed an accepted child only), replay along the old path (Temporal patch marker).
-  const v2 = () => patched('gepa-proposals-and-can-every-iteration');
-  let acceptedChild = false;
   type ProposalRow = Record<string, unknown> & { component: string };
   const proposalRows = async (it: number, parentId: number, rows: ProposalRow[], outcome: string) => {
-    if (!rows.length || !v2()) return;
+    if (!rows.length) return;
     await ts.appendRows({
       run_dir: paths.run_dir,
       file: 'proposals.jsonl',
@@ -199,10 +196,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   };
 
   for (;;) {
-    // checked every iteration (not only after an accepted child), carrying the control state too
-    const canHere = v2() || acceptedChild;
-    acceptedChild = false;
-    if (workflowInfo().continueAsNewSuggested && canHere) {
+    // checked every iteration, carrying the control state too
+    if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, control: control.snapshot() });
     }
@@ -247,12 +242,13 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       await metricsRow(st, { 'gepa/event': 'skip_perfect' });
       continue;
     }
+    const components = componentsToReflect(st, parent.id, opts);
     // one component at a time (round-robin) or all of them
     const childComponents = { ...parent.components };
     const proposals: ProposalRow[] = [];
     const unfencedFirst = new Set<string>();
     let proposed = false;
-    for (const comp of plan.components) {
+    for (const comp of components) {
       phase = `iteration ${it}: reflecting on ${comp}`;
       const p = await reflect({
         reflection: input.reflection,
@@ -262,6 +258,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         rejected: st.rejected[comp] ?? [],
         template: reflectionTemplateFor(comp, g),
         seed: input.run.seed * 104_729 + it,
+        fence_repair: g.fence_repair,
       });
       recordReflectionUsage(st, p);
       if (p.first_reply_unfenced) unfencedFirst.add(comp);
@@ -301,7 +298,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const parentSum = pe.scores.reduce((a, b) => a + b, 0);
     const childSum = ce.scores.reduce((a, b) => a + b, 0);
     if (!verdict.accept) {
-      for (const comp of plan.components) {
+      for (const comp of components) {
         if (childComponents[comp] !== parent.components[comp]) {
           recordRejected(
             st,
@@ -322,7 +319,6 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     await promptRow(st, cand.id);
     await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
     await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
-    acceptedChild = true;
   }
 
   phase = 'done';

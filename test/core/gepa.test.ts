@@ -13,6 +13,8 @@ import {
   nextMinibatch,
   paretoFronts,
   parseReflectionReply,
+  MAX_PROPOSAL_CHARS,
+  componentsToReflect,
   planIteration,
   buildReflectionPrompt,
   recordParentMinibatch,
@@ -153,6 +155,26 @@ describe('acceptance, budget and components', () => {
     // 13 used, worst case of the next iteration is 3+3+4=10 > 7 left: stop before spending
     expect(planIteration(st, opts)).toEqual({ kind: 'stop', reason: expect.stringMatching(/^budget: 13\/20/) });
   });
+  test('round-robin: the pointer moves only when the reflector is asked, and a child continues its parent\'s pointer', () => {
+    const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
+    const comps = { system_prompt: 's', a: 'A', b: 'B' };
+    const st = initState({ seed: 3, components: comps, val_size: 2, train_size: 10, budget: 1000 });
+    addEvaluatedCandidate(st, { components: comps, parents: [], val_scores: [0, 0] });
+    // a perfect (skipped) minibatch does not move the pointer
+    expect(planIteration(st, opts).kind).toBe('reflect');
+    expect(recordParentMinibatch(st, [1, 1], opts)).toBe(true);
+    planIteration(st, opts);
+    expect(recordParentMinibatch(st, [0, 1], opts)).toBe(false);
+    expect(componentsToReflect(st, 0, opts)).toEqual(['system_prompt']);
+    // the child of seed (whose system_prompt was just rewritten) goes on with component a
+    const child = recordAccepted(st, { components: { ...comps, system_prompt: 's2' }, parents: [0], val_scores: [1, 0] }, opts);
+    expect(componentsToReflect(st, child.id, opts)).toEqual(['a']);
+    expect(componentsToReflect(st, child.id, opts)).toEqual(['b']);
+    expect(componentsToReflect(st, 0, opts)).toEqual(['a']);
+    // a merge child takes the furthest pointer of its parents
+    const merged = recordAccepted(st, { components: comps, parents: [0, child.id], val_scores: [1, 1] }, opts);
+    expect(componentsToReflect(st, merged.id, opts)).toEqual(['b']); // the child's pointer wrapped to 0, the seed's is at b
+  });
   test('round-robin components per candidate', () => {
     const cursor = {};
     expect(selectComponents(['a', 'b'], cursor, 0, 'round_robin')).toEqual(['a']);
@@ -163,13 +185,28 @@ describe('acceptance, budget and components', () => {
 });
 
 describe('reflection', () => {
-  test('only a closed fenced block is adopted', () => {
+  test('a complete reply is adopted between its first and last fence, or whole without a fence', () => {
     expect(parseReflectionReply('Sure:\n```\nNew prompt\n```\nbye')).toEqual({ ok: true, text: 'New prompt' });
-    expect(parseReflectionReply('```text\nA\n```\n```\nB\n```')).toEqual({ ok: true, text: 'B' });
-    expect(parseReflectionReply('just text')).toMatchObject({ ok: false, reason: 'unfenced' });
+    // a proposal that itself holds a code block stays whole (issue #11: it was cut to "Never add units.")
+    const nested = '```\nSolve…\nFormat like:\n```\nAnswer: 42\n```\nNever add units.\n```';
+    expect(parseReflectionReply(nested)).toEqual({ ok: true, text: 'Solve…\nFormat like:\n```\nAnswer: 42\n```\nNever add units.' });
+    expect(parseReflectionReply('```text\nA\n```')).toEqual({ ok: true, text: 'A' });
+    expect(parseReflectionReply('  Give only the final number.\n')).toEqual({ ok: true, text: 'Give only the final number.' });
+    expect(parseReflectionReply('just text', 'other', { requireFence: true })).toMatchObject({ ok: false, reason: 'unfenced' });
+  });
+  test('truncated, unclosed, empty, unchanged and runaway replies are rejected with their reason', () => {
+    expect(parseReflectionReply('```\nA complete-looking block\n```', undefined, { finishReason: 'length' })).toMatchObject({ ok: false, reason: 'truncated' });
+    expect(parseReflectionReply('No fence, cut off mid', undefined, { finishReason: 'length' })).toMatchObject({ ok: false, reason: 'truncated' });
     expect(parseReflectionReply('```\ntruncated new prompt')).toMatchObject({ ok: false, reason: 'unclosed fence' });
+    expect(parseReflectionReply('```\nA\n```\nand then ```\nB')).toMatchObject({ ok: false, reason: 'unclosed fence' });
     expect(parseReflectionReply('```\n\n```')).toMatchObject({ ok: false, reason: 'empty' });
+    expect(parseReflectionReply('```')).toMatchObject({ ok: false, reason: 'unclosed fence' });
+    expect(parseReflectionReply('   \n ')).toMatchObject({ ok: false, reason: 'empty' });
     expect(parseReflectionReply('```\nsame\n```', 'same')).toMatchObject({ ok: false, reason: 'unchanged' });
+    expect(parseReflectionReply(' same ', 'same')).toMatchObject({ ok: false, reason: 'unchanged' });
+    const huge = parseReflectionReply('x'.repeat(10_000_000));
+    expect(huge).toMatchObject({ ok: false, reason: 'too long' });
+    expect(huge.text.length).toBe(MAX_PROPOSAL_CHARS);
   });
   test('the reflection prompt carries the text, the records and the rejected proposals', () => {
     const p = buildReflectionPrompt({

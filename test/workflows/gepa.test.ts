@@ -33,7 +33,7 @@ function input(runsDir: string, runId: string, over: Record<string, unknown> = {
 
 const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('GEPA improves the prompt, never exceeds the budget, rejects unfenced replies and records everything', async () => {
+test('GEPA improves the prompt, never exceeds the budget, rejects unchanged replies and records everything', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
@@ -57,7 +57,7 @@ test('GEPA improves the prompt, never exceeds the budget, rejects unfenced repli
   expect(metrics[metrics.length - 1]['gepa/best_val_score']).toBe(1);
 });
 
-test('an unfenced reflection reply is rejected and remembered, never adopted', async () => {
+test('a truncated reflection reply is rejected and remembered, never adopted; no repair call by default', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
   const r = await worker.runUntil(
@@ -71,19 +71,30 @@ test('an unfenced reflection reply is rejected and remembered, never adopted', a
   expect(r.n_candidates).toBe(1);
   expect(r.best_prompt).toBe('JUNK: answer the question.');
   // the rejected reply is shown back to the reflector on the next iteration
-  // (first turns only: an unfenced reply also earns one repair turn in the same conversation)
-  const firstTurns = reflectionPrompts.filter((p) => p.includes('JUNK: answer the question.') && !p.includes(FENCE_REPAIR_PROMPT));
-  expect(reflectionPrompts.filter((p) => p.includes(FENCE_REPAIR_PROMPT)).length).toBeGreaterThan(0);
-  const later = firstTurns.slice(1);
-  expect(later.length).toBeGreaterThan(0);
-  expect(later[0]).toMatch(/rejected[\s\S]*\(unfenced\) Sure! Think step by step/);
-  // the unfenced first reply before each repair turn is recorded with the proposal
+  const turns = reflectionPrompts.filter((p) => p.includes('JUNK: answer the question.'));
+  expect(turns.some((p) => p.includes(FENCE_REPAIR_PROMPT))).toBe(false);
+  expect(turns.length).toBeGreaterThan(1);
+  expect(turns[1]).toMatch(/rejected[\s\S]*\(truncated\) Sure! Think step by step and answer/);
   const proposals = jsonl(path.join(runs, 'g2/proposals.jsonl'));
   expect(proposals.length).toBe(r.counters.rejected);
   for (const p of proposals) {
-    expect(p).toMatchObject({ component: 'system_prompt', ok: false, reason: 'unfenced', first_reply_unfenced: true, reflection_calls: 2, outcome: 'rejected_reflection' });
-    expect(p.first_reply_excerpt).toBe('Sure! Think step by step and answer carefully.');
+    expect(p).toMatchObject({ component: 'system_prompt', ok: false, reason: 'truncated', first_reply_unfenced: false, reflection_calls: 1, outcome: 'rejected_reflection' });
   }
+});
+
+test('a complete reply without a fence is adopted whole, as the reference does', async () => {
+  registerScriptedReplies('prose-reflector', (req) => {
+    const current = /```\n([\s\S]*?)\n```/.exec(req.messages[0].content)?.[1] ?? '';
+    return /step by step/.test(current) ? current : `${current} Think step by step.`;
+  });
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-prose-${Date.now()}`, args: [input(runs, 'g9', {}, 'prose-reflector')] }),
+  );
+  expect(r.best_prompt).toBe('Answer the question. Think step by step.');
+  expect(r.best_val_score).toBe(1);
+  expect(jsonl(path.join(runs, 'g9/proposals.jsonl'))[0]).toMatchObject({ ok: true, reflection_calls: 1, outcome: 'accepted as candidate 1' });
 });
 
 test('a reflection LM that still fails after its retries is a rejected proposal, and the run goes on; usage is recorded per call', async () => {
@@ -91,7 +102,7 @@ test('a reflection LM that still fails after its retries is a rejected proposal,
   registerScriptedReplies('gpt-4o-mini-flaky', (req, call) => {
     if (call < 5) throw Object.assign(new Error('the server is overloaded'), { status: 503, headers: { 'retry-after-ms': '10' } });
     const current = /```\n([\s\S]*?)\n```/.exec(req.messages[0].content)?.[1] ?? '';
-    return /step by step/.test(current) ? 'Nothing to change.' : `\`\`\`\n${current}\nThink step by step.\n\`\`\``;
+    return /step by step/.test(current) ? `\`\`\`\n${current}\n\`\`\`` : `\`\`\`\n${current}\nThink step by step.\n\`\`\``;
   });
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
@@ -201,7 +212,7 @@ test('multi-component candidates with per-component reflection prompts; two sibl
     if (req.messages.length === 1) seen.push(p);
     const cur = /```\n([\s\S]*?)\n```/.exec(p)?.[1] ?? '';
     const tip = p.startsWith('SUB') ? 'subtract carefully' : p.startsWith('MUL') ? 'multiply carefully' : null;
-    return !tip || cur.includes(tip) ? 'No change needed.' : `\`\`\`\n${cur} ${tip}\n\`\`\``;
+    return !tip || cur.includes(tip) ? `No change needed:\n\`\`\`\n${cur}\n\`\`\`` : `\`\`\`\n${cur} ${tip}\n\`\`\``;
   });
   const runs = tmpRunsDir();
   const components = { system_prompt: 'Answer the question.', sub: 'Subtraction:', mul: 'Multiplication:' };

@@ -6,7 +6,7 @@
 import { createRng } from '../rng';
 import { acceptIfStrictlyBetter, isPerfect, keepsFormat } from './acceptance';
 import { canAfford, checkInitialBudget, reflectiveIterationCost, spend } from './budget';
-import { renderSystemPrompt, selectComponents } from './components';
+import { inheritRoundRobin, renderSystemPrompt, selectComponents } from './components';
 import { bestCandidate, paretoFronts, selectParentFromFront } from './pareto';
 import { initSampler, nextMinibatch } from './sampler';
 import { acceptMerge, chooseMergeTriplet, initMergeState, markMergeTried, MERGE_SUBSAMPLE, mergeSubsample, mergeTriplets, type MergeState } from './merge';
@@ -55,6 +55,7 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
   };
   const prevBest = state.candidates.length ? bestCandidate(state.candidates).val_mean : -Infinity;
   state.candidates.push(cand);
+  inheritRoundRobin(state.rr_cursor, cand.id, cand.parents);
   if (cand.val_mean > prevBest) {
     state.best_id = cand.id;
     state.iterations_without_improvement = 0;
@@ -64,7 +65,7 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
 
 export type Plan =
   | { kind: 'stop'; reason: string }
-  | { kind: 'reflect'; parent_id: number; components: string[]; minibatch: number[] }
+  | { kind: 'reflect'; parent_id: number; minibatch: number[] }
   | { kind: 'merge'; parent_ids: [number, number]; ancestor: number; components: Record<string, string>; sources: number[]; subsample: number[] };
 
 /** The stop_reason of a run ended by the `stop` signal. */
@@ -102,8 +103,15 @@ export function planIteration(state: GepaState, opts: GepaOptions, stopRequested
   if (merge) return merge;
   const parent_id = selectParentFromFront(state.candidates, state.rng);
   const minibatch = nextMinibatch(state.sampler, state.train_size, opts.minibatch_size, state.rng);
-  const components = selectComponents(state.component_names, state.rr_cursor, parent_id, opts.component_selector);
-  return { kind: 'reflect', parent_id, components, minibatch };
+  return { kind: 'reflect', parent_id, minibatch };
+}
+
+/**
+ * The components the reflector rewrites on this iteration, chosen only once the parent's minibatch
+ * was not perfect (as the reference): a skipped iteration leaves the round-robin pointer where it was.
+ */
+export function componentsToReflect(state: GepaState, parentId: number, opts: GepaOptions): string[] {
+  return selectComponents(state.component_names, state.rr_cursor, parentId, opts.component_selector);
 }
 
 const mergeState = (state: GepaState): MergeState => (state.merge ??= initMergeState());
@@ -151,7 +159,7 @@ export function recordParentMinibatch(state: GepaState, scores: readonly number[
 
 export function recordRejected(state: GepaState, component: string, p: RejectedProposal, memory: number): void {
   state.counters.rejected += 1;
-  if (p.reason === 'unfenced' || p.reason === 'unclosed fence' || p.reason === 'empty') state.counters.rejected_unfenced += 1;
+  if (p.reason === 'unfenced' || p.reason === 'unclosed fence' || p.reason === 'empty' || p.reason === 'truncated' || p.reason === 'too long') state.counters.rejected_unfenced += 1;
   if (p.reason === 'reflection error') state.counters.reflection_errors += 1;
   const list = (state.rejected[component] ??= []);
   list.push({ ...p, text: p.text.slice(0, 2000) });

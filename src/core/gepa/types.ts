@@ -16,7 +16,7 @@ export interface Candidate {
 
 export interface RejectedProposal {
   text: string;
-  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'not better' | 'format regression' | 'reflection error';
+  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'truncated' | 'too long' | 'not better' | 'format regression' | 'reflection error';
   parent_score: number | null;
   child_score: number | null;
   /** the reflector's first reply had no fenced block (a repair turn was asked for) */
@@ -43,6 +43,7 @@ export interface GepaCounters {
   accepted: number;
   skipped_perfect: number;
   rejected: number;
+  /** replies that held no usable proposal (truncated, unclosed fence, empty, too long, unfenced with fence_repair) */
   rejected_unfenced: number;
   reflection_errors: number;
 }
