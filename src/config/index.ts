@@ -103,6 +103,12 @@ export const gepaSchema = z
     score_threshold: z.number().optional().describe('stop when the best val score reaches this'),
     max_no_improvement: z.number().int().positive().optional().describe('stop after N iterations without a better best val score'),
     minibatch_size: z.number().int().positive().default(3).describe('reflection minibatch size'),
+    val_size: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('val rows candidates are scored on (default: the val split, made smaller so the budget pays the seed plus 3 full iterations, at least 8 rows)'),
     component_selector: z.enum(['round_robin', 'all']).default('round_robin').describe('which components are rewritten per iteration'),
     parallelism: z.number().int().positive().default(4).describe('evaluation chunks run in parallel'),
     perfect_score: z.number().default(1.0).describe('a minibatch where every score reaches this is skipped'),
@@ -117,6 +123,8 @@ export const gepaSchema = z
     reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
+    eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the test split (not counted in max_metric_calls)'),
+    n_eval_test: z.number().int().positive().optional().describe('eval_test: the first N test problems (default: all)'),
     fence_repair: z
       .boolean()
       .default(false)

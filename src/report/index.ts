@@ -350,7 +350,9 @@ export function renderReport(d: ReportData): string {
     return `<tr><td>${esc(p.phase ?? '')}</td><td>${esc(p.iteration)}</td><td>${esc(p.component)}</td><td>${esc(p.parent_id)}</td><td>${esc(p.outcome)}</td><td>${esc(why)}</td><td>${esc(tokens)}</td><td><pre>${esc(String(p.text ?? '').slice(0, 400))}</pre></td></tr>`;
   });
   const ckpts = d.checkpoints.map((c) => `<tr><td>${esc(c.phase ?? '')}</td><td>${esc(c.step)}</td><td>${esc(c.path)}</td><td>${num(c.metrics?.loss)}</td></tr>`);
-  const facts = d.run ? Object.entries(d.run).filter(([, v]) => typeof v !== 'object').map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`) : [];
+  // the run's scalars, then its summary's (GEPA: budget used, why it stopped, val and test scores side by side)
+  const scalars = (o: Row | null | undefined, prefix = '') => Object.entries(o ?? {}).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [`${prefix}${k}`, v] as const);
+  const facts = d.run ? [...scalars(d.run), ...scalars(d.run.summary, 'summary.')].map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v ?? '-')}</td></tr>`) : [];
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>gepa-rl report ${esc(d.run?.run_id ?? path.basename(d.dir))}</title><style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}h1{font-size:22px}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}

@@ -13,6 +13,7 @@ import {
   candidatePrompt,
   componentsToReflect,
   frontier,
+  gepaValSize,
   initState,
   judgeChild,
   planIteration,
@@ -58,6 +59,10 @@ export interface GepaResult extends GepaSummary {
   /** the best candidate's components (best_prompt is them rendered as one system prompt) */
   best_components: Record<string, string>;
   candidates: Array<{ id: number; parents: number[]; val_mean: number }>;
+  /** gepa.eval_test: the best candidate's and the seed's mean score on the first n_test test problems (else null) */
+  test_score: number | null;
+  seed_test_score: number | null;
+  n_test: number | null;
 }
 
 
@@ -68,7 +73,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   let state: GepaState | null = carry?.state ?? null;
   let phase = 'starting';
   const control = installControl({ initial: carry?.control });
-  setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
+  let finalTest: { test_score: number; seed_test_score: number; n_test: number } | null = null;
+  setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}), ...(finalTest ?? {}), ...(state?.candidates.length ? { seed_val_score: state.candidates[0].val_mean } : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
     state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c), components: c.components })) : [],
@@ -78,7 +84,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     carry?.paths ??
     (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const valIdx = Array.from({ length: sizes.val }, (_, i) => i);
+  // the val rows candidates are scored on: fixed at the start (a default that fits the budget, core/gepa/budget.ts)
+  const valSize = state?.val_size ?? gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations });
+  const valIdx = Array.from({ length: valSize }, (_, i) => i);
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   const opts: GepaOptions = {
     minibatch_size: g.minibatch_size,
@@ -139,7 +147,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     let seed: Record<string, string>;
     try {
       seed = seedComponents(g);
-      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls });
+      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size });
     } catch (e) {
       throw ApplicationFailure.create({ type: 'InvalidConfig', nonRetryable: true, message: (e as Error).message });
     }
@@ -321,9 +329,25 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
   }
 
-  phase = 'done';
   const sum = summarizeState(st);
   const best = st.candidates[sum.best_candidate_id ?? 0];
+  if (g.eval_test) {
+    // the seed and the best candidate on the test split (not counted in the budget, as the reference)
+    phase = 'test evaluation';
+    const testIdx = Array.from({ length: Math.min(g.n_eval_test ?? sizes.test, sizes.test) }, (_, i) => i);
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    const bestEv = await runPolicy(on, 'test', testIdx, candidatePrompt(st, best), { seed: input.run.seed });
+    const seedEv = best.id === 0 ? bestEv : await runPolicy(on, 'test', testIdx, candidatePrompt(st, st.candidates[0]), { seed: input.run.seed });
+    finalTest = { test_score: mean(bestEv.scores), seed_test_score: mean(seedEv.scores), n_test: testIdx.length };
+  }
+  await metricsRow(st, {
+    key: 'gepa-final',
+    'gepa/event': 'final',
+    'final/best_score': sum.best_val_score,
+    'final/seed_score': st.candidates[0].val_mean,
+    ...(finalTest ? { 'final/test_score': finalTest.test_score, 'final/seed_test_score': finalTest.seed_test_score, 'final/n_test': finalTest.n_test } : {}),
+  });
+  phase = 'done';
   const result: GepaResult = {
     ...sum,
     run_id: runId,
@@ -332,9 +356,12 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     best_components: { ...best.components },
     seed_val_score: st.candidates[0].val_mean,
     candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
+    test_score: finalTest?.test_score ?? null,
+    seed_test_score: finalTest?.seed_test_score ?? null,
+    n_test: finalTest?.n_test ?? null,
   };
   await ts.writeJson({ run_dir: paths.run_dir, file: 'gepa/candidates.json', value: { candidates: st.candidates, frontier: frontier(st), component_names: st.component_names } });
-  await ts.finishRun({ run_dir: paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used, reflection_usage: sum.reflection_usage } });
+  await ts.finishRun({ run_dir: paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage } });
   await condition(allHandlersFinished);
   return result;
 }

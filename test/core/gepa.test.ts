@@ -15,6 +15,8 @@ import {
   parseReflectionReply,
   MAX_PROPOSAL_CHARS,
   componentsToReflect,
+  gepaValSize,
+  minimumBudget,
   planIteration,
   buildReflectionPrompt,
   recordParentMinibatch,
@@ -134,14 +136,36 @@ describe('acceptance, budget and components', () => {
     expect(keepsFormat([true, true, false], [true, false, false])).toBe(false);
   });
   test('budget errors are clear and spending is checked first', () => {
-    expect(() => checkInitialBudget(5, 6)).toThrow('max_metric_calls=5 is smaller than one evaluation of the val set (6 rows)');
-    expect(() => checkInitialBudget(5, 0)).toThrow(/val set is empty/);
+    expect(() => checkInitialBudget(5, 6, 3)).toThrow(/max_metric_calls=5 cannot pay for .* smaller than one evaluation of the val set, 6 rows\): it needs at least 18/);
+    // gsm8k's val split (100) with the default budget: refused before start, with the minimum
+    expect(() => checkInitialBudget(150, 100, 3)).toThrow(
+      'max_metric_calls=150 cannot pay for the seed evaluation on 100 val rows plus one iteration (2 × minibatch 3 + 100 val = 106): it needs at least 206',
+    );
+    expect(() => checkInitialBudget(206, 100, 3)).not.toThrow();
+    expect(minimumBudget(100, 3)).toBe(206);
+    expect(() => checkInitialBudget(5, 0, 3)).toThrow(/val set is empty/);
     expect(canAfford({ used: 8, limit: 10 }, 2)).toBe(true);
     expect(canAfford({ used: 8, limit: 10 }, 3)).toBe(false);
   });
+  test('the default val size leaves the budget room for several iterations; an explicit one is kept', () => {
+    // gsm8k / math / hotpotqa (val 100) and arithmetic (val 50) with the default budget 150, minibatch 3
+    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3 })).toBe(33);
+    expect(gepaValSize({ available: 50, budget: 150, minibatch: 3 })).toBe(33);
+    expect(gepaValSize({ available: 30, budget: 150, minibatch: 3 })).toBe(30); // aime
+    expect(gepaValSize({ available: 8, budget: 50, minibatch: 3 })).toBe(8);
+    // the alternation's phases: 3 iterations of 16 traces
+    expect(gepaValSize({ available: 100, budget: 150, minibatch: 16, max_iterations: 3 })).toBe(13);
+    for (const [available, mb, it] of [[100, 3, undefined], [50, 3, undefined], [30, 3, undefined], [100, 16, 3]] as const) {
+      const v = gepaValSize({ available, budget: 150, minibatch: mb, max_iterations: it });
+      expect(v + 3 * (2 * mb + v)).toBeLessThanOrEqual(150); // seed + 3 worst-case iterations fit
+    }
+    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 100 })).toBe(100);
+    expect(gepaValSize({ available: 6, budget: 150, minibatch: 3, requested: 100 })).toBe(6);
+    expect(gepaValSize({ available: 100, budget: 20, minibatch: 3 })).toBe(8); // never below 8: then refused with the minimum
+  });
   test('budget accounting per iteration type', () => {
     const opts: GepaOptions = { minibatch_size: 3, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 20 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 20, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0, 1, 0] });
     expect(st.budget.used).toBe(4); // seed on val
     const plan = planIteration(st, opts);
@@ -158,7 +182,7 @@ describe('acceptance, budget and components', () => {
   test('round-robin: the pointer moves only when the reflector is asked, and a child continues its parent\'s pointer', () => {
     const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
     const comps = { system_prompt: 's', a: 'A', b: 'B' };
-    const st = initState({ seed: 3, components: comps, val_size: 2, train_size: 10, budget: 1000 });
+    const st = initState({ seed: 3, components: comps, val_size: 2, train_size: 10, budget: 1000, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: comps, parents: [], val_scores: [0, 0] });
     // a perfect (skipped) minibatch does not move the pointer
     expect(planIteration(st, opts).kind).toBe('reflect');
@@ -224,7 +248,7 @@ describe('reflection', () => {
 describe('stop conditions', () => {
   const base: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
   const fresh = (val: number[]) => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget: 1000 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget: 1000, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: val });
     return st;
   };
@@ -266,7 +290,7 @@ describe('stop conditions', () => {
 
 describe('reflection usage', () => {
   test('tokens and cost are summed per reflection call; unknown prices stay null until one is known', () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10, minibatch_size: 2 });
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: null });
     recordReflectionUsage(st, { calls: 2, usage: { prompt_tokens: 100, completion_tokens: 10 }, cost_usd: null });
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 2, tokens_in: 100, tokens_out: 10, cost_usd: null });
@@ -275,7 +299,7 @@ describe('reflection usage', () => {
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 4, tokens_in: 151, tokens_out: 16, cost_usd: 0.75 });
   });
   test('a state carried from before usage was tracked starts its totals at zero', () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10, minibatch_size: 2 });
     delete st.reflection_usage;
     expect(summarizeState(st).reflection_usage.calls).toBe(0);
     recordReflectionUsage(st, { calls: 1, usage: { prompt_tokens: 3, completion_tokens: 4 }, cost_usd: null });
@@ -389,7 +413,7 @@ describe('merge', () => {
 
   test('engine: a merge is scheduled by an accepted child and tried on the next iteration, within the budget', () => {
     const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 1 };
-    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 100 });
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 100, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
     recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
     // only two candidates: no triplet yet, so the scheduled merge waits and the iteration reflects
@@ -417,7 +441,7 @@ describe('merge', () => {
   test('engine: a merge that does not fit the budget is not planned', () => {
     const opts: GepaOptions = { minibatch_size: 1, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 5 };
     // 3 candidates x 4 val = 12 used; reflective worst case 1+1+4 = 6 fits 19, a merge needs 4+4 = 8
-    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 19 });
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 19, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
     recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
     recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);

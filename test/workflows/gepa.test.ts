@@ -27,7 +27,7 @@ function input(runsDir: string, runId: string, over: Record<string, unknown> = {
     task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 },
     policy: { backend: 'api', api_provider: 'scripted', api_model: 'scripted-policy' },
     reflection: { provider: 'scripted', model: reflector },
-    gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
+    gepa: { max_metric_calls: 40 as number | undefined, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
   };
 }
 
@@ -97,6 +97,31 @@ test('a complete reply without a fence is adopted whole, as the reference does',
   expect(jsonl(path.join(runs, 'g9/proposals.jsonl'))[0]).toMatchObject({ ok: true, reflection_calls: 1, outcome: 'accepted as candidate 1' });
 });
 
+test('with the default budget a run scores a val subset that fits it and iterates; eval_test scores seed and best on test; result, status, metrics and run.json say so', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const cfg = input(runs, 'g10', { max_metric_calls: undefined, eval_test: true, n_eval_test: 9 });
+  cfg.task = { env: 'arithmetic', n_train: 40, n_val: 50, n_test: 12 };
+  const { r, status } = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-default-${Date.now()}`, args: [cfg] });
+    const res = await h.result();
+    return { r: res, status: (await h.query('status')) as Record<string, unknown> };
+  });
+  expect(r.val_size).toBe(33); // 50 val rows, budget 150, minibatch 3: seed + 3 full iterations fit
+  expect(r.budget_limit).toBe(150);
+  expect(r.iteration).toBeGreaterThanOrEqual(3);
+  expect(r.budget_used).toBeLessThanOrEqual(150);
+  expect(r.stop_reason).toMatch(/^budget: \d+\/150 metric calls used/);
+  expect(r.n_test).toBe(9);
+  expect(r.test_score).toBe(1);
+  expect(r.seed_test_score).toBeLessThan(1);
+  expect(status).toMatchObject({ phase: 'done', test_score: r.test_score, seed_test_score: r.seed_test_score, seed_val_score: r.seed_val_score, best_val_score: r.best_val_score });
+  const last = jsonl(path.join(runs, 'g10/metrics.jsonl')).pop();
+  expect(last).toMatchObject({ 'final/best_score': r.best_val_score, 'final/test_score': r.test_score, 'final/seed_test_score': r.seed_test_score, 'gepa/metric_calls': r.budget_used });
+  const run = JSON.parse(readFileSync(path.join(runs, 'g10/run.json'), 'utf8'));
+  expect(run.summary).toMatchObject({ budget_used: r.budget_used, budget_limit: 150, stop_reason: r.stop_reason, best_val_score: r.best_val_score, seed_val_score: r.seed_val_score, test_score: 1, seed_test_score: r.seed_test_score });
+});
+
 test('a reflection LM that still fails after its retries is a rejected proposal, and the run goes on; usage is recorded per call', async () => {
   // 5 failing calls = every attempt of the first reflection activity; fast retries via retry-after-ms
   registerScriptedReplies('gpt-4o-mini-flaky', (req, call) => {
@@ -157,14 +182,15 @@ test('the stop signal ends the run between steps with stop_reason stop_signal', 
   expect(r.n_candidates).toBe(1); // the seed is still evaluated: the signal is honoured between steps
 });
 
-test('a budget smaller than one val evaluation fails at once with a clear error', async () => {
+test('a budget that cannot pay for the seed plus one iteration is refused before anything is spent, with the minimum', async () => {
   const worker = await createTsWorker(env, TASK_QUEUE);
   const err = await worker.runUntil(
     env.client.workflow
       .execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-budget-${Date.now()}`, args: [input(tmpRunsDir(), 'g3', { max_metric_calls: 5 })] })
       .catch((e) => e),
   );
-  expect(String(err.cause?.message)).toMatch(/max_metric_calls=5 is smaller than one evaluation of the val set \(6 rows\)/);
+  expect(String(err.cause?.message)).toMatch(/max_metric_calls=5 cannot pay for the seed evaluation on 6 val rows plus one iteration .*it needs at least 18/);
+  expect(err.cause?.nonRetryable).toBe(true);
 });
 
 test('a run whose worker is stopped mid-run and resumed ends with exactly the candidates of an uninterrupted run', async () => {

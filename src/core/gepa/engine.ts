@@ -14,8 +14,8 @@ import type { Candidate, GepaOptions, GepaState, ReflectionUsage, RejectedPropos
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
-export function initState(args: { seed: number; components: Record<string, string>; val_size: number; train_size: number; budget: number }): GepaState {
-  checkInitialBudget(args.budget, args.val_size);
+export function initState(args: { seed: number; components: Record<string, string>; val_size: number; train_size: number; budget: number; minibatch_size: number }): GepaState {
+  checkInitialBudget(args.budget, args.val_size, Math.min(args.minibatch_size, Math.max(1, args.train_size)));
   if (args.train_size <= 0) throw new Error('the train set is empty: GEPA draws its reflection minibatches from it');
   const names = Object.keys(args.components);
   if (!names.length) throw new Error('a candidate needs at least one component');
@@ -211,6 +211,8 @@ export interface GepaSummary {
   iteration: number;
   budget_used: number;
   budget_limit: number;
+  /** val rows each candidate is scored on */
+  val_size: number;
   best_val_score: number | null;
   best_candidate_id: number | null;
   best_candidate_excerpt: string;
@@ -227,6 +229,7 @@ export function summarizeState(state: GepaState): GepaSummary {
     iteration: state.counters.iterations,
     budget_used: state.budget.used,
     budget_limit: state.budget.limit,
+    val_size: state.val_size,
     best_val_score: best ? best.val_mean : null,
     best_candidate_id: best ? best.id : null,
     best_candidate_excerpt: best ? candidatePrompt(state, best).slice(0, 200) : '',
