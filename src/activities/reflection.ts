@@ -6,7 +6,7 @@
  * retried by Temporal; a provider that cannot be built (missing key or base URL) is a
  * non-retryable ProviderConfig failure that names what is missing.
  */
-import { buildReflectionPrompt, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import { buildReflectionPrompt, closingFenceOnItsLine, debugProposal, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
@@ -22,6 +22,8 @@ export interface ProposeRequest {
   seed: number;
   /** gepa.fence_repair: an unfenced reply is not adopted whole but asked once more for a fenced block */
   fence_repair?: boolean;
+  /** gepa.debug: the deterministic reflector (core/gepa debugProposal), no LM call */
+  debug?: boolean;
 }
 
 export interface ProposeResult {
@@ -43,6 +45,11 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
   const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
+  if (req.debug) {
+    // gepa.debug: the deterministic rule of core/gepa (no LM call), parsed like any reply
+    const parsed = parseReflectionReply(debugProposal(req.current_text, records), req.current_text);
+    return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, calls: 0, first_reply_unfenced: false, first_reply_excerpt: null };
+  }
   const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
   const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
     provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });

@@ -123,6 +123,19 @@ export const gepaSchema = z
     reflection_prompts: z.record(z.string(), z.string()).optional().describe('reflection prompt template per component name (others use reflection_template or the default)'),
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('reject a child that lowers the format-ok count on the minibatch'),
+    rollouts_per_problem: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('samples per problem in every evaluation (each a metric call); a problem scores their mean, and their spread is shown to the reflector'),
+    pool_size: z.number().int().positive().optional().describe('keep at most this many candidates, pruning by the Pareto rule (never the best); default: all'),
+    min_improvement_threshold: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe("accept a child only if its minibatch mean beats the parent's by at least this (0: strictly better, as the reference)"),
+    debug: z.boolean().default(false).describe('a deterministic reflector that needs no LM (appends a note from the first failure\'s feedback), to try a pipeline'),
     eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the test split (not counted in max_metric_calls)'),
     n_eval_test: z.number().int().positive().optional().describe('eval_test: the first N test problems (default: all)'),
     fence_repair: z
@@ -154,8 +167,8 @@ export const alternationSchema = z
     n_rounds: z.number().int().positive().default(3).describe('rounds of [GEPA phase, RL phase]'),
     rl_batches_per_round: z.number().int().positive().default(10).describe('RL batches in each RL phase'),
     skip_first_gepa: z.boolean().default(false).describe('start round 0 with RL (no GEPA phase)'),
-    gepa_iterations: z.number().int().positive().default(5).describe('GEPA iterations in each GEPA phase'),
-    traces_per_iteration: z.number().int().positive().default(3).describe('GEPA minibatch (traces shown to the reflector) per iteration'),
+    gepa_iterations: z.number().int().positive().default(3).describe('GEPA iterations in each GEPA phase (seed 000)'),
+    traces_per_iteration: z.number().int().positive().default(16).describe('GEPA minibatch (traces shown to the reflector) per iteration (seed 000)'),
     format_guard: z.boolean().default(true).describe('reject a prompt that lowers the format-ok rate on the minibatch'),
     expert_rounds_per_round: z.number().int().nonnegative().default(0).describe('expert-iteration rounds after each RL phase (0: GEPA+RL only; >0: GEPA+RL+expert iteration)'),
   })

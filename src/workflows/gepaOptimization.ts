@@ -14,6 +14,8 @@ import {
   componentsToReflect,
   frontier,
   gepaValSize,
+  problemMeans,
+  problemSpreads,
   initState,
   judgeChild,
   planIteration,
@@ -85,9 +87,15 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
   const sizes = await ts.taskSplitSizes({ task: input.task });
   // the val rows candidates are scored on: fixed at the start (a default that fits the budget, core/gepa/budget.ts)
-  const valSize = state?.val_size ?? gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations });
+  const valSize = state?.val_size ?? gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations, rollouts_per_problem: g.rollouts_per_problem });
   const valIdx = Array.from({ length: valSize }, (_, i) => i);
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
+  // every evaluation samples rollouts_per_problem completions per problem; a problem scores their mean
+  const k = g.rollouts_per_problem;
+  const evaluate = async (split: 'train' | 'val' | 'test', idx: number[], prompt: string, seed: number) => {
+    const ev = await runPolicy(on, split, idx, prompt, { seed, numSamples: k });
+    return { ...ev, scores: problemMeans(ev.rewards_PG), spreads: problemSpreads(ev.rewards_PG) };
+  };
   const opts: GepaOptions = {
     minibatch_size: g.minibatch_size,
     component_selector: g.component_selector,
@@ -98,6 +106,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     rejected_memory: g.rejected_memory,
     use_merge: g.use_merge,
     max_merge_invocations: g.max_merge_invocations,
+    pool_size: g.pool_size,
+    min_improvement_threshold: g.min_improvement_threshold,
   };
   const metricsRow = async (s: GepaState, extra: Record<string, unknown>) => {
     const sum = summarizeState(s);
@@ -120,6 +130,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       },
     ], control);
   };
+  // with several rollouts per problem: the mean spread of the problems' scores on the minibatch
+  const spreadCols = (parent: number[], child: number[]) =>
+    k > 1 ? { 'gepa/parent_minibatch_spread': parent.reduce((a, b) => a + b, 0) / Math.max(1, parent.length), 'gepa/child_minibatch_spread': child.reduce((a, b) => a + b, 0) / Math.max(1, child.length) } : {};
   const promptRow = async (s: GepaState, id: number) => {
     const c = s.candidates[id];
     await ts.appendRows({
@@ -147,12 +160,12 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     let seed: Record<string, string>;
     try {
       seed = seedComponents(g);
-      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size });
+      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size, rollouts_per_problem: k });
     } catch (e) {
       throw ApplicationFailure.create({ type: 'InvalidConfig', nonRetryable: true, message: (e as Error).message });
     }
     phase = 'seed evaluation';
-    const ev = await runPolicy(on, 'val', valIdx, renderSystemPrompt(seed, state.component_names), { seed: input.run.seed });
+    const ev = await evaluate('val', valIdx, renderSystemPrompt(seed, state.component_names), input.run.seed);
     addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores });
     await promptRow(state, 0);
     await metricsRow(state, { 'gepa/event': 'seed' });
@@ -223,7 +236,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       const [a, b] = plan.parent_ids;
       const prompt = renderSystemPrompt(plan.components, st.component_names);
       phase = `iteration ${it}: merge of ${a} and ${b} on a val subsample`;
-      const se = await runPolicy(on, 'val', plan.subsample, prompt, { seed: input.run.seed });
+      const se = await evaluate('val', plan.subsample, prompt, input.run.seed);
       const v = judgeMerge(st, plan, se.scores);
       const row = { component: 'merge', parent_ids: plan.parent_ids, ancestor: plan.ancestor, sources: plan.sources, subsample: plan.subsample, parent_sums: v.parent_sums, child_sum: v.child_sum };
       if (!v.accept) {
@@ -232,8 +245,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         continue;
       }
       phase = `iteration ${it}: merged child on val`;
-      const ve = await runPolicy(on, 'val', valIdx, prompt, { seed: input.run.seed });
-      const cand = recordMergeAccepted(st, { components: plan.components, parents: [a, b], val_scores: ve.scores });
+      const ve = await evaluate('val', valIdx, prompt, input.run.seed);
+      const cand = recordMergeAccepted(st, { components: plan.components, parents: [a, b], val_scores: ve.scores }, opts);
       log.info('GEPA accepted a merge', { id: cand.id, parents: plan.parent_ids, ancestor: plan.ancestor, val: cand.val_mean });
       await promptRow(st, cand.id);
       await proposalRows(it, a, [{ ...row, ok: true, reason: null }], `accepted as candidate ${cand.id}`);
@@ -245,7 +258,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const it = st.counters.iterations;
     phase = `iteration ${it}: parent minibatch`;
     const evalSeed = input.run.seed * 7_919 + it;
-    const pe = await runPolicy(on, 'train', plan.minibatch, parentPrompt, { seed: evalSeed });
+    const pe = await evaluate('train', plan.minibatch, parentPrompt, evalSeed);
     if (recordParentMinibatch(st, pe.scores, opts)) {
       await metricsRow(st, { 'gepa/event': 'skip_perfect' });
       continue;
@@ -267,6 +280,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         template: reflectionTemplateFor(comp, g),
         seed: input.run.seed * 104_729 + it,
         fence_repair: g.fence_repair,
+        debug: g.debug,
       });
       recordReflectionUsage(st, p);
       if (p.first_reply_unfenced) unfencedFirst.add(comp);
@@ -301,8 +315,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     }
     const childPrompt = renderSystemPrompt(childComponents, st.component_names);
     phase = `iteration ${it}: child minibatch`;
-    const ce = await runPolicy(on, 'train', plan.minibatch, childPrompt, { seed: evalSeed });
-    const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard);
+    const ce = await evaluate('train', plan.minibatch, childPrompt, evalSeed);
+    const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard, g.min_improvement_threshold);
     const parentSum = pe.scores.reduce((a, b) => a + b, 0);
     const childSum = ce.scores.reduce((a, b) => a + b, 0);
     if (!verdict.accept) {
@@ -317,16 +331,16 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         }
       }
       await proposalRows(it, parent.id, proposals, verdict.reason!);
-      await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum });
+      await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, ...spreadCols(pe.spreads, ce.spreads) });
       continue;
     }
     phase = `iteration ${it}: child on val`;
-    const ve = await runPolicy(on, 'val', valIdx, childPrompt, { seed: input.run.seed });
+    const ve = await evaluate('val', valIdx, childPrompt, input.run.seed);
     const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores }, opts);
     log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
     await promptRow(st, cand.id);
     await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
-    await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
+    await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean, ...spreadCols(pe.spreads, ce.spreads) });
   }
 
   const sum = summarizeState(st);
@@ -336,8 +350,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     phase = 'test evaluation';
     const testIdx = Array.from({ length: Math.min(g.n_eval_test ?? sizes.test, sizes.test) }, (_, i) => i);
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-    const bestEv = await runPolicy(on, 'test', testIdx, candidatePrompt(st, best), { seed: input.run.seed });
-    const seedEv = best.id === 0 ? bestEv : await runPolicy(on, 'test', testIdx, candidatePrompt(st, st.candidates[0]), { seed: input.run.seed });
+    const bestEv = await evaluate('test', testIdx, candidatePrompt(st, best), input.run.seed);
+    const seedEv = best.id === 0 ? bestEv : await evaluate('test', testIdx, candidatePrompt(st, st.candidates[0]), input.run.seed);
     finalTest = { test_score: mean(bestEv.scores), seed_test_score: mean(seedEv.scores), n_test: testIdx.length };
   }
   await metricsRow(st, {

@@ -129,3 +129,8 @@ test('a reflection LM that cannot be built is a non-retryable ProviderConfig fai
   const unregistered = await proposeComponent(req('nobody-registered-this')).catch((e) => e);
   expect(unregistered).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true, message: expect.stringMatching(/no scripted replies registered for model "nobody-registered-this"/) });
 });
+
+test('debug=true: the deterministic reflector answers without any LM (even an unusable one)', async () => {
+  const out = await proposeComponent({ ...req('nobody-registered-this', false), debug: true });
+  expect(out).toMatchObject({ ok: true, text: 'Answer.\nCheck your answer before you reply.', calls: 0, usage: { prompt_tokens: 0, completion_tokens: 0 } });
+});

@@ -15,6 +15,12 @@ import {
   parseReflectionReply,
   MAX_PROPOSAL_CHARS,
   componentsToReflect,
+  acceptIfImproved,
+  prunePool,
+  problemMeans,
+  problemSpreads,
+  formatRecords,
+  debugProposal,
   gepaValSize,
   minimumBudget,
   planIteration,
@@ -447,5 +453,68 @@ describe('merge', () => {
     recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);
     expect(planIteration(st, opts).kind).toBe('reflect');
     expect(st.merge!.tested).toBe(0);
+  });
+});
+
+describe('knobs of the founding spec', () => {
+  const base: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
+  test('min_improvement_threshold: the child mean must beat the parent mean by at least t; 0 keeps the strict rule', () => {
+    expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0)).toBe(true);
+    expect(acceptIfImproved([0.5, 0.5], [0.5, 0.5], 0)).toBe(false);
+    expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0.25)).toBe(true); // 0.5 - 0.25 = 0.25
+    expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0.3)).toBe(false);
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0] });
+    const ok = [true, true];
+    expect(judgeChild(st, { scores: [0, 0], format_ok: ok }, { scores: [0, 1], format_ok: ok }, false, 0.6)).toEqual({ accept: false, reason: 'not better' });
+    expect(judgeChild(st, { scores: [0, 0], format_ok: ok }, { scores: [1, 1], format_ok: ok }, false, 0.6)).toEqual({ accept: true, reason: null });
+  });
+  test('pool_size: at most that many live candidates, pruned by the Pareto rule, never the best; pruned ones are never parents', () => {
+    const opts = { ...base, pool_size: 2 };
+    const st = initState({ seed: 5, components: { system_prompt: 's' }, val_size: 3, train_size: 10, budget: 1000, minibatch_size: 2 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's0' }, parents: [], val_scores: [0, 0, 0] });
+    recordAccepted(st, { components: { system_prompt: 's1' }, parents: [0], val_scores: [1, 0, 0] }, opts);
+    expect(st.candidates.map((c) => !!c.pruned)).toEqual([false, false]); // 2 fit the pool
+    recordAccepted(st, { components: { system_prompt: 's2' }, parents: [1], val_scores: [0, 1, 1] }, opts);
+    expect(st.candidates.map((c) => !!c.pruned)).toEqual([true, false, false]); // 3 live: the seed is on no front any more
+    recordAccepted(st, { components: { system_prompt: 's3' }, parents: [1], val_scores: [1, 1, 0] }, opts);
+    // 3 live: c1 (front of instance 0, shared with c3) is redundant and goes; c2 is the best, kept
+    expect(st.candidates.map((c) => !!c.pruned)).toEqual([true, true, false, false]);
+    expect(summarizeState(st)).toMatchObject({ n_candidates: 4, n_live_candidates: 2, best_candidate_id: 2 });
+    for (let i = 0; i < 50; i++) expect([2, 3]).toContain(selectParentFromFront(st.candidates, st.rng));
+    expect(prunePool(st.candidates, 1)).toEqual([3]); // down to one: only the best stays
+  });
+  test('rollouts_per_problem: a problem scores the mean of its samples, every sample is a metric call, budgets scale', () => {
+    expect(problemMeans([[1, 0, 1, 0], [1, 1]])).toEqual([0.5, 1]);
+    expect(problemSpreads([[1, 0, 1, 0], [1, 1], [0.3]])).toEqual([0.5, 0, 0]);
+    expect(minimumBudget(10, 3, 4)).toBe(4 * (10 + 16));
+    expect(() => checkInitialBudget(100, 10, 3, 4)).toThrow(/each × 4 rollouts_per_problem.*it needs at least 104/);
+    expect(gepaValSize({ available: 100, budget: 600, minibatch: 3, rollouts_per_problem: 4 })).toBe(33);
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 200, minibatch_size: 3, rollouts_per_problem: 4 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0.5, 0, 0] });
+    expect(st.budget.used).toBe(16);
+    planIteration(st, { ...base, minibatch_size: 3 });
+    recordParentMinibatch(st, [0.25, 0, 0.5], base);
+    expect(st.budget.used).toBe(28);
+    const text = formatRecords([
+      { input: 'Q1', output: 'a', reward: 1, feedback: 'ok' },
+      { input: 'Q1', output: 'b', reward: 0, feedback: 'wrong' },
+      { input: 'Q2', output: 'c', reward: 0, feedback: 'wrong' },
+    ]);
+    expect(text).toContain("(score 1; this problem's 2 samples: mean 0.5, spread 0.5) ok");
+    expect(text).toContain("(score 0; this problem's 2 samples: mean 0.5, spread 0.5) wrong");
+    expect(text.match(/this problem's/g)).toHaveLength(2);
+  });
+  test('debug reflector: a documented deterministic edit from the first failure, then a fixed check line, then unchanged', () => {
+    const recs = [
+      { input: 'Q1', output: '5', reward: 1, feedback: 'Correct.' },
+      { input: 'Q2', output: '7', reward: 0, feedback: 'Expected 8 (got 7).\nmore' },
+    ];
+    const once = debugProposal('Answer.', recs);
+    expect(once).toBe('Answer.\nNote: Expected 8 (got 7).');
+    const twice = debugProposal(once, recs);
+    expect(twice).toBe('Answer.\nNote: Expected 8 (got 7).\nCheck your answer before you reply.');
+    expect(debugProposal(twice, recs)).toBe(twice);
+    expect(parseReflectionReply(debugProposal(twice, recs), twice)).toMatchObject({ ok: false, reason: 'unchanged' });
   });
 });

@@ -122,6 +122,26 @@ test('with the default budget a run scores a val subset that fits it and iterate
   expect(run.summary).toMatchObject({ budget_used: r.budget_used, budget_limit: 150, stop_reason: r.stop_reason, best_val_score: r.best_val_score, seed_val_score: r.seed_val_score, test_score: 1, seed_test_score: r.seed_test_score });
 });
 
+test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, every sample a metric call, at most pool_size live candidates', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `gepa-debug-${Date.now()}`,
+      args: [input(runs, 'g11', { debug: true, rollouts_per_problem: 2, pool_size: 1, max_metric_calls: 80 }, 'nobody-registered-this')],
+    }),
+  );
+  expect(r.reflection_usage.calls).toBe(0);
+  expect(r.n_live_candidates).toBeLessThanOrEqual(1);
+  const metrics = jsonl(path.join(runs, 'g11/metrics.jsonl'));
+  expect(metrics[0]).toMatchObject({ 'gepa/event': 'seed', 'gepa/metric_calls': 12 }); // 6 val rows x 2 samples
+  const proposals = jsonl(path.join(runs, 'g11/proposals.jsonl'));
+  expect(proposals[0]).toMatchObject({ ok: true, reflection_calls: 0 });
+  expect(proposals[0].text).toMatch(/^Answer the question\.\nNote: /);
+  expect(r.budget_used).toBeLessThanOrEqual(80);
+});
+
 test('a reflection LM that still fails after its retries is a rejected proposal, and the run goes on; usage is recorded per call', async () => {
   // 5 failing calls = every attempt of the first reflection activity; fast retries via retry-after-ms
   registerScriptedReplies('gpt-4o-mini-flaky', (req, call) => {

@@ -19,13 +19,40 @@ function clip(s: string, n = MAX_FIELD): string {
   return s.length > n ? `${s.slice(0, n)} …[${s.length - n} more characters]` : s;
 }
 
+/**
+ * One block per sampled output. With several samples of one problem (gepa.rollouts_per_problem),
+ * each block also says how that problem's samples scored: their mean and spread, so the reflector
+ * can tell an instruction that always fails from one that fails by chance.
+ */
 export function formatRecords(records: readonly TraceRecord[]): string {
+  const byInput = new Map<string, number[]>();
+  for (const r of records) byInput.set(r.input, [...(byInput.get(r.input) ?? []), r.reward]);
   return records
-    .map(
-      (r, i) =>
-        `### Example ${i + 1}\n#### Inputs\n${clip(r.input)}\n#### Generated Outputs\n${clip(r.output)}\n#### Feedback\n(score ${r.reward}) ${clip(r.feedback)}`,
-    )
+    .map((r, i) => {
+      const xs = byInput.get(r.input)!;
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length);
+      const spread = xs.length > 1 ? `; this problem's ${xs.length} samples: mean ${+m.toFixed(3)}, spread ${+sd.toFixed(3)}` : '';
+      return `### Example ${i + 1}\n#### Inputs\n${clip(r.input)}\n#### Generated Outputs\n${clip(r.output)}\n#### Feedback\n(score ${r.reward}${spread}) ${clip(r.feedback)}`;
+    })
     .join('\n\n');
+}
+
+/**
+ * gepa.debug: a deterministic reflector that needs no LM, to try a pipeline end to end (never a
+ * default). Its rule: append to the text the line `Note: <feedback>` for the first failed record
+ * (reward below 1) whose feedback the text does not hold yet (the feedback's first line, at most
+ * 200 characters); when every failure is already noted, or nothing failed, append `Check your
+ * answer before you reply.` once; after that the proposal is the text unchanged (rejected).
+ */
+export function debugProposal(currentText: string, records: readonly TraceRecord[]): string {
+  for (const r of records) {
+    if (r.reward >= 1) continue;
+    const line = `Note: ${(r.feedback.split('\n')[0] ?? '').trim().slice(0, 200)}`;
+    if (line.length > 6 && !currentText.includes(line)) return `${currentText.trim()}\n${line}`.trim();
+  }
+  const fallback = 'Check your answer before you reply.';
+  return currentText.includes(fallback) ? currentText : `${currentText.trim()}\n${fallback}`.trim();
 }
 
 export function formatRejected(rejected: readonly RejectedProposal[]): string {
