@@ -345,7 +345,7 @@ export function renderReport(d: ReportData): string {
       .join('')}<div class="msg assistant"><b>completion</b><pre>${esc(s.completion)}</pre></div><p class="feedback">${esc(s.feedback)}</p></details>`,
   );
   const proposals = d.proposals.slice(0, 500).map((p) => {
-    const why = [p.reason, p.first_reply_unfenced ? 'first reply unfenced (asked again for a fence)' : ''].filter(Boolean).join('; ');
+    const why = [p.reason, p.first_reply_unfenced ? 'first reply unfenced (asked again for a fence: gepa.fence_repair)' : ''].filter(Boolean).join('; ');
     const tokens = [p.tokens_in, p.tokens_out].every((t) => typeof t === 'number') ? `${p.tokens_in} / ${p.tokens_out}` : '';
     return `<tr><td>${esc(p.phase ?? '')}</td><td>${esc(p.iteration)}</td><td>${esc(p.component)}</td><td>${esc(p.parent_id)}</td><td>${esc(p.outcome)}</td><td>${esc(why)}</td><td>${esc(tokens)}</td><td><pre>${esc(String(p.text ?? '').slice(0, 400))}</pre></td></tr>`;
   });
@@ -366,7 +366,7 @@ pre{white-space:pre-wrap;margin:2px 0;background:#f7f7f7;padding:6px}.msg{margin
 ${d.warnings.length ? `<section class="warn" data-section="warnings"><b>warnings</b><ul>${d.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}
 <section data-section="curves"><h2>Learning curves</h2><div class="charts">${charts.join('')}</div></section>
 <section data-section="prompts"><h2>Prompt evolution</h2><table data-table="prompts"><tr><th>phase</th><th>candidate</th><th>parents</th><th>val score</th><th>metric calls</th><th>prompt (diff against parent)</th></tr>${promptRows.join('')}</table>${promptRows.length ? '' : '<p class="empty">no data</p>'}</section>
-<section data-section="proposals"><h2>GEPA proposals</h2><p>Every reflection proposal with its outcome: accepted, rejected on the minibatch, or rejected before evaluation (no closed fenced block, a reflection error); rejected ones are shown back to the reflector.</p><table data-table="proposals"><tr><th>phase</th><th>iteration</th><th>component</th><th>parent</th><th>outcome</th><th>reason</th><th>tokens in / out</th><th>proposed text (excerpt)</th></tr>${proposals.join('')}</table>${proposals.length ? '' : '<p class="empty">no data</p>'}</section>
+<section data-section="proposals"><h2>GEPA proposals</h2><p>Every reflection proposal with its outcome: accepted, rejected on the minibatch, or rejected before evaluation (truncated, unclosed fence, empty, unchanged, too long, a reflection error); rejected ones are shown back to the reflector.</p><table data-table="proposals"><tr><th>phase</th><th>iteration</th><th>component</th><th>parent</th><th>outcome</th><th>reason</th><th>tokens in / out</th><th>proposed text (excerpt)</th></tr>${proposals.join('')}</table>${proposals.length ? '' : '<p class="empty">no data</p>'}</section>
 <section data-section="pareto"><h2>GEPA Pareto front</h2><p>Per val instance, the front is the set of candidates with the best score on it; parents are drawn from the front in proportion to the instances they win (dominated candidates excluded).</p>${paretoTables(gepaByPhase)}</section>
 <section data-section="lineage"><h2>GEPA candidate lineage</h2>${lineageTrees(gepaByPhase)}</section>
 <section data-section="samples"><h2>Sample trajectories</h2>${samples.join('') || '<p class="empty">no data</p>'}</section>

@@ -94,7 +94,7 @@ test('headless Chromium renders the charts and tables', async () => {
       ['1', 'accepted', '310 / 42'],
       ['2', 'rejected_reflection', '300 / 80'],
     ]);
-    expect(props[1][5]).toBe('unfenced; first reply unfenced (asked again for a fence)');
+    expect(props[1][5]).toBe('unfenced; first reply unfenced (asked again for a fence: gepa.fence_repair)');
     expect(await page.$$eval('[data-section="samples"] details', (d) => d.length)).toBe(1);
     expect(await page.$$eval('table[data-table="prompts"] ins', (d) => d.length)).toBeGreaterThan(0);
 
