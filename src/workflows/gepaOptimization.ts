@@ -319,6 +319,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard, g.min_improvement_threshold);
     const parentSum = pe.scores.reduce((a, b) => a + b, 0);
     const childSum = ce.scores.reduce((a, b) => a + b, 0);
+    // the minibatch scores behind the verdict, with each problem's spread over its rollouts
+    const minibatchCols = { parent_minibatch: pe.scores, child_minibatch: ce.scores, ...(k > 1 ? { parent_minibatch_spread: pe.spreads, child_minibatch_spread: ce.spreads } : {}) };
     if (!verdict.accept) {
       for (const comp of components) {
         if (childComponents[comp] !== parent.components[comp]) {
@@ -330,7 +332,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
           );
         }
       }
-      await proposalRows(it, parent.id, proposals, verdict.reason!);
+      await proposalRows(it, parent.id, proposals.map((r) => ({ ...r, ...minibatchCols })), verdict.reason!);
       await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, ...spreadCols(pe.spreads, ce.spreads) });
       continue;
     }
@@ -339,7 +341,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores }, opts);
     log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
     await promptRow(st, cand.id);
-    await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
+    await proposalRows(it, parent.id, proposals.map((r) => ({ ...r, ...minibatchCols })), `accepted as candidate ${cand.id}`);
     await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean, ...spreadCols(pe.spreads, ce.spreads) });
   }
 
