@@ -25,9 +25,17 @@ else
   # npm 11 writes lockfiles without the other platforms' optional @swc/core-* entries
   # (npm/cli#4828) and then `npm ci` refuses them; `npm install --no-save` installs the same
   # locked versions without rewriting the lock.
+  # node-llama-cpp (the local LM server) ships its CPU binaries as npm packages: its postinstall must
+  # never download or compile llama.cpp from elsewhere
+  export NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || {
     say "npm ci refused the lockfile (npm/cli#4828); installing the locked versions with npm install --no-save"
     npm install --no-save --no-audit --no-fund --loglevel=error
+  }
+  # the prebuilt llama.cpp binding must load on this machine (the local LM server needs it)
+  node -e "import('node-llama-cpp').then((m) => m.getLlama({ gpu: false, build: 'never' })).then((l) => l.dispose())" || {
+    echo "[setup] node-llama-cpp's prebuilt CPU binding does not load on this machine (see the error above); the local LM server needs it" >&2
+    exit 1
   }
   stamp npm "$h"
 fi

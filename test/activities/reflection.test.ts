@@ -1,26 +1,52 @@
-/** The reflection activity's one repair turn for an unfenced reply (never adopting unfenced text). */
+/** The reflection activity: one call by default, the reply parsed as the reference does; the optional fence-repair turn. */
 import { proposeComponent } from '../../src/activities/reflection';
-import { closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
+import { closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
 import { ApplicationFailure } from '@temporalio/common';
 import { PROVIDER_CONFIG_FAILURE, registerScriptedReplies } from '../../src/llm';
 
-const req = (model: string) => ({
+const req = (model: string, fence_repair = true) => ({
   reflection: { provider: 'scripted' as const, model, temperature: 0, max_tokens: 100 },
   component: 'system_prompt',
   current_text: 'Answer.',
   traces_refs: [],
   rejected: [],
   seed: 1,
+  fence_repair,
 });
 
-test('only an unfenced, non-empty reply earns a repair turn', () => {
-  expect(shouldAskForFence(parseReflectionReply('Be concise and give a number.'))).toBe(true);
-  expect(shouldAskForFence(parseReflectionReply('```\nhalf a block'))).toBe(false);
-  expect(shouldAskForFence(parseReflectionReply('```\nBe concise.\n```'))).toBe(false);
-  expect(shouldAskForFence(parseReflectionReply('   '))).toBe(false);
+test('by default one call: an unfenced reply is adopted whole, a truncated, empty, fence-only, unchanged or 10 MB one is rejected', async () => {
+  let calls = 0;
+  registerScriptedReplies('plain-prose', () => {
+    calls += 1;
+    return '  Give only the final number.  ';
+  });
+  expect(await proposeComponent(req('plain-prose', false))).toMatchObject({ ok: true, text: 'Give only the final number.', calls: 1, first_reply_unfenced: false });
+  expect(calls).toBe(1);
+  registerScriptedReplies('cut-off', () => ({ text: '```\nGive only the final number and', finish_reason: 'length' }));
+  expect(await proposeComponent(req('cut-off', false))).toMatchObject({ ok: false, reason: 'truncated', calls: 1 });
+  registerScriptedReplies('cut-off-closed', () => ({ text: 'Give only the final', finish_reason: 'length' }));
+  expect(await proposeComponent(req('cut-off-closed', false))).toMatchObject({ ok: false, reason: 'truncated' });
+  registerScriptedReplies('empty', () => '');
+  expect(await proposeComponent(req('empty', false))).toMatchObject({ ok: false, reason: 'empty', calls: 1 });
+  registerScriptedReplies('only-fence', () => '```\n```');
+  expect(await proposeComponent(req('only-fence', false))).toMatchObject({ ok: false, reason: 'empty' });
+  registerScriptedReplies('same', () => '```\nAnswer.\n```');
+  expect(await proposeComponent(req('same', false))).toMatchObject({ ok: false, reason: 'unchanged' });
+  registerScriptedReplies('huge', () => 'x'.repeat(10 * 1024 * 1024));
+  const huge = await proposeComponent(req('huge', false));
+  expect(huge).toMatchObject({ ok: false, reason: 'too long' });
+  expect(huge.text.length).toBeLessThanOrEqual(MAX_PROPOSAL_CHARS);
 });
 
-test('an unfenced reply is restated inside a fence on the second turn and adopted from the fence only', async () => {
+test('with fence_repair, only an unfenced, non-empty reply earns a repair turn', () => {
+  const p = (r: string) => parseReflectionReply(r, undefined, { requireFence: true });
+  expect(shouldAskForFence(p('Be concise and give a number.'))).toBe(true);
+  expect(shouldAskForFence(p('```\nhalf a block'))).toBe(false);
+  expect(shouldAskForFence(p('```\nBe concise.\n```'))).toBe(false);
+  expect(shouldAskForFence(p('   '))).toBe(false);
+});
+
+test('with fence_repair, an unfenced reply is restated inside a fence on the second turn and adopted from the fence only', async () => {
   const seen: number[] = [];
   registerScriptedReplies('prose-then-fence', (r) => {
     seen.push(r.messages.length);
@@ -38,7 +64,7 @@ test('a closing fence written on the last text line is moved to its own line; an
   expect(closingFenceOnItsLine('```\nBe brief.```')).toBe('```\nBe brief.\n```');
   expect(closingFenceOnItsLine('```\nBe brief.\n```')).toBe('```\nBe brief.\n```');
   expect(parseReflectionReply(closingFenceOnItsLine('```\nBe brief.```'))).toEqual({ ok: true, text: 'Be brief.' });
-  expect(parseReflectionReply(closingFenceOnItsLine('```\nBe brief and'))).toMatchObject({ ok: false, reason: 'unclosed fence' });
+  expect(parseReflectionReply(closingFenceOnItsLine('```\nBe brief and'), undefined, { requireFence: true })).toMatchObject({ ok: false, reason: 'unclosed fence' });
 });
 
 test('where the provider continues a started reply, the restatement begins with the opening fence and must close it', async () => {
@@ -102,4 +128,9 @@ test('a reflection LM that cannot be built is a non-retryable ProviderConfig fai
   }
   const unregistered = await proposeComponent(req('nobody-registered-this')).catch((e) => e);
   expect(unregistered).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true, message: expect.stringMatching(/no scripted replies registered for model "nobody-registered-this"/) });
+});
+
+test('debug=true: the deterministic reflector answers without any LM (even an unusable one)', async () => {
+  const out = await proposeComponent({ ...req('nobody-registered-this', false), debug: true });
+  expect(out).toMatchObject({ ok: true, text: 'Answer.\nCheck your answer before you reply.', calls: 0, usage: { prompt_tokens: 0, completion_tokens: 0 } });
 });

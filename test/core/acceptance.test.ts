@@ -3,7 +3,7 @@ import { keepsFormat } from '../../src/core/gepa/acceptance';
 import { addEvaluatedCandidate, initState, judgeChild } from '../../src/core/gepa/engine';
 
 function state() {
-  const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 100 });
+  const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
   addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0] });
   return st;
 }

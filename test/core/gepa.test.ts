@@ -13,6 +13,16 @@ import {
   nextMinibatch,
   paretoFronts,
   parseReflectionReply,
+  MAX_PROPOSAL_CHARS,
+  componentsToReflect,
+  acceptIfImproved,
+  prunePool,
+  problemMeans,
+  problemSpreads,
+  formatRecords,
+  debugProposal,
+  gepaValSize,
+  minimumBudget,
   planIteration,
   buildReflectionPrompt,
   recordParentMinibatch,
@@ -132,14 +142,36 @@ describe('acceptance, budget and components', () => {
     expect(keepsFormat([true, true, false], [true, false, false])).toBe(false);
   });
   test('budget errors are clear and spending is checked first', () => {
-    expect(() => checkInitialBudget(5, 6)).toThrow('max_metric_calls=5 is smaller than one evaluation of the val set (6 rows)');
-    expect(() => checkInitialBudget(5, 0)).toThrow(/val set is empty/);
+    expect(() => checkInitialBudget(5, 6, 3)).toThrow(/max_metric_calls=5 cannot pay for .* smaller than one evaluation of the val set, 6 rows\): it needs at least 18/);
+    // gsm8k's val split (100) with the default budget: refused before start, with the minimum
+    expect(() => checkInitialBudget(150, 100, 3)).toThrow(
+      'max_metric_calls=150 cannot pay for the seed evaluation on 100 val rows plus one iteration (2 × minibatch 3 + 100 val = 106): it needs at least 206',
+    );
+    expect(() => checkInitialBudget(206, 100, 3)).not.toThrow();
+    expect(minimumBudget(100, 3)).toBe(206);
+    expect(() => checkInitialBudget(5, 0, 3)).toThrow(/val set is empty/);
     expect(canAfford({ used: 8, limit: 10 }, 2)).toBe(true);
     expect(canAfford({ used: 8, limit: 10 }, 3)).toBe(false);
   });
+  test('the default val size leaves the budget room for several iterations; an explicit one is kept', () => {
+    // gsm8k / math / hotpotqa (val 100) and arithmetic (val 50) with the default budget 150, minibatch 3
+    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3 })).toBe(33);
+    expect(gepaValSize({ available: 50, budget: 150, minibatch: 3 })).toBe(33);
+    expect(gepaValSize({ available: 30, budget: 150, minibatch: 3 })).toBe(30); // aime
+    expect(gepaValSize({ available: 8, budget: 50, minibatch: 3 })).toBe(8);
+    // the alternation's phases: 3 iterations of 16 traces
+    expect(gepaValSize({ available: 100, budget: 150, minibatch: 16, max_iterations: 3 })).toBe(13);
+    for (const [available, mb, it] of [[100, 3, undefined], [50, 3, undefined], [30, 3, undefined], [100, 16, 3]] as const) {
+      const v = gepaValSize({ available, budget: 150, minibatch: mb, max_iterations: it });
+      expect(v + 3 * (2 * mb + v)).toBeLessThanOrEqual(150); // seed + 3 worst-case iterations fit
+    }
+    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 100 })).toBe(100);
+    expect(gepaValSize({ available: 6, budget: 150, minibatch: 3, requested: 100 })).toBe(6);
+    expect(gepaValSize({ available: 100, budget: 20, minibatch: 3 })).toBe(8); // never below 8: then refused with the minimum
+  });
   test('budget accounting per iteration type', () => {
     const opts: GepaOptions = { minibatch_size: 3, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 20 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 20, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0, 1, 0] });
     expect(st.budget.used).toBe(4); // seed on val
     const plan = planIteration(st, opts);
@@ -153,6 +185,26 @@ describe('acceptance, budget and components', () => {
     // 13 used, worst case of the next iteration is 3+3+4=10 > 7 left: stop before spending
     expect(planIteration(st, opts)).toEqual({ kind: 'stop', reason: expect.stringMatching(/^budget: 13\/20/) });
   });
+  test('round-robin: the pointer moves only when the reflector is asked, and a child continues its parent\'s pointer', () => {
+    const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
+    const comps = { system_prompt: 's', a: 'A', b: 'B' };
+    const st = initState({ seed: 3, components: comps, val_size: 2, train_size: 10, budget: 1000, minibatch_size: 2 });
+    addEvaluatedCandidate(st, { components: comps, parents: [], val_scores: [0, 0] });
+    // a perfect (skipped) minibatch does not move the pointer
+    expect(planIteration(st, opts).kind).toBe('reflect');
+    expect(recordParentMinibatch(st, [1, 1], opts)).toBe(true);
+    planIteration(st, opts);
+    expect(recordParentMinibatch(st, [0, 1], opts)).toBe(false);
+    expect(componentsToReflect(st, 0, opts)).toEqual(['system_prompt']);
+    // the child of seed (whose system_prompt was just rewritten) goes on with component a
+    const child = recordAccepted(st, { components: { ...comps, system_prompt: 's2' }, parents: [0], val_scores: [1, 0] }, opts);
+    expect(componentsToReflect(st, child.id, opts)).toEqual(['a']);
+    expect(componentsToReflect(st, child.id, opts)).toEqual(['b']);
+    expect(componentsToReflect(st, 0, opts)).toEqual(['a']);
+    // a merge child takes the furthest pointer of its parents
+    const merged = recordAccepted(st, { components: comps, parents: [0, child.id], val_scores: [1, 1] }, opts);
+    expect(componentsToReflect(st, merged.id, opts)).toEqual(['b']); // the child's pointer wrapped to 0, the seed's is at b
+  });
   test('round-robin components per candidate', () => {
     const cursor = {};
     expect(selectComponents(['a', 'b'], cursor, 0, 'round_robin')).toEqual(['a']);
@@ -163,13 +215,28 @@ describe('acceptance, budget and components', () => {
 });
 
 describe('reflection', () => {
-  test('only a closed fenced block is adopted', () => {
+  test('a complete reply is adopted between its first and last fence, or whole without a fence', () => {
     expect(parseReflectionReply('Sure:\n```\nNew prompt\n```\nbye')).toEqual({ ok: true, text: 'New prompt' });
-    expect(parseReflectionReply('```text\nA\n```\n```\nB\n```')).toEqual({ ok: true, text: 'B' });
-    expect(parseReflectionReply('just text')).toMatchObject({ ok: false, reason: 'unfenced' });
+    // a proposal that itself holds a code block stays whole (issue #11: it was cut to "Never add units.")
+    const nested = '```\nSolve…\nFormat like:\n```\nAnswer: 42\n```\nNever add units.\n```';
+    expect(parseReflectionReply(nested)).toEqual({ ok: true, text: 'Solve…\nFormat like:\n```\nAnswer: 42\n```\nNever add units.' });
+    expect(parseReflectionReply('```text\nA\n```')).toEqual({ ok: true, text: 'A' });
+    expect(parseReflectionReply('  Give only the final number.\n')).toEqual({ ok: true, text: 'Give only the final number.' });
+    expect(parseReflectionReply('just text', 'other', { requireFence: true })).toMatchObject({ ok: false, reason: 'unfenced' });
+  });
+  test('truncated, unclosed, empty, unchanged and runaway replies are rejected with their reason', () => {
+    expect(parseReflectionReply('```\nA complete-looking block\n```', undefined, { finishReason: 'length' })).toMatchObject({ ok: false, reason: 'truncated' });
+    expect(parseReflectionReply('No fence, cut off mid', undefined, { finishReason: 'length' })).toMatchObject({ ok: false, reason: 'truncated' });
     expect(parseReflectionReply('```\ntruncated new prompt')).toMatchObject({ ok: false, reason: 'unclosed fence' });
+    expect(parseReflectionReply('```\nA\n```\nand then ```\nB')).toMatchObject({ ok: false, reason: 'unclosed fence' });
     expect(parseReflectionReply('```\n\n```')).toMatchObject({ ok: false, reason: 'empty' });
+    expect(parseReflectionReply('```')).toMatchObject({ ok: false, reason: 'unclosed fence' });
+    expect(parseReflectionReply('   \n ')).toMatchObject({ ok: false, reason: 'empty' });
     expect(parseReflectionReply('```\nsame\n```', 'same')).toMatchObject({ ok: false, reason: 'unchanged' });
+    expect(parseReflectionReply(' same ', 'same')).toMatchObject({ ok: false, reason: 'unchanged' });
+    const huge = parseReflectionReply('x'.repeat(10_000_000));
+    expect(huge).toMatchObject({ ok: false, reason: 'too long' });
+    expect(huge.text.length).toBe(MAX_PROPOSAL_CHARS);
   });
   test('the reflection prompt carries the text, the records and the rejected proposals', () => {
     const p = buildReflectionPrompt({
@@ -187,7 +254,7 @@ describe('reflection', () => {
 describe('stop conditions', () => {
   const base: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
   const fresh = (val: number[]) => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget: 1000 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget: 1000, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: val });
     return st;
   };
@@ -229,7 +296,7 @@ describe('stop conditions', () => {
 
 describe('reflection usage', () => {
   test('tokens and cost are summed per reflection call; unknown prices stay null until one is known', () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10, minibatch_size: 2 });
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: null });
     recordReflectionUsage(st, { calls: 2, usage: { prompt_tokens: 100, completion_tokens: 10 }, cost_usd: null });
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 2, tokens_in: 100, tokens_out: 10, cost_usd: null });
@@ -238,7 +305,7 @@ describe('reflection usage', () => {
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 4, tokens_in: 151, tokens_out: 16, cost_usd: 0.75 });
   });
   test('a state carried from before usage was tracked starts its totals at zero', () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10, minibatch_size: 2 });
     delete st.reflection_usage;
     expect(summarizeState(st).reflection_usage.calls).toBe(0);
     recordReflectionUsage(st, { calls: 1, usage: { prompt_tokens: 3, completion_tokens: 4 }, cost_usd: null });
@@ -352,7 +419,7 @@ describe('merge', () => {
 
   test('engine: a merge is scheduled by an accepted child and tried on the next iteration, within the budget', () => {
     const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 1 };
-    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 100 });
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 100, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
     recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
     // only two candidates: no triplet yet, so the scheduled merge waits and the iteration reflects
@@ -380,11 +447,74 @@ describe('merge', () => {
   test('engine: a merge that does not fit the budget is not planned', () => {
     const opts: GepaOptions = { minibatch_size: 1, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 5 };
     // 3 candidates x 4 val = 12 used; reflective worst case 1+1+4 = 6 fits 19, a merge needs 4+4 = 8
-    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 19 });
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 19, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
     recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
     recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);
     expect(planIteration(st, opts).kind).toBe('reflect');
     expect(st.merge!.tested).toBe(0);
+  });
+});
+
+describe('knobs of the founding spec', () => {
+  const base: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
+  test('min_improvement_threshold: the child mean must beat the parent mean by at least t; 0 keeps the strict rule', () => {
+    expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0)).toBe(true);
+    expect(acceptIfImproved([0.5, 0.5], [0.5, 0.5], 0)).toBe(false);
+    expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0.25)).toBe(true); // 0.5 - 0.25 = 0.25
+    expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0.3)).toBe(false);
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0] });
+    const ok = [true, true];
+    expect(judgeChild(st, { scores: [0, 0], format_ok: ok }, { scores: [0, 1], format_ok: ok }, false, 0.6)).toEqual({ accept: false, reason: 'not better' });
+    expect(judgeChild(st, { scores: [0, 0], format_ok: ok }, { scores: [1, 1], format_ok: ok }, false, 0.6)).toEqual({ accept: true, reason: null });
+  });
+  test('pool_size: at most that many live candidates, pruned by the Pareto rule, never the best; pruned ones are never parents', () => {
+    const opts = { ...base, pool_size: 2 };
+    const st = initState({ seed: 5, components: { system_prompt: 's' }, val_size: 3, train_size: 10, budget: 1000, minibatch_size: 2 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's0' }, parents: [], val_scores: [0, 0, 0] });
+    recordAccepted(st, { components: { system_prompt: 's1' }, parents: [0], val_scores: [1, 0, 0] }, opts);
+    expect(st.candidates.map((c) => !!c.pruned)).toEqual([false, false]); // 2 fit the pool
+    recordAccepted(st, { components: { system_prompt: 's2' }, parents: [1], val_scores: [0, 1, 1] }, opts);
+    expect(st.candidates.map((c) => !!c.pruned)).toEqual([true, false, false]); // 3 live: the seed is on no front any more
+    recordAccepted(st, { components: { system_prompt: 's3' }, parents: [1], val_scores: [1, 1, 0] }, opts);
+    // 3 live: c1 (front of instance 0, shared with c3) is redundant and goes; c2 is the best, kept
+    expect(st.candidates.map((c) => !!c.pruned)).toEqual([true, true, false, false]);
+    expect(summarizeState(st)).toMatchObject({ n_candidates: 4, n_live_candidates: 2, best_candidate_id: 2 });
+    for (let i = 0; i < 50; i++) expect([2, 3]).toContain(selectParentFromFront(st.candidates, st.rng));
+    expect(prunePool(st.candidates, 1)).toEqual([3]); // down to one: only the best stays
+  });
+  test('rollouts_per_problem: a problem scores the mean of its samples, every sample is a metric call, budgets scale', () => {
+    expect(problemMeans([[1, 0, 1, 0], [1, 1]])).toEqual([0.5, 1]);
+    expect(problemSpreads([[1, 0, 1, 0], [1, 1], [0.3]])).toEqual([0.5, 0, 0]);
+    expect(minimumBudget(10, 3, 4)).toBe(4 * (10 + 16));
+    expect(() => checkInitialBudget(100, 10, 3, 4)).toThrow(/each × 4 rollouts_per_problem.*it needs at least 104/);
+    expect(gepaValSize({ available: 100, budget: 600, minibatch: 3, rollouts_per_problem: 4 })).toBe(33);
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 200, minibatch_size: 3, rollouts_per_problem: 4 });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0.5, 0, 0] });
+    expect(st.budget.used).toBe(16);
+    planIteration(st, { ...base, minibatch_size: 3 });
+    recordParentMinibatch(st, [0.25, 0, 0.5], base);
+    expect(st.budget.used).toBe(28);
+    const text = formatRecords([
+      { input: 'Q1', output: 'a', reward: 1, feedback: 'ok' },
+      { input: 'Q1', output: 'b', reward: 0, feedback: 'wrong' },
+      { input: 'Q2', output: 'c', reward: 0, feedback: 'wrong' },
+    ]);
+    expect(text).toContain("(score 1; this problem's 2 samples: mean 0.5, spread 0.5) ok");
+    expect(text).toContain("(score 0; this problem's 2 samples: mean 0.5, spread 0.5) wrong");
+    expect(text.match(/this problem's/g)).toHaveLength(2);
+  });
+  test('debug reflector: a documented deterministic edit from the first failure, then a fixed check line, then unchanged', () => {
+    const recs = [
+      { input: 'Q1', output: '5', reward: 1, feedback: 'Correct.' },
+      { input: 'Q2', output: '7', reward: 0, feedback: 'Expected 8 (got 7).\nmore' },
+    ];
+    const once = debugProposal('Answer.', recs);
+    expect(once).toBe('Answer.\nNote: Expected 8 (got 7).');
+    const twice = debugProposal(once, recs);
+    expect(twice).toBe('Answer.\nNote: Expected 8 (got 7).\nCheck your answer before you reply.');
+    expect(debugProposal(twice, recs)).toBe(twice);
+    expect(parseReflectionReply(debugProposal(twice, recs), twice)).toMatchObject({ ok: false, reason: 'unchanged' });
   });
 });

@@ -29,16 +29,17 @@ export function registerScriptedPolicy(model = 'scripted-policy'): void {
 export const reflectionPrompts: string[] = [];
 
 /**
- * Adds "Think step by step." to the text; replies without a fenced block (junk) when the text
- * says JUNK or already says step by step.
+ * Adds "Think step by step." to the text; when the text says JUNK, writes a reply cut off at the
+ * token limit (rejected as truncated); when it already says step by step, hands the same text back
+ * (rejected as unchanged).
  */
 export function registerScriptedReflector(model = 'scripted-reflector'): void {
   registerScriptedReplies(model, (req: CompletionRequest) => {
     const prompt = req.messages.map((m) => m.content).join('\n');
     reflectionPrompts.push(prompt);
     const current = /```\n([\s\S]*?)\n```/.exec(prompt)?.[1] ?? '';
-    if (current.includes('JUNK')) return 'Sure! Think step by step and answer carefully.';
+    if (current.includes('JUNK')) return { text: 'Sure! Think step by step and answer', finish_reason: 'length' };
     if (!/step by step/i.test(current)) return `Here is a better version:\n\`\`\`\n${current}\nThink step by step.\n\`\`\``;
-    return 'The instructions look fine to me; I would not change anything.';
+    return `The instructions look fine to me:\n\`\`\`\n${current}\n\`\`\``;
   });
 }

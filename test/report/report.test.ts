@@ -42,7 +42,7 @@ function fixture(): string {
     cand(5, [2], 'Answer.', [0, 0, 0, 0]),
   ]);
   rows('round1_gepa/proposals.jsonl', [
-    { iteration: 1, component: 'system_prompt', parent_id: 0, outcome: 'accepted', reason: null, tokens_in: 310, tokens_out: 42, text: 'Answer the question. Think step by step.' },
+    { iteration: 1, component: 'system_prompt', parent_id: 0, outcome: 'accepted', reason: null, tokens_in: 310, tokens_out: 42, text: 'Answer the question. Think step by step.', parent_minibatch: [0, 0.5], child_minibatch: [1, 0.75], parent_minibatch_spread: [0, 0.5], child_minibatch_spread: [0, 0.25] },
     { iteration: 2, component: 'system_prompt', parent_id: 1, outcome: 'rejected_reflection', reason: 'unfenced', first_reply_unfenced: true, tokens_in: 300, tokens_out: 80, text: EVIL },
   ]);
   rows('round1_rl/metrics.jsonl', [
@@ -94,7 +94,9 @@ test('headless Chromium renders the charts and tables', async () => {
       ['1', 'accepted', '310 / 42'],
       ['2', 'rejected_reflection', '300 / 80'],
     ]);
-    expect(props[1][5]).toBe('unfenced; first reply unfenced (asked again for a fence)');
+    expect(props[1][5]).toBe('unfenced; first reply unfenced (asked again for a fence: gepa.fence_repair)');
+    // minibatch scores behind a verdict, each problem's spread over its rollouts (gepa.rollouts_per_problem)
+    expect(props[0][5]).toBe('minibatch parent [0, 0.5 ± 0.5] → child [1, 0.75 ± 0.25]');
     expect(await page.$$eval('[data-section="samples"] details', (d) => d.length)).toBe(1);
     expect(await page.$$eval('table[data-table="prompts"] ins', (d) => d.length)).toBeGreaterThan(0);
 

@@ -27,13 +27,13 @@ function input(runsDir: string, runId: string, over: Record<string, unknown> = {
     task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 },
     policy: { backend: 'api', api_provider: 'scripted', api_model: 'scripted-policy' },
     reflection: { provider: 'scripted', model: reflector },
-    gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
+    gepa: { max_metric_calls: 40 as number | undefined, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
   };
 }
 
 const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('GEPA improves the prompt, never exceeds the budget, rejects unfenced replies and records everything', async () => {
+test('GEPA improves the prompt, never exceeds the budget, rejects unchanged replies and records everything', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
@@ -57,7 +57,7 @@ test('GEPA improves the prompt, never exceeds the budget, rejects unfenced repli
   expect(metrics[metrics.length - 1]['gepa/best_val_score']).toBe(1);
 });
 
-test('an unfenced reflection reply is rejected and remembered, never adopted', async () => {
+test('a truncated reflection reply is rejected and remembered, never adopted; no repair call by default', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
   const r = await worker.runUntil(
@@ -71,19 +71,75 @@ test('an unfenced reflection reply is rejected and remembered, never adopted', a
   expect(r.n_candidates).toBe(1);
   expect(r.best_prompt).toBe('JUNK: answer the question.');
   // the rejected reply is shown back to the reflector on the next iteration
-  // (first turns only: an unfenced reply also earns one repair turn in the same conversation)
-  const firstTurns = reflectionPrompts.filter((p) => p.includes('JUNK: answer the question.') && !p.includes(FENCE_REPAIR_PROMPT));
-  expect(reflectionPrompts.filter((p) => p.includes(FENCE_REPAIR_PROMPT)).length).toBeGreaterThan(0);
-  const later = firstTurns.slice(1);
-  expect(later.length).toBeGreaterThan(0);
-  expect(later[0]).toMatch(/rejected[\s\S]*\(unfenced\) Sure! Think step by step/);
-  // the unfenced first reply before each repair turn is recorded with the proposal
+  const turns = reflectionPrompts.filter((p) => p.includes('JUNK: answer the question.'));
+  expect(turns.some((p) => p.includes(FENCE_REPAIR_PROMPT))).toBe(false);
+  expect(turns.length).toBeGreaterThan(1);
+  expect(turns[1]).toMatch(/rejected[\s\S]*\(truncated\) Sure! Think step by step and answer/);
   const proposals = jsonl(path.join(runs, 'g2/proposals.jsonl'));
   expect(proposals.length).toBe(r.counters.rejected);
   for (const p of proposals) {
-    expect(p).toMatchObject({ component: 'system_prompt', ok: false, reason: 'unfenced', first_reply_unfenced: true, reflection_calls: 2, outcome: 'rejected_reflection' });
-    expect(p.first_reply_excerpt).toBe('Sure! Think step by step and answer carefully.');
+    expect(p).toMatchObject({ component: 'system_prompt', ok: false, reason: 'truncated', first_reply_unfenced: false, reflection_calls: 1, outcome: 'rejected_reflection' });
   }
+});
+
+test('a complete reply without a fence is adopted whole, as the reference does', async () => {
+  registerScriptedReplies('prose-reflector', (req) => {
+    const current = /```\n([\s\S]*?)\n```/.exec(req.messages[0].content)?.[1] ?? '';
+    return /step by step/.test(current) ? current : `${current} Think step by step.`;
+  });
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-prose-${Date.now()}`, args: [input(runs, 'g9', {}, 'prose-reflector')] }),
+  );
+  expect(r.best_prompt).toBe('Answer the question. Think step by step.');
+  expect(r.best_val_score).toBe(1);
+  expect(jsonl(path.join(runs, 'g9/proposals.jsonl'))[0]).toMatchObject({ ok: true, reflection_calls: 1, outcome: 'accepted as candidate 1' });
+});
+
+test('with the default budget a run scores a val subset that fits it and iterates; eval_test scores seed and best on test; result, status, metrics and run.json say so', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const cfg = input(runs, 'g10', { max_metric_calls: undefined, eval_test: true, n_eval_test: 9 });
+  cfg.task = { env: 'arithmetic', n_train: 40, n_val: 50, n_test: 12 };
+  const { r, status } = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-default-${Date.now()}`, args: [cfg] });
+    const res = await h.result();
+    return { r: res, status: (await h.query('status')) as Record<string, unknown> };
+  });
+  expect(r.val_size).toBe(33); // 50 val rows, budget 150, minibatch 3: seed + 3 full iterations fit
+  expect(r.budget_limit).toBe(150);
+  expect(r.iteration).toBeGreaterThanOrEqual(3);
+  expect(r.budget_used).toBeLessThanOrEqual(150);
+  expect(r.stop_reason).toMatch(/^budget: \d+\/150 metric calls used/);
+  expect(r.n_test).toBe(9);
+  expect(r.test_score).toBe(1);
+  expect(r.seed_test_score).toBeLessThan(1);
+  expect(status).toMatchObject({ phase: 'done', test_score: r.test_score, seed_test_score: r.seed_test_score, seed_val_score: r.seed_val_score, best_val_score: r.best_val_score });
+  const last = jsonl(path.join(runs, 'g10/metrics.jsonl')).pop();
+  expect(last).toMatchObject({ 'final/best_score': r.best_val_score, 'final/test_score': r.test_score, 'final/seed_test_score': r.seed_test_score, 'gepa/metric_calls': r.budget_used });
+  const run = JSON.parse(readFileSync(path.join(runs, 'g10/run.json'), 'utf8'));
+  expect(run.summary).toMatchObject({ budget_used: r.budget_used, budget_limit: 150, stop_reason: r.stop_reason, best_val_score: r.best_val_score, seed_val_score: r.seed_val_score, test_score: 1, seed_test_score: r.seed_test_score });
+});
+
+test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, every sample a metric call, at most pool_size live candidates', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(
+    env.client.workflow.execute(gepaOptimization, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `gepa-debug-${Date.now()}`,
+      args: [input(runs, 'g11', { debug: true, rollouts_per_problem: 2, pool_size: 1, max_metric_calls: 80 }, 'nobody-registered-this')],
+    }),
+  );
+  expect(r.reflection_usage.calls).toBe(0);
+  expect(r.n_live_candidates).toBeLessThanOrEqual(1);
+  const metrics = jsonl(path.join(runs, 'g11/metrics.jsonl'));
+  expect(metrics[0]).toMatchObject({ 'gepa/event': 'seed', 'gepa/metric_calls': 12 }); // 6 val rows x 2 samples
+  const proposals = jsonl(path.join(runs, 'g11/proposals.jsonl'));
+  expect(proposals[0]).toMatchObject({ ok: true, reflection_calls: 0 });
+  expect(proposals[0].text).toMatch(/^Answer the question\.\nNote: /);
+  expect(r.budget_used).toBeLessThanOrEqual(80);
 });
 
 test('a reflection LM that still fails after its retries is a rejected proposal, and the run goes on; usage is recorded per call', async () => {
@@ -91,7 +147,7 @@ test('a reflection LM that still fails after its retries is a rejected proposal,
   registerScriptedReplies('gpt-4o-mini-flaky', (req, call) => {
     if (call < 5) throw Object.assign(new Error('the server is overloaded'), { status: 503, headers: { 'retry-after-ms': '10' } });
     const current = /```\n([\s\S]*?)\n```/.exec(req.messages[0].content)?.[1] ?? '';
-    return /step by step/.test(current) ? 'Nothing to change.' : `\`\`\`\n${current}\nThink step by step.\n\`\`\``;
+    return /step by step/.test(current) ? `\`\`\`\n${current}\n\`\`\`` : `\`\`\`\n${current}\nThink step by step.\n\`\`\``;
   });
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
@@ -146,14 +202,15 @@ test('the stop signal ends the run between steps with stop_reason stop_signal', 
   expect(r.n_candidates).toBe(1); // the seed is still evaluated: the signal is honoured between steps
 });
 
-test('a budget smaller than one val evaluation fails at once with a clear error', async () => {
+test('a budget that cannot pay for the seed plus one iteration is refused before anything is spent, with the minimum', async () => {
   const worker = await createTsWorker(env, TASK_QUEUE);
   const err = await worker.runUntil(
     env.client.workflow
       .execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-budget-${Date.now()}`, args: [input(tmpRunsDir(), 'g3', { max_metric_calls: 5 })] })
       .catch((e) => e),
   );
-  expect(String(err.cause?.message)).toMatch(/max_metric_calls=5 is smaller than one evaluation of the val set \(6 rows\)/);
+  expect(String(err.cause?.message)).toMatch(/max_metric_calls=5 cannot pay for the seed evaluation on 6 val rows plus one iteration .*it needs at least 18/);
+  expect(err.cause?.nonRetryable).toBe(true);
 });
 
 test('a run whose worker is stopped mid-run and resumed ends with exactly the candidates of an uninterrupted run', async () => {
@@ -201,7 +258,7 @@ test('multi-component candidates with per-component reflection prompts; two sibl
     if (req.messages.length === 1) seen.push(p);
     const cur = /```\n([\s\S]*?)\n```/.exec(p)?.[1] ?? '';
     const tip = p.startsWith('SUB') ? 'subtract carefully' : p.startsWith('MUL') ? 'multiply carefully' : null;
-    return !tip || cur.includes(tip) ? 'No change needed.' : `\`\`\`\n${cur} ${tip}\n\`\`\``;
+    return !tip || cur.includes(tip) ? `No change needed:\n\`\`\`\n${cur}\n\`\`\`` : `\`\`\`\n${cur} ${tip}\n\`\`\``;
   });
   const runs = tmpRunsDir();
   const components = { system_prompt: 'Answer the question.', sub: 'Subtraction:', mul: 'Multiplication:' };

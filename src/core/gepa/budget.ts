@@ -7,11 +7,45 @@ export class BudgetError extends Error {
   override name = 'BudgetError';
 }
 
-export function checkInitialBudget(limit: number, valSize: number): void {
+/** The least budget that pays for the seed's val evaluation plus one full iteration (worst case). */
+export function minimumBudget(valSize: number, minibatch: number, rollouts = 1): number {
+  return (valSize + reflectiveIterationCost(minibatch, valSize)) * rollouts;
+}
+
+/**
+ * Refuse, before anything is spent, a budget that cannot pay for the seed evaluation plus one
+ * iteration: such a run would only score the seed and stop.
+ */
+export function checkInitialBudget(limit: number, valSize: number, minibatch: number, rollouts = 1): void {
   if (valSize <= 0) throw new BudgetError('the val set is empty: GEPA needs at least one val example to score candidates');
-  if (limit < valSize) {
-    throw new BudgetError(`max_metric_calls=${limit} is smaller than one evaluation of the val set (${valSize} rows)`);
+  const need = minimumBudget(valSize, minibatch, rollouts);
+  if (limit < need) {
+    const small = limit < valSize * rollouts ? ` (it is smaller than one evaluation of the val set, ${valSize} rows)` : '';
+    const per = rollouts > 1 ? `, each × ${rollouts} rollouts_per_problem` : '';
+    throw new BudgetError(
+      `max_metric_calls=${limit} cannot pay for the seed evaluation on ${valSize} val rows plus one iteration ` +
+        `(2 × minibatch ${minibatch} + ${valSize} val = ${reflectiveIterationCost(minibatch, valSize)}${per})${small}: ` +
+        `it needs at least ${need}. Raise gepa.max_metric_calls to ${need} or more, or lower gepa.val_size / gepa.minibatch_size${rollouts > 1 ? ' / gepa.rollouts_per_problem' : ''}.`,
+    );
   }
+}
+
+/** Iterations a default val size leaves room for, each paying its worst case (a child accepted onto the val set). */
+export const DEFAULT_ITERATIONS_PAID = 3;
+/** The default val size is never made smaller than this (or than the split, when it is smaller). */
+export const MIN_DEFAULT_VAL_SIZE = 8;
+
+/**
+ * The val rows GEPA scores candidates on: `requested` (gepa.val_size) when given, capped by the
+ * split; otherwise the whole split, made smaller when needed so the budget pays the seed plus
+ * DEFAULT_ITERATIONS_PAID full iterations (but never below MIN_DEFAULT_VAL_SIZE): budget 150 with
+ * minibatch 3 scores 33 val rows, so a default run iterates instead of stopping after the seed.
+ */
+export function gepaValSize(a: { available: number; budget: number; minibatch: number; requested?: number; max_iterations?: number; rollouts_per_problem?: number }): number {
+  if (a.requested !== undefined) return Math.min(a.requested, a.available);
+  const k = Math.max(1, Math.min(a.max_iterations ?? DEFAULT_ITERATIONS_PAID, DEFAULT_ITERATIONS_PAID));
+  const fits = Math.floor((a.budget / (a.rollouts_per_problem ?? 1) - k * 2 * a.minibatch) / (k + 1));
+  return Math.min(a.available, Math.max(fits, MIN_DEFAULT_VAL_SIZE));
 }
 
 export function reflectiveIterationCost(minibatch: number, valSize: number): number {

@@ -7,6 +7,15 @@ export function selectComponents(names: readonly string[], cursor: Record<string
 }
 
 /**
+ * A new candidate continues its parents' round-robin (the furthest pointer among them, as the
+ * reference), so a child of a parent that just had component k rewritten goes on with k+1 instead
+ * of rewriting the first component again.
+ */
+export function inheritRoundRobin(cursor: Record<string, number>, childId: number, parentIds: readonly number[]): void {
+  cursor[String(childId)] = Math.max(0, ...parentIds.map((p) => cursor[String(p)] ?? 0));
+}
+
+/**
  * The system prompt the policy sees: components in order (system_prompt first), separated by blank
  * lines. The task layer renders each problem's user messages itself and has no slots for extra
  * text, so every component reaches the policy through the system message; a component that had no

@@ -4,18 +4,27 @@
  * functions. All randomness comes from `state.rng`; the state is plain JSON.
  */
 import { createRng } from '../rng';
-import { acceptIfStrictlyBetter, isPerfect, keepsFormat } from './acceptance';
+import { acceptIfImproved, isPerfect, keepsFormat } from './acceptance';
 import { canAfford, checkInitialBudget, reflectiveIterationCost, spend } from './budget';
-import { renderSystemPrompt, selectComponents } from './components';
-import { bestCandidate, paretoFronts, selectParentFromFront } from './pareto';
+import { inheritRoundRobin, renderSystemPrompt, selectComponents } from './components';
+import { bestCandidate, liveCandidates, paretoFronts, prunePool, selectParentFromFront } from './pareto';
 import { initSampler, nextMinibatch } from './sampler';
 import { acceptMerge, chooseMergeTriplet, initMergeState, markMergeTried, MERGE_SUBSAMPLE, mergeSubsample, mergeTriplets, type MergeState } from './merge';
 import type { Candidate, GepaOptions, GepaState, ReflectionUsage, RejectedProposal } from './types';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
-export function initState(args: { seed: number; components: Record<string, string>; val_size: number; train_size: number; budget: number }): GepaState {
-  checkInitialBudget(args.budget, args.val_size);
+export function initState(args: {
+  seed: number;
+  components: Record<string, string>;
+  val_size: number;
+  train_size: number;
+  budget: number;
+  minibatch_size: number;
+  rollouts_per_problem?: number;
+}): GepaState {
+  const k = args.rollouts_per_problem ?? 1;
+  checkInitialBudget(args.budget, args.val_size, Math.min(args.minibatch_size, Math.max(1, args.train_size)), k);
   if (args.train_size <= 0) throw new Error('the train set is empty: GEPA draws its reflection minibatches from it');
   const names = Object.keys(args.components);
   if (!names.length) throw new Error('a candidate needs at least one component');
@@ -35,15 +44,19 @@ export function initState(args: { seed: number; components: Record<string, strin
     reflection_usage: emptyUsage(),
     merge: initMergeState(),
     stop_reason: null,
+    rollouts_per_problem: k,
   };
 }
+
+/** Metric calls of evaluating n problems: each of its rollouts_per_problem samples is one. */
+const callsFor = (state: GepaState, n: number) => n * (state.rollouts_per_problem ?? 1);
 
 /** Add a candidate scored on the full val set (the seed, or an accepted child); spends val_size. */
 export function addEvaluatedCandidate(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
   if (c.val_scores.length !== state.val_size) {
     throw new Error(`a candidate needs one val score per val instance (${state.val_size}); got ${c.val_scores.length}`);
   }
-  spend(state.budget, state.val_size);
+  spend(state.budget, callsFor(state, state.val_size));
   const cand: Candidate = {
     id: state.candidates.length,
     components: { ...c.components },
@@ -55,6 +68,7 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
   };
   const prevBest = state.candidates.length ? bestCandidate(state.candidates).val_mean : -Infinity;
   state.candidates.push(cand);
+  inheritRoundRobin(state.rr_cursor, cand.id, cand.parents);
   if (cand.val_mean > prevBest) {
     state.best_id = cand.id;
     state.iterations_without_improvement = 0;
@@ -64,7 +78,7 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
 
 export type Plan =
   | { kind: 'stop'; reason: string }
-  | { kind: 'reflect'; parent_id: number; components: string[]; minibatch: number[] }
+  | { kind: 'reflect'; parent_id: number; minibatch: number[] }
   | { kind: 'merge'; parent_ids: [number, number]; ancestor: number; components: Record<string, string>; sources: number[]; subsample: number[] };
 
 /** The stop_reason of a run ended by the `stop` signal. */
@@ -84,8 +98,9 @@ export function stopReason(state: GepaState, opts: GepaOptions, stopRequested = 
     return `${state.iterations_without_improvement} iterations without improvement (max_no_improvement=${opts.max_no_improvement})`;
   }
   const b = Math.min(opts.minibatch_size, state.train_size);
-  if (!canAfford(state.budget, reflectiveIterationCost(b, state.val_size))) {
-    return `budget: ${state.budget.used}/${state.budget.limit} metric calls used; the next iteration could need ${reflectiveIterationCost(b, state.val_size)}`;
+  const next = callsFor(state, reflectiveIterationCost(b, state.val_size));
+  if (!canAfford(state.budget, next)) {
+    return `budget: ${state.budget.used}/${state.budget.limit} metric calls used; the next iteration could need ${next}`;
   }
   return null;
 }
@@ -102,8 +117,15 @@ export function planIteration(state: GepaState, opts: GepaOptions, stopRequested
   if (merge) return merge;
   const parent_id = selectParentFromFront(state.candidates, state.rng);
   const minibatch = nextMinibatch(state.sampler, state.train_size, opts.minibatch_size, state.rng);
-  const components = selectComponents(state.component_names, state.rr_cursor, parent_id, opts.component_selector);
-  return { kind: 'reflect', parent_id, components, minibatch };
+  return { kind: 'reflect', parent_id, minibatch };
+}
+
+/**
+ * The components the reflector rewrites on this iteration, chosen only once the parent's minibatch
+ * was not perfect (as the reference): a skipped iteration leaves the round-robin pointer where it was.
+ */
+export function componentsToReflect(state: GepaState, parentId: number, opts: GepaOptions): string[] {
+  return selectComponents(state.component_names, state.rr_cursor, parentId, opts.component_selector);
 }
 
 const mergeState = (state: GepaState): MergeState => (state.merge ??= initMergeState());
@@ -118,7 +140,7 @@ function planMerge(state: GepaState, opts: GepaOptions): Plan | null {
   if (!t) return null; // stays due: tried again after the next accepted child
   const [a, b] = [state.candidates[t.a], state.candidates[t.b]];
   const subsample = mergeSubsample(a.val_scores, b.val_scores, opts.merge_subsample ?? MERGE_SUBSAMPLE, state.rng);
-  if (!canAfford(state.budget, subsample.length + state.val_size)) return null;
+  if (!canAfford(state.budget, callsFor(state, subsample.length + state.val_size))) return null;
   markMergeTried(m, t);
   m.due -= 1;
   m.tested += 1;
@@ -128,20 +150,22 @@ function planMerge(state: GepaState, opts: GepaOptions): Plan | null {
 /** The merged child's subsample evaluation: spends its calls; says whether it goes on to the val set. */
 export function judgeMerge(state: GepaState, plan: Extract<Plan, { kind: 'merge' }>, childScores: readonly number[]): { accept: boolean; parent_sums: [number, number]; child_sum: number } {
   if (childScores.length !== plan.subsample.length) throw new Error(`a merge subsample needs ${plan.subsample.length} scores; got ${childScores.length}`);
-  spend(state.budget, childScores.length);
+  spend(state.budget, callsFor(state, childScores.length));
   const [a, b] = plan.parent_ids.map((id) => plan.subsample.map((i) => state.candidates[id].val_scores[i]));
   const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
   return { accept: acceptMerge(a, b, childScores), parent_sums: [sum(a), sum(b)], child_sum: sum(childScores) };
 }
 
-export function recordMergeAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
+export function recordMergeAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }, opts?: GepaOptions): Candidate {
   mergeState(state).accepted += 1;
-  return addEvaluatedCandidate(state, c);
+  const cand = addEvaluatedCandidate(state, c);
+  if (opts?.pool_size) prunePool(state.candidates, opts.pool_size);
+  return cand;
 }
 
 /** The parent's minibatch evaluation: spends its calls; true when reflection should be skipped (all perfect). */
 export function recordParentMinibatch(state: GepaState, scores: readonly number[], opts: GepaOptions): boolean {
-  spend(state.budget, scores.length);
+  spend(state.budget, callsFor(state, scores.length));
   if (isPerfect(scores, opts.perfect_score)) {
     state.counters.skipped_perfect += 1;
     return true;
@@ -151,7 +175,7 @@ export function recordParentMinibatch(state: GepaState, scores: readonly number[
 
 export function recordRejected(state: GepaState, component: string, p: RejectedProposal, memory: number): void {
   state.counters.rejected += 1;
-  if (p.reason === 'unfenced' || p.reason === 'unclosed fence' || p.reason === 'empty') state.counters.rejected_unfenced += 1;
+  if (p.reason === 'unfenced' || p.reason === 'unclosed fence' || p.reason === 'empty' || p.reason === 'truncated' || p.reason === 'too long') state.counters.rejected_unfenced += 1;
   if (p.reason === 'reflection error') state.counters.reflection_errors += 1;
   const list = (state.rejected[component] ??= []);
   list.push({ ...p, text: p.text.slice(0, 2000) });
@@ -164,9 +188,10 @@ export function judgeChild(
   parent: { scores: readonly number[]; format_ok: readonly boolean[] },
   child: { scores: readonly number[]; format_ok: readonly boolean[] },
   formatGuard: boolean,
+  minImprovement = 0,
 ): { accept: boolean; reason: 'not better' | 'format regression' | null } {
-  spend(state.budget, child.scores.length);
-  if (!acceptIfStrictlyBetter(parent.scores, child.scores)) return { accept: false, reason: 'not better' };
+  spend(state.budget, callsFor(state, child.scores.length));
+  if (!acceptIfImproved(parent.scores, child.scores, minImprovement)) return { accept: false, reason: 'not better' };
   if (formatGuard && !keepsFormat(parent.format_ok, child.format_ok)) return { accept: false, reason: 'format regression' };
   return { accept: true, reason: null };
 }
@@ -192,7 +217,9 @@ export function recordAccepted(state: GepaState, c: { components: Record<string,
   const m = mergeState(state);
   m.last_found_new = true;
   if (opts?.use_merge && m.tested + m.due < (opts.max_merge_invocations ?? 5)) m.due += 1;
-  return addEvaluatedCandidate(state, c);
+  const cand = addEvaluatedCandidate(state, c);
+  if (opts?.pool_size) prunePool(state.candidates, opts.pool_size);
+  return cand;
 }
 
 export function candidatePrompt(state: GepaState, c: Candidate): string {
@@ -203,10 +230,14 @@ export interface GepaSummary {
   iteration: number;
   budget_used: number;
   budget_limit: number;
+  /** val rows each candidate is scored on */
+  val_size: number;
   best_val_score: number | null;
   best_candidate_id: number | null;
   best_candidate_excerpt: string;
   n_candidates: number;
+  /** candidates still in the pool (all of them without gepa.pool_size) */
+  n_live_candidates: number;
   counters: GepaState['counters'];
   reflection_usage: ReflectionUsage;
   merges: { tested: number; accepted: number };
@@ -219,10 +250,12 @@ export function summarizeState(state: GepaState): GepaSummary {
     iteration: state.counters.iterations,
     budget_used: state.budget.used,
     budget_limit: state.budget.limit,
+    val_size: state.val_size,
     best_val_score: best ? best.val_mean : null,
     best_candidate_id: best ? best.id : null,
     best_candidate_excerpt: best ? candidatePrompt(state, best).slice(0, 200) : '',
     n_candidates: state.candidates.length,
+    n_live_candidates: liveCandidates(state.candidates).length,
     counters: { ...state.counters },
     reflection_usage: { ...(state.reflection_usage ?? emptyUsage()) },
     merges: { tested: state.merge?.tested ?? 0, accepted: state.merge?.accepted ?? 0 },
@@ -231,6 +264,6 @@ export function summarizeState(state: GepaState): GepaSummary {
 }
 
 export function frontier(state: GepaState): { fronts: number[][]; best_per_instance: number[] } {
-  const fronts = paretoFronts(state.candidates);
+  const fronts = paretoFronts(liveCandidates(state.candidates));
   return { fronts, best_per_instance: fronts.map((f, i) => (f.length ? state.candidates[f[0]].val_scores[i] : 0)) };
 }

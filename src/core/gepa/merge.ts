@@ -24,7 +24,7 @@
  *   only when both fit.
  */
 import { shuffle, weightedChoice, type RngState } from '../rng';
-import { paretoFronts, removeDominatedCandidates } from './pareto';
+import { paretoFronts, removeDominatedCandidates, liveCandidates } from './pareto';
 import type { Candidate } from './types';
 
 export interface MergeState {
@@ -98,7 +98,8 @@ const mergeKey = (a: number, b: number, sources: number[]) => `${a},${b}:${sourc
 /** All admissible (a, b, ancestor) triplets, a < b, in a fixed order. */
 export function mergeTriplets(candidates: readonly Candidate[], names: readonly string[], st: Pick<MergeState, 'tried_triplets' | 'tried_merges'>): MergeTriplet[] {
   if (candidates.length < 3) return [];
-  const survivors = [...removeDominatedCandidates(candidates, paretoFronts(candidates))].sort((x, y) => x - y);
+  const live = liveCandidates(candidates);
+  const survivors = [...removeDominatedCandidates(live, paretoFronts(live))].sort((x, y) => x - y);
   const tried = new Set(st.tried_triplets);
   const triedMerges = new Set(st.tried_merges);
   const out: MergeTriplet[] = [];

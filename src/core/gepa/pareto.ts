@@ -41,8 +41,36 @@ export function frontWins(fronts: readonly number[][], survivors: Set<number>): 
   return wins;
 }
 
-/** Parent chosen with probability proportional to the number of instances it wins. */
-export function selectParentFromFront(candidates: readonly Candidate[], rng: RngState): number {
+/** The candidates still in the pool (gepa.pool_size prunes the others). */
+export function liveCandidates(candidates: readonly Candidate[]): Candidate[] {
+  return candidates.filter((c) => !c.pruned);
+}
+
+/**
+ * gepa.pool_size: while more than `poolSize` candidates are live, prune one, never the best: first
+ * a candidate the Pareto rule already removes (every front it is on holds another survivor), else
+ * the one on the fewest fronts; ties go to the lower val mean, then the older. Returns pruned ids.
+ */
+export function prunePool(candidates: Candidate[], poolSize: number): number[] {
+  const out: number[] = [];
+  const bestId = bestCandidate(candidates).id;
+  for (;;) {
+    const live = liveCandidates(candidates);
+    if (live.length <= Math.max(1, poolSize)) return out;
+    const fronts = paretoFronts(live);
+    const survivors = removeDominatedCandidates(live, fronts);
+    const wins = frontWins(fronts, new Set(live.map((c) => c.id)));
+    const victim = live
+      .filter((c) => c.id !== bestId)
+      .sort((a, b) => Number(survivors.has(a.id)) - Number(survivors.has(b.id)) || (wins.get(a.id) ?? 0) - (wins.get(b.id) ?? 0) || a.val_mean - b.val_mean || a.id - b.id)[0];
+    victim.pruned = true;
+    out.push(victim.id);
+  }
+}
+
+/** Parent chosen among the live candidates with probability proportional to the number of instances it wins. */
+export function selectParentFromFront(all: readonly Candidate[], rng: RngState): number {
+  const candidates = liveCandidates(all);
   const fronts = paretoFronts(candidates);
   const survivors = removeDominatedCandidates(candidates, fronts);
   const wins = [...frontWins(fronts, survivors).entries()].sort((a, b) => a[0] - b[0]);

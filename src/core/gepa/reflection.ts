@@ -1,7 +1,8 @@
 /**
  * The reflection step's text: the prompt shown to the reflection LM (our own words, covering what
- * the reference template covers) and the parsing of its reply. Only a closed fenced block is
- * adopted; anything else is a rejected proposal with a reason.
+ * the reference template covers) and the parsing of its reply (parseReflectionReply): a complete
+ * reply is adopted as the reference does; a truncated, empty, unchanged or runaway one is a
+ * rejected proposal with a reason.
  */
 import type { RejectedProposal } from './types';
 
@@ -18,13 +19,40 @@ function clip(s: string, n = MAX_FIELD): string {
   return s.length > n ? `${s.slice(0, n)} …[${s.length - n} more characters]` : s;
 }
 
+/**
+ * One block per sampled output. With several samples of one problem (gepa.rollouts_per_problem),
+ * each block also says how that problem's samples scored: their mean and spread, so the reflector
+ * can tell an instruction that always fails from one that fails by chance.
+ */
 export function formatRecords(records: readonly TraceRecord[]): string {
+  const byInput = new Map<string, number[]>();
+  for (const r of records) byInput.set(r.input, [...(byInput.get(r.input) ?? []), r.reward]);
   return records
-    .map(
-      (r, i) =>
-        `### Example ${i + 1}\n#### Inputs\n${clip(r.input)}\n#### Generated Outputs\n${clip(r.output)}\n#### Feedback\n(score ${r.reward}) ${clip(r.feedback)}`,
-    )
+    .map((r, i) => {
+      const xs = byInput.get(r.input)!;
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length);
+      const spread = xs.length > 1 ? `; this problem's ${xs.length} samples: mean ${+m.toFixed(3)}, spread ${+sd.toFixed(3)}` : '';
+      return `### Example ${i + 1}\n#### Inputs\n${clip(r.input)}\n#### Generated Outputs\n${clip(r.output)}\n#### Feedback\n(score ${r.reward}${spread}) ${clip(r.feedback)}`;
+    })
     .join('\n\n');
+}
+
+/**
+ * gepa.debug: a deterministic reflector that needs no LM, to try a pipeline end to end (never a
+ * default). Its rule: append to the text the line `Note: <feedback>` for the first failed record
+ * (reward below 1) whose feedback the text does not hold yet (the feedback's first line, at most
+ * 200 characters); when every failure is already noted, or nothing failed, append `Check your
+ * answer before you reply.` once; after that the proposal is the text unchanged (rejected).
+ */
+export function debugProposal(currentText: string, records: readonly TraceRecord[]): string {
+  for (const r of records) {
+    if (r.reward >= 1) continue;
+    const line = `Note: ${(r.feedback.split('\n')[0] ?? '').trim().slice(0, 200)}`;
+    if (line.length > 6 && !currentText.includes(line)) return `${currentText.trim()}\n${line}`.trim();
+  }
+  const fallback = 'Check your answer before you reply.';
+  return currentText.includes(fallback) ? currentText : `${currentText.trim()}\n${fallback}`.trim();
 }
 
 export function formatRejected(rejected: readonly RejectedProposal[]): string {
@@ -75,29 +103,55 @@ export function buildReflectionPrompt(args: {
   return t.replace(/\{(component|current_text|examples|rejected)\}/g, (_, k: string) => values[k]);
 }
 
-export type ParsedReflection = { ok: true; text: string } | { ok: false; reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged'; text: string };
+export type RejectReason = 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'truncated' | 'too long';
+export type ParsedReflection = { ok: true; text: string } | { ok: false; reason: RejectReason; text: string };
 
-/** The content of the last complete ``` fenced block (optional language tag dropped). */
-export function parseReflectionReply(reply: string, currentText?: string): ParsedReflection {
-  const fences = [...reply.matchAll(/^[ \t]*```/gm)].map((m) => m.index!);
-  if (fences.length === 0) return { ok: false, reason: 'unfenced', text: reply };
-  if (fences.length % 2 === 1 && fences.length < 2) return { ok: false, reason: 'unclosed fence', text: reply };
-  // pair fences in order; an odd trailing fence is an unclosed block after complete ones
-  if (fences.length % 2 === 1) fences.pop();
-  const open = fences[fences.length - 2];
-  const close = fences[fences.length - 1];
-  const afterOpen = reply.indexOf('\n', open);
-  if (afterOpen < 0 || afterOpen > close) return { ok: false, reason: 'empty', text: reply };
-  const body = reply.slice(afterOpen + 1, close).replace(/\s+$/, '');
-  if (!body.trim()) return { ok: false, reason: 'empty', text: reply };
-  if (currentText !== undefined && body.trim() === currentText.trim()) return { ok: false, reason: 'unchanged', text: body };
-  return { ok: true, text: body.trim() };
+/** A proposal longer than this is rejected (a runaway reply, never a prompt), and only its start is kept. */
+export const MAX_PROPOSAL_CHARS = 20_000;
+
+export interface ParseOptions {
+  /** the provider's finish reason: 'length' (or Anthropic's 'max_tokens') means the reply was cut off */
+  finishReason?: string;
+  /** reject a reply without a fenced block instead of adopting it whole (with gepa.fence_repair) */
+  requireFence?: boolean;
+}
+
+const FENCE = /```/g;
+
+/**
+ * The proposed text of a reflection reply, as the reference adopts it: the text between the first
+ * and the last ``` fence (a language tag right after the opening fence dropped), so a proposal that
+ * itself holds a code block stays whole; without any fence, the whole reply stripped. Rejected: a
+ * reply cut off by the token limit, one with an odd number of fences (a block opened and never
+ * closed), an empty one, one identical to the parent's text, and a runaway one.
+ */
+export function parseReflectionReply(reply: string, currentText?: string, opts: ParseOptions = {}): ParsedReflection {
+  if (opts.finishReason === 'length' || opts.finishReason === 'max_tokens') return { ok: false, reason: 'truncated', text: reply.slice(0, MAX_PROPOSAL_CHARS) };
+  if (reply.length > MAX_PROPOSAL_CHARS * 4) return { ok: false, reason: 'too long', text: reply.slice(0, MAX_PROPOSAL_CHARS) };
+  const fences = [...reply.matchAll(FENCE)].map((m) => m.index!);
+  let body: string;
+  if (fences.length === 0) {
+    if (opts.requireFence) return { ok: false, reason: reply.trim() ? 'unfenced' : 'empty', text: reply };
+    body = reply;
+  } else if (fences.length % 2 === 1) {
+    return { ok: false, reason: 'unclosed fence', text: reply };
+  } else {
+    body = reply.slice(fences[0] + 3, fences[fences.length - 1]);
+    // a language tag (```text) or nothing on the opening fence's line
+    const tag = /^[^\s`]*[ \t]*\n/.exec(body);
+    if (tag) body = body.slice(tag[0].length);
+  }
+  const text = body.trim();
+  if (!text) return { ok: false, reason: 'empty', text: reply };
+  if (text.length > MAX_PROPOSAL_CHARS) return { ok: false, reason: 'too long', text: text.slice(0, MAX_PROPOSAL_CHARS) };
+  if (currentText !== undefined && text === currentText.trim()) return { ok: false, reason: 'unchanged', text };
+  return { ok: true, text };
 }
 
 /**
- * Small reflection LMs often answer in prose without the fenced block. Such a reply is never
- * adopted; instead the reflector is asked once, in the same conversation, to restate its proposal
- * inside a fence. Only an unfenced (not a truncated or unchanged) reply earns this second turn.
+ * With gepa.fence_repair (off by default), a reply without a fenced block is not adopted whole:
+ * the reflector is asked once, in the same conversation, to restate its proposal inside a fence.
+ * Only an unfenced (not a truncated or unchanged) reply earns this second turn.
  */
 export const FENCE_REPAIR_PROMPT =
   'Now write the complete new instructions, and nothing else, inside one fenced block that starts with a line ``` and ends with a line ```.';

@@ -12,11 +12,13 @@ export interface Candidate {
   val_mean: number;
   /** metric calls spent when it was accepted */
   metric_calls: number;
+  /** dropped from the pool (gepa.pool_size): no longer a parent or on a front; never the best */
+  pruned?: boolean;
 }
 
 export interface RejectedProposal {
   text: string;
-  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'not better' | 'format regression' | 'reflection error' | 'task guard';
+  reason: 'unfenced' | 'unclosed fence' | 'empty' | 'unchanged' | 'truncated' | 'too long' | 'not better' | 'format regression' | 'reflection error' | 'task guard';
   parent_score: number | null;
   child_score: number | null;
   /** the reflector's first reply had no fenced block (a repair turn was asked for) */
@@ -43,6 +45,7 @@ export interface GepaCounters {
   accepted: number;
   skipped_perfect: number;
   rejected: number;
+  /** replies that held no usable proposal (truncated, unclosed fence, empty, too long, unfenced with fence_repair) */
   rejected_unfenced: number;
   reflection_errors: number;
 }
@@ -67,6 +70,8 @@ export interface GepaState {
   /** merge bookkeeping (absent in states carried from runs recorded before merge existed) */
   merge?: MergeState;
   stop_reason: string | null;
+  /** samples per problem in every evaluation, each a metric call (absent in states from before it existed: 1) */
+  rollouts_per_problem?: number;
 }
 
 export interface GepaOptions {
@@ -83,4 +88,8 @@ export interface GepaOptions {
   max_merge_invocations?: number;
   /** val instances the merged child is first run on (default 5) */
   merge_subsample?: number;
+  /** at most this many candidates kept (pruned by the Pareto rule, never the best) */
+  pool_size?: number;
+  /** a child is accepted only if its minibatch mean beats the parent's by at least this (0: strictly better sum) */
+  min_improvement_threshold?: number;
 }

@@ -1,0 +1,127 @@
+/**
+ * The local OpenAI-compatible server on llama.cpp (src/llm/localServer.ts), run as its own process
+ * with the real SmolLM2 GGUF, and reached through the `local` provider like the workers reach it.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { applyStops, parseChatRequest } from '../../src/llm/localServer';
+import { createProvider } from '../../src/llm';
+import { ROOT, VENV_PYTHON } from '../helpers/stack';
+
+const MODEL = 'smollm2-135m-instruct';
+let proc: ChildProcess | undefined;
+let base = '';
+let out = '';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  const gguf = execFileSync(VENV_PYTHON, ['-c', 'from gepa_rl_trainer.models import smollm2_gguf_path; print(smollm2_gguf_path())'], {
+    env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') },
+  })
+    .toString()
+    .trim();
+  const port = await freePort();
+  proc = spawn(process.execPath, ['-r', './test/cli/tsRegister.js', 'src/llm/localServer.ts', '--gguf', gguf, '--port', String(port), '--model', MODEL], { cwd: ROOT });
+  proc.stdout!.on('data', (d) => (out += d.toString()));
+  proc.stderr!.on('data', (d) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (out.includes('local LM server ready')) {
+        clearInterval(t);
+        resolve();
+      }
+      if (proc!.exitCode !== null) {
+        clearInterval(t);
+        reject(new Error(`local LM server exited:\n${out}`));
+      }
+    }, 100);
+  });
+  base = `http://127.0.0.1:${port}/v1`;
+}, 300_000);
+
+afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    const done = new Promise((r) => proc!.once('exit', r));
+    proc.kill('SIGTERM');
+    await done;
+  }
+});
+
+const post = async (body: unknown) => {
+  const res = await fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+test('requests are checked with messages that say what was received', () => {
+  expect(() => parseChatRequest({ messages: [] }, MODEL)).toThrow(/messages must be a non-empty list .*got \[\]/);
+  expect(() => parseChatRequest({ messages: [{ role: 'user', content: 'x' }], stream: true }, MODEL)).toThrow(/stream=true is not supported/);
+  expect(() => parseChatRequest({ messages: [{ role: 'user', content: 'x' }], n: 40 }, MODEL)).toThrow(/n must be 1..16 .*got n=40/);
+  expect(() => parseChatRequest({ messages: [{ role: 'user', content: 'x' }], temperature: 'hot' }, MODEL)).toThrow(/temperature: expected a number, got "hot"/);
+  expect(() => parseChatRequest({ messages: [{ role: 'user', content: 'x' }], response_format: { type: 'xml' } }, MODEL)).toThrow(/response_format.type .*got "xml"/);
+  expect(parseChatRequest({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: '```\n' }] }, MODEL)).toMatchObject({ prefill: '```\n', messages: [{ role: 'user', content: 'x' }] });
+  expect(applyStops('abc```def', 'length', ['```'], true)).toEqual(['abc```', 'stop']);
+  expect(applyStops('abc```def', 'length', ['```'], false)).toEqual(['abc', 'stop']);
+});
+
+test('the local provider gets a greedy reply with finish reason and usage; max_tokens cuts it with finish_reason length', async () => {
+  const p = createProvider({ provider: 'local', model: MODEL, base_url: base });
+  const r = await p.complete({ messages: [{ role: 'user', content: 'What is 2+3?' }], max_tokens: 40, temperature: 0 });
+  expect(r.texts[0]).toMatch(/5/);
+  expect(r.finish_reasons).toEqual(['stop']);
+  expect(r.usage.prompt_tokens).toBeGreaterThan(10);
+  const again = await p.complete({ messages: [{ role: 'user', content: 'What is 2+3?' }], max_tokens: 40, temperature: 0 });
+  expect(again.texts).toEqual(r.texts); // greedy is deterministic
+  const cut = await p.complete({ messages: [{ role: 'user', content: 'Write a long story about a dragon.' }], max_tokens: 3, temperature: 0 });
+  expect(cut.finish_reasons).toEqual(['length']);
+  expect(cut.usage.completion_tokens).toBe(3);
+}, 120_000);
+
+test('a prefilled reply continues the assistant message and keeps the stop string that ended it', async () => {
+  const p = createProvider({ provider: 'local', model: MODEL, base_url: base });
+  const reply = await p.complete({ messages: [{ role: 'user', content: 'Write one rule for answering math questions, in a code block.' }], prefill: '```\n', stop: ['```'], max_tokens: 60, temperature: 0 });
+  expect(reply.texts[0].startsWith('```\n')).toBe(true);
+  // generation ends at the first closing fence, which is kept at the end of the text
+  const rest = reply.texts[0].slice(4);
+  const close = rest.indexOf('```');
+  expect(close === -1 ? reply.finish_reasons[0] : close).toBe(close === -1 ? 'length' : rest.length - 3);
+}, 120_000);
+
+test('response_format json_object and a GBNF grammar constrain the output', async () => {
+  const j = await post({ model: MODEL, messages: [{ role: 'user', content: 'Give a JSON object with a name and an age.' }], max_tokens: 60, temperature: 0, response_format: { type: 'json_object' } });
+  expect(j.status).toBe(200);
+  expect(j.body.choices[0].finish_reason).toBe('stop');
+  expect(typeof JSON.parse(j.body.choices[0].message.content)).toBe('object');
+  const s = await post({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'What is 2+3? Reply as JSON.' }],
+    max_tokens: 30,
+    temperature: 0,
+    response_format: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object', properties: { answer: { type: 'integer' } }, required: ['answer'] } } },
+  });
+  expect(Number.isInteger(JSON.parse(s.body.choices[0].message.content).answer)).toBe(true);
+  const g = await post({ model: MODEL, messages: [{ role: 'user', content: 'Is the sky blue?' }], max_tokens: 5, temperature: 1, seed: 3, grammar: 'root ::= "yes" | "no"' });
+  expect(['yes', 'no']).toContain(g.body.choices[0].message.content);
+  const bad = await post({ model: MODEL, messages: [{ role: 'user', content: 'x' }], grammar: 'root ::= (' });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.message).toMatch(/grammar cannot be used/);
+}, 180_000);
+
+test('n samples with distinct seeds; unknown model, bad body and unknown routes are clear errors', async () => {
+  const r = await post({ model: MODEL, messages: [{ role: 'user', content: 'Name a colour.' }], max_tokens: 8, temperature: 1, n: 2, seed: 5 });
+  expect(r.body.choices).toHaveLength(2);
+  expect(r.body.usage.completion_tokens).toBeGreaterThan(0);
+  const wrong = await post({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
+  expect(wrong).toMatchObject({ status: 404, body: { error: { message: expect.stringMatching(/"gpt-4o" is not served here/) } } });
+  const notJson = await fetch(`${base}/chat/completions`, { method: 'POST', body: '{oops' });
+  expect(notJson.status).toBe(400);
+  expect((await fetch(`${base.replace('/v1', '')}/health`).then((x) => x.json())) as any).toMatchObject({ status: 'ok', backend: 'llama.cpp' });
+  expect((await fetch(`${base}/nowhere`)).status).toBe(404);
+}, 120_000);
