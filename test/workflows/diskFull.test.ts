@@ -64,13 +64,13 @@ test('a full disk at the first checkpoint: a clear, retried failure; after space
       expect(failure).toContain('0.0 MB free of 4.0 MB on that filesystem');
       expect(failure).toContain('free space there or choose another output_dir, and the retried step writes it again');
       // no half-written folder holds the space meanwhile
-      expect(readdirSync(ckptDir)).toEqual(['filler']);
+      expect(readdirSync(ckptDir).filter((f) => f !== '.locks')).toEqual(['filler']); // .locks: the per-step lock files
       unlinkSync(filler);
       return h.result();
     });
     expect(r.batches_done).toBe(3);
     // one checkpoint per step, each complete; the index has each step once
-    expect(readdirSync(ckptDir).sort()).toEqual(['0', '1', '2']);
+    expect(readdirSync(ckptDir).filter((f) => f !== '.locks').sort()).toEqual(['0', '1', '2']);
     for (const s of ['0', '1', '2']) expect(readdirSync(path.join(ckptDir, s))).toContain('DONE');
     expect(jsonl(path.join(runs, 'full', 'checkpoints.jsonl')).map((x) => x.step)).toEqual([0, 1, 2]);
     // one metrics row per batch, none duplicated by the retries

@@ -25,6 +25,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from .blobs import BlobError, read_json, write_json
+from .errors import INVALID_REQUEST
 from .math_grading import shared_pool
 
 GRADER_TASK_QUEUE = os.environ.get("GEPA_RL_GRADER_TASK_QUEUE", "gepa-rl-grader")
@@ -36,17 +37,17 @@ def grade_rollouts(req: dict, on_progress=None) -> dict:
     t0 = time.monotonic()
     for k in ("rollouts_ref", "golds_ref", "blob_dir"):
         if k not in req:
-            raise ApplicationError(f"math_verify_rollouts: field {k!r} is missing (got fields {sorted(req)})", type="InvalidRequest", non_retryable=True)
+            raise ApplicationError(f"math_verify_rollouts: field {k!r} is missing (got fields {sorted(req)})", type=INVALID_REQUEST, non_retryable=True)
     try:
         rollouts = read_json(req["rollouts_ref"])["rollouts"]
         golds = read_json(req["golds_ref"])
     except (BlobError, KeyError, TypeError) as e:
-        raise ApplicationError(f"math_verify_rollouts: cannot read its blobs: {e}", type="InvalidRequest", non_retryable=True) from e
+        raise ApplicationError(f"math_verify_rollouts: cannot read its blobs: {e}", type=INVALID_REQUEST, non_retryable=True) from e
     pairs = []
     for r in rollouts:
         i = r.get("prompt_index")
         if not isinstance(i, int) or not 0 <= i < len(golds):
-            raise ApplicationError(f"math_verify_rollouts: a rollout for prompt {i!r}, but the chunk has {len(golds)} golds", type="InvalidRequest", non_retryable=True)
+            raise ApplicationError(f"math_verify_rollouts: a rollout for prompt {i!r}, but the chunk has {len(golds)} golds", type=INVALID_REQUEST, non_retryable=True)
         pairs.append({"gold": "" if golds[i] is None else str(golds[i]), "completion": r.get("text") or ""})
     verdicts = shared_pool().grade(pairs, on_progress)
     counts: dict[str, int] = {}
@@ -65,7 +66,7 @@ def _heartbeat(*details) -> None:
 @activity.defn(name="math_verify_rollouts")
 def math_verify_rollouts(req: dict) -> dict:
     if not isinstance(req, dict):
-        raise ApplicationError(f"math_verify_rollouts expects one JSON object (got {type(req).__name__})", type="InvalidRequest", non_retryable=True)
+        raise ApplicationError(f"math_verify_rollouts expects one JSON object (got {type(req).__name__})", type=INVALID_REQUEST, non_retryable=True)
     done = threading.Event()
     ctx = contextvars.copy_context()
 
