@@ -6,8 +6,7 @@
  * non-retryable ProviderConfig failure that names what is missing.
  */
 import { buildReflectionPrompt, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
-import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
-import { pulsingProvider } from './pulse';
+import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
 import type { ScoredSample } from './tasks';
@@ -41,7 +40,7 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
   const records: TraceRecord[] = traces.map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
-  const provider = pulsingProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
+  const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
   const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
     provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });
   const usage = { prompt_tokens: 0, completion_tokens: 0 };
