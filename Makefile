@@ -3,12 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 RESULTS := .data/test-results
 
-.PHONY: help setup build up down status demo test test-ts test-py test-slow bench-graders bench-gepa bench-rl bench-rl-vs-trl clean
+.PHONY: help setup build up down status demo test test-ts test-py test-slow bench-graders bench-gepa bench-rl bench-rl-vs-trl bench-faults clean
 
 help:
 	@echo "make demo    install everything, start the stack, run a GEPA+RL experiment on arithmetic, write the report"
 	@echo "make test    run every test (jest + pytest), ending with one line 'N passed, N failed'"
-	@echo "make setup | build | up | down | status | test-slow | bench-graders | bench-gepa | bench-rl | bench-rl-vs-trl | clean"
+	@echo "make setup | build | up | down | status | test-slow | bench-graders | bench-gepa | bench-rl | bench-rl-vs-trl | bench-faults | clean"
 
 setup:
 	@bash scripts/setup.sh
@@ -62,6 +62,12 @@ bench-rl: setup
 # peak memory and the ratios.
 bench-rl-vs-trl: setup
 	@bash bench/rl-vs-trl/run.sh
+
+# kill -9 of random stack processes (trainer, TS worker, Temporal, LM server) at random moments during
+# rlTraining, gepaOptimization, expertIteration and gepaRlAlternation runs on the local model; checks
+# rows lost/duplicated, budget, redone sampling and recovery time. Overrides: make bench-faults ARGS="--kills 5".
+bench-faults: setup
+	@bash bench/faults/run.sh $(ARGS)
 
 clean:
 	@bash scripts/stack.sh down || true

@@ -8,8 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
 import { buildHintPrompt, hasGroundTruth, numericForms, partitionByGroundTruth, referenceCompletion, type SuccessPick } from '../core/expert';
-import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
-import { pulsingProvider } from './pulse';
+import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { sftBatches } from '../core/expert/sft';
 import { FileBlobStore, readBlob } from '../storage/blobs';
@@ -37,7 +36,7 @@ export async function teacherHint(req: TeacherHintRequest): Promise<{ hint: stri
   const x = (await loadSplitsCached(req.task)).train[req.index];
   const answer = getTask(req.task).answerForHint(x);
   if (answer === null || !hasGroundTruth(answer)) return { hint: null, answer_forms: [], error: 'no ground truth' };
-  const provider = pulsingProvider({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
+  const provider = providerForActivity({ provider: req.teacher.provider, model: req.teacher.model, base_url: req.teacher.base_url });
   try {
     const r = await provider.complete({
       messages: [{ role: 'user', content: buildHintPrompt({ problem: renderedProblem(getTask(req.task), x), answer, attempt: req.attempt, previous_leaks: req.previous_leaks }) }],

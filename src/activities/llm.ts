@@ -3,9 +3,8 @@
  * Keys are read from the worker's environment by the provider; they never enter inputs or history.
  */
 import { heartbeat } from '@temporalio/activity';
-import { toActivityFailure } from '../llm';
+import { providerForActivity, toActivityFailure } from '../llm';
 import { completionTokensPerText } from '../llm/usage';
-import { pulsingProvider } from './pulse';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, PolicySampleResult, RolloutsBlob } from '../types';
 
@@ -27,7 +26,7 @@ export interface ApiSampleRequest {
 /** Same result shape as the trainer's policy_sample, so scoring does not care who sampled. */
 export async function apiSample(req: ApiSampleRequest): Promise<PolicySampleResult> {
   const t0 = Date.now();
-  const provider = pulsingProvider({ provider: req.provider, model: req.model, base_url: req.base_url });
+  const provider = providerForActivity({ provider: req.provider, model: req.model, base_url: req.base_url });
   const prompts = await readBlob<ChatMessage[][]>(req.prompts_ref);
   const out: RolloutsBlob['rollouts'][] = prompts.map(() => []);
   let next = 0;

@@ -7,8 +7,7 @@
  * non-retryable ProviderConfig failure that names what is missing.
  */
 import { buildReflectionPrompt, closingFenceOnItsLine, debugProposal, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
-import { classifyProviderError, toActivityFailure, type ProviderName } from '../llm';
-import { pulsingProvider } from './pulse';
+import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
 import type { ScoredSample } from './tasks';
@@ -55,7 +54,7 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     const parsed = parseReflectionReply(debugProposal(req.current_text, records), req.current_text);
     return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, calls: 0, first_reply_unfenced: false, first_reply_excerpt: null };
   }
-  const provider = pulsingProvider({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
+  const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
   const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
     provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });
   const usage = { prompt_tokens: 0, completion_tokens: 0 };

@@ -16,21 +16,15 @@ import { FAILURE, NON_RETRYABLE } from '../failures';
 import { foldMetrics, type Control } from './control';
 import type { ModelRef } from '../types';
 
-const tsOptions = {
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE.ts_activities },
-} as const;
 /**
- * The TS activities that wait on a provider heartbeat while they wait (src/activities/pulse.ts), so
- * their heartbeat timeout is seconds: an attempt on a dead TS worker is retried within it, not after
- * the start-to-close timeout.
+ * Every TS activity heartbeats while it runs (src/activities/pulse.ts), so the heartbeat timeout is
+ * seconds: an attempt on a dead TS worker is retried within it, not after the start-to-close timeout.
  */
-export const PROVIDER_ACTIVITIES: ReadonlySet<string> = new Set(['proposeComponent', 'teacherHint', 'apiSample']);
-export const PROVIDER_HEARTBEAT_TIMEOUT = '20 seconds';
-const plainTs = proxyActivities<typeof tsActivities>(tsOptions);
-const pulsedTs = proxyActivities<typeof tsActivities>({ ...tsOptions, heartbeatTimeout: PROVIDER_HEARTBEAT_TIMEOUT });
-export const ts: typeof plainTs = new Proxy(plainTs, {
-  get: (target, name, receiver) => Reflect.get(typeof name === 'string' && PROVIDER_ACTIVITIES.has(name) ? pulsedTs : target, name, receiver),
+export const TS_HEARTBEAT_TIMEOUT = '30 seconds';
+export const ts = proxyActivities<typeof tsActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: TS_HEARTBEAT_TIMEOUT,
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE.ts_activities },
 });
 
 /**
