@@ -123,7 +123,7 @@ test('anthropic: a 200 with no content blocks is an empty reply, recorded as a r
   fake.plan([], () => ({ kind: 'ok', text: '' }));
   const out = await propose('anthropic');
   expect(fake.requests.length).toBe(1);
-  expect(out).toMatchObject({ ok: false, reason: 'unfenced', text: '' });
+  expect(out).toMatchObject({ ok: false, reason: 'empty', text: '' });
 });
 
 test('the described providers keep their own members: only the local server continues a started reply', () => {

@@ -76,7 +76,7 @@ test('GEPA on the policy: a reflector that adds the rule raises the train score;
           task: task({ n_train: 6, n_val: 6 }),
           policy,
           reflection: { provider: 'scripted', model: 'scripted-tau2-reflector' },
-          gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: seed },
+          gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: seed, eval_test: true, n_eval_test: 6 },
         },
       ],
     }),
@@ -84,6 +84,10 @@ test('GEPA on the policy: a reflector that adds the rule raises the train score;
   // train 0 1 3 4 5 7: the never-writing seed passes 0 1 4 5; with the rule all six pass
   expect(r.seed_val_score).toBeCloseTo(4 / 6, 6);
   expect(r.best_val_score).toBe(1);
+  // eval_test: the seed and the best policy on the first 6 test tasks (episodes as on train); the rule helps there too
+  expect(r.n_test).toBe(6);
+  expect(r.seed_test_score).toBeLessThan(1);
+  expect(r.test_score).toBeGreaterThan(r.seed_test_score!);
   expect(r.best_prompt).toContain(RULE);
   expect(r.best_prompt.startsWith(seed)).toBe(true);
   expect(tau2ReflectionPrompts.length).toBeGreaterThan(0);
