@@ -139,7 +139,7 @@ class OpenAiProvider implements LlmProvider {
  * temperature of 1 are Anthropic's defaults, so the one left at its default is not sent; changing
  * both is refused before any call, saying which to reset.
  */
-function anthropicSampling(req: Pick<CompletionRequest, 'temperature' | 'top_p'>): { temperature?: number; top_p?: number } {
+export function anthropicSampling(req: Pick<CompletionRequest, 'temperature' | 'top_p'>): { temperature?: number; top_p?: number } {
   const topP = req.top_p !== undefined && req.top_p < 1 ? req.top_p : undefined;
   if (topP === undefined) return req.temperature === undefined ? {} : { temperature: req.temperature };
   if (req.temperature === undefined || req.temperature === 1) return { top_p: topP };

@@ -16,7 +16,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { estimateCost, MissingKeyError, type ProviderConfig } from './index';
+import { anthropicSampling, estimateCost, MissingKeyError, type ProviderConfig } from './index';
 import { ProviderConfigError } from './errors';
 
 /** OpenAI function-tool format (what tau2 sends; fixtures/openai_tools.json). */
@@ -217,7 +217,7 @@ export function toAnthropicRequest(model: string, req: ToolCompletionRequest): A
     tools: req.tools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: derefSchema(t.function.parameters) as Anthropic.Messages.Tool.InputSchema })),
     tool_choice: { type: 'auto', ...(req.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {}) },
     max_tokens: req.max_tokens ?? 1024,
-    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    ...anthropicSampling(req), // one rule for temperature and top_p (Anthropic takes one of them)
   };
 }
 

@@ -113,6 +113,13 @@ describe('OpenAI', () => {
 });
 
 describe('Anthropic', () => {
+  test('sampling parameters follow the provider rule: top_p alone is sent, both changed is refused', () => {
+    const nucleus = toAnthropicRequest('claude-haiku-4-5', { messages: history, tools, top_p: 0.9 }) as unknown as Record<string, unknown>;
+    expect(nucleus.top_p).toBe(0.9);
+    expect(nucleus.temperature).toBeUndefined();
+    expect((toAnthropicRequest('claude-haiku-4-5', { messages: history, tools, temperature: 0.3 }) as unknown as Record<string, unknown>).temperature).toBe(0.3);
+    expect(() => toAnthropicRequest('claude-haiku-4-5', { messages: history, tools, temperature: 0.7, top_p: 0.9 })).toThrow(/temperature or top_p, not both \(got temperature=0.7, top_p=0.9\)/);
+  });
   test('history to Messages: system on top, a user turn before the greeting, results of one turn in one user message', () => {
     const req = toAnthropicRequest('claude-sonnet-4-5', { messages: history, tools, temperature: 0, max_tokens: 512, parallel_tool_calls: false });
     expect(req.system).toBe('SYS');
