@@ -98,6 +98,8 @@ def disk_failure(e: OSError) -> ApplicationError | None:
     """A disk that refuses a write, as a failure that says what to do; None for other OS errors.
     Full: retried (space may be freed; no half-written checkpoint is ever used, the step starts again
     from the last complete one). Not writable: never retried."""
+    if isinstance(e, ckpts.CheckpointWriteError):  # already says step, folder and free space
+        return ApplicationError(str(e), type=DISK_FULL)
     where = f" ({e.filename})" if e.filename else ""
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return ApplicationError(f"the disk is full{where}: free space (old runs/ folders, checkpoints); the step is retried from the last complete checkpoint", type=DISK_FULL)

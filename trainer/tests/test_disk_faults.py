@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from conftest import TINY
 from gepa_rl_trainer import checkpoints as ckpts
-from gepa_rl_trainer.activities import train_step
+from gepa_rl_trainer.activities import disk_failure, train_step
 from gepa_rl_trainer.errors import InvalidRequest
 from test_checkpoints import rollouts, step_req
 
@@ -133,3 +133,10 @@ def test_an_index_line_cut_short_never_swallows_the_next_row(tmp_path):
     assert json.loads(lines[2])["step"] == 1 and json.loads(lines[2])["metrics"] == {"loss": 0.5}
     ckpts.record(root, 1, root / "1", {"loss": 0.5})  # a retry writes nothing more
     assert len(index.read_text().splitlines()) == 3
+
+
+def test_a_described_checkpoint_write_failure_is_a_retried_disk_full_with_its_own_message():
+    said = "cannot write the checkpoint of step 3 to /r/3: OSError: no space (0.0 MB free of 4.0 MB on that filesystem)"
+    failure = disk_failure(ckpts.CheckpointWriteError(said))
+    assert failure is not None and failure.type == "DiskFull" and not failure.non_retryable
+    assert str(failure) == said
