@@ -139,4 +139,4 @@ def test_a_described_checkpoint_write_failure_is_a_retried_disk_full_with_its_ow
     said = "cannot write the checkpoint of step 3 to /r/3: OSError: no space (0.0 MB free of 4.0 MB on that filesystem)"
     failure = disk_failure(ckpts.CheckpointWriteError(said))
     assert failure is not None and failure.type == "DiskFull" and not failure.non_retryable
-    assert str(failure) == said
+    assert failure.message == said
