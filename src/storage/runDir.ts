@@ -8,9 +8,8 @@ import * as path from 'node:path';
 import { FAILURE } from '../failures';
 
 /**
- * A run directory that cannot be used: a bad run id, a path outside the run, or the disk refusing the
- * write (permission denied, read-only, full). Never retried (src/failure-types.json): a retry five times in a
- * row hits the same wall, and the user has to act.
+ * A run directory that cannot be used: a bad run id or a path outside the run. Never retried
+ * (src/failure-types.json): the user has to act. A disk that refuses a write is a RunDirWriteError below.
  */
 export class RunDirError extends Error {
   override name = FAILURE.RunDirError;
