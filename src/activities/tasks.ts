@@ -4,6 +4,7 @@
  * Python grader from the golds buildPrompts wrote). Prompts, rollouts and traces travel by blob reference.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../failures';
 import { gradedByMathVerify, type TaskConfig } from '../config/task';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
@@ -116,7 +117,7 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
   if (gradedByMathVerify(req.task)) {
     if (!req.verdicts_ref) {
       throw ApplicationFailure.create({
-        type: 'InvalidRequest',
+        type: FAILURE.InvalidRequest,
         nonRetryable: true,
         message: `task ${req.task.env} is graded by Math-Verify: scoreRollouts needs verdicts_ref from the grader's math_verify_rollouts (see scoreRollouts in src/workflows/common.ts)`,
       });

@@ -55,7 +55,7 @@ const grader = proxyActivities<GraderActivities>({
 export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRolloutsResult> {
   if (!gradedByMathVerify(req.task)) return ts.scoreRollouts(req);
   if (!req.golds_ref) {
-    throw ApplicationFailure.create({ type: 'InvalidRequest', nonRetryable: true, message: `task ${req.task.env} is graded by Math-Verify: pass the golds_ref buildPrompts returned` });
+    throw ApplicationFailure.create({ type: FAILURE.InvalidRequest, nonRetryable: true, message: `task ${req.task.env} is graded by Math-Verify: pass the golds_ref buildPrompts returned` });
   }
   const { verdicts_ref } = await grader.math_verify_rollouts({ rollouts_ref: req.rollouts_ref, golds_ref: req.golds_ref, blob_dir: req.blob_dir });
   return ts.scoreRollouts({ ...req, verdicts_ref });

@@ -8,6 +8,7 @@
  * run ends with exactly the candidates of an uninterrupted one.
  */
 import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { FAILURE } from '../failures';
 import type { GepaInput } from '../config';
 import {
   candidatePrompt,
@@ -174,7 +175,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       seed = seedComponents(g);
       state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size, rollouts_per_problem: k });
     } catch (e) {
-      throw ApplicationFailure.create({ type: 'InvalidConfig', nonRetryable: true, message: (e as Error).message });
+      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: (e as Error).message });
     }
     phase = 'seed evaluation';
     const ev = await evaluate('val', valIdx, renderSystemPrompt(seed, state.component_names), input.run.seed);
@@ -199,7 +200,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
       const msg = cause instanceof Error ? cause.message : String(cause);
       if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
         throw ApplicationFailure.create({
-          type: 'InvalidConfig',
+          type: FAILURE.InvalidConfig,
           nonRetryable: true,
           message: `the reflection LM (provider=${input.reflection.provider}, model=${input.reflection.model}) cannot be used: ${msg}`,
         });

@@ -5,6 +5,7 @@
  * per batch of examples (the loop in sftLoop.ts, shared with expert iteration); test accuracy before and after.
  */
 import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { FAILURE } from '../failures';
 import type { SftInput } from '../config';
 import { logMetrics, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
 import { installControl, statusQuery } from './control';
@@ -49,7 +50,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const data = await ts.sftFromReference({ task: input.task, system_prompt: input.system_prompt, n: s.train_samples, batch_size: s.batch_size, blob_dir: paths.blob_dir, file: s.source === 'traces' ? s.traces_file : undefined });
   if (data.n === 0) {
     throw ApplicationFailure.create({
-      type: 'NoTrainingData',
+      type: FAILURE.NoTrainingData,
       nonRetryable: true,
       message: `no SFT examples: ${s.source === 'traces' ? `${s.traces_file} holds none` : `the first ${s.train_samples} train rows of ${input.task.env} have no reference solution (${data.skipped} skipped)`}`,
     });
