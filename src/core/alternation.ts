@@ -5,10 +5,4 @@
  * sequence, parent choices and sampling differ from every other phase's. Pure.
  */
 
-/** The run seed of round `round`'s GEPA phase: a 31-bit hash of (seed, round), distinct per round. */
-export function gepaPhaseSeed(seed: number, round: number): number {
-  let x = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca6b)) >>> 0;
-  x = Math.imul(x ^ (x >>> 16), 0x7feb352d) >>> 0;
-  x = Math.imul(x ^ (x >>> 15), 0x846ca68b) >>> 0;
-  return (x ^ (x >>> 16)) >>> 1;
-}
+export { gepaPhaseSeed } from './seeds';

@@ -1,5 +1,5 @@
 /**
- * A seedable PRNG whose whole state is plain JSON (sfc32 seeded through splitmix32), so workflow
+ * The project's two seeded PRNGs, each written once. `createRng`/`nextFloat`: a PRNG whose whole state is plain JSON (sfc32 seeded through splitmix32), so workflow
  * state carries it across continue-as-new and replay: a resumed run continues the same sequence.
  */
 export interface RngState {
@@ -60,4 +60,30 @@ export function weightedChoice(st: RngState, weights: readonly number[]): number
     if (r < 0) return i;
   }
   return weights.length - 1;
+}
+
+/**
+ * mulberry32: a tiny stateless-to-the-caller stream for pure functions that draw a whole sequence at
+ * once (dataset splits, generated problems, the train order). Not for workflow state (use createRng).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates shuffle of a copy of `xs` with a mulberry32 stream of `seed`. */
+export function seededShuffle<T>(xs: readonly T[], seed: number): T[] {
+  const rand = mulberry32(seed);
+  const out = xs.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }

@@ -4,23 +4,13 @@
  * Reward 1 when the last number in the completion equals the exact integer result.
  */
 import type { TaskConfig } from '../config/task';
+import { mulberry32 } from '../core/rng';
+import { arithmeticDataSeed } from '../core/seeds';
 import { lastNumber, toNumber } from './extract';
 import type { Example, Splits, Task } from './types';
 
-/** mulberry32: a tiny seeded PRNG; problems depend only on data_seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function generateProblems(cfg: Pick<TaskConfig, 'data_seed' | 'arithmetic_digits' | 'arithmetic_operators'>, n: number): Example[] {
-  const rand = prng(cfg.data_seed * 2654435761 + 12345);
+  const rand = mulberry32(arithmeticDataSeed(cfg.data_seed));
   const ops = [...cfg.arithmetic_operators];
   const lo = cfg.arithmetic_digits === 1 ? 0 : 10 ** (cfg.arithmetic_digits - 1);
   const hi = 10 ** cfg.arithmetic_digits - 1;

@@ -13,6 +13,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
+import { seededShuffle } from '../core/rng';
+import { datasetSplitSeed } from '../core/seeds';
 import type { MathVerdict, ScoreResult } from '../types';
 import { afterHashes, lastBoxed, toNumber } from './extract';
 import { grade, normalizeText, tokenF1, type GraderName } from './graders';
@@ -91,23 +93,6 @@ function need({ row, where }: SourcedRow, field: string): string {
   return String(v);
 }
 
-function seededShuffle<T>(xs: T[], seed: number): T[] {
-  let a = (seed * 2654435761 + 0x9e3779b9) >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = xs.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
-
 function cap(s: Splits, cfg: TaskConfig): Splits {
   return {
     train: cfg.n_train ? s.train.slice(0, cfg.n_train) : s.train,
@@ -117,7 +102,7 @@ function cap(s: Splits, cfg: TaskConfig): Splits {
 }
 
 function carve(train: Example[], nVal: number, seed: number): { train: Example[]; val: Example[] } {
-  const order = seededShuffle(train, seed);
+  const order = seededShuffle(train, datasetSplitSeed(seed));
   return { val: order.slice(0, nVal), train: order.slice(nVal) };
 }
 
@@ -237,7 +222,7 @@ export const hotpotqaTask: Task = {
   name: 'hotpotqa',
   async loadSplits(cfg) {
     const all = hotpotqaRows(dataPath('hotpotqa/dev_distractor_500_amor.jsonl'));
-    const order = seededShuffle(all, cfg.data_seed);
+    const order = seededShuffle(all, datasetSplitSeed(cfg.data_seed));
     return cap({ train: order.slice(0, 300), val: order.slice(300, 400), test: order.slice(400) }, cfg);
   },
   render: (x) => [
@@ -269,7 +254,7 @@ export function jsonlTask(cfg: TaskConfig): Task {
         if (!answer.trim()) throw new DatasetError(`${r.where}: field "${c.jsonl_answer_field}" (the gold answer) is empty; every row needs one`);
         return { id: String(r.row.id ?? `row-${i + 1}`), question: need(r, c.jsonl_prompt_field), answer };
       });
-      const order = seededShuffle(rows, c.data_seed);
+      const order = seededShuffle(rows, datasetSplitSeed(c.data_seed));
       const nTest = rows.length >= 3 ? Math.max(1, Math.round(rows.length * 0.1)) : 0;
       const nVal = rows.length >= 3 ? Math.max(1, Math.round(rows.length * 0.1)) : 0;
       return cap({ test: order.slice(0, nTest), val: order.slice(nTest, nTest + nVal), train: order.slice(nTest + nVal) }, c);

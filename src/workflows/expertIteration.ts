@@ -19,6 +19,7 @@ import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts 
 import { installControl, statusQuery, type ControlState } from './control';
 import { evaluateTest, runPolicy, type RunOn } from './policy';
 import { trainSft, type SftLoopResult } from './sftLoop';
+import { testEvalSeed, trainBatchSeed, hintedAttemptSeed } from '../core/seeds';
 
 export interface ExpertCarry {
   round: number;
@@ -100,7 +101,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const testIdx = Array.from({ length: Math.min(input.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
   const evalTest = async (ckpt: string | null) => {
     status.phase = 'eval';
-    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, input.run.seed + 1_000_003);
+    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, testEvalSeed(input.run.seed));
     status.test_accuracy = t.accuracy;
     return t;
   };
@@ -135,7 +136,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
     status.step = round;
     // the position in the train order continues an earlier phase's (start_round); so do the seeds
     const position = input.start_round + round;
-    const seed = input.run.seed * 1_000_003 + position;
+    const seed = trainBatchSeed(input.run.seed, position);
     // 1. student attempts under the clean prompt
     status.phase = 'student';
     const planned = planBatch(sizes.train, position, Math.min(e.problems_per_round, sizes.train), input.run.seed);
@@ -201,7 +202,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
       }
       if (hinted.length > 0) {
         status.phase = 'expert_search';
-        const expert = await runPolicy({ ...on, checkpoint }, 'train', hinted, input.system_prompt, { numSamples: e.expert_samples, seed: seed + 500_009, hints });
+        const expert = await runPolicy({ ...on, checkpoint }, 'train', hinted, input.system_prompt, { numSamples: e.expert_samples, seed: hintedAttemptSeed(seed), hints });
         expertRefs = expert.traces_refs;
         const expertFound = await ts.verifiedSuccesses({ traces_refs: expertRefs });
         expertPicks = keepSuccesses(counts, expertFound, e.max_successes_per_problem);

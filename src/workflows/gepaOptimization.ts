@@ -44,6 +44,7 @@ import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery, type ControlState } from './control';
 import { costBudgetStop } from '../core/gepa/cost';
 import { runPolicy as runPolicyUncounted, type RunOn } from './policy';
+import { gepaEvalSeed, gepaReflectionSeed } from '../core/seeds';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
 export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string; components: Record<string, string> }>>('candidates');
@@ -277,7 +278,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
     const parentPrompt = candidatePrompt(st, parent);
     const it = st.counters.iterations;
     phase = `iteration ${it}: parent minibatch`;
-    const evalSeed = input.run.seed * 7_919 + it;
+    const evalSeed = gepaEvalSeed(input.run.seed, it);
     const pe = await evaluate('train', plan.minibatch, parentPrompt, evalSeed);
     if (recordParentMinibatch(st, pe.scores, opts)) {
       await metricsRow(st, { 'gepa/event': 'skip_perfect' });
@@ -298,7 +299,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
         traces_refs: pe.traces_refs,
         rejected: st.rejected[comp] ?? [],
         template: reflectionTemplateFor(comp, g),
-        seed: input.run.seed * 104_729 + it,
+        seed: gepaReflectionSeed(input.run.seed, it),
         task: input.task,
         fence_repair: g.fence_repair,
         debug: g.debug,

@@ -12,7 +12,7 @@ import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
 import type { ExpertResult } from './expertIteration';
-import { gepaPhaseSeed } from '../core/alternation';
+import { gepaPhaseSeed } from '../core/seeds';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, statusQuery } from './control';
 

@@ -11,6 +11,7 @@ import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { mean, modelRef, scoreRollouts, trainerActivities, ts } from './common';
+import { chunkSeed, waveSeed } from '../core/seeds';
 
 /**
  * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step (a
@@ -153,7 +154,7 @@ export async function runPolicy(
     chunks.push({
       idx: indices.slice(c * size, (c + 1) * size),
       hints: opts.hints?.slice(c * size, (c + 1) * size),
-      seed: opts.seed + c * 7919,
+      seed: chunkSeed(opts.seed, c),
     });
   }
   // chunks run concurrently, so API calls inside each get an equal share of the limit: the total
@@ -181,7 +182,7 @@ export const WAVE_PROBLEMS_PER_CHUNK = 32;
 /**
  * runPolicy over many problems in waves of `parallelism * WAVE_PROBLEMS_PER_CHUNK`, so a long pass
  * can pause or stop between waves: before every wave but the first, `between(done)` runs and a
- * true result ends the pass with the waves done so far. Wave w samples with seed + w * 1_000_003
+ * true result ends the pass with the waves done so far. Wave w samples with waveSeed(seed, w)
  * (a single-wave pass is exactly runPolicy).
  */
 export async function runPolicyInWaves(
@@ -198,7 +199,7 @@ export async function runPolicyInWaves(
   for (let w = 0; w * wave < indices.length; w++) {
     if (w > 0 && (await between(done.length))) return { done, traces_refs, stopped: true };
     const idx = indices.slice(w * wave, (w + 1) * wave);
-    const ev = await runPolicy(on, split, idx, systemPrompt, { numSamples: opts.numSamples, seed: opts.seed + w * 1_000_003 });
+    const ev = await runPolicy(on, split, idx, systemPrompt, { numSamples: opts.numSamples, seed: waveSeed(opts.seed, w) });
     done.push(...idx);
     traces_refs.push(...ev.traces_refs);
   }

@@ -15,6 +15,7 @@ import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainer
 import { installControl, statusQuery, type ControlState } from './control';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, type RunOn } from './policy';
+import { testEvalSeed, trainBatchSeed } from '../core/seeds';
 
 export interface RlCarry {
   batch: number;
@@ -111,7 +112,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
 
   if (!carry && shouldEval(0, input.rl.eval_every, nBatches, 'start')) {
     status.phase = 'eval';
-    const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+    const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, testEvalSeed(input.run.seed));
     initialTestAccuracy = ev.accuracy;
     status.test_accuracy = ev.accuracy;
     await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }], control);
@@ -136,7 +137,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
         max_tokens: input.policy.max_tokens,
         temperature: input.policy.temperature,
         top_p: input.policy.top_p,
-        seed: input.run.seed * 1_000_003 + position,
+        seed: trainBatchSeed(input.run.seed, position),
       },
       blob_dir: paths.blob_dir,
       return_texts: false,
@@ -176,7 +177,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     let test: { accuracy: number; reward: number } | null = null;
     if (shouldEval(batch + 1, input.rl.eval_every, nBatches, 'after')) {
       status.phase = 'eval';
-      test = await evaluateSplit(input, paths, checkpoint, systemPrompt, input.run.seed + 1_000_003);
+      test = await evaluateSplit(input, paths, checkpoint, systemPrompt, testEvalSeed(input.run.seed));
       status.test_accuracy = test.accuracy;
     }
     const row = rlMetricsRow({

@@ -11,6 +11,7 @@ import { logMetrics, modelRef, parseInput, runIdOf, trainerActivities, ts } from
 import { installControl, statusQuery } from './control';
 import { evaluateTest, type RunOn } from './policy';
 import { trainSft } from './sftLoop';
+import { testEvalSeed } from '../core/seeds';
 
 export interface SftResult {
   run_id: string;
@@ -41,7 +42,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const evalTest = async (ckpt: string | null) => {
     if (testIdx.length === 0) return null;
     status.phase = 'eval';
-    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, input.run.seed + 1_000_003);
+    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, testEvalSeed(input.run.seed));
     status.test_accuracy = t.accuracy;
     return t;
   };

@@ -3,25 +3,11 @@
  * into consecutive slices of groups_per_batch. Pure function of (trainSize, batch, size, seed), so
  * a resumed run plans exactly the batches an uninterrupted one would.
  */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededShuffle } from '../rng';
+import { epochShuffleSeed } from '../seeds';
 
 export function epochOrder(trainSize: number, epoch: number, seed: number): number[] {
-  const rand = mulberry32((seed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0);
-  const order = Array.from({ length: trainSize }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  return seededShuffle(Array.from({ length: trainSize }, (_, i) => i), epochShuffleSeed(seed, epoch));
 }
 
 export function planBatch(trainSize: number, batch: number, groupsPerBatch: number, seed: number): number[] {
