@@ -2,7 +2,7 @@
  * The seeds' CLI style on the typed config: `key=value` where key is a leaf name unique across the
  * workflow's schema (n_batches=20 -> rl.n_batches) or a dotted path (reflection.model=gpt-4o).
  * Values are coerced by the leaf's zod type; unknown keys get a did-you-mean; help is generated
- * from the schemas' descriptions and defaults. Pure.
+ * from the schemas' descriptions and defaults; the CLI's own flags. Pure.
  */
 import type { z } from 'zod';
 import { leafPaths, NOT_READ, RENAMED, unreadKeyMessage, WORKFLOW_INPUT_SCHEMAS } from '../config';
@@ -21,6 +21,27 @@ export const COMMANDS = {
 
 export class OverrideError extends Error {
   override name = 'OverrideError';
+}
+
+/** A command line the CLI cannot act on (a missing id, an unreadable file, an unknown command). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The CLI's own flags, apart from the command's positional words and key=value overrides. */
+export function splitFlags(argv: string[]): { flags: Record<string, string | true>; rest: string[] } {
+  const flags: Record<string, string | true> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--detach' || a === '--json' || a === '--help' || a === '-h') flags[a.replace(/^-+/, '')] = true;
+    else if (a === '--config' || a === '--id' || a === '--out') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      flags[a.slice(2)] = v;
+    } else rest.push(a);
+  }
+  return { flags, rest };
 }
 
 interface Leaf {

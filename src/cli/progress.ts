@@ -1,4 +1,6 @@
 /** Pure formatting of a workflow's `status` query result into one progress line. */
+import type { StatusBase } from '../workflows/messages';
+
 export interface ProgressSample {
   at_ms: number;
   step: number;
@@ -28,25 +30,24 @@ export function etaSeconds(first: ProgressSample | null, last: ProgressSample, t
 
 const num = (v: unknown, digits = 3): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
 
-/** Pick step/total from any workflow's status (rl: batch/n_batches; gepa: budget used/limit; ...). */
-export function stepOf(status: Record<string, unknown>): { step: number; total: number } {
-  const pairs: Array<[string, string]> = [
-    ['step', 'total'],
-    ['batch', 'n_batches'],
-    ['budget_used', 'budget_limit'],
-    ['done', 'total'],
-  ];
-  for (const [a, b] of pairs) {
-    if (typeof status[a] === 'number' && typeof status[b] === 'number') return { step: status[a] as number, total: status[b] as number };
-  }
-  return { step: 0, total: 0 };
+/** What the progress line reads: the shared status shape, and the scores some workflows add. */
+export type DrawnStatus = StatusBase & {
+  reward?: number | null;
+  accuracy?: number | null;
+  test_accuracy?: number | null;
+  best_val_score?: number | null;
+};
+
+/** step/total of a status: its shared `progress` (every workflow type answers one, messages.ts). */
+export function stepOf(status: DrawnStatus): { step: number; total: number } {
+  return { step: status.progress.done, total: status.progress.total };
 }
 
-export function formatProgress(status: Record<string, unknown>, eta: number | null): string {
-  const { step, total } = stepOf(status);
+export function formatProgress(status: DrawnStatus, eta: number | null): string {
+  const { done, total, unit } = status.progress;
   const parts = [
-    `[${String(status.phase ?? '?')}]`,
-    `${bar(step, total)} ${step}/${total}`,
+    `[${status.phase}]`,
+    `${bar(done, total)} ${done}/${total} ${unit}`,
     `reward ${num(status.reward)}`,
     `acc ${num(status.accuracy)}`,
   ];
@@ -58,7 +59,7 @@ export function formatProgress(status: Record<string, unknown>, eta: number | nu
 }
 
 /** The line shown once a run has completed: the last status seen, with its bar full and no ETA. */
-export function completedProgress(last: Record<string, unknown>): string {
-  const { total } = stepOf(last);
-  return formatProgress({ ...last, phase: 'done', paused: false, step: total, total }, null).replace(/ {2}ETA --$/, '');
+export function completedProgress(last: DrawnStatus): string {
+  const full = { ...last.progress, done: last.progress.total };
+  return formatProgress({ ...last, phase: 'done', paused: false, progress: full }, null).replace(/ {2}ETA --$/, '');
 }

@@ -32,6 +32,7 @@ import {
 import { getActivator } from '@temporalio/workflow/lib/global-attributes';
 import type * as runActivities from '../activities/run';
 import { FAILURE } from '../failures';
+import { statusQuery } from './messages';
 
 /** Short and few retries: marking run.json must not hold up the failure it reports. */
 const runDir = proxyActivities<Pick<typeof runActivities, 'finishRun'>>({
@@ -65,7 +66,7 @@ class Boundary {
   /** The workflow's own `status` query answer at this moment (SDK internals; {} when it has none yet). */
   status(): Record<string, unknown> {
     try {
-      const s = getActivator().queryHandlers.get('status')?.handler();
+      const s = getActivator().queryHandlers.get(statusQuery.name)?.handler();
       return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
     } catch {
       return {};

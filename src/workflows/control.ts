@@ -1,24 +1,10 @@
 /**
- * Messages every long workflow answers (DESIGN §6): pause / resume / stop signals, a set_prompt
- * update, and the `status` and `metrics` queries. Defined once here so the CLI and all workflows share them.
+ * The handlers of the messages every long workflow answers (DESIGN §6): pause / resume / stop
+ * signals, the set_prompt update and the `metrics` query. The definitions are in messages.ts, which
+ * the CLI imports too; each workflow registers its own `status` (messages.ts statusQueries).
  */
-import { condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
-
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
-/** Finish the current step cleanly, then return results. */
-export const stopSignal = defineSignal('stop');
-/** Replace the system prompt used from the next step on; returns the previous prompt. */
-export const setPromptUpdate = defineUpdate<{ previous: string }, [string]>('set_prompt');
-export const statusQuery = defineQuery<Record<string, unknown>>('status');
-
-/** The `metrics` query: how many metrics rows this run has logged and the latest value of each metric. */
-export interface MetricsSummary {
-  rows: number;
-  last_key: string | null;
-  latest: Record<string, number | string | boolean | null>;
-}
-export const metricsQuery = defineQuery<MetricsSummary>('metrics');
+import { condition, setHandler } from '@temporalio/workflow';
+import { metricsQuery, pauseSignal, resumeSignal, setPromptUpdate, stopSignal, type MetricsSummary } from './messages';
 
 export function emptyMetricsSummary(): MetricsSummary {
   return { rows: 0, last_key: null, latest: {} };

@@ -2,9 +2,10 @@
  * evaluatePrompt: accuracy of one system prompt on K problems of a task with the policy model.
  * Samples on the trainer queue (policy_sample), scores with the task's checker on the TS queue.
  */
-import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluatePromptInput } from '../config';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
+import { progress, statusQueries } from './messages';
 
 export interface EvaluatePromptStatus {
   phase: 'starting' | 'sampling' | 'scoring' | 'done';
@@ -24,11 +25,9 @@ export interface EvaluatePromptResult {
   traces_ref: { uri: string; sha256: string; bytes: number };
 }
 
-export const statusQuery = defineQuery<EvaluatePromptStatus>('status');
-
 export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult> {
   const status: EvaluatePromptStatus = { phase: 'starting', done: 0, total: 0, accuracy: null };
-  setHandler(statusQuery, () => status);
+  setHandler(statusQueries.evaluatePrompt, () => ({ ...status, paused: false, progress: progress(status.done, status.total, 'problems') }));
 
   const input = parseInput<EvaluatePromptInput>('evaluatePrompt', raw);
   const runId = runIdOf(input.run);

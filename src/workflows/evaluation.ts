@@ -9,7 +9,8 @@ import type { EvaluationInput } from '../config';
 import { isEpisodicTask } from '../config/task';
 import type { Tau2EvaluationSummary } from '../activities/tau2';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { betweenWaves, installControl, statusQuery } from './control';
+import { betweenWaves, installControl } from './control';
+import { progress, statusQueries } from './messages';
 import { runPolicyInWaves } from './policy';
 
 export interface EvaluationResult {
@@ -32,7 +33,7 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0, accuracy: null as number | null };
   const control = installControl();
-  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
+  setHandler(statusQueries.evaluation, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'evaluation', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const split = input.eval.split;

@@ -16,7 +16,8 @@ import { planBatch } from '../core/rl';
 import type { BlobRef } from '../types';
 import type { RunPaths } from '../activities/run';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
-import { installControl, statusQuery, type ControlState } from './control';
+import { installControl, type ControlState } from './control';
+import { progress, statusQueries } from './messages';
 import { evaluateTest, runPolicy, type RunOn } from './policy';
 import { trainSft, type SftLoopResult } from './sftLoop';
 import { testEvalSeed, trainBatchSeed, hintedAttemptSeed } from '../core/seeds';
@@ -91,7 +92,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const control = installControl({
     initial: carry?.control,
   });
-  setHandler(statusQuery, () => ({ ...status, ...totals, paused: control.paused }));
+  setHandler(statusQueries.expertIteration, () => ({ ...status, ...totals, paused: control.paused, progress: progress(status.round, status.n_rounds, 'rounds') }));
 
   const paths =
     carry?.paths ??

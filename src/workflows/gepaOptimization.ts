@@ -41,7 +41,8 @@ import type { RunPaths } from '../activities/run';
 import type { ProposeResult } from '../activities/reflection';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, statusQuery, type ControlState } from './control';
+import { installControl, type ControlState } from './control';
+import { progress, statusQueries } from './messages';
 import { costBudgetStop } from '../core/gepa/cost';
 import { runPolicy as runPolicyUncounted, type RunOn } from './policy';
 import { gepaEvalSeed, gepaReflectionSeed } from '../core/seeds';
@@ -82,7 +83,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   let phase = 'starting';
   const control = installControl({ initial: carry?.control });
   let finalTest: { test_score: number; seed_test_score: number; n_test: number } | null = null;
-  setHandler(statusQuery, () => ({ phase, paused: control.paused, ...(state ? summarizeState(state) : {}), ...(finalTest ?? {}), ...(state?.candidates.length ? { seed_val_score: state.candidates[0].val_mean } : {}) }));
+  setHandler(statusQueries.gepaOptimization, () => ({ phase, paused: control.paused, progress: progress(state?.budget.used ?? 0, state?.budget.limit ?? 0, 'metric calls'), ...(state ? summarizeState(state) : {}), ...(finalTest ?? {}), ...(state?.candidates.length ? { seed_val_score: state.candidates[0].val_mean } : {}) }));
   setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
   setHandler(candidatesQuery, () =>
     state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c), components: c.components })) : [],

@@ -14,7 +14,8 @@ import type { RlResult } from './rlTraining';
 import type { ExpertResult } from './expertIteration';
 import { gepaPhaseSeed } from '../core/seeds';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { installControl } from './control';
+import { progress, statusQueries, stopSignal } from './messages';
 
 export interface PhaseRecord {
   round: number;
@@ -66,13 +67,15 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
   });
   // stop: forward to the running phase so it finishes its current step, then end after it
   const forwardStop = async () => {
-    if (current) await getExternalWorkflowHandle(current.id).signal('stop').catch(() => undefined);
+    if (current) await getExternalWorkflowHandle(current.id).signal(stopSignal).catch(() => undefined);
   };
-  setHandler(statusQuery, () => ({
+  const nPhases = a.n_rounds * (a.expert_rounds_per_round > 0 ? 3 : 2) - (a.skip_first_gepa ? 1 : 0);
+  setHandler(statusQueries.gepaRlAlternation, () => ({
     phase: current ? `round ${current.round} ${current.kind}` : 'between phases',
+    progress: progress(phases.length, nPhases, 'phases'),
     round: current?.round ?? null,
     step: phases.length,
-    total: a.n_rounds * (a.expert_rounds_per_round > 0 ? 3 : 2) - (a.skip_first_gepa ? 1 : 0),
+    total: nPhases,
     prompt_excerpt: excerpt(prompt),
     checkpoint,
     test_accuracy: lastTest,

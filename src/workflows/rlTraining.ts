@@ -12,7 +12,8 @@ import type { RlInput } from '../config';
 import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
 import type { BlobRef } from '../types';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
-import { installControl, statusQuery, type ControlState } from './control';
+import { installControl, type ControlState } from './control';
+import { progress, statusQueries } from './messages';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, type RunOn } from './policy';
 import { testEvalSeed, trainBatchSeed } from '../core/seeds';
@@ -93,7 +94,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     },
     initial: carry?.control,
   });
-  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
+  setHandler(statusQueries.rlTraining, () => ({ ...status, paused: control.paused, progress: progress(status.batch, status.n_batches, 'batches') }));
 
   const paths =
     carry?.paths ??

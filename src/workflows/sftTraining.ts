@@ -8,7 +8,8 @@ import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, wo
 import { FAILURE } from '../failures';
 import type { SftInput } from '../config';
 import { logMetrics, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
-import { installControl, statusQuery } from './control';
+import { installControl } from './control';
+import { progress, statusQueries } from './messages';
 import { evaluateTest, type RunOn } from './policy';
 import { trainSft } from './sftLoop';
 import { testEvalSeed } from '../core/seeds';
@@ -34,7 +35,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0, loss: null as number | null, test_accuracy: null as number | null, checkpoint: input.policy.checkpoint };
   const control = installControl();
-  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
+  setHandler(statusQueries.sftTraining, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'steps') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   const sizes = await ts.taskSplitSizes({ task: input.task });

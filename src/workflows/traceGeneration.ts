@@ -9,7 +9,8 @@
 import { allHandlersFinished, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { betweenWaves, installControl, statusQuery } from './control';
+import { betweenWaves, installControl } from './control';
+import { progress, statusQueries } from './messages';
 import { runPolicyInWaves } from './policy';
 
 export interface TraceGenerationResult {
@@ -33,7 +34,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0 };
   const control = installControl();
-  setHandler(statusQuery, () => ({ ...status, paused: control.paused }));
+  setHandler(statusQueries.traceGeneration, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'traceGeneration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const planned = Array.from({ length: Math.min(t.n_problems, sizes.train) }, (_, i) => i);

@@ -9,7 +9,7 @@ import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 import { registerScriptedReflector } from '../helpers/scripted';
 import { writeReport } from '../../src/report';
-import { setPromptUpdate } from '../../src/workflows/control';
+import { setPromptUpdate } from '../../src/workflows/messages';
 import { gepaPhaseSeed } from '../../src/core/alternation';
 
 let env: TestWorkflowEnvironment;

@@ -17,6 +17,8 @@ import { main } from '../../src/cli/main';
 import { TASK_QUEUE } from '../../src/constants';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { rlTraining } from '../../src/workflows/rlTraining';
+import { statusQueries } from '../../src/workflows/messages';
+import { expectStatusShape } from '../helpers/status';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
@@ -112,6 +114,7 @@ test('rlTraining: pause holds it at the step boundary, set_prompt changes the pr
     return s.paused && s.test_accuracy !== null && (await idle(h)) ? s : null;
   });
   expect(paused.batch).toBe(0);
+  expect(paused.progress).toEqual({ done: 0, total: nBatches, unit: 'batches' });
   expect(paused.phase).toBe('eval'); // 'sampling' is set only after the boundary
   const runDir = path.join(runs, 'ctl-rl');
   expect(jsonl(path.join(runDir, 'metrics.jsonl')).filter((m) => 'env/all/reward/total' in m)).toEqual([]);
@@ -179,6 +182,9 @@ test('gepaOptimization: frontier and candidates queries, set_prompt refused clea
     const s = (await h.query('status')) as Record<string, any>;
     return s.paused && s.n_candidates === 1 && (await idle(h));
   });
+  const gepaStatus = await h.query(statusQueries.gepaOptimization);
+  expectStatusShape(gepaStatus, 'metric calls');
+  expect(gepaStatus.progress).toEqual({ done: gepaStatus.budget_used, total: 40, unit: 'metric calls' });
   const candidates = (await h.query('candidates')) as Array<Record<string, any>>;
   expect(candidates.map((c) => [c.id, c.parents])).toEqual([[0, []]]);
   const front = (await h.query('frontier')) as { fronts: number[][]; best_per_instance: number[] };

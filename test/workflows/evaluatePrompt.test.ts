@@ -5,7 +5,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
-import { evaluatePrompt, statusQuery } from '../../src/workflows/evaluatePrompt';
+import { evaluatePrompt } from '../../src/workflows/evaluatePrompt';
+import { statusQueries } from '../../src/workflows/messages';
+import { expectStatusShape } from '../helpers/status';
 import { createTsWorker, ROOT, startTestEnv, temporalBinary, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
@@ -48,14 +50,17 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
     let finished = false;
     void done.finally(() => (finished = true)).catch(() => undefined);
     while (!finished) {
-      const st = await handle.query(statusQuery).catch(() => null);
-      if (st) seen.add(st.phase);
+      const st = await handle.query(statusQueries.evaluatePrompt).catch(() => null);
+      if (st) {
+        expectStatusShape(st, 'problems');
+        seen.add(st.phase);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     expect([...seen].some((p) => p === 'starting' || p === 'sampling' || p === 'scoring')).toBe(true);
     const r = await done;
-    const status = await handle.query(statusQuery);
-    expect(status).toMatchObject({ phase: 'done', done: 4, total: 4 });
+    const status = await handle.query(statusQueries.evaluatePrompt);
+    expect(status).toMatchObject({ phase: 'done', done: 4, total: 4, progress: { done: 4, total: 4, unit: 'problems' } });
     // Save the history for the replay test when asked to (UPDATE_HISTORIES=1).
     if (process.env.UPDATE_HISTORIES) {
       const history = await handle.fetchHistory();

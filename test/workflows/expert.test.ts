@@ -19,7 +19,7 @@ import { sftTraining } from '../../src/workflows/sftTraining';
 import { traceGeneration } from '../../src/workflows/traceGeneration';
 import { evaluation } from '../../src/workflows/evaluation';
 import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
-import { pauseSignal, resumeSignal, statusQuery, stopSignal } from '../../src/workflows/control';
+import { pauseSignal, resumeSignal, statusQueries, stopSignal } from '../../src/workflows/messages';
 import { WAVE_PROBLEMS_PER_CHUNK } from '../../src/workflows/policy';
 import { registerScriptedReflector } from '../helpers/scripted';
 import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, VENV_PYTHON, type TrainerProcess } from '../helpers/stack';
@@ -376,12 +376,12 @@ test('traceGeneration: pause waits between waves (status says so, nothing writte
   const worker = await createTsWorker(env, TASK_QUEUE);
   const t = await worker.runUntil(async () => {
     const h = await env.client.workflow.signalWithStart(traceGeneration, { taskQueue: TASK_QUEUE, workflowId: `tr-pause-${Date.now()}`, args: [input], signal: pauseSignal, signalArgs: [] });
-    let st = await h.query(statusQuery);
+    let st = await h.query(statusQueries.traceGeneration);
     while (st.phase !== 'paused') {
       await new Promise((r) => setTimeout(r, 200));
-      st = await h.query(statusQuery);
+      st = await h.query(statusQueries.traceGeneration);
     }
-    expect(st).toMatchObject({ paused: true, step: WAVE_PROBLEMS_PER_CHUNK, total: n });
+    expect(st).toMatchObject({ paused: true, step: WAVE_PROBLEMS_PER_CHUNK, total: n, progress: { done: WAVE_PROBLEMS_PER_CHUNK, total: n, unit: 'problems' } });
     expect(existsSync(path.join(runs, 'tr-pause/traces.jsonl'))).toBe(false);
     await h.signal(resumeSignal);
     return h.result();

@@ -16,7 +16,8 @@ import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUE, type WorkflowType } from '../../src/constants';
 import { main } from '../../src/cli/main';
 import { writeReport } from '../../src/report';
-import { pauseSignal } from '../../src/workflows/control';
+import { pauseSignal, statusQuery, type ProgressUnit } from '../../src/workflows/messages';
+import { expectStatusShape } from '../helpers/status';
 import { registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
 
@@ -67,6 +68,18 @@ interface Outcome {
   handle: WorkflowHandle;
 }
 
+/** What each workflow type's status counts its progress in. */
+const PROGRESS_UNIT: Record<WorkflowType, ProgressUnit> = {
+  evaluatePrompt: 'problems',
+  evaluation: 'problems',
+  traceGeneration: 'problems',
+  sftTraining: 'steps',
+  rlTraining: 'batches',
+  expertIteration: 'rounds',
+  gepaOptimization: 'metric calls',
+  gepaRlAlternation: 'phases',
+};
+
 async function failRun(type: WorkflowType, runId: string, input: Record<string, unknown>, label: string): Promise<Outcome> {
   const t0 = Date.now();
   const handle = await env.client.workflow.start(type, {
@@ -83,6 +96,8 @@ async function failRun(type: WorkflowType, runId: string, input: Record<string, 
   timings.push([`${type} (${label})`, Date.now() - t0]);
   const history = (await handle.fetchHistory()).events as unknown as Array<Record<string, any>>;
   const runJson = readRunJson(runs, runId) ?? { missing: chain(failure) };
+  // every type's status fits the shared shape, as it stood when the run failed
+  expectStatusShape(await handle.query(statusQuery), PROGRESS_UNIT[type]);
   return { failure, runJson, history, handle };
 }
 

@@ -1,0 +1,106 @@
+/**
+ * Every message a client can send to or ask of a workflow (DESIGN §6), defined once: the workflows
+ * register handlers for these exact definitions (control.ts, each workflow's `status`), and the CLI
+ * and the alternation send them by import, never by string. Only definitions and types live here,
+ * so a client process imports it without the workflow code.
+ *
+ * The GEPA-only queries `frontier` and `candidates` are defined beside gepaOptimization.
+ */
+import { defineQuery, defineSignal, defineUpdate, type QueryDefinition } from '@temporalio/workflow';
+import type { WorkflowType } from '../constants';
+import type { GepaSummary } from '../core/gepa';
+import type { EvaluatePromptStatus } from './evaluatePrompt';
+import type { ExpertTotals } from './expertIteration';
+import type { RlStatus } from './rlTraining';
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Finish the current step cleanly, then return results. */
+export const stopSignal = defineSignal('stop');
+/** Replace the system prompt used from the next step on; returns the previous prompt. */
+export const setPromptUpdate = defineUpdate<{ previous: string }, [string]>('set_prompt');
+
+/** The `metrics` query: how many metrics rows this run has logged and the latest value of each metric. */
+export interface MetricsSummary {
+  rows: number;
+  last_key: string | null;
+  latest: Record<string, number | string | boolean | null>;
+}
+export const metricsQuery = defineQuery<MetricsSummary>('metrics');
+
+/** What a progress count counts, per workflow type (see `progress` in each status below). */
+export const PROGRESS_UNITS = ['problems', 'batches', 'steps', 'rounds', 'metric calls', 'phases'] as const;
+export type ProgressUnit = (typeof PROGRESS_UNITS)[number];
+
+/** How far a run has got: `done` of `total` (0 while the total is not known yet). The CLI draws this. */
+export interface Progress {
+  done: number;
+  total: number;
+  unit: ProgressUnit;
+}
+
+export function progress(done: number, total: number, unit: ProgressUnit): Progress {
+  return { done, total, unit };
+}
+
+/** What every workflow's `status` answers, whatever else it adds. */
+export interface StatusBase {
+  phase: string;
+  paused: boolean;
+  progress: Progress;
+}
+
+/** The `status` query's answer of each workflow type (its own fields and the shared StatusBase). */
+export interface Statuses {
+  /** progress: problems scored */
+  evaluatePrompt: EvaluatePromptStatus & StatusBase;
+  /** progress: problems evaluated */
+  evaluation: StatusBase & { step: number; total: number; accuracy: number | null };
+  /** progress: problems traced */
+  traceGeneration: StatusBase & { step: number; total: number };
+  /** progress: optimiser steps */
+  sftTraining: StatusBase & { step: number; total: number; loss: number | null; test_accuracy: number | null; checkpoint: string | null };
+  /** progress: RL batches */
+  rlTraining: RlStatus & StatusBase;
+  /** progress: rounds */
+  expertIteration: StatusBase &
+    ExpertTotals & {
+      round: number;
+      n_rounds: number;
+      step: number;
+      total: number;
+      accuracy: number | null;
+      test_accuracy: number | null;
+      buffer_size: number;
+      checkpoint: string | null;
+    };
+  /** progress: metric calls of the budget; the GEPA fields once the seed is evaluated, the test scores at the end */
+  gepaOptimization: StatusBase & Partial<GepaSummary> & { seed_val_score?: number; test_score?: number; seed_test_score?: number; n_test?: number };
+  /** progress: phases (child workflows) finished; the running phase's own status is child_workflow_id's */
+  gepaRlAlternation: StatusBase & {
+    round: number | null;
+    step: number;
+    total: number;
+    prompt_excerpt: string;
+    checkpoint: string | null;
+    test_accuracy: number | null;
+    child_workflow_id: string | null;
+  };
+}
+export type StatusOf<W extends WorkflowType> = Statuses[W];
+/** Any workflow's status, as a client that does not know the type sees it. */
+export type AnyStatus = Statuses[WorkflowType];
+
+/** One `status` definition per workflow type, each with its answer's type. */
+export const statusQueries: { [W in WorkflowType]: QueryDefinition<StatusOf<W>> } = {
+  evaluatePrompt: defineQuery('status'),
+  evaluation: defineQuery('status'),
+  traceGeneration: defineQuery('status'),
+  sftTraining: defineQuery('status'),
+  rlTraining: defineQuery('status'),
+  expertIteration: defineQuery('status'),
+  gepaOptimization: defineQuery('status'),
+  gepaRlAlternation: defineQuery('status'),
+};
+/** `status` for a client that does not know the workflow's type (the CLI). */
+export const statusQuery: QueryDefinition<AnyStatus> = defineQuery('status');
