@@ -34,7 +34,8 @@ export function splitFlags(argv: string[]): { flags: Record<string, string | tru
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--detach' || a === '--json' || a === '--help' || a === '-h') flags[a.replace(/^-+/, '')] = true;
+    if (a === '-h') flags.help = true;
+    else if (a === '--detach' || a === '--json' || a === '--help') flags[a.slice(2)] = true;
     else if (a === '--config' || a === '--id' || a === '--out') {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`${a} needs a value`);

@@ -4,10 +4,14 @@
  * is started, and user errors are one-line messages. The server address points nowhere, so a
  * check that ran after connecting would surface as ServerDownError instead.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { isUserError, main, prepareExperiment } from '../../src/cli/main';
+import { COMMANDS } from '../../src/cli/args';
+import { prepareExperiment } from '../../src/cli/experiment';
+import { isUserError, main } from '../../src/cli/main';
+import { OPERATIONS } from '../../src/cli/operate';
 import { webUiUrl } from '../../src/connection';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cli-'));
@@ -133,16 +137,44 @@ test('the Web UI address honours GEPA_RL_UI_URL, then GEPA_RL_UI_PORT', () => {
   expect(webUiUrl('w 1', 'ns')).toBe('https://ui.example/namespaces/ns/workflows/w%201');
 });
 
-test.each(['status', 'watch', 'pause', 'resume', 'stop', 'set-prompt', 'list', 'report', 'replay', 'grade'])(
-  '`gepa-rl %s --help` prints its usage without a server',
-  async (cmd) => {
-    const logs: string[] = [];
-    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
-    try {
-      await main([cmd, '--help']);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(logs.join('\n')).toMatch(new RegExp(`^gepa-rl ${cmd}\\b`));
-  },
-);
+/** What main() prints on stdout for this command line (the server address points nowhere). */
+async function printed(argv: string[]): Promise<string> {
+  const logs: string[] = [];
+  const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
+  try {
+    await main(argv);
+  } finally {
+    spy.mockRestore();
+  }
+  return logs.join('\n');
+}
+
+const EVERY_COMMAND = [...Object.keys(COMMANDS), ...Object.keys(OPERATIONS)];
+
+test.each(EVERY_COMMAND)('`gepa-rl %s --help`, and the same with -h and as `gepa-rl help <command>`, print its help without a server', async (cmd) => {
+  const usage = new RegExp(`^gepa-rl ${cmd}\\b`);
+  const viaFlag = await printed([cmd, '--help']);
+  expect(viaFlag).toMatch(usage);
+  expect(await printed([cmd, '-h'])).toBe(viaFlag);
+  expect(await printed(['help', cmd])).toBe(viaFlag);
+  // an experiment's help lists its keys with their defaults
+  if (cmd in COMMANDS) expect(viaFlag).toContain(`(workflow ${COMMANDS[cmd as keyof typeof COMMANDS]})`);
+});
+
+test('`gepa-rl`, `gepa-rl help` and `gepa-rl --help` list every command; help of an unknown command does too', async () => {
+  const general = await printed([]);
+  for (const cmd of Object.keys(COMMANDS)) expect(general).toContain(`gepa-rl ${cmd} `);
+  for (const cmd of ['status', 'watch', 'pause|resume|stop', 'set-prompt', 'list', 'report', 'replay', 'grade']) expect(general).toContain(`gepa-rl ${cmd} `);
+  expect(await printed(['help'])).toBe(general);
+  expect(await printed(['--help'])).toBe(general);
+  expect(await printed(['help', 'no-such-command'])).toBe(general);
+});
+
+test('the installed command answers --help with no server up and exits 0', () => {
+  const out = execFileSync(process.execPath, ['-r', './test/cli/tsRegister.js', 'src/cli/main.ts', 'watch', '--help'], {
+    cwd: path.join(__dirname, '../..'),
+    env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    encoding: 'utf8',
+  });
+  expect(out).toBe(`gepa-rl ${OPERATIONS.watch.usage}\n`);
+});
