@@ -36,7 +36,7 @@ export function splitFlags(argv: string[]): { flags: Record<string, string | tru
     const a = argv[i];
     if (a === '-h') flags.help = true;
     else if (a === '--detach' || a === '--json' || a === '--help') flags[a.slice(2)] = true;
-    else if (a === '--config' || a === '--id' || a === '--out') {
+    else if (a === '--config' || a === '--id') {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       flags[a.slice(2)] = v;
@@ -234,6 +234,9 @@ export function parseOverrides(command: string, argv: string[], base: Record<str
   const refused: string[] = [];
   for (const arg of argv) {
     const eq = arg.indexOf('=');
+    if (arg.startsWith('-')) {
+      throw new OverrideError(`unknown option ${arg}: the options are --config <file>, --id <workflow-id>, --detach, --json, --help; settings are key=value ('gepa-rl help ${command}' lists them)`);
+    }
     if (eq <= 0) throw new OverrideError(`expected key=value, got ${JSON.stringify(arg)}`);
     let leaf: Leaf;
     try {

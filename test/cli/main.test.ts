@@ -86,6 +86,12 @@ test('a missing --config file, malformed JSON or a non-object is one line naming
   expect((await failure(['rl', '--config', arr])).message).toBe(`--config ${arr}: expected a JSON object of config sections, got an array`);
 });
 
+test('an option the CLI does not have is refused before the server, listing the options it has', async () => {
+  const e = await failure(['rl', '--out', 'somewhere']);
+  expect(isUserError(e)).toBe(true);
+  expect(e.message).toBe("unknown option --out: the options are --config <file>, --id <workflow-id>, --detach, --json, --help; settings are key=value ('gepa-rl help rl' lists them)");
+});
+
 test('a valid config resolves to the workflow input, run directory and id; overrides beat the file', () => {
   const f = file('good.json', JSON.stringify({ rl: { n_batches: 9, group_size: 2 }, run: { output_dir: '/tmp/r' } }));
   const s = prepareExperiment('rl', ['--config', f, 'n_batches=3', '--id', 'my-run', '--detach']);
