@@ -41,9 +41,12 @@ test-ts: setup
 test-py: setup
 	@cd trainer && ../.venv/bin/python -m pytest -q
 
-# Long end-to-end runs with the real SmolLM2 model (minutes each); not part of `make test`.
+# The tests that run the real SmolLM2-135M-Instruct instead of the tiny random model (the local LM
+# server on its GGUF; on-policy sampling with its weights), alone. They are part of `make test` too.
 test-slow: setup
-	@GEPA_RL_SLOW=1 npx jest -c bench/jest.slow.config.js
+	@rc=0; npx jest -c bench/jest.slow.config.js || rc=1; \
+	( cd trainer && ../.venv/bin/python -m pytest -q tests/test_*smollm2*.py ) || rc=1; \
+	exit $$rc
 
 bench-graders: setup
 	@npx jest -c bench/graders/jest.config.js
