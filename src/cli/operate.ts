@@ -52,7 +52,7 @@ export const OPERATIONS: Record<string, Operation> = {
     },
   },
   list: {
-    usage: 'list                              recent runs on the task queue',
+    usage: "list [--runs DIR]                 recent runs on the task queue, each with what its run.json in DIR (runs) says",
     run: async (args) => {
       const runsAt = args.indexOf('--runs');
       await listRuns(runsAt >= 0 && args[runsAt + 1] ? args[runsAt + 1] : 'runs');
