@@ -4,9 +4,16 @@
  */
 import { z } from 'zod';
 import type { WorkflowType } from '../constants';
+import { reflectionSchema, teacherSchema } from './lm';
+import { optimSchema } from './optim';
+import { policySchema, trainablePolicySchema } from './policy';
 import { taskConfigSchema } from './task';
 
 export { taskConfigSchema, type TaskConfig } from './task';
+export * from './lm';
+export * from './optim';
+export * from './policy';
+export * from './trainer';
 
 const runId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
 
@@ -25,32 +32,6 @@ export const runSchema = z
   })
   .strict();
 
-export const policySchema = z
-  .object({
-    backend: z.enum(['local', 'tinker', 'api']).default('local').describe('policy backend: local (PyTorch), tinker (remote), api (an API model, GEPA/eval only)'),
-    base_model: z.string().min(1).default('smollm2-135m-instruct').describe('smollm2-135m-instruct | tiny-random | Hugging Face id or local path | Tinker base model'),
-    checkpoint: z.string().nullable().default(null).describe('start from this checkpoint directory (null: the base model)'),
-    lora_rank: z.number().int().nonnegative().default(32).describe('LoRA rank (0 = full fine-tuning, tiny models only)'),
-    lora_alpha: z.number().positive().default(32).describe('LoRA alpha'),
-    lora_target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']).describe('modules LoRA adapts'),
-    max_tokens: z.number().int().positive().default(256).describe('max completion tokens when sampling'),
-    temperature: z.number().nonnegative().default(1.0).describe('sampling temperature'),
-    top_p: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass'),
-    api_provider: z.enum(['openai', 'anthropic', 'openai-compatible', 'local', 'scripted']).default('openai').describe('backend=api: provider (scripted: tests only)'),
-    api_model: z.string().default('gpt-4o-mini').describe('backend=api: model name'),
-    api_base_url: z.string().optional().describe('backend=api: base URL of an OpenAI-compatible server'),
-  })
-  .strict();
-
-/**
- * The policy of a workflow that trains it or samples it through the trainer worker: local or tinker
- * only, so the api_* keys (read only when an API model is sampled) are not accepted there.
- */
-export const trainablePolicySchema = policySchema
-  .omit({ api_provider: true, api_model: true, api_base_url: true })
-  .extend({ backend: z.enum(['local', 'tinker']).default('local').describe('policy backend: local (PyTorch) or tinker (remote); an API model cannot be trained') })
-  .strict();
-
 export const rlSchema = z
   .object({
     n_batches: z.number().int().positive().default(20).describe('RL batches (one optimiser step each)'),
@@ -62,17 +43,6 @@ export const rlSchema = z
     drop_constant_reward_groups: z.boolean().default(false).describe('drop groups whose rewards are all equal'),
     eval_every: z.number().int().nonnegative().default(5).describe('evaluate on the test split every N batches (0: only at start and end)'),
     save_every: z.number().int().positive().default(5).describe('keep every Nth step checkpoint and the last; the others are deleted once the next step is done (every step is checkpointed for resume)'),
-  })
-  .strict();
-
-/** Adam settings of every training step (RL, SFT, expert-iteration distillation); learning rates sit with their stage. */
-export const optimSchema = z
-  .object({
-    beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1'),
-    beta2: z.number().min(0).lt(1).default(0.95).describe('Adam beta2'),
-    eps: z.number().positive().default(1e-8).describe('Adam epsilon'),
-    weight_decay: z.number().nonnegative().default(0).describe('Adam weight decay'),
-    grad_clip: z.number().nonnegative().default(0).describe('gradient-norm clip; 0 = no clipping (tinker-cookbook does not clip; TRL clips at 1.0)'),
   })
   .strict();
 
@@ -108,16 +78,6 @@ export const rlInputSchema = z
       .nonnegative()
       .default(0)
       .describe('batches of the train order already trained by earlier phases: batch b trains the problems of position start_batch+b (set by gepaRlAlternation)'),
-  })
-  .strict();
-
-export const reflectionSchema = z
-  .object({
-    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('reflection LM provider (scripted: tests only)'),
-    model: z.string().default('smollm2-135m-instruct').describe('reflection LM model'),
-    base_url: z.string().optional().describe('base URL for openai-compatible / local'),
-    temperature: z.number().nonnegative().default(1.0).describe('reflection sampling temperature'),
-    max_tokens: z.number().int().positive().default(512).describe('max tokens of a reflection reply'),
   })
   .strict();
 
@@ -172,9 +132,6 @@ export const gepaSchema = z
   .strict();
 
 export type RunConfig = z.infer<typeof runSchema>;
-export type OptimConfig = z.infer<typeof optimSchema>;
-export type PolicyConfig = z.infer<typeof policySchema>;
-export type TrainablePolicyConfig = z.infer<typeof trainablePolicySchema>;
 export type RlConfig = z.infer<typeof rlSchema>;
 export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
 export type RlInput = z.infer<typeof rlInputSchema>;
@@ -200,16 +157,6 @@ export const alternationSchema = z
   })
   .strict();
 
-
-export const teacherSchema = z
-  .object({
-    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('teacher LM provider (scripted: tests only)'),
-    model: z.string().default('smollm2-135m-instruct').describe('teacher LM model'),
-    base_url: z.string().optional().describe('base URL for openai-compatible / local'),
-    temperature: z.number().nonnegative().default(0.7).describe('teacher sampling temperature'),
-    max_tokens: z.number().int().positive().default(256).describe('max tokens of a hint'),
-  })
-  .strict();
 
 export const expertSchema = z
   .object({
@@ -311,7 +258,6 @@ export type SftInput = z.infer<typeof sftInputSchema>;
 export type EvaluationInput = z.infer<typeof evaluationInputSchema>;
 export type TraceGenerationInput = z.infer<typeof traceGenerationInputSchema>;
 
-export type ReflectionConfig = z.infer<typeof reflectionSchema>;
 export type GepaConfig = z.infer<typeof gepaSchema>;
 export type GepaInput = z.infer<typeof gepaInputSchema>;
 
