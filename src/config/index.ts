@@ -46,8 +46,14 @@ export const rlSchema = z
   })
   .strict();
 
-/** Test problems per test-split evaluation of a training workflow (rl, sft, expert iteration and their phases). */
+/**
+ * The `eval` part's one setting shared by workflows: test problems per test-split evaluation (rl, sft,
+ * expert iteration, GEPA's eval_test, and the alternation's phases: one name for all of them).
+ */
 const nEval = () => z.number().int().positive().optional().describe('test problems per test evaluation (default: the whole test split)');
+
+/** The sub-folder a composed workflow gives each child phase. */
+const phase = () => z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)');
 
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant. Solve the problem and give the final answer.';
 
@@ -71,7 +77,7 @@ export const rlInputSchema = z
     optim: optimSchema.prefault({}),
     n_eval: nEval(),
     system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt RL trains under'),
-    phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+    phase: phase(),
     start_batch: z
       .number()
       .int()
@@ -122,8 +128,7 @@ export const gepaSchema = z
       .default(0)
       .describe("accept a child only if its minibatch mean beats the parent's by at least this (0: strictly better, as the reference)"),
     debug: z.boolean().default(false).describe('a deterministic reflector that needs no LM (appends a note from the first failure\'s feedback), to try a pipeline'),
-    eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the test split (not counted in max_metric_calls)'),
-    n_eval_test: z.number().int().positive().optional().describe('eval_test: the first N test problems (default: all)'),
+    eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the first n_eval test problems (not counted in max_metric_calls)'),
     fence_repair: z
       .boolean()
       .default(false)
@@ -143,7 +148,8 @@ export const gepaInputSchema = z
     policy: policySchema.prefault({}),
     reflection: reflectionSchema.prefault({}),
     gepa: gepaSchema.prefault({}),
-    phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+    n_eval: nEval(),
+    phase: phase(),
   })
   .strict();
 
@@ -212,7 +218,7 @@ const common = <P extends z.ZodType>(policy: P) => ({
   task: taskConfigSchema.prefault({}),
   policy,
   system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt (clean prompt s)'),
-  phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+  phase: phase(),
 });
 
 export const alternationInputSchema = z
@@ -301,6 +307,7 @@ export const RENAMED: Record<string, string> = {
   'rl.grad_clip': 'optim.grad_clip',
   'alternation.format_guard': 'gepa.format_guard',
   'alternation.traces_per_iteration': 'gepa.minibatch_size',
+  'gepa.n_eval_test': 'n_eval',
 };
 
 /**
