@@ -1,6 +1,12 @@
 /**
  * zod schemas of every workflow input: the one source of truth for defaults, validation, CLI help
  * and the JSON Schema exported for Python (DESIGN §4.1). Pure: runs inside the workflow sandbox.
+ *
+ * Each input is composed from shared parts, each with one name and one default per setting and its
+ * type beside it: `task` (task.ts), `policy` with its `sampling` part and the trainer's model
+ * reference (policy.ts), `optim` (optim.ts), `lm` for reflection and teacher (lm.ts), `run`, the
+ * stage sections (`rl`, `gepa`, `alternation`, `expert`, `sft`, `eval`, `traces`) and `n_eval`
+ * below. The requests the Python workers receive are in trainer.ts.
  */
 import { z } from 'zod';
 import type { WorkflowType } from '../constants';
@@ -15,11 +21,12 @@ export * from './optim';
 export * from './policy';
 export * from './trainer';
 
-const runId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
+/** A name that becomes a folder of the run directory (run id, phase). */
+const folderName = () => z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
 
 export const runSchema = z
   .object({
-    run_id: runId.optional().describe('run id; runs/<run_id>/ (default: the workflow id)'),
+    run_id: folderName().optional().describe('run id; runs/<run_id>/ (default: the workflow id)'),
     name: z.string().default('experiment').describe('human-readable experiment name (shown in the report heading)'),
     seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
     output_dir: z.string().default('runs').describe('directory holding run directories'),
@@ -31,6 +38,7 @@ export const runSchema = z
       .describe('W&B mode; auto: online when the trainer worker has WANDB_API_KEY and reaches the W&B host, else offline (wandb sync later)'),
   })
   .strict();
+export type RunConfig = z.infer<typeof runSchema>;
 
 export const rlSchema = z
   .object({
@@ -45,6 +53,7 @@ export const rlSchema = z
     save_every: z.number().int().positive().default(5).describe('keep every Nth step checkpoint and the last; the others are deleted once the next step is done (every step is checkpointed for resume)'),
   })
   .strict();
+export type RlConfig = z.infer<typeof rlSchema>;
 
 /**
  * The `eval` part's one setting shared by workflows: test problems per test-split evaluation (rl, sft,
@@ -53,7 +62,7 @@ export const rlSchema = z
 const nEval = () => z.number().int().positive().optional().describe('test problems per test evaluation (default: the whole test split)');
 
 /** The sub-folder a composed workflow gives each child phase. */
-const phase = () => z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)');
+const phase = () => folderName().optional().describe('sub-folder of the run directory (set by composed workflows)');
 
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant. Solve the problem and give the final answer.';
 
@@ -67,6 +76,7 @@ export const evaluatePromptInputSchema = z
     split: z.enum(['train', 'val', 'test']).default('test').describe('split the problems come from'),
   })
   .strict();
+export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
 
 export const rlInputSchema = z
   .object({
@@ -86,6 +96,7 @@ export const rlInputSchema = z
       .describe('batches of the train order already trained by earlier phases: batch b trains the problems of position start_batch+b (set by gepaRlAlternation)'),
   })
   .strict();
+export type RlInput = z.infer<typeof rlInputSchema>;
 
 export const gepaSchema = z
   .object({
@@ -135,11 +146,8 @@ export const gepaSchema = z
       .describe('a reflection reply without a fenced block gets one more turn asking for it (false: the whole reply is the proposal, as the reference)'),
   })
   .strict();
+export type GepaConfig = z.infer<typeof gepaSchema>;
 
-export type RunConfig = z.infer<typeof runSchema>;
-export type RlConfig = z.infer<typeof rlSchema>;
-export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
-export type RlInput = z.infer<typeof rlInputSchema>;
 
 export const gepaInputSchema = z
   .object({
@@ -152,6 +160,7 @@ export const gepaInputSchema = z
     phase: phase(),
   })
   .strict();
+export type GepaInput = z.infer<typeof gepaInputSchema>;
 
 export const alternationSchema = z
   .object({
@@ -162,6 +171,7 @@ export const alternationSchema = z
     expert_rounds_per_round: z.number().int().nonnegative().default(0).describe('expert-iteration rounds after each RL phase (0: GEPA+RL only; >0: GEPA+RL+expert iteration)'),
   })
   .strict();
+export type AlternationConfig = z.infer<typeof alternationSchema>;
 
 
 export const expertSchema = z
@@ -179,6 +189,7 @@ export const expertSchema = z
     sft_batch_size: z.number().int().positive().default(8).describe('examples per distillation optimiser step'),
   })
   .strict();
+export type ExpertConfig = z.infer<typeof expertSchema>;
 
 export const sftSchema = z
   .object({
@@ -195,6 +206,7 @@ export const sftSchema = z
       ctx.addIssue({ code: 'custom', path: ['traces_file'], message: 'source=traces needs traces_file (the sft_examples.json of a traceGeneration run; got nothing)' });
     }
   });
+export type SftConfig = z.infer<typeof sftSchema>;
 
 export const evalSchema = z
   .object({
@@ -204,6 +216,7 @@ export const evalSchema = z
     trials: z.number().int().positive().default(1).describe('samples (trials) per example; tau2-airline reports pass^1..pass^trials'),
   })
   .strict();
+export type EvalConfig = z.infer<typeof evalSchema>;
 
 export const tracesSchema = z
   .object({
@@ -212,6 +225,7 @@ export const tracesSchema = z
     parallelism: z.number().int().positive().default(1).describe('sampling chunks run in parallel'),
   })
   .strict();
+export type TracesConfig = z.infer<typeof tracesSchema>;
 
 const common = <P extends z.ZodType>(policy: P) => ({
   run: runSchema.prefault({}),
@@ -255,17 +269,14 @@ export const expertIterationInputSchema = z
       .describe('rounds of the train order already attempted by earlier phases: round r attempts the problems of position start_round+r (set by gepaRlAlternation)'),
   })
   .strict();
-export const sftInputSchema = z.object({ ...common(trainablePolicySchema.prefault({})), sft: sftSchema.prefault({}), optim: optimSchema.prefault({}), n_eval: nEval() }).strict();
-export const evaluationInputSchema = z.object({ ...common(policySchema.prefault({})), eval: evalSchema.prefault({}) }).strict();
-export const traceGenerationInputSchema = z.object({ ...common(policySchema.prefault({})), traces: tracesSchema.prefault({}) }).strict();
-
 export type ExpertIterationInput = z.infer<typeof expertIterationInputSchema>;
+export const sftInputSchema = z.object({ ...common(trainablePolicySchema.prefault({})), sft: sftSchema.prefault({}), optim: optimSchema.prefault({}), n_eval: nEval() }).strict();
 export type SftInput = z.infer<typeof sftInputSchema>;
+export const evaluationInputSchema = z.object({ ...common(policySchema.prefault({})), eval: evalSchema.prefault({}) }).strict();
 export type EvaluationInput = z.infer<typeof evaluationInputSchema>;
+export const traceGenerationInputSchema = z.object({ ...common(policySchema.prefault({})), traces: tracesSchema.prefault({}) }).strict();
 export type TraceGenerationInput = z.infer<typeof traceGenerationInputSchema>;
 
-export type GepaConfig = z.infer<typeof gepaSchema>;
-export type GepaInput = z.infer<typeof gepaInputSchema>;
 
 export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = {
   evaluatePrompt: evaluatePromptInputSchema,
