@@ -67,6 +67,9 @@ test('the workflow input schema refuses the same keys, each named with the workf
     "rl.learning_rate: expertIteration does not read rl.learning_rate: the distillation's learning rate is expert.sft_learning_rate",
   ]);
   expect(refusals('rlTraining', { policy: { backend: 'api' } })[0]).toMatch(/^policy\.backend: .*"local"\|"tinker", got "api"/);
+  // one name for the test-evaluation size: GEPA's eval_test reads n_eval like every other workflow
+  expect(refusals('gepaRlAlternation', { gepa: { n_eval_test: 3 } })).toEqual(['gepa.n_eval_test: gepaRlAlternation does not read gepa.n_eval_test: it was renamed n_eval']);
+  expect(parseWorkflowInput<any>('gepaOptimization', { n_eval: 3, gepa: { eval_test: true } }).n_eval).toBe(3);
 });
 
 test("the issue's command: gepa.minibatch_size drives the GEPA phases, both phase-length keys are refused at once", () => {
