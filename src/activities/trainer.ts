@@ -2,22 +2,10 @@
  * Types of the Python trainer worker's activities (task queue gepa-rl-trainer, DESIGN §4.3).
  * Implemented in trainer/gepa_rl_trainer/activities.py (and wandb_sink.py); workflows proxy them by name.
  */
-import type { MathVerifyRolloutsRequest, MathVerifyRolloutsResult, PolicySampleRequest, PolicySampleResult, TrainStepRequest, TrainStepResult } from '../types';
+import type { MathVerifyRolloutsRequest, MathVerifyRolloutsResult, PolicySampleRequest, PolicySampleResult, TrainStepRequest, TrainStepResult, WandbLogRequest } from '../types';
 
-/** Metrics rows to a Weights & Biases run (trainer/gepa_rl_trainer/wandb_sink.py). */
-export interface WandbLogRequest {
-  run_dir: string;
-  /** `<run_id>` or `<run_id>/<phase>`: the W&B run id is derived from it, the group is `<run_id>` */
-  run_id: string;
-  project: string;
-  /** auto: online when the trainer worker has WANDB_API_KEY and reaches the W&B host, else offline */
-  mode: 'auto' | 'online' | 'offline';
-  name?: string;
-  /** default: the run directory's config.json */
-  config?: unknown;
-  /** metrics.jsonl rows; a row whose key was logged before is skipped; only numbers are sent */
-  rows: Array<{ key: string; step?: number } & Record<string, unknown>>;
-}
+/** The requests are zod schemas in src/config/trainer.ts; the Python workers validate each against its JSON Schema. */
+export type { WandbLogRequest };
 
 export interface WandbLogResult {
   wandb_id: string;

@@ -5,7 +5,7 @@
  * from the schemas' descriptions and defaults; the CLI's own flags. Pure.
  */
 import type { z } from 'zod';
-import { leafPaths, NOT_READ, RENAMED, unreadKeyMessage, WORKFLOW_INPUT_SCHEMAS } from '../config';
+import { leafPaths, NOT_READ, RENAMED, samplingSchema, unreadKeyMessage, WORKFLOW_INPUT_SCHEMAS } from '../config';
 import type { WorkflowType } from '../constants';
 
 export const COMMANDS = {
@@ -99,12 +99,10 @@ function schemaFor(command: string): { type: WorkflowType; schema: AnyZod } {
   return { type, schema };
 }
 
-/** Aliases in the seeds' spelling: their flat keys always mean the policy's sampling settings. */
+/** Aliases in the seeds' spelling: their flat keys always mean the policy's `sampling` part (not reflection's or teacher's). */
 const ALIASES: Record<string, string> = {
   env: 'task.env',
-  max_tokens: 'policy.max_tokens',
-  temperature: 'policy.temperature',
-  top_p: 'policy.top_p',
+  ...Object.fromEntries(Object.keys(samplingSchema.shape).map((k) => [k, `policy.${k}`])),
 };
 
 function levenshtein(a: string, b: string): number {

@@ -1,18 +1,32 @@
 /**
  * zod schemas of every workflow input: the one source of truth for defaults, validation, CLI help
  * and the JSON Schema exported for Python (DESIGN §4.1). Pure: runs inside the workflow sandbox.
+ *
+ * Each input is composed from shared parts, each with one name and one default per setting and its
+ * type beside it: `task` (task.ts), `policy` with its `sampling` part and the trainer's model
+ * reference (policy.ts), `optim` (optim.ts), `lm` for reflection and teacher (lm.ts), `run`, the
+ * stage sections (`rl`, `gepa`, `alternation`, `expert`, `sft`, `eval`, `traces`) and `n_eval`
+ * below. The requests the Python workers receive are in trainer.ts.
  */
 import { z } from 'zod';
 import type { WorkflowType } from '../constants';
+import { reflectionSchema, teacherSchema } from './lm';
+import { optimSchema } from './optim';
+import { policySchema, trainablePolicySchema } from './policy';
 import { taskConfigSchema } from './task';
 
 export { taskConfigSchema, type TaskConfig } from './task';
+export * from './lm';
+export * from './optim';
+export * from './policy';
+export * from './trainer';
 
-const runId = z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
+/** A name that becomes a folder of the run directory (run id, phase). */
+const folderName = () => z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
 
 export const runSchema = z
   .object({
-    run_id: runId.optional().describe('run id; runs/<run_id>/ (default: the workflow id)'),
+    run_id: folderName().optional().describe('run id; runs/<run_id>/ (default: the workflow id)'),
     name: z.string().default('experiment').describe('human-readable experiment name (shown in the report heading)'),
     seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
     output_dir: z.string().default('runs').describe('directory holding run directories'),
@@ -24,32 +38,7 @@ export const runSchema = z
       .describe('W&B mode; auto: online when the trainer worker has WANDB_API_KEY and reaches the W&B host, else offline (wandb sync later)'),
   })
   .strict();
-
-export const policySchema = z
-  .object({
-    backend: z.enum(['local', 'tinker', 'api']).default('local').describe('policy backend: local (PyTorch), tinker (remote), api (an API model, GEPA/eval only)'),
-    base_model: z.string().min(1).default('smollm2-135m-instruct').describe('smollm2-135m-instruct | tiny-random | Hugging Face id or local path | Tinker base model'),
-    checkpoint: z.string().nullable().default(null).describe('start from this checkpoint directory (null: the base model)'),
-    lora_rank: z.number().int().nonnegative().default(32).describe('LoRA rank (0 = full fine-tuning, tiny models only)'),
-    lora_alpha: z.number().positive().default(32).describe('LoRA alpha'),
-    lora_target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']).describe('modules LoRA adapts'),
-    max_tokens: z.number().int().positive().default(256).describe('max completion tokens when sampling'),
-    temperature: z.number().nonnegative().default(1.0).describe('sampling temperature'),
-    top_p: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass'),
-    api_provider: z.enum(['openai', 'anthropic', 'openai-compatible', 'local', 'scripted']).default('openai').describe('backend=api: provider (scripted: tests only)'),
-    api_model: z.string().default('gpt-4o-mini').describe('backend=api: model name'),
-    api_base_url: z.string().optional().describe('backend=api: base URL of an OpenAI-compatible server'),
-  })
-  .strict();
-
-/**
- * The policy of a workflow that trains it or samples it through the trainer worker: local or tinker
- * only, so the api_* keys (read only when an API model is sampled) are not accepted there.
- */
-export const trainablePolicySchema = policySchema
-  .omit({ api_provider: true, api_model: true, api_base_url: true })
-  .extend({ backend: z.enum(['local', 'tinker']).default('local').describe('policy backend: local (PyTorch) or tinker (remote); an API model cannot be trained') })
-  .strict();
+export type RunConfig = z.infer<typeof runSchema>;
 
 export const rlSchema = z
   .object({
@@ -64,20 +53,16 @@ export const rlSchema = z
     save_every: z.number().int().positive().default(5).describe('keep every Nth step checkpoint and the last; the others are deleted once the next step is done (every step is checkpointed for resume)'),
   })
   .strict();
+export type RlConfig = z.infer<typeof rlSchema>;
 
-/** Adam settings of every training step (RL, SFT, expert-iteration distillation); learning rates sit with their stage. */
-export const optimSchema = z
-  .object({
-    beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1'),
-    beta2: z.number().min(0).lt(1).default(0.95).describe('Adam beta2'),
-    eps: z.number().positive().default(1e-8).describe('Adam epsilon'),
-    weight_decay: z.number().nonnegative().default(0).describe('Adam weight decay'),
-    grad_clip: z.number().nonnegative().default(0).describe('gradient-norm clip; 0 = no clipping (tinker-cookbook does not clip; TRL clips at 1.0)'),
-  })
-  .strict();
-
-/** Test problems per test-split evaluation of a training workflow (rl, sft, expert iteration and their phases). */
+/**
+ * The `eval` part's one setting shared by workflows: test problems per test-split evaluation (rl, sft,
+ * expert iteration, GEPA's eval_test, and the alternation's phases: one name for all of them).
+ */
 const nEval = () => z.number().int().positive().optional().describe('test problems per test evaluation (default: the whole test split)');
+
+/** The sub-folder a composed workflow gives each child phase. */
+const phase = () => folderName().optional().describe('sub-folder of the run directory (set by composed workflows)');
 
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant. Solve the problem and give the final answer.';
 
@@ -91,6 +76,7 @@ export const evaluatePromptInputSchema = z
     split: z.enum(['train', 'val', 'test']).default('test').describe('split the problems come from'),
   })
   .strict();
+export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
 
 export const rlInputSchema = z
   .object({
@@ -101,7 +87,7 @@ export const rlInputSchema = z
     optim: optimSchema.prefault({}),
     n_eval: nEval(),
     system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt RL trains under'),
-    phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+    phase: phase(),
     start_batch: z
       .number()
       .int()
@@ -110,16 +96,7 @@ export const rlInputSchema = z
       .describe('batches of the train order already trained by earlier phases: batch b trains the problems of position start_batch+b (set by gepaRlAlternation)'),
   })
   .strict();
-
-export const reflectionSchema = z
-  .object({
-    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('reflection LM provider (scripted: tests only)'),
-    model: z.string().default('smollm2-135m-instruct').describe('reflection LM model'),
-    base_url: z.string().optional().describe('base URL for openai-compatible / local'),
-    temperature: z.number().nonnegative().default(1.0).describe('reflection sampling temperature'),
-    max_tokens: z.number().int().positive().default(512).describe('max tokens of a reflection reply'),
-  })
-  .strict();
+export type RlInput = z.infer<typeof rlInputSchema>;
 
 export const gepaSchema = z
   .object({
@@ -162,22 +139,15 @@ export const gepaSchema = z
       .default(0)
       .describe("accept a child only if its minibatch mean beats the parent's by at least this (0: strictly better, as the reference)"),
     debug: z.boolean().default(false).describe('a deterministic reflector that needs no LM (appends a note from the first failure\'s feedback), to try a pipeline'),
-    eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the test split (not counted in max_metric_calls)'),
-    n_eval_test: z.number().int().positive().optional().describe('eval_test: the first N test problems (default: all)'),
+    eval_test: z.boolean().default(false).describe('after optimisation, score the seed and the best candidate on the first n_eval test problems (not counted in max_metric_calls)'),
     fence_repair: z
       .boolean()
       .default(false)
       .describe('a reflection reply without a fenced block gets one more turn asking for it (false: the whole reply is the proposal, as the reference)'),
   })
   .strict();
+export type GepaConfig = z.infer<typeof gepaSchema>;
 
-export type RunConfig = z.infer<typeof runSchema>;
-export type OptimConfig = z.infer<typeof optimSchema>;
-export type PolicyConfig = z.infer<typeof policySchema>;
-export type TrainablePolicyConfig = z.infer<typeof trainablePolicySchema>;
-export type RlConfig = z.infer<typeof rlSchema>;
-export type EvaluatePromptInput = z.infer<typeof evaluatePromptInputSchema>;
-export type RlInput = z.infer<typeof rlInputSchema>;
 
 export const gepaInputSchema = z
   .object({
@@ -186,9 +156,11 @@ export const gepaInputSchema = z
     policy: policySchema.prefault({}),
     reflection: reflectionSchema.prefault({}),
     gepa: gepaSchema.prefault({}),
-    phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+    n_eval: nEval(),
+    phase: phase(),
   })
   .strict();
+export type GepaInput = z.infer<typeof gepaInputSchema>;
 
 export const alternationSchema = z
   .object({
@@ -199,17 +171,8 @@ export const alternationSchema = z
     expert_rounds_per_round: z.number().int().nonnegative().default(0).describe('expert-iteration rounds after each RL phase (0: GEPA+RL only; >0: GEPA+RL+expert iteration)'),
   })
   .strict();
+export type AlternationConfig = z.infer<typeof alternationSchema>;
 
-
-export const teacherSchema = z
-  .object({
-    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('teacher LM provider (scripted: tests only)'),
-    model: z.string().default('smollm2-135m-instruct').describe('teacher LM model'),
-    base_url: z.string().optional().describe('base URL for openai-compatible / local'),
-    temperature: z.number().nonnegative().default(0.7).describe('teacher sampling temperature'),
-    max_tokens: z.number().int().positive().default(256).describe('max tokens of a hint'),
-  })
-  .strict();
 
 export const expertSchema = z
   .object({
@@ -226,6 +189,7 @@ export const expertSchema = z
     sft_batch_size: z.number().int().positive().default(8).describe('examples per distillation optimiser step'),
   })
   .strict();
+export type ExpertConfig = z.infer<typeof expertSchema>;
 
 export const sftSchema = z
   .object({
@@ -242,6 +206,7 @@ export const sftSchema = z
       ctx.addIssue({ code: 'custom', path: ['traces_file'], message: 'source=traces needs traces_file (the sft_examples.json of a traceGeneration run; got nothing)' });
     }
   });
+export type SftConfig = z.infer<typeof sftSchema>;
 
 export const evalSchema = z
   .object({
@@ -251,6 +216,7 @@ export const evalSchema = z
     trials: z.number().int().positive().default(1).describe('samples (trials) per example; tau2-airline reports pass^1..pass^trials'),
   })
   .strict();
+export type EvalConfig = z.infer<typeof evalSchema>;
 
 export const tracesSchema = z
   .object({
@@ -259,13 +225,14 @@ export const tracesSchema = z
     parallelism: z.number().int().positive().default(1).describe('sampling chunks run in parallel'),
   })
   .strict();
+export type TracesConfig = z.infer<typeof tracesSchema>;
 
 const common = <P extends z.ZodType>(policy: P) => ({
   run: runSchema.prefault({}),
   task: taskConfigSchema.prefault({}),
   policy,
   system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('system prompt (clean prompt s)'),
-  phase: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('sub-folder of the run directory (set by composed workflows)'),
+  phase: phase(),
 });
 
 export const alternationInputSchema = z
@@ -302,18 +269,14 @@ export const expertIterationInputSchema = z
       .describe('rounds of the train order already attempted by earlier phases: round r attempts the problems of position start_round+r (set by gepaRlAlternation)'),
   })
   .strict();
-export const sftInputSchema = z.object({ ...common(trainablePolicySchema.prefault({})), sft: sftSchema.prefault({}), optim: optimSchema.prefault({}), n_eval: nEval() }).strict();
-export const evaluationInputSchema = z.object({ ...common(policySchema.prefault({})), eval: evalSchema.prefault({}) }).strict();
-export const traceGenerationInputSchema = z.object({ ...common(policySchema.prefault({})), traces: tracesSchema.prefault({}) }).strict();
-
 export type ExpertIterationInput = z.infer<typeof expertIterationInputSchema>;
+export const sftInputSchema = z.object({ ...common(trainablePolicySchema.prefault({})), sft: sftSchema.prefault({}), optim: optimSchema.prefault({}), n_eval: nEval() }).strict();
 export type SftInput = z.infer<typeof sftInputSchema>;
+export const evaluationInputSchema = z.object({ ...common(policySchema.prefault({})), eval: evalSchema.prefault({}) }).strict();
 export type EvaluationInput = z.infer<typeof evaluationInputSchema>;
+export const traceGenerationInputSchema = z.object({ ...common(policySchema.prefault({})), traces: tracesSchema.prefault({}) }).strict();
 export type TraceGenerationInput = z.infer<typeof traceGenerationInputSchema>;
 
-export type ReflectionConfig = z.infer<typeof reflectionSchema>;
-export type GepaConfig = z.infer<typeof gepaSchema>;
-export type GepaInput = z.infer<typeof gepaInputSchema>;
 
 export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = {
   evaluatePrompt: evaluatePromptInputSchema,
@@ -355,6 +318,7 @@ export const RENAMED: Record<string, string> = {
   'rl.grad_clip': 'optim.grad_clip',
   'alternation.format_guard': 'gepa.format_guard',
   'alternation.traces_per_iteration': 'gepa.minibatch_size',
+  'gepa.n_eval_test': 'n_eval',
 };
 
 /**

@@ -9,7 +9,7 @@ import type { RunPaths } from '../activities/run';
 import type { ScoreRolloutsRequest, ScoreRolloutsResult } from '../activities/tasks';
 import type { GraderActivities, TrainerActivities } from '../activities/trainer';
 import { GRADER_TASK_QUEUE, TRAINER_TASK_QUEUE } from '../constants';
-import { ConfigError, parseWorkflowInput, type RunConfig } from '../config';
+import { ConfigError, modelRefOf, parseWorkflowInput, type PolicyConfig, type RunConfig, type TrainablePolicyConfig } from '../config';
 import { gradedByMathVerify } from '../config/task';
 import type { WorkflowType } from '../constants';
 import { FAILURE, NON_RETRYABLE } from '../failures';
@@ -105,29 +105,16 @@ export function runIdOf(run: { run_id?: string }): string {
   return run.run_id ?? workflowInfo().workflowId.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-export interface PolicyLike {
-  backend: string;
-  base_model: string;
-  lora_rank: number;
-  lora_alpha: number;
-  lora_target_modules: string[];
-}
-
-export function modelRef(p: PolicyLike): ModelRef {
-  if (p.backend !== 'local' && p.backend !== 'tinker') {
+export function modelRef(p: PolicyConfig | TrainablePolicyConfig): ModelRef {
+  const ref = modelRefOf(p);
+  if (!ref) {
     throw ApplicationFailure.create({
       type: FAILURE.InvalidConfig,
       nonRetryable: true,
       message: `policy.backend=${p.backend} cannot be sampled/trained by the trainer worker (expected local or tinker)`,
     });
   }
-  return {
-    backend: p.backend,
-    base_model: p.base_model,
-    lora_rank: p.lora_rank,
-    lora_alpha: p.lora_alpha,
-    lora_target_modules: p.lora_target_modules,
-  };
+  return ref;
 }
 
 export function mean(xs: number[]): number {

@@ -3,7 +3,7 @@
  * Samples on the trainer queue (policy_sample), scores with the task's checker on the TS queue.
  */
 import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { EvaluatePromptInput } from '../config';
+import { samplingParams, type EvaluatePromptInput } from '../config';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 import { progress, statusQueries } from './messages';
 
@@ -56,12 +56,7 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
     checkpoint: input.policy.checkpoint,
     prompts_ref,
     num_samples: 1,
-    sampling: {
-      max_tokens: input.policy.max_tokens,
-      temperature: input.policy.temperature,
-      top_p: input.policy.top_p,
-      seed: input.run.seed,
-    },
+    sampling: samplingParams(input.policy, input.run.seed),
     blob_dir: paths.blob_dir,
     return_texts: false,
   });

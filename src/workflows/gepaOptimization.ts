@@ -373,7 +373,7 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   if (g.eval_test) {
     // the seed and the best candidate on the test split (not counted in the budget, as the reference)
     phase = 'test evaluation';
-    const testIdx = Array.from({ length: Math.min(g.n_eval_test ?? sizes.test, sizes.test) }, (_, i) => i);
+    const testIdx = Array.from({ length: Math.min(input.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
     const bestEv = await evaluate('test', testIdx, candidatePrompt(st, best), input.run.seed);
     const seedEv = best.id === 0 ? bestEv : await evaluate('test', testIdx, candidatePrompt(st, st.candidates[0]), input.run.seed);

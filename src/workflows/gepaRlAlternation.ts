@@ -119,6 +119,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
               policy: { ...input.policy, checkpoint },
               reflection: input.reflection,
               gepa: { ...input.gepa, seed_prompt: prompt, max_iterations: a.gepa_iterations },
+              n_eval: input.n_eval,
               phase: folder,
             },
           ],

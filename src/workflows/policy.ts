@@ -4,7 +4,7 @@
  * Deterministic: chunking and seeds depend only on the inputs.
  */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { PolicyConfig as SamplingPolicyConfig, TrainablePolicyConfig } from '../config';
+import { samplingParams, type PolicyConfig as SamplingPolicyConfig, type TrainablePolicyConfig } from '../config';
 import { isEpisodicTask, type TaskConfig } from '../config/task';
 import type * as tau2Activities from '../activities/tau2';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
@@ -86,7 +86,7 @@ async function sampleChunk(
           checkpoint: on.checkpoint === undefined ? p.checkpoint : on.checkpoint,
           prompts_ref,
           num_samples: numSamples,
-          sampling: { max_tokens: p.max_tokens, temperature: p.temperature, top_p: p.top_p, seed },
+          sampling: samplingParams(p, seed),
           blob_dir: on.blob_dir,
           return_texts: false,
         });

@@ -8,7 +8,7 @@
  * Every rule (batch plan, advantages, metric names, eval/save schedule) lives in src/core/rl/.
  */
 import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { RlInput } from '../config';
+import { optimParams, samplingParams, type RlInput } from '../config';
 import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
 import type { BlobRef } from '../types';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
@@ -134,12 +134,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
       checkpoint,
       prompts_ref,
       num_samples: input.rl.group_size,
-      sampling: {
-        max_tokens: input.policy.max_tokens,
-        temperature: input.policy.temperature,
-        top_p: input.policy.top_p,
-        seed: trainBatchSeed(input.run.seed, position),
-      },
+      sampling: samplingParams(input.policy, trainBatchSeed(input.run.seed, position)),
       blob_dir: paths.blob_dir,
       return_texts: false,
     });
@@ -166,7 +161,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
         rollouts_ref: sample.rollouts_ref,
         advantages: advantages_D,
         keep: shouldSave(batch + 1, input.rl.save_every, nBatches),
-        optim: { learning_rate: input.rl.learning_rate, ...input.optim },
+        optim: optimParams(input.rl.learning_rate, input.optim),
       });
       checkpoint = step.checkpoint_out;
       optim = step.metrics as unknown as Record<string, number>;

@@ -5,7 +5,7 @@
  * `first_step` on, so a caller that trains several times in one run (one M-step per round) keeps
  * every (run, step) distinct, as the trainer's idempotence needs. Deterministic.
  */
-import type { OptimConfig } from '../config';
+import { optimParams, type OptimConfig } from '../config';
 import type { BlobRef, ModelRef, TrainStepMetrics } from '../types';
 import type { trainerActivities } from './common';
 
@@ -64,7 +64,7 @@ export async function trainSft(a: SftLoop): Promise<SftLoopResult> {
         checkpoint_root: a.checkpoint_root,
         loss: 'cross_entropy',
         sft_examples_ref: batch,
-        optim: { learning_rate: a.learning_rate, ...a.optim },
+        optim: optimParams(a.learning_rate, a.optim),
       });
       checkpoint = r.checkpoint_out;
       last = r.metrics;

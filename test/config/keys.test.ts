@@ -12,7 +12,7 @@ import { prepareExperiment } from '../../src/cli/main';
 const UNREAD: Record<keyof typeof COMMANDS, Array<[string, RegExp]>> = {
   'eval-prompt': [['group_size=8', /rl\.group_size/], ['api_model=gpt-4o', /policy\.api_model/], ['max_metric_calls=9', /gepa\.max_metric_calls/]],
   rl: [['api_model=gpt-4o', /policy\.api_model/], ['minibatch_size=3', /gepa\.minibatch_size/], ['sft_epochs=2', /expert\.sft_epochs/]],
-  gepa: [['group_size=8', /rl\.group_size/], ['n_eval=3', /n_eval/], ['beta1=0.5', /optim\.beta1/]],
+  gepa: [['group_size=8', /rl\.group_size/], ['n_eval_test=3', /gepa\.n_eval_test: it was renamed n_eval/], ['beta1=0.5', /optim\.beta1/]],
   'gepa-rl': [
     ['max_iterations=9', /gepa\.max_iterations: the iterations of each GEPA phase are alternation\.gepa_iterations/],
     ['n_batches=3', /rl\.n_batches: the batches of each RL phase are alternation\.rl_batches_per_round/],
@@ -67,6 +67,9 @@ test('the workflow input schema refuses the same keys, each named with the workf
     "rl.learning_rate: expertIteration does not read rl.learning_rate: the distillation's learning rate is expert.sft_learning_rate",
   ]);
   expect(refusals('rlTraining', { policy: { backend: 'api' } })[0]).toMatch(/^policy\.backend: .*"local"\|"tinker", got "api"/);
+  // one name for the test-evaluation size: GEPA's eval_test reads n_eval like every other workflow
+  expect(refusals('gepaRlAlternation', { gepa: { n_eval_test: 3 } })).toEqual(['gepa.n_eval_test: gepaRlAlternation does not read gepa.n_eval_test: it was renamed n_eval']);
+  expect(parseWorkflowInput<any>('gepaOptimization', { n_eval: 3, gepa: { eval_test: true } }).n_eval).toBe(3);
 });
 
 test("the issue's command: gepa.minibatch_size drives the GEPA phases, both phase-length keys are refused at once", () => {

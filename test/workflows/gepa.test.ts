@@ -100,7 +100,7 @@ test('a complete reply without a fence is adopted whole, as the reference does',
 test('with the default budget a run scores a val subset that fits it and iterates; eval_test scores seed and best on test; result, status, metrics and run.json say so', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
-  const cfg = input(runs, 'g10', { max_metric_calls: undefined, eval_test: true, n_eval_test: 9 });
+  const cfg = { ...input(runs, 'g10', { max_metric_calls: undefined, eval_test: true }), n_eval: 9 };
   cfg.task = { env: 'arithmetic', n_train: 40, n_val: 50, n_test: 12 };
   const { r, status } = await worker.runUntil(async () => {
     const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-default-${Date.now()}`, args: [cfg] });

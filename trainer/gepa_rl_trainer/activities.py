@@ -2,7 +2,9 @@
 
 Each takes one dict (the request JSON of src/types.ts) and returns a dict. Blocking torch work runs
 in the worker's thread pool; the activity heartbeats while it runs. Errors a retry cannot fix are
-non-retryable ApplicationErrors of type InvalidRequest.
+non-retryable ApplicationErrors of type InvalidRequest. Every request is first checked against its
+JSON Schema, exported from the TS side's zod schemas (requests.py): one that does not match fails at
+once, non-retryably, as InvalidConfig naming each bad field and the value received.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from . import checkpoints as ckpts
 from .blobs import BlobError
 from .errors import DISK_FULL, INVALID_REQUEST, NON_FINITE_LOSS, RUN_DIR_ERROR, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
+from .requests import validate_request
 
 _backends: dict[str, object] = {}
 PULSE_SECONDS = float(os.environ.get("GEPA_RL_HEARTBEAT_PULSE_S", "2"))
@@ -56,8 +59,6 @@ def backend_for(model_ref: dict):
 
 
 def _run(fn_name: str, req: dict) -> dict:
-    if not isinstance(req, dict):
-        raise ApplicationError(f"{fn_name} expects one JSON object (got {type(req).__name__})", type=INVALID_REQUEST, non_retryable=True)
     # A pulse from a side thread while the call runs: a slow step (a first model load, a long batch
     # on a busy machine) is not taken for a dead worker; a killed worker still stops heartbeating.
     # (Temporal cancels a threaded activity by raising inside its thread; an import interrupted that
@@ -110,12 +111,14 @@ def disk_failure(e: OSError) -> ApplicationError | None:
 
 @activity.defn(name="policy_sample")
 def policy_sample(req: dict) -> dict:
+    validate_request("policy_sample", req)
     activity.logger.info("policy_sample: %s prompts x %s samples", len(req.get("prompts") or []) or "ref", req.get("num_samples"))
     return _run("sample", req)
 
 
 @activity.defn(name="train_step")
 def train_step(req: dict) -> dict:
+    validate_request("train_step", req)
     activity.logger.info("train_step: run %s step %s loss %s", req.get("run_id"), req.get("step"), req.get("loss"))
     return _run("train_step", req)
 

@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from .blobs import BlobError, read_json, write_json
 from .errors import INVALID_REQUEST
 from .math_grading import shared_pool
+from .requests import validate_request
 
 GRADER_TASK_QUEUE = os.environ.get("GEPA_RL_GRADER_TASK_QUEUE", "gepa-rl-grader")
 PULSE_SECONDS = float(os.environ.get("GEPA_RL_HEARTBEAT_PULSE_S", "2"))
@@ -65,8 +66,7 @@ def _heartbeat(*details) -> None:
 
 @activity.defn(name="math_verify_rollouts")
 def math_verify_rollouts(req: dict) -> dict:
-    if not isinstance(req, dict):
-        raise ApplicationError(f"math_verify_rollouts expects one JSON object (got {type(req).__name__})", type=INVALID_REQUEST, non_retryable=True)
+    validate_request("math_verify_rollouts", req)
     done = threading.Event()
     ctx = contextvars.copy_context()
 

@@ -29,6 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from .errors import INVALID_REQUEST, WANDB_NOT_INSTALLED, InvalidRequest
+from .requests import validate_request
 
 LOGGED_KEYS_FILE = "wandb_logged_keys.txt"  # one row key per line, appended after W&B accepted the rows
 RUN_FILE = "wandb_run.json"  # the W&B id and the mode chosen at the first call (kept for the whole run)
@@ -274,6 +275,7 @@ def activity_log(msg: str) -> None:
 
 @activity.defn(name="wandb_log")
 def wandb_log(req: dict) -> dict:
+    validate_request("wandb_log", req)
     try:
         return log_rows(req)
     except WandbNotInstalled as e:

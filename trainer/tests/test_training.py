@@ -108,7 +108,8 @@ def test_activity_maps_errors_to_non_retryable_application_errors(tmp_path):
     assert len(res["num_tokens"]) == 2
     with pytest.raises(ApplicationError) as e:
         env.run(policy_sample, {"model": TINY})
-    assert e.value.non_retryable and e.value.type == "InvalidRequest" and "missing field" in str(e.value)
+    # refused at the boundary by the request schema (test_requests.py), before any backend runs
+    assert e.value.non_retryable and e.value.type == "InvalidConfig" and "num_samples: required, got nothing" in str(e.value)
 
 
 def test_fresh_lora_adapter_does_not_depend_on_the_global_rng(tmp_path):
