@@ -2,7 +2,7 @@
  * evaluatePrompt: accuracy of one system prompt on K problems of a task with the policy model.
  * Samples on the trainer queue (policy_sample), scores with the task's checker on the TS queue.
  */
-import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluatePromptInput } from '../config';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 
@@ -94,18 +94,15 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
     results: results.map(({ index, id, reward, correct, extracted, output }) => ({ index, id, reward, correct, extracted, output })),
     traces_ref: scored.traces_ref,
   };
-  // histories recorded before this row existed replay without it (Temporal patch marker)
-  if (patched('evaluate-prompt-metrics-row')) {
-    await logMetrics(paths, input.run, [
-      {
-        key: 'evaluation',
-        step: 0,
-        [`${input.split}/env/all/correct`]: accuracy,
-        [`${input.split}/env/all/reward/total`]: result.mean_reward,
-        [`${input.split}/env/all/format_ok`]: result.format_ok_rate,
-      },
-    ]);
-  }
+  await logMetrics(paths, input.run, [
+    {
+      key: 'evaluation',
+      step: 0,
+      [`${input.split}/env/all/correct`]: accuracy,
+      [`${input.split}/env/all/reward/total`]: result.mean_reward,
+      [`${input.split}/env/all/format_ok`]: result.format_ok_rate,
+    },
+  ]);
   await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy, mean_reward: result.mean_reward, n } });
   return result;
 }
