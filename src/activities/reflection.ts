@@ -1,12 +1,28 @@
 /**
- * GEPA's reflective proposal: read the parent's traces, build the reflection prompt (core/gepa),
- * ask the reflection LM once, parse its reply (core/gepa: between the first and last fence, or the
- * whole reply; truncated, empty and unchanged replies rejected). Junk or a non-retryable LLM error
+ * GEPA's reflective proposal: read the parent's traces, build the reflection prompt and run the
+ * proposal protocol of core/gepa/proposal.ts (one turn, or two with gepa.fence_repair), making its
+ * LM calls; every decision on a reply (what is adopted, when to ask again) is the core's. Junk or a non-retryable LLM error
  * (a 4xx) becomes a rejected proposal with a reason; retryable provider errors (429/5xx) are
  * retried by Temporal; a provider that cannot be built (missing key or base URL) is a
  * non-retryable ProviderConfig failure that names what is missing.
  */
-import { buildReflectionPrompt, closingFenceOnItsLine, debugProposal, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import {
+  afterFirstReply,
+  afterRepairReply,
+  buildReflectionPrompt,
+  debugProposal,
+  emptyTally,
+  firstTurn,
+  parseReflectionReply,
+  proposalOutcome,
+  reflectionErrorOutcome,
+  tallyCall,
+  type ProposalOutcome,
+  type ReflectionReply,
+  type ReflectionTurn,
+  type RejectedProposal,
+  type TraceRecord,
+} from '../core/gepa';
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
@@ -30,80 +46,34 @@ export interface ProposeRequest {
   debug?: boolean;
 }
 
-export interface ProposeResult {
-  ok: boolean;
-  text: string;
-  reason: RejectedProposal['reason'] | null;
-  usage: { prompt_tokens: number; completion_tokens: number };
-  cost_usd: number | null;
-  /** reflection LM calls made (2 when the fence-repair turn was asked for) */
-  calls: number;
-  /** the first reply had no fenced block and the repair turn was asked for; its excerpt is kept */
-  first_reply_unfenced: boolean;
-  first_reply_excerpt: string | null;
-}
-
-const EXCERPT = 500;
+/** What the run records of one proposal (core/gepa/proposal.ts). */
+export type ProposeResult = ProposalOutcome;
 
 export async function proposeComponent(req: ProposeRequest): Promise<ProposeResult> {
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
   const records: TraceRecord[] = traces.filter((t) => t.reflect !== false).map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
-  if (req.debug) {
-    // gepa.debug: the deterministic rule of core/gepa (no LM call), parsed like any reply
-    const parsed = parseReflectionReply(debugProposal(req.current_text, records), req.current_text);
-    return { ok: parsed.ok, text: parsed.text, reason: parsed.ok ? null : parsed.reason, usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, calls: 0, first_reply_unfenced: false, first_reply_excerpt: null };
-  }
+  // gepa.debug: the deterministic rule of core/gepa (no LM call), parsed like any reply
+  if (req.debug) return proposalOutcome(parseReflectionReply(debugProposal(req.current_text, records), req.current_text), emptyTally(), null);
   const provider = providerForActivity({ provider: req.reflection.provider, model: req.reflection.model, base_url: req.reflection.base_url });
-  const ask = (messages: Array<{ role: 'user' | 'assistant'; content: string }>, extra: { prefill?: string; stop?: string[] } = {}) =>
-    provider.complete({ messages, max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...extra });
-  const usage = { prompt_tokens: 0, completion_tokens: 0 };
-  let cost: number | null = null;
-  let calls = 0;
-  let firstUnfenced: string | null = null;
-  const add = (r: { usage: typeof usage; cost_usd: number | null }) => {
-    calls += 1;
-    usage.prompt_tokens += r.usage.prompt_tokens;
-    usage.completion_tokens += r.usage.completion_tokens;
-    if (r.cost_usd !== null) cost = (cost ?? 0) + r.cost_usd;
+  const tally = emptyTally();
+  const ask = async (turn: ReflectionTurn): Promise<ReflectionReply> => {
+    const res = await provider.complete({ max_tokens: req.reflection.max_tokens, temperature: req.reflection.temperature, seed: req.seed, ...turn });
+    tallyCall(tally, res);
+    return { text: res.texts[0] ?? '', finish_reason: res.finish_reasons[0] };
   };
-  const meta = () => ({ calls, first_reply_unfenced: firstUnfenced !== null, first_reply_excerpt: firstUnfenced });
-  const requireFence = req.fence_repair ?? false;
+  let excerpt: string | null = null;
   let parsed;
   try {
-    const res = await ask([{ role: 'user', content: prompt }]);
-    add(res);
-    const reply = res.texts[0] ?? '';
-    parsed = parseReflectionReply(reply, req.current_text, { finishReason: res.finish_reasons[0], requireFence });
-    if (requireFence && shouldAskForFence(parsed)) {
-      firstUnfenced = reply.slice(0, EXCERPT);
-      // where the provider can continue a started reply (the local server), the restatement is
-      // begun with the opening fence and stops at the closing one, which must still be written
-      const again = await ask(
-        [
-          { role: 'user', content: prompt },
-          { role: 'assistant', content: reply },
-          { role: 'user', content: FENCE_REPAIR_PROMPT },
-        ],
-        provider.supportsPrefill ? { prefill: FENCE_PREFILL, stop: ['```'] } : {},
-      );
-      add(again);
-      const text = again.texts[0] ?? '';
-      const second = parseReflectionReply(provider.supportsPrefill ? closingFenceOnItsLine(text) : text, req.current_text, { finishReason: again.finish_reasons[0], requireFence });
-      // keep the first reply as the recorded rejection unless the second one is usable
-      if (second.ok) parsed = second;
-    }
+    const first = afterFirstReply(prompt, await ask(firstTurn(prompt)), req.current_text, { fence_repair: req.fence_repair ?? false, supports_prefill: provider.supportsPrefill });
+    ({ parsed, first_reply_excerpt: excerpt } = first);
+    if (first.repair) parsed = afterRepairReply(first.parsed, await ask(first.repair), req.current_text, provider.supportsPrefill);
   } catch (e) {
     const c = classifyProviderError(e);
     if (c.retryable || c.config) throw toActivityFailure(e);
     // a non-retryable provider error of this call (a 4xx) is recorded as a rejected proposal; the run goes on
-    return { ok: false, text: c.message.slice(0, EXCERPT), reason: 'reflection error', usage, cost_usd: cost, ...meta() };
+    return reflectionErrorOutcome(c.message, tally, excerpt);
   }
-  if (parsed.ok && req.task?.env === 'tau2-airline') {
-    const why = checkAirlinePolicy(parsed.text, req.current_text);
-    if (why) return { ok: false, text: `${why}. Proposed: ${parsed.text}`.slice(0, 4000), reason: 'task guard', usage, cost_usd: cost, ...meta() };
-  }
-  // a rejected reply travels back only as far as the run records it (a runaway reply never reaches history whole)
-  const text = parsed.ok ? parsed.text : parsed.text.slice(0, MAX_PROPOSAL_CHARS);
-  return { ok: parsed.ok, text, reason: parsed.ok ? null : parsed.reason, usage, cost_usd: cost, ...meta() };
+  const guard = parsed.ok && req.task?.env === 'tau2-airline' ? checkAirlinePolicy(parsed.text, req.current_text) : null;
+  return proposalOutcome(parsed, tally, excerpt, guard);
 }

@@ -2,8 +2,9 @@
  * evaluatePrompt: accuracy of one system prompt on K problems of a task with the policy model.
  * Samples on the trainer queue (policy_sample), scores with the task's checker on the TS queue.
  */
-import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import { samplingParams, type EvaluatePromptInput } from '../config';
+import type { RunPaths } from '../activities/run';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 import { progress, statusQueries } from './messages';
 
@@ -40,9 +41,27 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
   });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const n = Math.min(input.k, sizes[input.split]);
-  const indices = Array.from({ length: n }, (_, i) => i);
   status.total = n;
+  const scored = await sampleAndScore(input, paths, Array.from({ length: n }, (_, i) => i), status);
+  const result = await summarize(runId, paths, scored, n);
+  status.phase = 'done';
+  status.done = n;
+  status.accuracy = result.accuracy;
+  await logMetrics(paths, input.run, [
+    {
+      key: 'evaluation',
+      step: 0,
+      [`${input.split}/env/all/correct`]: result.accuracy,
+      [`${input.split}/env/all/reward/total`]: result.mean_reward,
+      [`${input.split}/env/all/format_ok`]: result.format_ok_rate,
+    },
+  ]);
+  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy: result.accuracy, mean_reward: result.mean_reward, n } });
+  return result;
+}
 
+/** One sample per problem under the prompt, on the trainer queue; scored by the task's checker. */
+async function sampleAndScore(input: EvaluatePromptInput, paths: RunPaths, indices: number[], status: EvaluatePromptStatus) {
   const { prompts_ref, golds_ref } = await ts.buildPrompts({
     task: input.task,
     split: input.split,
@@ -61,45 +80,22 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
     return_texts: false,
   });
   status.phase = 'scoring';
-  const scored = await scoreRollouts({
-    task: input.task,
-    split: input.split,
-    indices,
-    prompts_ref,
-    golds_ref,
-    rollouts_ref: sample.rollouts_ref,
-    blob_dir: paths.blob_dir,
-  });
+  return scoreRollouts({ task: input.task, split: input.split, indices, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
+}
+
+async function summarize(runId: string, paths: RunPaths, scored: Awaited<ReturnType<typeof scoreRollouts>>, n: number): Promise<EvaluatePromptResult> {
   const rewards = scored.rewards_PG.map((r) => r[0] ?? 0);
   const correct = scored.correct_PG.map((c) => (c[0] ? 1 : 0));
   const formatOk = scored.format_ok_PG.map((c) => (c[0] ? 1 : 0));
   const results = await ts.summarizeTraces({ traces_ref: scored.traces_ref, max_chars: 300 });
-  const accuracy = mean(correct);
-  status.phase = 'done';
-  status.done = n;
-  status.accuracy = accuracy;
-  const result: EvaluatePromptResult = {
+  return {
     run_id: runId,
     run_dir: paths.run_dir,
-    accuracy,
+    accuracy: mean(correct),
     mean_reward: mean(rewards),
     format_ok_rate: mean(formatOk),
     n,
     results: results.map(({ index, id, reward, correct, extracted, output }) => ({ index, id, reward, correct, extracted, output })),
     traces_ref: scored.traces_ref,
   };
-  // histories recorded before this row existed replay without it (Temporal patch marker)
-  if (patched('evaluate-prompt-metrics-row')) {
-    await logMetrics(paths, input.run, [
-      {
-        key: 'evaluation',
-        step: 0,
-        [`${input.split}/env/all/correct`]: accuracy,
-        [`${input.split}/env/all/reward/total`]: result.mean_reward,
-        [`${input.split}/env/all/format_ok`]: result.format_ok_rate,
-      },
-    ]);
-  }
-  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy, mean_reward: result.mean_reward, n } });
-  return result;
 }

@@ -21,6 +21,7 @@ import { progress, statusQueries } from './messages';
 import { evaluateTest, runPolicy, type RunOn } from './policy';
 import { trainSft, type SftLoopResult } from './sftLoop';
 import { testEvalSeed, trainBatchSeed, hintedAttemptSeed } from '../core/seeds';
+import { initialEvalRow } from '../core/evalRows';
 
 export interface ExpertCarry {
   round: number;
@@ -110,7 +111,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   if (!carry && testIdx.length > 0) {
     const t = await evalTest(checkpoint);
     initialTest = t.accuracy;
-    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward }], control);
+    await logMetrics(paths, input.run, [initialEvalRow(t)], control);
   }
 
   const firstRound = round;

@@ -1,6 +1,8 @@
 /**
  * gepaOptimization (DESIGN §5 "GEPA"): reflective prompt evolution as a durable workflow. Every
  * rule is in src/core/gepa; this file runs the evaluations and the reflection the core asks for.
+ * The loop: plan (core/gepa planIteration: stop, merge or reflect) → act (evaluations, reflection)
+ * → record (the state's record* functions, then the rows of core/gepa/records.ts).
  * A candidate is named text components (gepa.components, system_prompt first), all rendered into
  * the policy's system prompt; with gepa.use_merge, an iteration may instead merge two front
  * candidates (core/gepa/merge.ts).
@@ -11,53 +13,66 @@ import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, co
 import { FAILURE } from '../failures';
 import type { GepaInput } from '../config';
 import {
+  addEvaluatedCandidate,
   candidatePrompt,
   componentsToReflect,
+  costSoFar,
+  finalMetricsRow,
   frontier,
+  gepaOptions,
   gepaValSize,
-  problemMeans,
-  problemSpreads,
   initState,
   judgeChild,
-  planIteration,
-  recordAccepted,
-  recordParentMinibatch,
-  recordMergeAccepted,
-  recordReflectionUsage,
   judgeMerge,
+  metricsRow,
+  minibatchMetricColumns,
+  minibatchProposalColumns,
+  noMetricSpend,
+  planIteration,
+  problemMeans,
+  problemSpreads,
+  promptRow,
+  proposalRows,
+  recordAccepted,
+  recordMergeAccepted,
+  recordMetricCost,
+  recordParentMinibatch,
+  recordReflectionUsage,
+  recordRejectedChild,
+  recordRejectedReflection,
+  reflectionErrorOutcome,
+  reflectionProposal,
   reflectionTemplateFor,
-  seedComponents,
-  recordRejected,
   renderSystemPrompt,
+  seedComponents,
   STOP_SIGNAL,
-  stopBySignal,
   summarizeState,
-  addEvaluatedCandidate,
+  type FinalTest,
+  type GepaEvent,
   type GepaOptions,
   type GepaState,
   type GepaSummary,
+  type MetricSpend,
+  type Plan,
+  type ProposalOutcome,
+  type ProposalRow,
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
-import type { ProposeResult } from '../activities/reflection';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
-import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, type ControlState } from './control';
+import { logMetrics, mean, parseInput, runIdOf, ts } from './common';
+import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
-import { costBudgetStop } from '../core/gepa/cost';
-import { runPolicy as runPolicyUncounted, type RunOn } from './policy';
+import { runPolicy, type RunOn } from './policy';
 import { gepaEvalSeed, gepaReflectionSeed } from '../core/seeds';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
 export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string; components: Record<string, string> }>>('candidates');
 
-export interface GepaCarry {
+export interface GepaCarry extends MetricSpend {
   state: GepaState;
   paths: RunPaths;
-  /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
-  control?: ControlState;
-  /** USD spent on metric calls so far (episodic tasks report it; for max_cost_usd) */
-  metric_cost_usd?: number;
-  max_usd_per_call?: number;
+  /** pause/stop and the metrics summary at the moment of continue-as-new */
+  control: ControlState;
 }
 
 export interface GepaResult extends GepaSummary {
@@ -74,334 +89,281 @@ export interface GepaResult extends GepaSummary {
   n_test: number | null;
 }
 
+/** What the queries show: the state once it exists, what the run is doing, the test scores at the end. */
+interface LiveView {
+  state: GepaState | null;
+  phase: string;
+  final_test: FinalTest | null;
+}
+
+/** One run's fixed parts: its settings, files, val rows and control, and the USD its metric calls cost so far. */
+interface GepaRun {
+  input: GepaInput;
+  opts: GepaOptions;
+  run_id: string;
+  paths: RunPaths;
+  sizes: { train: number; val: number; test: number };
+  val_idx: number[];
+  on: RunOn;
+  control: Control;
+  spend: MetricSpend;
+  view: LiveView;
+}
+
+/** An evaluation's per-problem scores (the mean over its rollouts) and spreads. */
+type Evaluation = Awaited<ReturnType<typeof runPolicy>> & { scores: number[]; spreads: number[] };
 
 export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise<GepaResult> {
   const input = parseInput<GepaInput>('gepaOptimization', raw);
+  const view: LiveView = { state: carry?.state ?? null, phase: 'starting', final_test: null };
+  const control = installControl({ initial: carry?.control });
+  installQueries(view, control);
+  const run = await openRun(input, carry, view, control);
+  const state = carry?.state ?? (await evaluateSeed(run));
+  view.state = state;
+  for (;;) {
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof gepaOptimization>(raw, { state, paths: run.paths, control: control.snapshot(), ...run.spend });
+    }
+    const stopRequested = await control.checkpoint();
+    const plan = planIteration(state, run.opts, { stop_requested: stopRequested, cost: costSoFar(run.spend, state) });
+    if (plan.kind === 'stop') {
+      log.info('GEPA stops', { cause: plan.cause, reason: plan.reason });
+      break;
+    }
+    if (plan.kind === 'merge') await mergeIteration(run, state, plan);
+    else await reflectiveIteration(run, state, plan);
+  }
+  return finishRun(run, state);
+}
+
+function installQueries(view: LiveView, control: Control): void {
+  setHandler(statusQueries.gepaOptimization, () => ({
+    phase: view.phase,
+    paused: control.paused,
+    progress: progress(view.state?.budget.used ?? 0, view.state?.budget.limit ?? 0, 'metric calls'),
+    ...(view.state ? summarizeState(view.state) : {}),
+    ...(view.final_test ?? {}),
+    ...(view.state?.candidates.length ? { seed_val_score: view.state.candidates[0].val_mean } : {}),
+  }));
+  setHandler(frontierQuery, () => (view.state ? frontier(view.state) : { fronts: [], best_per_instance: [] }));
+  setHandler(candidatesQuery, () => {
+    const s = view.state;
+    return s ? s.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(s, c), components: c.components })) : [];
+  });
+}
+
+async function openRun(input: GepaInput, carry: GepaCarry | undefined, view: LiveView, control: Control): Promise<GepaRun> {
   const g = input.gepa;
   const runId = runIdOf(input.run);
-  let state: GepaState | null = carry?.state ?? null;
-  let phase = 'starting';
-  const control = installControl({ initial: carry?.control });
-  let finalTest: { test_score: number; seed_test_score: number; n_test: number } | null = null;
-  setHandler(statusQueries.gepaOptimization, () => ({ phase, paused: control.paused, progress: progress(state?.budget.used ?? 0, state?.budget.limit ?? 0, 'metric calls'), ...(state ? summarizeState(state) : {}), ...(finalTest ?? {}), ...(state?.candidates.length ? { seed_val_score: state.candidates[0].val_mean } : {}) }));
-  setHandler(frontierQuery, () => (state ? frontier(state) : { fronts: [], best_per_instance: [] }));
-  setHandler(candidatesQuery, () =>
-    state ? state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean, prompt: candidatePrompt(state!, c), components: c.components })) : [],
-  );
-
   const paths =
     carry?.paths ??
     (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
   const sizes = await ts.taskSplitSizes({ task: input.task });
   // the val rows candidates are scored on: fixed at the start (a default that fits the budget, core/gepa/budget.ts)
-  const valSize = state?.val_size ?? gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations, rollouts_per_problem: g.rollouts_per_problem });
-  const valIdx = Array.from({ length: valSize }, (_, i) => i);
-  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
-  let metricCost = carry?.metric_cost_usd ?? 0;
-  let maxPerCall = carry?.max_usd_per_call ?? 0;
-  const runPolicy: typeof runPolicyUncounted = async (...args) => {
-    const ev = await runPolicyUncounted(...args);
-    metricCost += ev.cost_usd;
-    if (ev.indices.length) maxPerCall = Math.max(maxPerCall, ev.cost_usd / ev.indices.length);
-    return ev;
+  const valSize =
+    carry?.state.val_size ??
+    gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations, rollouts_per_problem: g.rollouts_per_problem });
+  return {
+    input,
+    opts: gepaOptions(g),
+    run_id: runId,
+    paths,
+    sizes,
+    val_idx: Array.from({ length: valSize }, (_, i) => i),
+    on: { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: g.parallelism, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s },
+    control,
+    spend: carry ? { metric_cost_usd: carry.metric_cost_usd, max_usd_per_call: carry.max_usd_per_call } : noMetricSpend(),
+    view,
   };
-  // every evaluation samples rollouts_per_problem completions per problem; a problem scores their mean
-  const k = g.rollouts_per_problem;
-  const evaluate = async (split: 'train' | 'val' | 'test', idx: number[], prompt: string, seed: number) => {
-    const ev = await runPolicy(on, split, idx, prompt, { seed, numSamples: k });
-    return { ...ev, scores: problemMeans(ev.rewards_PG), spreads: problemSpreads(ev.rewards_PG) };
-  };
-  const opts: GepaOptions = {
-    minibatch_size: g.minibatch_size,
-    component_selector: g.component_selector,
-    max_iterations: g.max_iterations,
-    score_threshold: g.score_threshold,
-    max_no_improvement: g.max_no_improvement,
-    perfect_score: g.perfect_score,
-    rejected_memory: g.rejected_memory,
-    use_merge: g.use_merge,
-    max_merge_invocations: g.max_merge_invocations,
-    pool_size: g.pool_size,
-    min_improvement_threshold: g.min_improvement_threshold,
-  };
-  const metricsRow = async (s: GepaState, extra: Record<string, unknown>) => {
-    const sum = summarizeState(s);
-    await logMetrics(paths, input.run, [
-      {
-        key: `gepa-${sum.iteration}-${sum.budget_used}`,
-        step: sum.iteration,
-        'gepa/iteration': sum.iteration,
-        'gepa/metric_calls': sum.budget_used,
-        'gepa/best_val_score': sum.best_val_score,
-        'gepa/n_candidates': sum.n_candidates,
-        'gepa/accepted': s.counters.accepted,
-        'gepa/rejected': s.counters.rejected,
-        'gepa/skipped_perfect': s.counters.skipped_perfect,
-        'gepa/reflection_calls': sum.reflection_usage.calls,
-        'gepa/reflection_tokens_in': sum.reflection_usage.tokens_in,
-        'gepa/reflection_tokens_out': sum.reflection_usage.tokens_out,
-        'gepa/reflection_cost_usd': sum.reflection_usage.cost_usd,
-        ...extra,
-      },
-    ], control);
-  };
-  // with several rollouts per problem: the mean spread of the problems' scores on the minibatch
-  const spreadCols = (parent: number[], child: number[]) =>
-    k > 1 ? { 'gepa/parent_minibatch_spread': parent.reduce((a, b) => a + b, 0) / Math.max(1, parent.length), 'gepa/child_minibatch_spread': child.reduce((a, b) => a + b, 0) / Math.max(1, child.length) } : {};
-  const promptRow = async (s: GepaState, id: number) => {
-    const c = s.candidates[id];
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'prompts.jsonl',
-      rows: [
-        {
-          key: `cand-${c.id}`,
-          candidate_id: c.id,
-          parent_ids: c.parents,
-          components: c.components,
-          text: candidatePrompt(s, c),
-          val_score: c.val_mean,
-          val_scores: c.val_scores,
-          iteration: c.iteration,
-          metric_calls: c.metric_calls,
-          phase: input.phase ?? 'gepa',
-        },
-      ],
+}
+
+/** Every evaluation samples rollouts_per_problem completions per problem; a problem scores their mean. Its cost counts for max_cost_usd. */
+async function evaluate(run: GepaRun, split: 'train' | 'val' | 'test', idx: number[], prompt: string, seed: number): Promise<Evaluation> {
+  const ev = await runPolicy(run.on, split, idx, prompt, { seed, numSamples: run.input.gepa.rollouts_per_problem });
+  recordMetricCost(run.spend, ev.cost_usd, ev.indices.length);
+  return { ...ev, scores: problemMeans(ev.rewards_PG), spreads: problemSpreads(ev.rewards_PG) };
+}
+
+const logEvent = (run: GepaRun, state: GepaState, event: GepaEvent, columns: Record<string, unknown> = {}) =>
+  logMetrics(run.paths, run.input.run, [metricsRow(state, event, columns)], run.control);
+
+const logCandidate = (run: GepaRun, state: GepaState, id: number) =>
+  ts.appendRows({ run_dir: run.paths.run_dir, file: 'prompts.jsonl', rows: [promptRow(state, id, run.input.phase)] });
+
+async function logProposals(run: GepaRun, iteration: number, parentId: number, rows: ProposalRow[], outcome: string): Promise<void> {
+  if (!rows.length) return;
+  await ts.appendRows({ run_dir: run.paths.run_dir, file: 'proposals.jsonl', rows: proposalRows(iteration, parentId, rows, outcome) });
+}
+
+/** The seed: evaluated on the full val set and counted in the budget (never again on resume). */
+async function evaluateSeed(run: GepaRun): Promise<GepaState> {
+  const g = run.input.gepa;
+  let seed: Record<string, string>;
+  let state: GepaState;
+  try {
+    seed = seedComponents(g);
+    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
+  } catch (e) {
+    throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: (e as Error).message });
+  }
+  run.view.state = state;
+  run.view.phase = 'seed evaluation';
+  const ev = await evaluate(run, 'val', run.val_idx, renderSystemPrompt(seed, state.component_names), run.input.run.seed);
+  addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores });
+  await logCandidate(run, state, 0);
+  await logEvent(run, state, 'seed');
+  return state;
+}
+
+/** A merge of two front candidates: on a val subsample first, on the full val set only if it beats both parents there. */
+async function mergeIteration(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'merge' }>): Promise<void> {
+  const it = state.counters.iterations;
+  const [a, b] = plan.parent_ids;
+  const prompt = renderSystemPrompt(plan.components, state.component_names);
+  run.view.phase = `iteration ${it}: merge of ${a} and ${b} on a val subsample`;
+  const sub = await evaluate(run, 'val', plan.subsample, prompt, run.input.run.seed);
+  const v = judgeMerge(state, plan, sub.scores);
+  const row = { component: 'merge', parent_ids: plan.parent_ids, ancestor: plan.ancestor, sources: plan.sources, subsample: plan.subsample, parent_sums: v.parent_sums, child_sum: v.child_sum };
+  if (!v.accept) {
+    await logProposals(run, it, a, [{ ...row, ok: false, reason: 'merge not better' }], 'rejected_merge');
+    await logEvent(run, state, 'rejected_merge', { 'gepa/merge_child_subsample': v.child_sum });
+    return;
+  }
+  run.view.phase = `iteration ${it}: merged child on val`;
+  const val = await evaluate(run, 'val', run.val_idx, prompt, run.input.run.seed);
+  const cand = recordMergeAccepted(state, { components: plan.components, parents: [a, b], val_scores: val.scores }, run.opts);
+  log.info('GEPA accepted a merge', { id: cand.id, parents: plan.parent_ids, ancestor: plan.ancestor, val: cand.val_mean });
+  await logCandidate(run, state, cand.id);
+  await logProposals(run, it, a, [{ ...row, ok: true, reason: null }], `accepted as candidate ${cand.id}`);
+  await logEvent(run, state, 'accepted_merge', { 'gepa/merge_child_subsample': v.child_sum, 'gepa/child_val': cand.val_mean });
+}
+
+/**
+ * A reflective mutation: the parent on the minibatch (skipped when perfect), a proposal per chosen
+ * component, the child on the same minibatch, and on the full val set only if it is better there.
+ */
+async function reflectiveIteration(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'reflect' }>): Promise<void> {
+  const parent = state.candidates[plan.parent_id];
+  const it = state.counters.iterations;
+  const evalSeed = gepaEvalSeed(run.input.run.seed, it);
+  run.view.phase = `iteration ${it}: parent minibatch`;
+  const parentEv = await evaluate(run, 'train', plan.minibatch, candidatePrompt(state, parent), evalSeed);
+  if (recordParentMinibatch(state, parentEv.scores, run.opts)) return void (await logEvent(run, state, 'skip_perfect'));
+  const components = componentsToReflect(state, parent.id, run.opts);
+  const child = await proposeChild(run, state, parent.components, components, parentEv);
+  if (!child.proposed) {
+    await logProposals(run, it, parent.id, child.proposals, 'rejected_reflection');
+    return void (await logEvent(run, state, 'rejected_reflection'));
+  }
+  const childPrompt = renderSystemPrompt(child.components, state.component_names);
+  run.view.phase = `iteration ${it}: child minibatch`;
+  const childEv = await evaluate(run, 'train', plan.minibatch, childPrompt, evalSeed);
+  const verdict = judgeChild(state, parentEv, childEv, run.opts);
+  const k = run.input.gepa.rollouts_per_problem;
+  const proposals = child.proposals.map((r) => ({ ...r, ...minibatchProposalColumns(parentEv, childEv, k) }));
+  const columns = minibatchMetricColumns(parentEv, childEv, k);
+  if (!verdict.accept) {
+    const [parentSum, childSum] = [columns['gepa/parent_minibatch'], columns['gepa/child_minibatch']];
+    recordRejectedChild(state, { parent: parent.components, child: child.components, components, reason: verdict.reason!, parent_score: parentSum, child_score: childSum, unfenced_first: child.unfenced_first }, run.opts.rejected_memory);
+    await logProposals(run, it, parent.id, proposals, verdict.reason!);
+    return void (await logEvent(run, state, 'rejected', columns));
+  }
+  run.view.phase = `iteration ${it}: child on val`;
+  const val = await evaluate(run, 'val', run.val_idx, childPrompt, run.input.run.seed);
+  const cand = recordAccepted(state, { components: child.components, parents: [parent.id], val_scores: val.scores }, run.opts);
+  log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: candidatePrompt(state, parent).slice(0, 80), new: childPrompt.slice(0, 80) });
+  await logCandidate(run, state, cand.id);
+  await logProposals(run, it, parent.id, proposals, `accepted as candidate ${cand.id}`);
+  await logEvent(run, state, 'accepted', minibatchMetricColumns(parentEv, childEv, k, cand.val_mean));
+}
+
+/** One reflection per component (round-robin: one; 'all': each in turn); a usable text replaces that component in the child. */
+async function proposeChild(run: GepaRun, state: GepaState, parentComponents: Record<string, string>, components: string[], parentEv: Evaluation) {
+  const it = state.counters.iterations;
+  const child = { components: { ...parentComponents }, proposals: [] as ProposalRow[], unfenced_first: new Set<string>(), proposed: false };
+  for (const comp of components) {
+    run.view.phase = `iteration ${it}: reflecting on ${comp}`;
+    const p = await reflect(run, {
+      reflection: run.input.reflection,
+      component: comp,
+      current_text: parentComponents[comp],
+      traces_refs: parentEv.traces_refs,
+      rejected: state.rejected[comp] ?? [],
+      template: reflectionTemplateFor(comp, run.input.gepa),
+      seed: gepaReflectionSeed(run.input.run.seed, it),
+      task: run.input.task,
+      fence_repair: run.input.gepa.fence_repair,
+      debug: run.input.gepa.debug,
     });
-  };
-
-  if (!state) {
-    // Seed: evaluated on the full val set and counted in the budget (never again on resume).
-    let seed: Record<string, string>;
-    try {
-      seed = seedComponents(g);
-      state = initState({ seed: input.run.seed, components: seed, val_size: valIdx.length, train_size: sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size, rollouts_per_problem: k });
-    } catch (e) {
-      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: (e as Error).message });
+    recordReflectionUsage(state, p);
+    if (p.first_reply_unfenced) child.unfenced_first.add(comp);
+    child.proposals.push(reflectionProposal(comp, p));
+    if (!p.ok) {
+      recordRejectedReflection(state, comp, p, run.opts.rejected_memory);
+      continue;
     }
-    phase = 'seed evaluation';
-    const ev = await evaluate('val', valIdx, renderSystemPrompt(seed, state.component_names), input.run.seed);
-    addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores });
-    await promptRow(state, 0);
-    await metricsRow(state, { 'gepa/event': 'seed' });
+    child.components[comp] = p.text;
+    child.proposed = true;
   }
-  const st = state;
+  return child;
+}
 
-  /**
-   * One reflection activity. A reflection LM that errors does not crash the run: a failure after
-   * Temporal's retries (429/5xx/network) is returned as a rejected proposal 'reflection error: ...'
-   * and the loop goes on. The one exception, decided here: a provider that cannot be used at all
-   * (missing API key or base URL, a rejected key, an unknown model: type ProviderConfig) fails the run at once with that message,
-   * since every later iteration would fail the same way and only burn the metric-call budget.
-   */
-  const reflect = async (args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposeResult> => {
-    try {
-      return await ts.proposeComponent(args);
-    } catch (e) {
-      const cause = e instanceof ActivityFailure ? e.cause : e;
-      const msg = cause instanceof Error ? cause.message : String(cause);
-      if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
-        throw ApplicationFailure.create({
-          type: FAILURE.InvalidConfig,
-          nonRetryable: true,
-          message: `the reflection LM (provider=${input.reflection.provider}, model=${input.reflection.model}) cannot be used: ${msg}`,
-        });
-      }
-      if (!(e instanceof ActivityFailure)) throw e;
-      log.warn('reflection failed after retries; recorded as a rejected proposal', { error: msg });
-      return {
-        ok: false,
-        text: `reflection error: ${msg}`.slice(0, 500),
-        reason: 'reflection error',
-        usage: { prompt_tokens: 0, completion_tokens: 0 },
-        cost_usd: null,
-        calls: 0,
-        first_reply_unfenced: false,
-        first_reply_excerpt: null,
-      };
+/**
+ * One reflection activity. A reflection LM that errors does not crash the run: a failure after
+ * Temporal's retries (429/5xx/network) is returned as a rejected proposal 'reflection error: ...'
+ * and the loop goes on. The one exception, decided here: a provider that cannot be used at all
+ * (missing API key or base URL, a rejected key, an unknown model: type ProviderConfig) fails the run at once with that message,
+ * since every later iteration would fail the same way and only burn the metric-call budget.
+ */
+async function reflect(run: GepaRun, args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposalOutcome> {
+  try {
+    return await ts.proposeComponent(args);
+  } catch (e) {
+    const cause = e instanceof ActivityFailure ? e.cause : e;
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
+      const { provider, model } = run.input.reflection;
+      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: `the reflection LM (provider=${provider}, model=${model}) cannot be used: ${msg}` });
     }
-  };
-  type ProposalRow = Record<string, unknown> & { component: string };
-  const proposalRows = async (it: number, parentId: number, rows: ProposalRow[], outcome: string) => {
-    if (!rows.length) return;
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'proposals.jsonl',
-      rows: rows.map((r) => ({ key: `prop-${it}-${r.component}`, iteration: it, parent_id: parentId, outcome, ...r })),
-    });
-  };
-
-  for (;;) {
-    // checked every iteration, carrying the control state too
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof gepaOptimization>(raw, { state: st, paths, control: control.snapshot(), metric_cost_usd: metricCost, max_usd_per_call: maxPerCall });
-    }
-    if (await control.checkpoint()) {
-      stopBySignal(st);
-      break;
-    }
-    const ru = summarizeState(st);
-    const costStop = costBudgetStop(g.max_cost_usd, { metric_usd: metricCost, metric_calls: ru.budget_used, max_usd_per_call: maxPerCall, reflection_usd: ru.reflection_usage.cost_usd ?? 0, reflection_calls: ru.reflection_usage.calls }, g.minibatch_size, valIdx.length);
-    if (costStop) {
-      st.stop_reason = costStop;
-      log.info('GEPA stops', { reason: costStop });
-      break;
-    }
-    const plan = planIteration(st, opts, control.stopRequested);
-    if (plan.kind === 'stop') {
-      log.info('GEPA stops', { reason: plan.reason });
-      break;
-    }
-    if (plan.kind === 'merge') {
-      const it = st.counters.iterations;
-      const [a, b] = plan.parent_ids;
-      const prompt = renderSystemPrompt(plan.components, st.component_names);
-      phase = `iteration ${it}: merge of ${a} and ${b} on a val subsample`;
-      const se = await evaluate('val', plan.subsample, prompt, input.run.seed);
-      const v = judgeMerge(st, plan, se.scores);
-      const row = { component: 'merge', parent_ids: plan.parent_ids, ancestor: plan.ancestor, sources: plan.sources, subsample: plan.subsample, parent_sums: v.parent_sums, child_sum: v.child_sum };
-      if (!v.accept) {
-        await proposalRows(it, a, [{ ...row, ok: false, reason: 'merge not better' }], 'rejected_merge');
-        await metricsRow(st, { 'gepa/event': 'rejected_merge', 'gepa/merge_child_subsample': v.child_sum });
-        continue;
-      }
-      phase = `iteration ${it}: merged child on val`;
-      const ve = await evaluate('val', valIdx, prompt, input.run.seed);
-      const cand = recordMergeAccepted(st, { components: plan.components, parents: [a, b], val_scores: ve.scores }, opts);
-      log.info('GEPA accepted a merge', { id: cand.id, parents: plan.parent_ids, ancestor: plan.ancestor, val: cand.val_mean });
-      await promptRow(st, cand.id);
-      await proposalRows(it, a, [{ ...row, ok: true, reason: null }], `accepted as candidate ${cand.id}`);
-      await metricsRow(st, { 'gepa/event': 'accepted_merge', 'gepa/merge_child_subsample': v.child_sum, 'gepa/child_val': cand.val_mean });
-      continue;
-    }
-    const parent = st.candidates[plan.parent_id];
-    const parentPrompt = candidatePrompt(st, parent);
-    const it = st.counters.iterations;
-    phase = `iteration ${it}: parent minibatch`;
-    const evalSeed = gepaEvalSeed(input.run.seed, it);
-    const pe = await evaluate('train', plan.minibatch, parentPrompt, evalSeed);
-    if (recordParentMinibatch(st, pe.scores, opts)) {
-      await metricsRow(st, { 'gepa/event': 'skip_perfect' });
-      continue;
-    }
-    const components = componentsToReflect(st, parent.id, opts);
-    // one component at a time (round-robin) or all of them
-    const childComponents = { ...parent.components };
-    const proposals: ProposalRow[] = [];
-    const unfencedFirst = new Set<string>();
-    let proposed = false;
-    for (const comp of components) {
-      phase = `iteration ${it}: reflecting on ${comp}`;
-      const p = await reflect({
-        reflection: input.reflection,
-        component: comp,
-        current_text: parent.components[comp],
-        traces_refs: pe.traces_refs,
-        rejected: st.rejected[comp] ?? [],
-        template: reflectionTemplateFor(comp, g),
-        seed: gepaReflectionSeed(input.run.seed, it),
-        task: input.task,
-        fence_repair: g.fence_repair,
-        debug: g.debug,
-      });
-      recordReflectionUsage(st, p);
-      if (p.first_reply_unfenced) unfencedFirst.add(comp);
-      proposals.push({
-        component: comp,
-        ok: p.ok,
-        reason: p.reason,
-        text: p.text.slice(0, 2000),
-        first_reply_unfenced: p.first_reply_unfenced,
-        first_reply_excerpt: p.first_reply_excerpt,
-        reflection_calls: p.calls,
-        tokens_in: p.usage.prompt_tokens,
-        tokens_out: p.usage.completion_tokens,
-        cost_usd: p.cost_usd,
-      });
-      if (!p.ok) {
-        recordRejected(
-          st,
-          comp,
-          { text: p.text, reason: p.reason ?? 'empty', parent_score: null, child_score: null, first_reply_unfenced: p.first_reply_unfenced },
-          opts.rejected_memory,
-        );
-        continue;
-      }
-      childComponents[comp] = p.text;
-      proposed = true;
-    }
-    if (!proposed) {
-      await proposalRows(it, parent.id, proposals, 'rejected_reflection');
-      await metricsRow(st, { 'gepa/event': 'rejected_reflection' });
-      continue;
-    }
-    const childPrompt = renderSystemPrompt(childComponents, st.component_names);
-    phase = `iteration ${it}: child minibatch`;
-    const ce = await evaluate('train', plan.minibatch, childPrompt, evalSeed);
-    const verdict = judgeChild(st, { scores: pe.scores, format_ok: pe.format_ok }, { scores: ce.scores, format_ok: ce.format_ok }, g.format_guard, g.min_improvement_threshold);
-    const parentSum = pe.scores.reduce((a, b) => a + b, 0);
-    const childSum = ce.scores.reduce((a, b) => a + b, 0);
-    // the minibatch scores behind the verdict, with each problem's spread over its rollouts
-    const minibatchCols = { parent_minibatch: pe.scores, child_minibatch: ce.scores, ...(k > 1 ? { parent_minibatch_spread: pe.spreads, child_minibatch_spread: ce.spreads } : {}) };
-    if (!verdict.accept) {
-      for (const comp of components) {
-        if (childComponents[comp] !== parent.components[comp]) {
-          recordRejected(
-            st,
-            comp,
-            { text: childComponents[comp], reason: verdict.reason!, parent_score: parentSum, child_score: childSum, first_reply_unfenced: unfencedFirst.has(comp) },
-            opts.rejected_memory,
-          );
-        }
-      }
-      await proposalRows(it, parent.id, proposals.map((r) => ({ ...r, ...minibatchCols })), verdict.reason!);
-      await metricsRow(st, { 'gepa/event': 'rejected', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, ...spreadCols(pe.spreads, ce.spreads) });
-      continue;
-    }
-    phase = `iteration ${it}: child on val`;
-    const ve = await evaluate('val', valIdx, childPrompt, input.run.seed);
-    const cand = recordAccepted(st, { components: childComponents, parents: [parent.id], val_scores: ve.scores }, opts);
-    log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: parentPrompt.slice(0, 80), new: childPrompt.slice(0, 80) });
-    await promptRow(st, cand.id);
-    await proposalRows(it, parent.id, proposals.map((r) => ({ ...r, ...minibatchCols })), `accepted as candidate ${cand.id}`);
-    await metricsRow(st, { 'gepa/event': 'accepted', 'gepa/parent_minibatch': parentSum, 'gepa/child_minibatch': childSum, 'gepa/child_val': cand.val_mean, ...spreadCols(pe.spreads, ce.spreads) });
+    if (!(e instanceof ActivityFailure)) throw e;
+    log.warn('reflection failed after retries; recorded as a rejected proposal', { error: msg });
+    return reflectionErrorOutcome(`reflection error: ${msg}`);
   }
+}
 
-  const sum = summarizeState(st);
-  const best = st.candidates[sum.best_candidate_id ?? 0];
-  if (g.eval_test) {
-    // the seed and the best candidate on the test split (not counted in the budget, as the reference)
-    phase = 'test evaluation';
-    const testIdx = Array.from({ length: Math.min(input.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
-    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-    const bestEv = await evaluate('test', testIdx, candidatePrompt(st, best), input.run.seed);
-    const seedEv = best.id === 0 ? bestEv : await evaluate('test', testIdx, candidatePrompt(st, st.candidates[0]), input.run.seed);
-    finalTest = { test_score: mean(bestEv.scores), seed_test_score: mean(seedEv.scores), n_test: testIdx.length };
-  }
-  await metricsRow(st, {
-    key: 'gepa-final',
-    'gepa/event': 'final',
-    'final/best_score': sum.best_val_score,
-    'final/seed_score': st.candidates[0].val_mean,
-    ...(finalTest ? { 'final/test_score': finalTest.test_score, 'final/seed_test_score': finalTest.seed_test_score, 'final/n_test': finalTest.n_test } : {}),
-  });
-  phase = 'done';
+/** gepa.eval_test: the seed and the best candidate on the test split (not counted in the budget, as the reference). */
+async function evaluateOnTest(run: GepaRun, state: GepaState, bestId: number): Promise<FinalTest> {
+  run.view.phase = 'test evaluation';
+  const testIdx = Array.from({ length: Math.min(run.input.n_eval ?? run.sizes.test, run.sizes.test) }, (_, i) => i);
+  const best = await evaluate(run, 'test', testIdx, candidatePrompt(state, state.candidates[bestId]), run.input.run.seed);
+  const seed = bestId === 0 ? best : await evaluate(run, 'test', testIdx, candidatePrompt(state, state.candidates[0]), run.input.run.seed);
+  return { test_score: mean(best.scores), seed_test_score: mean(seed.scores), n_test: testIdx.length };
+}
+
+async function finishRun(run: GepaRun, state: GepaState): Promise<GepaResult> {
+  const sum = summarizeState(state);
+  const best = state.candidates[sum.best_candidate_id ?? 0];
+  const test = run.input.gepa.eval_test ? await evaluateOnTest(run, state, best.id) : null;
+  run.view.final_test = test;
+  await logMetrics(run.paths, run.input.run, [finalMetricsRow(state, test)], run.control);
+  run.view.phase = 'done';
   const result: GepaResult = {
     ...sum,
-    run_id: runId,
-    run_dir: paths.run_dir,
-    best_prompt: candidatePrompt(st, best),
+    run_id: run.run_id,
+    run_dir: run.paths.run_dir,
+    best_prompt: candidatePrompt(state, best),
     best_components: { ...best.components },
-    seed_val_score: st.candidates[0].val_mean,
-    candidates: st.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
-    test_score: finalTest?.test_score ?? null,
-    seed_test_score: finalTest?.seed_test_score ?? null,
-    n_test: finalTest?.n_test ?? null,
+    seed_val_score: state.candidates[0].val_mean,
+    candidates: state.candidates.map((c) => ({ id: c.id, parents: c.parents, val_mean: c.val_mean })),
+    test_score: test?.test_score ?? null,
+    seed_test_score: test?.seed_test_score ?? null,
+    n_test: test?.n_test ?? null,
   };
-  await ts.writeJson({ run_dir: paths.run_dir, file: 'gepa/candidates.json', value: { candidates: st.candidates, frontier: frontier(st), component_names: st.component_names } });
-  await ts.finishRun({ run_dir: paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary: { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage } });
+  await ts.writeJson({ run_dir: run.paths.run_dir, file: 'gepa/candidates.json', value: { candidates: state.candidates, frontier: frontier(state), component_names: state.component_names } });
+  const summary = { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage };
+  await ts.finishRun({ run_dir: run.paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary });
   await condition(allHandlersFinished);
   return result;
 }
-

@@ -5,16 +5,17 @@
  * of s (by GEPA or by a set_prompt update) is logged and recorded with old/new excerpts in
  * prompt_changes.jsonl. Phases continue their streams: each RL phase trains the batches after the
  * previous RL phase's, each expert phase the rounds after the previous one's, and each GEPA phase
- * runs on a seed of its own round (core/alternation.ts).
+ * runs on a seed of its own round. The phase order and the adoption rule are core/alternation.ts.
  */
-import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
 import type { ExpertResult } from './expertIteration';
-import { gepaPhaseSeed } from '../core/seeds';
+import { adoptsGepaPrompt, alternationPhases, gepaPhaseSeed, type PhasePlan } from '../core/alternation';
+import type { RunPaths } from '../activities/run';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl } from './control';
+import { installControl, type Control } from './control';
 import { progress, statusQueries, stopSignal } from './messages';
 
 export interface PhaseRecord {
@@ -41,162 +42,161 @@ export interface AlternationResult {
 
 const excerpt = (s: string) => (s.length > 160 ? `${s.slice(0, 160)}…` : s);
 
+/** What the phases change: the prompt s, the checkpoint θ, the phase running, and how far RL and expert phases got. */
+interface AlternationState {
+  prompt: string;
+  /**
+   * the prompt as last written to prompt_changes.jsonl: a set_prompt that lands outside a phase
+   * (even before the run directory exists) is recorded when the next phase starts
+   */
+  recorded_prompt: string;
+  checkpoint: string | null;
+  current: { id: string; kind: string; round: number } | null;
+  phases: PhaseRecord[];
+  /** how far the RL and expert phases have got through their train orders */
+  rl_batches_done: number;
+  expert_rounds_done: number;
+  initial_test: number | null;
+  last_test: number | null;
+}
+
+interface Alternation {
+  input: AlternationInput;
+  run_id: string;
+  paths: RunPaths;
+  control: Control;
+  s: AlternationState;
+}
+
 export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult> {
   const input = parseInput<AlternationInput>('gepaRlAlternation', raw);
-  const a = input.alternation;
-  const runId = runIdOf(input.run);
-  const wfId = workflowInfo().workflowId;
-  let prompt = input.gepa.seed_prompt;
-  // the prompt as last written to prompt_changes.jsonl: a set_prompt that lands outside a phase
-  // (even before the run directory exists) is recorded when the next phase starts
-  let recordedPrompt = prompt;
-  let checkpoint = input.policy.checkpoint;
-  let current: { id: string; kind: string; round: number } | null = null;
-  const phases: PhaseRecord[] = [];
-  // how far the RL and expert phases have got through their train orders
-  let rlBatchesDone = 0;
-  let expertRoundsDone = 0;
-  let initialTest: number | null = null;
-  let lastTest: number | null = null;
+  const plan = alternationPhases(input.alternation);
+  const s: AlternationState = { prompt: input.gepa.seed_prompt, recorded_prompt: input.gepa.seed_prompt, checkpoint: input.policy.checkpoint, current: null, phases: [], rl_batches_done: 0, expert_rounds_done: 0, initial_test: null, last_test: null };
   const control = installControl({
     onSetPrompt: (p) => {
-      const prev = prompt;
-      prompt = p;
+      const prev = s.prompt;
+      s.prompt = p;
       return prev;
     },
   });
+  installStatus(s, control, plan.length);
   // stop: forward to the running phase so it finishes its current step, then end after it
-  const forwardStop = async () => {
-    if (current) await getExternalWorkflowHandle(current.id).signal(stopSignal).catch(() => undefined);
-  };
-  const nPhases = a.n_rounds * (a.expert_rounds_per_round > 0 ? 3 : 2) - (a.skip_first_gepa ? 1 : 0);
-  setHandler(statusQueries.gepaRlAlternation, () => ({
-    phase: current ? `round ${current.round} ${current.kind}` : 'between phases',
-    progress: progress(phases.length, nPhases, 'phases'),
-    round: current?.round ?? null,
-    step: phases.length,
-    total: nPhases,
-    prompt_excerpt: excerpt(prompt),
-    checkpoint,
-    test_accuracy: lastTest,
-    paused: control.paused,
-    child_workflow_id: current?.id ?? null,
-  }));
-
-  void condition(() => control.stopRequested).then(forwardStop);
-  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: wfId, config: input });
-  const recordPromptChange = async (key: string, phase: string, round: number, source: string, before: string, after: string) => {
-    log.info('system prompt changed', { phase, source, old: excerpt(before), new: excerpt(after) });
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'prompt_changes.jsonl',
-      rows: [{ key, phase, round, source, old_excerpt: excerpt(before), new_excerpt: excerpt(after), old: before, new: after }],
-    });
-    recordedPrompt = after;
-  };
-
-  for (let round = 0; round < a.n_rounds; round++) {
-    for (const kind of ['gepa', 'rl', 'expert'] as const) {
-      if (kind === 'gepa' && round === 0 && a.skip_first_gepa) continue;
-      if (kind === 'expert' && a.expert_rounds_per_round === 0) continue;
-      if (await control.checkpoint()) break;
-      const folder = `round${round}_${kind}`;
-      const childId = `${runId}-${folder}`;
-      current = { id: childId, kind, round };
-      if (prompt !== recordedPrompt && patched('alternation-record-set-prompt')) {
-        await recordPromptChange(`${folder}-before`, folder, round, 'set_prompt', recordedPrompt, prompt);
-      }
-      const before = prompt;
-      let changedBy = 'set_prompt'; // unless GEPA adopts a prompt below
-      if (kind === 'gepa') {
-        const r = await executeChild<(raw: unknown) => Promise<GepaResult>>('gepaOptimization', {
-          workflowId: childId,
-          args: [
-            {
-              // its own random stream: minibatches, parent choices and sampling differ from other rounds'
-              run: { ...input.run, run_id: runId, seed: gepaPhaseSeed(input.run.seed, round) },
-              task: input.task,
-              policy: { ...input.policy, checkpoint },
-              reflection: input.reflection,
-              gepa: { ...input.gepa, seed_prompt: prompt, max_iterations: a.gepa_iterations },
-              n_eval: input.n_eval,
-              phase: folder,
-            },
-          ],
-        });
-        if (r.best_prompt !== prompt && (r.best_val_score ?? -Infinity) > r.seed_val_score) {
-          prompt = r.best_prompt;
-          changedBy = 'gepa';
-        }
-        phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.best_val_score });
-      } else if (kind === 'expert') {
-        const r = await executeChild<(raw: unknown) => Promise<ExpertResult>>('expertIteration', {
-          workflowId: childId,
-          args: [
-            {
-              run: { ...input.run, run_id: runId },
-              task: input.task,
-              policy: { ...input.policy, checkpoint },
-              teacher: input.teacher,
-              expert: { ...input.expert, n_rounds: a.expert_rounds_per_round },
-              optim: input.optim,
-              n_eval: input.n_eval,
-              system_prompt: prompt,
-              phase: folder,
-              // continue the train order where the previous expert phase stopped
-              start_round: expertRoundsDone,
-            },
-          ],
-        });
-        expertRoundsDone += r.rounds_done;
-        checkpoint = r.final_checkpoint ?? checkpoint;
-        lastTest = r.final_test_accuracy ?? lastTest;
-        phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.final_test_accuracy });
-      } else {
-        const r = await executeChild<(raw: unknown) => Promise<RlResult>>('rlTraining', {
-          workflowId: childId,
-          args: [
-            {
-              run: { ...input.run, run_id: runId },
-              task: input.task,
-              policy: { ...input.policy, checkpoint },
-              rl: { ...input.rl, n_batches: a.rl_batches_per_round },
-              optim: input.optim,
-              n_eval: input.n_eval,
-              system_prompt: prompt,
-              phase: folder,
-              // continue the batch order where the previous RL phase stopped
-              start_batch: rlBatchesDone,
-            },
-          ],
-        });
-        rlBatchesDone += r.batches_done;
-        checkpoint = r.final_checkpoint ?? checkpoint;
-        if (initialTest === null) initialTest = r.initial_test_accuracy;
-        lastTest = r.final_test_accuracy;
-        phases.push({ round, kind, folder, workflow_id: childId, prompt_before: before, prompt_after: prompt, checkpoint_after: checkpoint, score: r.final_test_accuracy });
-      }
-      const changed = prompt !== before;
-      await logMetrics(paths, input.run, [
-        { key: folder, step: phases.length, phase: folder, 'alternation/round': round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': phases[phases.length - 1].score },
-      ], control);
-      if (changed) await recordPromptChange(folder, folder, round, changedBy, before, prompt);
-      current = null;
-    }
-    if (control.stopRequested) break;
+  void condition(() => control.stopRequested).then(async () => {
+    if (s.current) await getExternalWorkflowHandle(s.current.id).signal(stopSignal).catch(() => undefined);
+  });
+  const runId = runIdOf(input.run);
+  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: workflowInfo().workflowId, config: input });
+  const alt: Alternation = { input, run_id: runId, paths, control, s };
+  for (const phase of plan) {
+    if (await alt.control.checkpoint()) break;
+    await runPhase(alt, phase);
   }
+  return finishAlternation(alt);
+}
 
+function installStatus(s: AlternationState, control: Control, total: number): void {
+  setHandler(statusQueries.gepaRlAlternation, () => ({
+    phase: s.current ? `round ${s.current.round} ${s.current.kind}` : 'between phases',
+    progress: progress(s.phases.length, total, 'phases'),
+    round: s.current?.round ?? null,
+    step: s.phases.length,
+    total,
+    prompt_excerpt: excerpt(s.prompt),
+    checkpoint: s.checkpoint,
+    test_accuracy: s.last_test,
+    paused: control.paused,
+    child_workflow_id: s.current?.id ?? null,
+  }));
+}
+
+async function recordPromptChange(alt: Alternation, key: string, phase: PhasePlan, source: string, before: string, after: string): Promise<void> {
+  log.info('system prompt changed', { phase: phase.folder, source, old: excerpt(before), new: excerpt(after) });
+  await ts.appendRows({
+    run_dir: alt.paths.run_dir,
+    file: 'prompt_changes.jsonl',
+    rows: [{ key, phase: phase.folder, round: phase.round, source, old_excerpt: excerpt(before), new_excerpt: excerpt(after), old: before, new: after }],
+  });
+  alt.s.recorded_prompt = after;
+}
+
+/** One phase as a child workflow; then its metrics row, and the prompt change it made (GEPA) or that arrived during it (set_prompt). */
+async function runPhase(alt: Alternation, phase: PhasePlan): Promise<void> {
+  const childId = `${alt.run_id}-${phase.folder}`;
+  alt.s.current = { id: childId, kind: phase.kind, round: phase.round };
+  if (alt.s.prompt !== alt.s.recorded_prompt) await recordPromptChange(alt, `${phase.folder}-before`, phase, 'set_prompt', alt.s.recorded_prompt, alt.s.prompt);
+  const before = alt.s.prompt;
+  const { score, adopted } = phase.kind === 'gepa' ? await gepaPhase(alt, phase, childId) : { score: await trainingPhase(alt, phase, childId), adopted: false };
+  alt.s.phases.push({ round: phase.round, kind: phase.kind, folder: phase.folder, workflow_id: childId, prompt_before: before, prompt_after: alt.s.prompt, checkpoint_after: alt.s.checkpoint, score });
+  const changed = alt.s.prompt !== before;
+  await logMetrics(alt.paths, alt.input.run, [
+    { key: phase.folder, step: alt.s.phases.length, phase: phase.folder, 'alternation/round': phase.round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': score },
+  ], alt.control);
+  if (changed) await recordPromptChange(alt, phase.folder, phase, adopted ? 'gepa' : 'set_prompt', before, alt.s.prompt);
+  alt.s.current = null;
+}
+
+/** GEPA on s with θ fixed, on its own random stream; its prompt is adopted by the rule of core/alternation.ts. */
+async function gepaPhase(alt: Alternation, phase: PhasePlan, childId: string): Promise<{ score: number | null; adopted: boolean }> {
+  const { input } = alt;
+  const r = await executeChild<(raw: unknown) => Promise<GepaResult>>('gepaOptimization', {
+    workflowId: childId,
+    args: [
+      {
+        // its own random stream: minibatches, parent choices and sampling differ from other rounds'
+        run: { ...input.run, run_id: alt.run_id, seed: gepaPhaseSeed(input.run.seed, phase.round) },
+        task: input.task,
+        policy: { ...input.policy, checkpoint: alt.s.checkpoint },
+        reflection: input.reflection,
+        gepa: { ...input.gepa, seed_prompt: alt.s.prompt, max_iterations: input.alternation.gepa_iterations },
+        n_eval: input.n_eval,
+        phase: phase.folder,
+      },
+    ],
+  });
+  const adopted = adoptsGepaPrompt(alt.s.prompt, r);
+  if (adopted) alt.s.prompt = r.best_prompt;
+  return { score: r.best_val_score, adopted };
+}
+
+/** RL or expert iteration on θ with s fixed, continuing the train order where the previous phase of its kind stopped; returns its test score. */
+async function trainingPhase(alt: Alternation, phase: PhasePlan, childId: string): Promise<number | null> {
+  const { input } = alt;
+  const common = { run: { ...input.run, run_id: alt.run_id }, task: input.task, policy: { ...input.policy, checkpoint: alt.s.checkpoint } };
+  if (phase.kind === 'expert') {
+    const r = await executeChild<(raw: unknown) => Promise<ExpertResult>>('expertIteration', {
+      workflowId: childId,
+      args: [{ ...common, teacher: input.teacher, expert: { ...input.expert, n_rounds: input.alternation.expert_rounds_per_round }, optim: input.optim, n_eval: input.n_eval, system_prompt: alt.s.prompt, phase: phase.folder, start_round: alt.s.expert_rounds_done }],
+    });
+    alt.s.expert_rounds_done += r.rounds_done;
+    alt.s.checkpoint = r.final_checkpoint ?? alt.s.checkpoint;
+    alt.s.last_test = r.final_test_accuracy ?? alt.s.last_test;
+    return r.final_test_accuracy;
+  }
+  const r = await executeChild<(raw: unknown) => Promise<RlResult>>('rlTraining', {
+    workflowId: childId,
+    args: [{ ...common, rl: { ...input.rl, n_batches: input.alternation.rl_batches_per_round }, optim: input.optim, n_eval: input.n_eval, system_prompt: alt.s.prompt, phase: phase.folder, start_batch: alt.s.rl_batches_done }],
+  });
+  alt.s.rl_batches_done += r.batches_done;
+  alt.s.checkpoint = r.final_checkpoint ?? alt.s.checkpoint;
+  if (alt.s.initial_test === null) alt.s.initial_test = r.initial_test_accuracy;
+  alt.s.last_test = r.final_test_accuracy;
+  return r.final_test_accuracy;
+}
+
+async function finishAlternation(alt: Alternation): Promise<AlternationResult> {
+  const stopped = alt.control.stopRequested;
   const result: AlternationResult = {
-    run_id: runId,
-    run_dir: paths.run_dir,
-    final_prompt: prompt,
-    final_checkpoint: checkpoint,
-    final_test_accuracy: lastTest,
-    initial_test_accuracy: initialTest,
-    phases,
-    stopped: control.stopRequested,
+    run_id: alt.run_id,
+    run_dir: alt.paths.run_dir,
+    final_prompt: alt.s.prompt,
+    final_checkpoint: alt.s.checkpoint,
+    final_test_accuracy: alt.s.last_test,
+    initial_test_accuracy: alt.s.initial_test,
+    phases: alt.s.phases,
+    stopped,
   };
-  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { final_test_accuracy: lastTest, initial_test_accuracy: initialTest, final_prompt: excerpt(prompt), phases: phases.length } });
+  const summary = { final_test_accuracy: alt.s.last_test, initial_test_accuracy: alt.s.initial_test, final_prompt: excerpt(alt.s.prompt), phases: alt.s.phases.length };
+  await ts.finishRun({ run_dir: alt.paths.run_dir, status: stopped ? 'stopped' : 'completed', summary });
   await condition(allHandlersFinished);
   return result;
 }

@@ -17,6 +17,7 @@ import { progress, statusQueries } from './messages';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, type RunOn } from './policy';
 import { testEvalSeed, trainBatchSeed } from '../core/seeds';
+import { initialEvalRow } from '../core/evalRows';
 
 export interface RlCarry {
   batch: number;
@@ -116,7 +117,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, testEvalSeed(input.run.seed));
     initialTestAccuracy = ev.accuracy;
     status.test_accuracy = ev.accuracy;
-    await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': ev.accuracy, 'test/env/all/reward/total': ev.reward }], control);
+    await logMetrics(paths, input.run, [initialEvalRow(ev)], control);
   }
 
   let batch = status.batch;

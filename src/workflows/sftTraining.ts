@@ -13,6 +13,7 @@ import { progress, statusQueries } from './messages';
 import { evaluateTest, type RunOn } from './policy';
 import { trainSft } from './sftLoop';
 import { testEvalSeed } from '../core/seeds';
+import { initialEvalRow } from '../core/evalRows';
 
 export interface SftResult {
   run_id: string;
@@ -61,7 +62,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   status.total = data.batches.length * s.n_epochs;
   const t0 = await evalTest(input.policy.checkpoint);
   const initial = t0?.accuracy ?? null;
-  if (t0) await logMetrics(paths, input.run, [{ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': t0.accuracy, 'test/env/all/reward/total': t0.reward }], control);
+  if (t0) await logMetrics(paths, input.run, [initialEvalRow(t0)], control);
 
   const loop = await trainSft({
     trainer,

@@ -6,7 +6,7 @@
  * Problems without a ground truth are never sampled (counted). Samples in waves: `pause` waits
  * between waves, `stop` finishes the current wave and writes the files for the problems done.
  */
-import { allHandlersFinished, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { betweenWaves, installControl } from './control';
@@ -39,9 +39,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const planned = Array.from({ length: Math.min(t.n_problems, sizes.train) }, (_, i) => i);
   // a problem with no gold answer cannot verify a sample (`contains` would accept any): not sampled
-  const truth = patched('traces-skip-no-ground-truth')
-    ? await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned })
-    : { with_truth: planned, without_truth: [] };
+  const truth = await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned });
   status.total = truth.with_truth.length;
   status.phase = 'sampling';
   const ev = await runPolicyInWaves(

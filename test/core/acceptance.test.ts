@@ -23,19 +23,19 @@ describe('format-regression guard', () => {
   test('with the guard on, a strictly better child that lowers the format-ok rate is rejected', () => {
     const st = state();
     const used = st.budget.used;
-    expect(judgeChild(st, parent, betterButSloppier, true)).toEqual({ accept: false, reason: 'format regression' });
+    expect(judgeChild(st, parent, betterButSloppier, { format_guard: true })).toEqual({ accept: false, reason: 'format regression' });
     expect(st.budget.used).toBe(used + 3); // its minibatch calls are spent all the same
   });
 
   test('with the guard off the same child is accepted', () => {
-    expect(judgeChild(state(), parent, betterButSloppier, false)).toEqual({ accept: true, reason: null });
+    expect(judgeChild(state(), parent, betterButSloppier, { format_guard: false })).toEqual({ accept: true, reason: null });
   });
 
   test('the guard never rescues a child that is not strictly better', () => {
-    expect(judgeChild(state(), parent, { scores: [1, 0, 0], format_ok: [true, true, true] }, true)).toEqual({ accept: false, reason: 'not better' });
+    expect(judgeChild(state(), parent, { scores: [1, 0, 0], format_ok: [true, true, true] }, { format_guard: true })).toEqual({ accept: false, reason: 'not better' });
   });
 
   test('a better child that keeps every format passes the guard', () => {
-    expect(judgeChild(state(), parent, { scores: [1, 1, 1], format_ok: [true, true, true] }, true)).toEqual({ accept: true, reason: null });
+    expect(judgeChild(state(), parent, { scores: [1, 1, 1], format_ok: [true, true, true] }, { format_guard: true })).toEqual({ accept: true, reason: null });
   });
 });

@@ -1,9 +1,9 @@
 /**
  * Replays every committed history under test/histories/ against the current workflow code, so a
  * change that breaks determinism fails CI (DESIGN §6). Histories come from real runs
- * (UPDATE_HISTORIES=1 with the workflow tests). `<type>.json` is recorded by the current code;
- * `<type>.<commit>.json` keeps a history recorded by an older commit, so runs started before a change
- * still replay after it (changed workflows branch on `patched()` markers).
+ * (UPDATE_HISTORIES=1 with the workflow tests): one `<type>.json` per workflow type, recorded by the
+ * current code. There are no runs outside this repository yet, hence no `patched()` markers and no
+ * older histories; docs/COMPATIBILITY.md says when that changes (`<type>.<commit>.json` beside a patch).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -9,7 +9,7 @@ import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 import { registerScriptedReflector } from '../helpers/scripted';
 import { writeReport } from '../../src/report';
-import { setPromptUpdate } from '../../src/workflows/messages';
+import { pauseSignal, resumeSignal, setPromptUpdate } from '../../src/workflows/messages';
 import { gepaPhaseSeed } from '../../src/core/alternation';
 
 let env: TestWorkflowEnvironment;
@@ -62,9 +62,7 @@ test('rounds of GEPA then RL as child workflows, per-round folders, prompt hande
         },
       ],
     });
-    const res = await h.result();
-    if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/gepaRlAlternation.json'), historyToJSON(await h.fetchHistory()));
-    return res;
+    return h.result();
   });
   expect(r.phases.map((p) => p.folder)).toEqual(['round0_rl', 'round1_gepa', 'round1_rl']);
   for (const f of ['round0_rl/metrics.jsonl', 'round1_gepa/prompts.jsonl', 'round1_rl/metrics.jsonl', 'round1_rl/config.json']) {
@@ -130,4 +128,45 @@ test('a set_prompt update changes s for the next phase and is recorded in prompt
   expect(changes).toHaveLength(1);
   expect(changes[0]).toMatchObject({ phase: 'round0_rl', round: 0, source: 'set_prompt', old: 'Say it.', new: long, old_excerpt: 'Say it.' });
   expect(changes[0].new_excerpt).toBe(`${long.slice(0, 160)}…`);
+});
+
+test('a set_prompt that lands before a phase is recorded when the phase starts, which runs under it; RL, GEPA and RL phases follow (the committed history)', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const r = await worker.runUntil(async () => {
+    // started paused: the first phase waits, so the update lands before it
+    const h = await env.client.workflow.signalWithStart(gepaRlAlternation, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `alt-hist-${Date.now()}`,
+      signal: pauseSignal,
+      signalArgs: [],
+      args: [
+        {
+          run: { run_id: 'alt3', output_dir: runs, seed: 5, trainer_heartbeat_timeout_s: 10 },
+          task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+          policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
+          reflection: { provider: 'scripted', model: 'scripted-reflector' },
+          gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1, minibatch_size: 2 },
+          rl: { groups_per_batch: 2, group_size: 2, eval_every: 0 },
+          n_eval: 2,
+          alternation: { n_rounds: 2, rl_batches_per_round: 1, skip_first_gepa: true, gepa_iterations: 1 },
+        },
+      ],
+    });
+    const u = await h.executeUpdate(setPromptUpdate, { args: ['Answer with two vowels.'] });
+    expect(u.previous).toBe('Say it.');
+    await h.signal(resumeSignal);
+    const res = await h.result();
+    // the committed history of gepaRlAlternation (UPDATE_HISTORIES=1)
+    if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/gepaRlAlternation.json'), historyToJSON(await h.fetchHistory()));
+    return res;
+  });
+  expect(r.phases.map((p) => p.folder)).toEqual(['round0_rl', 'round1_gepa', 'round1_rl']);
+  expect(r.phases[0].prompt_before).toBe('Answer with two vowels.');
+  const changes = readJsonl(path.join(runs, 'alt3/prompt_changes.jsonl'));
+  expect(changes[0]).toMatchObject({ key: 'round0_rl-before', phase: 'round0_rl', round: 0, source: 'set_prompt', old: 'Say it.', new: 'Answer with two vowels.' });
+  // any later change is GEPA's, recorded after its phase
+  for (const c of changes.slice(1)) expect(c).toMatchObject({ phase: 'round1_gepa', source: 'gepa', old: 'Answer with two vowels.' });
+  const rl0 = JSON.parse(readFileSync(path.join(runs, 'alt3/round0_rl/config.json'), 'utf8'));
+  expect(rl0.system_prompt).toBe('Answer with two vowels.');
 });

@@ -39,7 +39,6 @@ test('GEPA improves the prompt, never exceeds the budget, rejects unchanged repl
   const r = await worker.runUntil(async () => {
     const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-${Date.now()}`, args: [input(runs, 'g1')] });
     const res = await h.result();
-    if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/gepaOptimization.json'), historyToJSON(await h.fetchHistory()));
     expect(await h.query('status')).toMatchObject({ phase: 'done' });
     return res;
   });
@@ -263,8 +262,10 @@ test('multi-component candidates with per-component reflection prompts; two sibl
   const runs = tmpRunsDir();
   const components = { system_prompt: 'Answer the question.', sub: 'Subtraction:', mul: 'Multiplication:' };
   const worker = await createTsWorker(env, TASK_QUEUE);
-  const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, {
+  // the committed history of gepaOptimization (UPDATE_HISTORIES=1): this run takes every branch of
+  // the loop (seed, reflection accepted and rejected, merge, test evaluation, final)
+  const r = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `gepa-merge-${Date.now()}`,
       args: [
@@ -280,11 +281,15 @@ test('multi-component candidates with per-component reflection prompts; two sibl
             use_merge: true,
             components,
             reflection_prompts: { sub: 'SUB\n```\n{current_text}\n```\n{examples}', mul: 'MUL\n```\n{current_text}\n```\n{examples}' },
+            eval_test: true,
           },
         },
       ],
-    }),
-  );
+    });
+    const res = await h.result();
+    if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/gepaOptimization.json'), historyToJSON(await h.fetchHistory()));
+    return res;
+  });
   // per-component templates; system_prompt falls back to the default template
   expect(seen.some((p) => p.startsWith('SUB'))).toBe(true);
   expect(seen.some((p) => p.startsWith('MUL'))).toBe(true);
@@ -304,4 +309,8 @@ test('multi-component candidates with per-component reflection prompts; two sibl
   expect(merge.child_sum).toBeGreaterThanOrEqual(Math.max(...merge.parent_sums));
   const metrics = jsonl(path.join(runs, 'g8/metrics.jsonl'));
   expect(metrics.filter((m) => m['gepa/event'] === 'accepted_merge')).toHaveLength(1);
+  // the branches this run (the committed history) takes
+  const events = new Set(metrics.map((m) => m['gepa/event']));
+  for (const e of ['seed', 'accepted', 'rejected_reflection', 'accepted_merge', 'final']) expect(events).toContain(e);
+  expect(r.n_test).toBe(4);
 });

@@ -33,3 +33,29 @@ export function costBudgetStop(maxUsd: number | undefined, c: CostSoFar, minibat
   if (spent + next <= maxUsd) return null;
   return `cost budget: spent $${spent.toFixed(4)} of max_cost_usd $${maxUsd}; the next iteration (~$${next.toFixed(4)}) would exceed it`;
 }
+
+/** The USD a run's metric calls have cost so far (carried across continue-as-new). */
+export interface MetricSpend {
+  metric_cost_usd: number;
+  /** the highest USD per metric call of any single evaluation so far */
+  max_usd_per_call: number;
+}
+
+export const noMetricSpend = (): MetricSpend => ({ metric_cost_usd: 0, max_usd_per_call: 0 });
+
+/** Add one evaluation's cost (of `problems` problems) to the run's spend. */
+export function recordMetricCost(s: MetricSpend, costUsd: number, problems: number): void {
+  s.metric_cost_usd += costUsd;
+  if (problems) s.max_usd_per_call = Math.max(s.max_usd_per_call, costUsd / problems);
+}
+
+/** What the cost stop reads: the metric spend, with the calls and reflection usage counted in the state. */
+export function costSoFar(s: MetricSpend, state: { budget: { used: number }; reflection_usage: { calls: number; cost_usd: number | null } }): CostSoFar {
+  return {
+    metric_usd: s.metric_cost_usd,
+    metric_calls: state.budget.used,
+    max_usd_per_call: s.max_usd_per_call,
+    reflection_usd: state.reflection_usage.cost_usd ?? 0,
+    reflection_calls: state.reflection_usage.calls,
+  };
+}

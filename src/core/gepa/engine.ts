@@ -5,12 +5,13 @@
  */
 import { createRng } from '../rng';
 import { acceptIfImproved, isPerfect, keepsFormat } from './acceptance';
-import { canAfford, checkInitialBudget, reflectiveIterationCost, spend } from './budget';
+import { canAfford, checkInitialBudget, spend } from './budget';
+import { callsFor, stopDecision, type StopCause, type StopInputs } from './stop';
 import { inheritRoundRobin, renderSystemPrompt, selectComponents } from './components';
 import { bestCandidate, liveCandidates, paretoFronts, prunePool, selectParentFromFront } from './pareto';
 import { initSampler, nextMinibatch } from './sampler';
-import { acceptMerge, chooseMergeTriplet, initMergeState, markMergeTried, MERGE_SUBSAMPLE, mergeSubsample, mergeTriplets, type MergeState } from './merge';
-import type { Candidate, GepaOptions, GepaState, ReflectionUsage, RejectedProposal } from './types';
+import { acceptMerge, chooseMergeTriplet, initMergeState, markMergeTried, MERGE_SUBSAMPLE, mergeSubsample, mergeTriplets } from './merge';
+import type { Candidate, GepaOptions, GepaState, ReflectionUsage } from './types';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
@@ -48,9 +49,6 @@ export function initState(args: {
   };
 }
 
-/** Metric calls of evaluating n problems: each of its rollouts_per_problem samples is one. */
-const callsFor = (state: GepaState, n: number) => n * (state.rollouts_per_problem ?? 1);
-
 /** Add a candidate scored on the full val set (the seed, or an accepted child); spends val_size. */
 export function addEvaluatedCandidate(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
   if (c.val_scores.length !== state.val_size) {
@@ -77,39 +75,20 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
 }
 
 export type Plan =
-  | { kind: 'stop'; reason: string }
+  | { kind: 'stop'; cause: StopCause; reason: string }
   | { kind: 'reflect'; parent_id: number; minibatch: number[] }
   | { kind: 'merge'; parent_ids: [number, number]; ancestor: number; components: Record<string, string>; sources: number[]; subsample: number[] };
 
-/** The stop_reason of a run ended by the `stop` signal. */
-export const STOP_SIGNAL = 'stop_signal';
-
-/** End the run now (the `stop` signal arrived between steps). */
-export function stopBySignal(state: GepaState): void {
-  state.stop_reason = STOP_SIGNAL;
-}
-
-export function stopReason(state: GepaState, opts: GepaOptions, stopRequested = false): string | null {
-  if (stopRequested) return STOP_SIGNAL;
-  if (opts.max_iterations !== undefined && state.counters.iterations >= opts.max_iterations) return `max_iterations=${opts.max_iterations} reached`;
-  const best = state.candidates.length ? bestCandidate(state.candidates).val_mean : null;
-  if (opts.score_threshold !== undefined && best !== null && best >= opts.score_threshold) return `best val score ${best} >= score_threshold=${opts.score_threshold}`;
-  if (opts.max_no_improvement !== undefined && state.iterations_without_improvement >= opts.max_no_improvement) {
-    return `${state.iterations_without_improvement} iterations without improvement (max_no_improvement=${opts.max_no_improvement})`;
-  }
-  const b = Math.min(opts.minibatch_size, state.train_size);
-  const next = callsFor(state, reflectiveIterationCost(b, state.val_size));
-  if (!canAfford(state.budget, next)) {
-    return `budget: ${state.budget.used}/${state.budget.limit} metric calls used; the next iteration could need ${next}`;
-  }
-  return null;
-}
-
-export function planIteration(state: GepaState, opts: GepaOptions, stopRequested = false): Plan {
-  const reason = stopReason(state, opts, stopRequested);
-  if (reason) {
-    state.stop_reason = reason;
-    return { kind: 'stop', reason };
+/**
+ * The next iteration: stop (every cause in one place, stop.ts; its reason becomes the run's
+ * stop_reason), a scheduled merge, or a reflective mutation of a parent from the front on the next
+ * minibatch.
+ */
+export function planIteration(state: GepaState, opts: GepaOptions, inputs: StopInputs = {}): Plan {
+  const stop = stopDecision(state, opts, inputs);
+  if (stop) {
+    state.stop_reason = stop.reason;
+    return { kind: 'stop', ...stop };
   }
   state.counters.iterations += 1;
   state.iterations_without_improvement += 1;
@@ -128,11 +107,9 @@ export function componentsToReflect(state: GepaState, parentId: number, opts: Ge
   return selectComponents(state.component_names, state.rr_cursor, parentId, opts.component_selector);
 }
 
-const mergeState = (state: GepaState): MergeState => (state.merge ??= initMergeState());
-
 /** A scheduled merge, tried on the iteration right after an accepted child, when a triplet exists and fits the budget. */
 function planMerge(state: GepaState, opts: GepaOptions): Plan | null {
-  const m = mergeState(state);
+  const m = state.merge;
   const scheduled = !!opts.use_merge && m.due > 0 && m.last_found_new;
   m.last_found_new = false;
   if (!scheduled) return null;
@@ -157,7 +134,7 @@ export function judgeMerge(state: GepaState, plan: Extract<Plan, { kind: 'merge'
 }
 
 export function recordMergeAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }, opts?: GepaOptions): Candidate {
-  mergeState(state).accepted += 1;
+  state.merge.accepted += 1;
   const cand = addEvaluatedCandidate(state, c);
   if (opts?.pool_size) prunePool(state.candidates, opts.pool_size);
   return cand;
@@ -173,26 +150,16 @@ export function recordParentMinibatch(state: GepaState, scores: readonly number[
   return false;
 }
 
-export function recordRejected(state: GepaState, component: string, p: RejectedProposal, memory: number): void {
-  state.counters.rejected += 1;
-  if (p.reason === 'unfenced' || p.reason === 'unclosed fence' || p.reason === 'empty' || p.reason === 'truncated' || p.reason === 'too long') state.counters.rejected_unfenced += 1;
-  if (p.reason === 'reflection error') state.counters.reflection_errors += 1;
-  const list = (state.rejected[component] ??= []);
-  list.push({ ...p, text: p.text.slice(0, 2000) });
-  while (list.length > memory) list.shift();
-}
-
 /** The child's minibatch evaluation: spends its calls; says whether it goes on to the val set. */
 export function judgeChild(
   state: GepaState,
   parent: { scores: readonly number[]; format_ok: readonly boolean[] },
   child: { scores: readonly number[]; format_ok: readonly boolean[] },
-  formatGuard: boolean,
-  minImprovement = 0,
+  opts: Pick<GepaOptions, 'format_guard' | 'min_improvement_threshold'>,
 ): { accept: boolean; reason: 'not better' | 'format regression' | null } {
   spend(state.budget, callsFor(state, child.scores.length));
-  if (!acceptIfImproved(parent.scores, child.scores, minImprovement)) return { accept: false, reason: 'not better' };
-  if (formatGuard && !keepsFormat(parent.format_ok, child.format_ok)) return { accept: false, reason: 'format regression' };
+  if (!acceptIfImproved(parent.scores, child.scores, opts.min_improvement_threshold ?? 0)) return { accept: false, reason: 'not better' };
+  if (opts.format_guard && !keepsFormat(parent.format_ok, child.format_ok)) return { accept: false, reason: 'format regression' };
   return { accept: true, reason: null };
 }
 
@@ -203,7 +170,7 @@ export function recordReflectionUsage(
   state: GepaState,
   r: { calls: number; usage: { prompt_tokens: number; completion_tokens: number }; cost_usd: number | null },
 ): ReflectionUsage {
-  const u = (state.reflection_usage ??= emptyUsage());
+  const u = state.reflection_usage;
   u.calls += r.calls;
   u.tokens_in += r.usage.prompt_tokens;
   u.tokens_out += r.usage.completion_tokens;
@@ -214,7 +181,7 @@ export function recordReflectionUsage(
 /** An accepted reflective child; it schedules one merge while fewer than max_merge_invocations are tried or due. */
 export function recordAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }, opts?: GepaOptions): Candidate {
   state.counters.accepted += 1;
-  const m = mergeState(state);
+  const m = state.merge;
   m.last_found_new = true;
   if (opts?.use_merge && m.tested + m.due < (opts.max_merge_invocations ?? 5)) m.due += 1;
   const cand = addEvaluatedCandidate(state, c);
@@ -257,8 +224,8 @@ export function summarizeState(state: GepaState): GepaSummary {
     n_candidates: state.candidates.length,
     n_live_candidates: liveCandidates(state.candidates).length,
     counters: { ...state.counters },
-    reflection_usage: { ...(state.reflection_usage ?? emptyUsage()) },
-    merges: { tested: state.merge?.tested ?? 0, accepted: state.merge?.accepted ?? 0 },
+    reflection_usage: { ...state.reflection_usage },
+    merges: { tested: state.merge.tested, accepted: state.merge.accepted },
     stop_reason: state.stop_reason,
   };
 }

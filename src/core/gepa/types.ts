@@ -65,13 +65,13 @@ export interface GepaState {
   best_id: number;
   iterations_without_improvement: number;
   counters: GepaCounters;
-  /** absent in states carried from runs recorded before usage was tracked */
-  reflection_usage?: ReflectionUsage;
-  /** merge bookkeeping (absent in states carried from runs recorded before merge existed) */
-  merge?: MergeState;
+  reflection_usage: ReflectionUsage;
+  /** merge bookkeeping */
+  merge: MergeState;
+  /** why the run stopped (stop.ts), null while it runs */
   stop_reason: string | null;
-  /** samples per problem in every evaluation, each a metric call (absent in states from before it existed: 1) */
-  rollouts_per_problem?: number;
+  /** samples per problem in every evaluation, each a metric call */
+  rollouts_per_problem: number;
 }
 
 export interface GepaOptions {
@@ -92,4 +92,8 @@ export interface GepaOptions {
   pool_size?: number;
   /** a child is accepted only if its minibatch mean beats the parent's by at least this (0: strictly better sum) */
   min_improvement_threshold?: number;
+  /** also reject a child that lowers the format-ok count on the minibatch */
+  format_guard?: boolean;
+  /** stop before an iteration would push the USD spent past this (cost.ts) */
+  max_cost_usd?: number;
 }

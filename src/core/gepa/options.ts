@@ -1,0 +1,40 @@
+/**
+ * The engine's options from the run's gepa settings: one mapping, so a setting the config accepts
+ * reaches the rule that reads it.
+ */
+import type { GepaOptions } from './types';
+
+/** The gepa settings the engine reads (a structural slice of the config's gepa section). */
+export interface GepaSettings {
+  minibatch_size: number;
+  component_selector: 'round_robin' | 'all';
+  max_iterations?: number;
+  score_threshold?: number;
+  max_no_improvement?: number;
+  perfect_score: number;
+  rejected_memory: number;
+  use_merge: boolean;
+  max_merge_invocations: number;
+  pool_size?: number;
+  min_improvement_threshold: number;
+  format_guard: boolean;
+  max_cost_usd?: number;
+}
+
+export function gepaOptions(g: GepaSettings): GepaOptions {
+  return {
+    minibatch_size: g.minibatch_size,
+    component_selector: g.component_selector,
+    max_iterations: g.max_iterations,
+    score_threshold: g.score_threshold,
+    max_no_improvement: g.max_no_improvement,
+    perfect_score: g.perfect_score,
+    rejected_memory: g.rejected_memory,
+    use_merge: g.use_merge,
+    max_merge_invocations: g.max_merge_invocations,
+    pool_size: g.pool_size,
+    min_improvement_threshold: g.min_improvement_threshold,
+    format_guard: g.format_guard,
+    max_cost_usd: g.max_cost_usd,
+  };
+}
