@@ -67,3 +67,8 @@ export function arithmeticDataSeed(dataSeed: number): number {
 export function datasetSplitSeed(dataSeed: number): number {
   return (dataSeed * 2654435761 + 0x9e3779b9) >>> 0;
 }
+
+/** The teacher's `attempt`-th hint for problem `index` in the round sampled with `batchSeed` (a regenerated hint gets a fresh seed). */
+export function teacherHintSeed(batchSeed: number, index: number, attempt: number): number {
+  return batchSeed + 7 * index + attempt;
+}

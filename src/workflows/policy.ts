@@ -36,6 +36,11 @@ export interface RunOn {
   trainer_heartbeat_timeout_s?: number;
 }
 
+/** Where a single-workflow run samples its policy: its task, its policy, its blob store, one chunk at a time. */
+export function runOnOf(input: { task: TaskConfig; policy: PolicyConfig; run: { trainer_heartbeat_timeout_s?: number } }, blobDir: string, checkpoint?: string | null): RunOn {
+  return { task: input.task, policy: input.policy, checkpoint, blob_dir: blobDir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
+}
+
 export interface Evaluated {
   indices: number[];
   /** one per problem (first sample) */

@@ -7,7 +7,7 @@
  */
 import type { OptimConfig } from '../config';
 import type { BlobRef, ModelRef, TrainStepMetrics } from '../types';
-import type { trainerActivities } from './common';
+import { optimParams, type trainerActivities } from './common';
 
 export interface SftStep {
   /** the trainer's step id */
@@ -64,7 +64,7 @@ export async function trainSft(a: SftLoop): Promise<SftLoopResult> {
         checkpoint_root: a.checkpoint_root,
         loss: 'cross_entropy',
         sft_examples_ref: batch,
-        optim: { learning_rate: a.learning_rate, ...a.optim },
+        optim: optimParams(a.learning_rate, a.optim),
       });
       checkpoint = r.checkpoint_out;
       last = r.metrics;
