@@ -72,3 +72,12 @@ export function datasetSplitSeed(dataSeed: number): number {
 export function teacherHintSeed(batchSeed: number, index: number, attempt: number): number {
   return batchSeed + 7 * index + attempt;
 }
+
+/**
+ * The simulated user of episode (split, index, trial) of an episodic task (tau2): a function of the
+ * task's data_seed and the episode only, never of the run or the prompt, so every candidate meets
+ * the same users (paired comparisons).
+ */
+export function episodeSeed(dataSeed: number, split: string, index: number, trial: number): number {
+  return (dataSeed * 100_003 + (split === 'test' ? 50_000 : 0) + index * 101 + trial) % 2_147_483_647;
+}

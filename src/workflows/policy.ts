@@ -11,7 +11,7 @@ import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { mean, modelRef, scoreRollouts, trainerActivities, ts } from './common';
-import { chunkSeed, waveSeed } from '../core/seeds';
+import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
 
 /**
  * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step (a
@@ -99,10 +99,6 @@ async function sampleChunk(
   return { scored, rollouts_ref: sample.rollouts_ref, prompts_ref };
 }
 
-/** The episode seed: a function of (task, trial) only, so every candidate meets the same users (paired comparisons). */
-export function episodeSeed(task: TaskConfig, split: string, index: number, trial: number): number {
-  return (task.data_seed * 100_003 + (split === 'test' ? 50_000 : 0) + index * 101 + trial) % 2_147_483_647;
-}
 
 /** An episodic task's chunk: one tau2Episode activity per (problem, trial), `parallel` at a time. */
 async function sampleEpisodes(on: RunOn, split: 'train' | 'val' | 'test', indices: number[], systemPrompt: string, trials: number, parallel: number) {
@@ -127,7 +123,7 @@ async function sampleEpisodes(on: RunOn, split: 'train' | 'val' | 'test', indice
         trial,
         policy: systemPrompt,
         agent: { provider: p.api_provider, model: p.api_model, base_url: p.api_base_url, temperature: p.temperature },
-        seed: episodeSeed(on.task, split, index, trial),
+        seed: episodeSeed(on.task.data_seed, split, index, trial),
         blob_dir: on.blob_dir,
       });
     }
