@@ -10,7 +10,8 @@ import type * as tau2Activities from '../activities/tau2';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
-import { mean, modelRef, scoreRollouts, trainerActivities, ts } from './common';
+import { fractionTrue, mean } from '../core/metrics';
+import { modelRef, scoreRollouts, trainerActivities, ts } from './common';
 import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
 
 /**
@@ -215,7 +216,7 @@ export async function evaluateTest(
   seed: number,
 ): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef }> {
   const ev = await runPolicy(on, 'test', indices, systemPrompt, { seed });
-  return { accuracy: mean(ev.correct.map((c) => (c ? 1 : 0))), reward: mean(ev.scores), traces_ref: ev.traces_refs[0] };
+  return { accuracy: fractionTrue(ev.correct), reward: mean(ev.scores), traces_ref: ev.traces_refs[0] };
 }
 
 export type { ChatMessage };
