@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE } from '../failures';
 import { gradedByMathVerify, type TaskConfig } from '../config/task';
+import { hintedSystemPrompt } from '../core/expert/hints';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, MathVerdict, RolloutsBlob, ScoreResult } from '../types';
@@ -37,7 +38,7 @@ export interface BuildPromptsRequest {
   indices: number[];
   system_prompt: string;
   blob_dir: string;
-  /** per-index extra text appended to the system prompt (expert iteration hints) */
+  /** per-index hints appended to the system prompt (expert search; the format is core/expert hintedSystemPrompt) */
   hints?: Array<string | null>;
 }
 
@@ -46,9 +47,7 @@ export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_
   const task = getTask(req.task);
   const xs = await examplesAt(req.task, req.split, req.indices);
   const prompts = xs.map((x, i) => {
-    const hint = req.hints?.[i];
-    const system = hint ? `${req.system_prompt}\n\nHint: ${hint}` : req.system_prompt;
-    return withSystemPrompt(system, task.render(x));
+    return withSystemPrompt(hintedSystemPrompt(req.system_prompt, req.hints?.[i]), task.render(x));
   });
   const store = new FileBlobStore(req.blob_dir);
   const prompts_ref = await store.put(prompts);

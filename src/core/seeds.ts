@@ -67,3 +67,17 @@ export function arithmeticDataSeed(dataSeed: number): number {
 export function datasetSplitSeed(dataSeed: number): number {
   return (dataSeed * 2654435761 + 0x9e3779b9) >>> 0;
 }
+
+/** The teacher's `attempt`-th hint for problem `index` in the round sampled with `batchSeed` (a regenerated hint gets a fresh seed). */
+export function teacherHintSeed(batchSeed: number, index: number, attempt: number): number {
+  return batchSeed + 7 * index + attempt;
+}
+
+/**
+ * The simulated user of episode (split, index, trial) of an episodic task (tau2): a function of the
+ * task's data_seed and the episode only, never of the run or the prompt, so every candidate meets
+ * the same users (paired comparisons).
+ */
+export function episodeSeed(dataSeed: number, split: string, index: number, trial: number): number {
+  return (dataSeed * 100_003 + (split === 'test' ? 50_000 : 0) + index * 101 + trial) % 2_147_483_647;
+}

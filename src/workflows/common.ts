@@ -3,7 +3,7 @@
  * non-retryable failure, the model reference built from the policy config, and the metrics sinks.
  * Deterministic only.
  */
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as tsActivities from '../activities';
 import type { RunPaths } from '../activities/run';
 import type { ScoreRolloutsRequest, ScoreRolloutsResult } from '../activities/tasks';
@@ -15,6 +15,7 @@ import type { WorkflowType } from '../constants';
 import { FAILURE, NON_RETRYABLE } from '../failures';
 import { foldMetrics, type Control } from './control';
 import type { ModelRef } from '../types';
+import { mean, type MetricsRow } from '../core/metrics';
 
 /**
  * Every TS activity heartbeats while it runs (src/activities/pulse.ts), so the heartbeat timeout is
@@ -68,12 +69,11 @@ const wandbSink = proxyActivities<Pick<TrainerActivities, 'wandb_log'>>({
   retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE.wandb },
 });
 
-export type MetricsRow = { key: string; step: number } & Record<string, unknown>;
+export type { MetricsRow };
 
 /**
  * The metrics sinks (DESIGN §4.6): metrics.jsonl always; the W&B run of this run directory too when
- * run.wandb_project is set. Without a project this is exactly the one appendRows it replaced, so
- * histories recorded before the W&B sink existed still replay.
+ * run.wandb_project is set (logged by the trainer worker, where the key lives).
  */
 export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsRow[], control?: Pick<Control, 'metrics'>): Promise<void> {
   await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows });
@@ -87,6 +87,16 @@ export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsR
     mode: run.wandb_mode,
     rows,
   });
+}
+
+/**
+ * The end of a training workflow: run.json says completed or stopped (a stop request ends a run
+ * early but cleanly) with the result as its summary; then wait for running handlers, and return.
+ */
+export async function finishTraining<R extends object>(paths: RunPaths, control: Pick<Control, 'stopRequested'>, result: R): Promise<R> {
+  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...(result as Record<string, unknown>) } });
+  await condition(allHandlersFinished);
+  return result;
 }
 
 /** Validate a workflow input; a bad config fails the workflow at once, naming every bad field. */
@@ -117,6 +127,10 @@ export function modelRef(p: PolicyConfig | TrainablePolicyConfig): ModelRef {
   return ref;
 }
 
-export function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+export { mean };
+
+/** The run id the trainer keys checkpoints and step idempotence by: a composed run's phase gets its own. */
+export function trainerRunId(runId: string, phase: string | undefined): string {
+  return runId + (phase ? `/${phase}` : '');
 }
+

@@ -10,8 +10,9 @@ import type * as tau2Activities from '../activities/tau2';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
-import { mean, modelRef, scoreRollouts, trainerActivities, ts } from './common';
-import { chunkSeed, waveSeed } from '../core/seeds';
+import { fractionTrue, mean } from '../core/metrics';
+import { modelRef, scoreRollouts, trainerActivities, ts } from './common';
+import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
 
 /**
  * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step (a
@@ -34,6 +35,11 @@ export interface RunOn {
   blob_dir: string;
   parallelism: number;
   trainer_heartbeat_timeout_s?: number;
+}
+
+/** Where a single-workflow run samples its policy: its task, its policy, its blob store, one chunk at a time. */
+export function runOnOf(input: { task: TaskConfig; policy: PolicyConfig; run: { trainer_heartbeat_timeout_s?: number } }, blobDir: string, checkpoint?: string | null): RunOn {
+  return { task: input.task, policy: input.policy, checkpoint, blob_dir: blobDir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
 }
 
 export interface Evaluated {
@@ -94,10 +100,6 @@ async function sampleChunk(
   return { scored, rollouts_ref: sample.rollouts_ref, prompts_ref };
 }
 
-/** The episode seed: a function of (task, trial) only, so every candidate meets the same users (paired comparisons). */
-export function episodeSeed(task: TaskConfig, split: string, index: number, trial: number): number {
-  return (task.data_seed * 100_003 + (split === 'test' ? 50_000 : 0) + index * 101 + trial) % 2_147_483_647;
-}
 
 /** An episodic task's chunk: one tau2Episode activity per (problem, trial), `parallel` at a time. */
 async function sampleEpisodes(on: RunOn, split: 'train' | 'val' | 'test', indices: number[], systemPrompt: string, trials: number, parallel: number) {
@@ -122,7 +124,7 @@ async function sampleEpisodes(on: RunOn, split: 'train' | 'val' | 'test', indice
         trial,
         policy: systemPrompt,
         agent: { provider: p.api_provider, model: p.api_model, base_url: p.api_base_url, temperature: p.temperature },
-        seed: episodeSeed(on.task, split, index, trial),
+        seed: episodeSeed(on.task.data_seed, split, index, trial),
         blob_dir: on.blob_dir,
       });
     }
@@ -214,7 +216,7 @@ export async function evaluateTest(
   seed: number,
 ): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef }> {
   const ev = await runPolicy(on, 'test', indices, systemPrompt, { seed });
-  return { accuracy: mean(ev.correct.map((c) => (c ? 1 : 0))), reward: mean(ev.scores), traces_ref: ev.traces_refs[0] };
+  return { accuracy: fractionTrue(ev.correct), reward: mean(ev.scores), traces_ref: ev.traces_refs[0] };
 }
 
 export type { ChatMessage };

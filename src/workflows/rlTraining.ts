@@ -5,19 +5,19 @@
  * a checkpoint (resume needs the latest); the trainer keeps every save_every-th and the last, and
  * prunes the others once the next step is done. A run that fails (a NaN loss, a missing checkpoint)
  * is marked failed in run.json, with the reason, by the error boundary (boundary.ts).
- * Every rule (batch plan, advantages, metric names, eval/save schedule) lives in src/core/rl/.
+ * Every rule (batch plan, advantages, when to train, metric names, eval/save schedule) lives in src/core/rl/.
  */
 import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { optimParams, samplingParams, type RlInput } from '../config';
-import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../core/rl';
+import { computeBatchAdvantages, hasLearningSignal, offPolicySamplingWarning, planBatch, rlBatchRow, shouldEval, shouldSave, testProblems } from '../core/rl';
+import { fractionTrue, initialEvalRow, mean, type TestScore } from '../core/metrics';
 import type { BlobRef } from '../types';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
-import { installControl, type ControlState } from './control';
+import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, trainerRunId, ts } from './common';
+import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
 import type { RunPaths } from '../activities/run';
-import { evaluateTest, type RunOn } from './policy';
+import { evaluateTest, runOnOf } from './policy';
 import { testEvalSeed, trainBatchSeed } from '../core/seeds';
-import { initialEvalRow } from '../core/evalRows';
 
 export interface RlCarry {
   batch: number;
@@ -26,8 +26,8 @@ export interface RlCarry {
   paths: RunPaths;
   last_test_accuracy: number | null;
   started_ms: number;
-  /** pause/stop and the metrics summary at the moment of continue-as-new (absent in older carries) */
-  control?: ControlState;
+  /** pause/stop and the metrics summary at the moment of continue-as-new */
+  control: ControlState;
 }
 
 export interface RlResult {
@@ -54,30 +54,68 @@ export interface RlStatus {
   warnings: string[];
 }
 
-/** Test-split evaluation; the split size is read each time (a replayed history has that activity here). */
-async function evaluateSplit(input: RlInput, paths: RunPaths, checkpoint: string | null, systemPrompt: string, seed: number) {
-  const sizes = await ts.taskSplitSizes({ task: input.task });
-  const n = Math.min(input.n_eval ?? sizes.test, sizes.test);
-  const on: RunOn = { task: input.task, policy: input.policy, checkpoint, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
-  return evaluateTest(on, Array.from({ length: n }, (_, i) => i), systemPrompt, seed);
+/** One run of this workflow (one execution between continue-as-new): the status holds the live checkpoint and prompt. */
+interface RlRun {
+  input: RlInput;
+  trainer: ReturnType<typeof trainerActivities>;
+  run_id: string;
+  paths: RunPaths;
+  train_size: number;
+  status: RlStatus;
+  control: Control;
+  started_ms: number;
 }
 
 export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResult> {
   const input = parseInput<RlInput>('rlTraining', raw);
-  const trainer = trainerActivities(input.run.trainer_heartbeat_timeout_s);
+  const status = startStatus(input, carry);
+  const control = installControl({ onSetPrompt: (p) => replacePrompt(status, p), initial: carry?.control });
+  setHandler(statusQueries.rlTraining, () => ({ ...status, paused: control.paused, progress: progress(status.batch, status.n_batches, 'batches') }));
   const runId = runIdOf(input.run);
-  const nBatches = input.rl.n_batches;
-  let systemPrompt = carry?.system_prompt ?? input.system_prompt;
+  const paths =
+    carry?.paths ??
+    (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'rlTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const r: RlRun = { input, trainer: trainerActivities(input.run.trainer_heartbeat_timeout_s), run_id: runId, paths, train_size: sizes.train, status, control, started_ms: carry?.started_ms ?? Date.now() };
+
+  let initialTestAccuracy: number | null = null;
+  if (!carry && shouldEval(0, input.rl.eval_every, input.rl.n_batches, 'start')) {
+    const ev = await evaluate(r);
+    initialTestAccuracy = ev.accuracy;
+    await logMetrics(paths, input.run, [initialEvalRow(ev)], control);
+  }
+  let batch = status.batch;
+  for (; batch < input.rl.n_batches; batch++) {
+    if (await control.checkpoint()) break;
+    await runBatch(r, batch);
+    if (workflowInfo().continueAsNewSuggested && batch + 1 < input.rl.n_batches) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof rlTraining>(raw, carryOf(r, batch + 1));
+    }
+  }
+  status.phase = 'done';
+  return finishTraining(paths, control, {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    batches_done: batch,
+    final_checkpoint: status.checkpoint,
+    final_test_accuracy: status.test_accuracy,
+    initial_test_accuracy: initialTestAccuracy,
+    stopped: control.stopRequested,
+  } satisfies RlResult);
+}
+
+function startStatus(input: RlInput, carry: RlCarry | undefined): RlStatus {
   const status: RlStatus = {
     phase: 'starting',
     batch: carry?.batch ?? 0,
-    n_batches: nBatches,
+    n_batches: input.rl.n_batches,
     reward: null,
     accuracy: null,
     test_accuracy: carry?.last_test_accuracy ?? null,
     checkpoint: carry?.checkpoint ?? input.policy.checkpoint,
     paused: false,
-    system_prompt: systemPrompt,
+    system_prompt: carry?.system_prompt ?? input.system_prompt,
     warnings: [],
   };
   const offPolicy = offPolicySamplingWarning(input.policy.backend, input.policy.temperature, input.policy.top_p);
@@ -85,142 +123,115 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     status.warnings.push(offPolicy);
     if (!carry) log.warn(offPolicy); // once per run, not again after continue-as-new
   }
-  const control = installControl({
-    onSetPrompt: (p) => {
-      const prev = systemPrompt;
-      systemPrompt = p;
-      status.system_prompt = p;
-      log.info('system prompt replaced by set_prompt', { old: prev.slice(0, 80), new: p.slice(0, 80) });
-      return prev;
-    },
-    initial: carry?.control,
-  });
-  setHandler(statusQueries.rlTraining, () => ({ ...status, paused: control.paused, progress: progress(status.batch, status.n_batches, 'batches') }));
+  return status;
+}
 
-  const paths =
-    carry?.paths ??
-    (await ts.prepareRun({
-      run_id: runId,
-      output_dir: input.run.output_dir,
-      workflow_type: 'rlTraining',
-      workflow_id: workflowInfo().workflowId,
-      config: input,
-      phase: input.phase,
-    }));
-  const sizes = await ts.taskSplitSizes({ task: input.task });
-  let checkpoint = status.checkpoint;
-  let initialTestAccuracy: number | null = null;
-  const t0 = carry?.started_ms ?? Date.now();
+/** set_prompt: the next batch samples under the new prompt; returns the previous one. */
+function replacePrompt(status: RlStatus, prompt: string): string {
+  const prev = status.system_prompt;
+  status.system_prompt = prompt;
+  log.info('system prompt replaced by set_prompt', { old: prev.slice(0, 80), new: prompt.slice(0, 80) });
+  return prev;
+}
 
-  if (!carry && shouldEval(0, input.rl.eval_every, nBatches, 'start')) {
-    status.phase = 'eval';
-    const ev = await evaluateSplit(input, paths, checkpoint, systemPrompt, testEvalSeed(input.run.seed));
-    initialTestAccuracy = ev.accuracy;
-    status.test_accuracy = ev.accuracy;
-    await logMetrics(paths, input.run, [initialEvalRow(ev)], control);
-  }
-
-  let batch = status.batch;
-  for (; batch < nBatches; batch++) {
-    if (await control.checkpoint()) break;
-    status.batch = batch;
-    status.phase = 'sampling';
-    const tBatch = Date.now();
-    // the position in the train order continues an earlier phase's (start_batch); so does the sampling seed
-    const position = input.start_batch + batch;
-    const indices_P = planBatch(sizes.train, position, input.rl.groups_per_batch, input.run.seed);
-    const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: systemPrompt, blob_dir: paths.blob_dir });
-    const sample = await trainer.policy_sample({
-      model: modelRef(input.policy),
-      checkpoint,
-      prompts_ref,
-      num_samples: input.rl.group_size,
-      sampling: samplingParams(input.policy, trainBatchSeed(input.run.seed, position)),
-      blob_dir: paths.blob_dir,
-      return_texts: false,
-    });
-    status.phase = 'scoring';
-    const scored = await scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
-    const adv = computeBatchAdvantages(scored.rewards_PG, {
-      advantage: input.rl.advantage,
-      drop_constant_reward_groups: input.rl.drop_constant_reward_groups,
-    });
-    status.reward = mean(scored.rewards_PG.flat());
-    status.accuracy = mean(scored.correct_PG.flat().map((c) => (c ? 1 : 0)));
-
-    status.phase = 'training';
-    const advantages_D = adv.advantages_PG.flat();
-    let optim: Record<string, number> | null = null;
-    if (advantages_D.some((a) => a !== 0)) {
-      const step = await trainer.train_step({
-        run_id: runId + (input.phase ? `/${input.phase}` : ''),
-        step: batch,
-        model: modelRef(input.policy),
-        checkpoint_in: checkpoint,
-        checkpoint_root: paths.checkpoint_root,
-        loss: input.rl.loss,
-        rollouts_ref: sample.rollouts_ref,
-        advantages: advantages_D,
-        keep: shouldSave(batch + 1, input.rl.save_every, nBatches),
-        optim: optimParams(input.rl.learning_rate, input.optim),
-      });
-      checkpoint = step.checkpoint_out;
-      optim = step.metrics as unknown as Record<string, number>;
-    } else {
-      log.info('every group has constant reward: no train step this batch', { batch });
-    }
-    status.checkpoint = checkpoint;
-
-    let test: { accuracy: number; reward: number } | null = null;
-    if (shouldEval(batch + 1, input.rl.eval_every, nBatches, 'after')) {
-      status.phase = 'eval';
-      test = await evaluateSplit(input, paths, checkpoint, systemPrompt, testEvalSeed(input.run.seed));
-      status.test_accuracy = test.accuracy;
-    }
-    const row = rlMetricsRow({
-      batch,
-      n_batches: nBatches,
-      rewards_PG: scored.rewards_PG,
-      correct_PG: scored.correct_PG,
-      format_ok_PG: scored.format_ok_PG,
-      num_tokens_PG: scored.num_tokens_PG,
-      n_constant_groups: adv.n_constant_groups,
-      optim,
-      test,
-      seconds_batch: (Date.now() - tBatch) / 1000,
-      seconds_total: (Date.now() - t0) / 1000,
-    });
-    await logMetrics(paths, input.run, [{ key: `batch-${batch}`, step: batch + 1, checkpoint, ...row }], control);
-    await ts.appendRows({
-      run_dir: paths.run_dir,
-      file: 'samples.jsonl',
-      rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
-    });
-
-    if (workflowInfo().continueAsNewSuggested && batch + 1 < nBatches) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof rlTraining>(raw, {
-        batch: batch + 1,
-        checkpoint,
-        system_prompt: systemPrompt,
-        paths,
-        last_test_accuracy: status.test_accuracy,
-        started_ms: t0,
-        control: control.snapshot(),
-      });
-    }
-  }
-  status.phase = 'done';
-  const result: RlResult = {
-    run_id: runId,
-    run_dir: paths.run_dir,
-    batches_done: batch,
-    final_checkpoint: checkpoint,
-    final_test_accuracy: status.test_accuracy,
-    initial_test_accuracy: initialTestAccuracy,
-    stopped: control.stopRequested,
+function carryOf(r: RlRun, nextBatch: number): RlCarry {
+  return {
+    batch: nextBatch,
+    checkpoint: r.status.checkpoint,
+    system_prompt: r.status.system_prompt,
+    paths: r.paths,
+    last_test_accuracy: r.status.test_accuracy,
+    started_ms: r.started_ms,
+    control: r.control.snapshot(),
   };
-  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...result } });
-  await condition(allHandlersFinished);
-  return result;
+}
+
+/** One batch: sample and score the planned problems, train on their advantages, maybe evaluate, record. */
+async function runBatch(r: RlRun, batch: number): Promise<void> {
+  const { input, status } = r;
+  const tBatch = Date.now();
+  status.batch = batch;
+  // the position in the train order continues an earlier phase's (start_batch); so does the sampling seed
+  const position = input.start_batch + batch;
+  const { rollouts_ref, scored } = await sampleBatch(r, position);
+  const adv = computeBatchAdvantages(scored.rewards_PG, { advantage: input.rl.advantage, drop_constant_reward_groups: input.rl.drop_constant_reward_groups });
+  status.reward = mean(scored.rewards_PG.flat());
+  status.accuracy = fractionTrue(scored.correct_PG.flat());
+
+  status.phase = 'training';
+  const optim = await trainBatch(r, batch, rollouts_ref, adv.advantages_PG.flat());
+  const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches, 'after') ? await evaluate(r) : null;
+  const row = rlBatchRow({
+    batch,
+    n_batches: input.rl.n_batches,
+    rewards_PG: scored.rewards_PG,
+    correct_PG: scored.correct_PG,
+    format_ok_PG: scored.format_ok_PG,
+    num_tokens_PG: scored.num_tokens_PG,
+    n_constant_groups: adv.n_constant_groups,
+    optim,
+    test,
+    seconds_batch: (Date.now() - tBatch) / 1000,
+    seconds_total: (Date.now() - r.started_ms) / 1000,
+    checkpoint: status.checkpoint,
+  });
+  await logMetrics(r.paths, input.run, [row], r.control);
+  await ts.appendRows({
+    run_dir: r.paths.run_dir,
+    file: 'samples.jsonl',
+    rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
+  });
+}
+
+/** group_size samples of each planned problem from the current checkpoint under the current prompt, scored by the task. */
+async function sampleBatch(r: RlRun, position: number) {
+  const { input, status, paths } = r;
+  status.phase = 'sampling';
+  const indices_P = planBatch(r.train_size, position, input.rl.groups_per_batch, input.run.seed);
+  const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: status.system_prompt, blob_dir: paths.blob_dir });
+  const sample = await r.trainer.policy_sample({
+    model: modelRef(input.policy),
+    checkpoint: status.checkpoint,
+    prompts_ref,
+    num_samples: input.rl.group_size,
+    sampling: samplingParams(input.policy, trainBatchSeed(input.run.seed, position)),
+    blob_dir: paths.blob_dir,
+    return_texts: false,
+  });
+  status.phase = 'scoring';
+  const scored = await scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
+  return { rollouts_ref: sample.rollouts_ref, scored };
+}
+
+/** One optimiser step on the batch's advantages (none when they teach nothing); the new checkpoint goes into the status. */
+async function trainBatch(r: RlRun, batch: number, rolloutsRef: BlobRef, advantages_D: number[]): Promise<Record<string, number> | null> {
+  const { input, status } = r;
+  if (!hasLearningSignal(advantages_D)) {
+    log.info('every group has constant reward: no train step this batch', { batch });
+    return null;
+  }
+  const step = await r.trainer.train_step({
+    run_id: trainerRunId(r.run_id, input.phase),
+    step: batch,
+    model: modelRef(input.policy),
+    checkpoint_in: status.checkpoint,
+    checkpoint_root: r.paths.checkpoint_root,
+    loss: input.rl.loss,
+    rollouts_ref: rolloutsRef,
+    advantages: advantages_D,
+    keep: shouldSave(batch + 1, input.rl.save_every, input.rl.n_batches),
+    optim: optimParams(input.rl.learning_rate, input.optim),
+  });
+  status.checkpoint = step.checkpoint_out;
+  return step.metrics as unknown as Record<string, number>;
+}
+
+/** Test-split evaluation of the current checkpoint under the current prompt; the split size is read each time (a replayed history has that activity here). */
+async function evaluate(r: RlRun): Promise<TestScore> {
+  const { input, status } = r;
+  status.phase = 'eval';
+  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const ev = await evaluateTest(runOnOf(input, r.paths.blob_dir, status.checkpoint), testProblems(input.n_eval, sizes.test), status.system_prompt, testEvalSeed(input.run.seed));
+  status.test_accuracy = ev.accuracy;
+  return ev;
 }

@@ -4,16 +4,19 @@
  * rationales, MATH solutions) or from a traceGeneration run's sft_examples.json. One optimiser step
  * per batch of examples (the loop in sftLoop.ts, shared with expert iteration); test accuracy before and after.
  */
-import { allHandlersFinished, ApplicationFailure, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FAILURE } from '../failures';
 import type { SftInput } from '../config';
-import { logMetrics, modelRef, parseInput, runIdOf, trainerActivities, ts } from './common';
-import { installControl } from './control';
-import { progress, statusQueries } from './messages';
-import { evaluateTest, type RunOn } from './policy';
-import { trainSft } from './sftLoop';
+import { sftStepRow } from '../core/expert/sft';
+import { initialEvalRow, type TestScore } from '../core/metrics';
+import { testProblems } from '../core/rl';
 import { testEvalSeed } from '../core/seeds';
-import { initialEvalRow } from '../core/evalRows';
+import type { RunPaths } from '../activities/run';
+import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, ts } from './common';
+import { installControl, type Control } from './control';
+import { progress, statusQueries } from './messages';
+import { evaluateTest, runOnOf } from './policy';
+import { trainSft, type SftStep } from './sftLoop';
 
 export interface SftResult {
   run_id: string;
@@ -29,27 +32,71 @@ export interface SftResult {
   stopped: boolean;
 }
 
+type SftData = Awaited<ReturnType<typeof ts.sftFromReference>>;
+
+interface SftRun {
+  input: SftInput;
+  paths: RunPaths;
+  test_indices: number[];
+  status: { phase: string; step: number; total: number; loss: number | null; test_accuracy: number | null; checkpoint: string | null };
+  control: Control;
+}
+
 export async function sftTraining(raw: unknown): Promise<SftResult> {
   const input = parseInput<SftInput>('sftTraining', raw);
-  const s = input.sft;
-  const trainer = trainerActivities(input.run.trainer_heartbeat_timeout_s);
   const runId = runIdOf(input.run);
-  const status = { phase: 'starting', step: 0, total: 0, loss: null as number | null, test_accuracy: null as number | null, checkpoint: input.policy.checkpoint };
+  const status: SftRun['status'] = { phase: 'starting', step: 0, total: 0, loss: null, test_accuracy: null, checkpoint: input.policy.checkpoint };
   const control = installControl();
   setHandler(statusQueries.sftTraining, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'steps') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
-  const on: RunOn = { task: input.task, policy: input.policy, blob_dir: paths.blob_dir, parallelism: 1, trainer_heartbeat_timeout_s: input.run.trainer_heartbeat_timeout_s };
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const testIdx = Array.from({ length: Math.min(input.n_eval ?? sizes.test, sizes.test) }, (_, i) => i);
-  const evalTest = async (ckpt: string | null) => {
-    if (testIdx.length === 0) return null;
-    status.phase = 'eval';
-    const t = await evaluateTest({ ...on, checkpoint: ckpt }, testIdx, input.system_prompt, testEvalSeed(input.run.seed));
-    status.test_accuracy = t.accuracy;
-    return t;
-  };
+  const r: SftRun = { input, paths, test_indices: testProblems(input.n_eval, sizes.test), status, control };
 
   status.phase = 'preparing';
+  const data = await loadExamples(r);
+  status.total = data.batches.length * input.sft.n_epochs;
+  const t0 = await evaluate(r, input.policy.checkpoint);
+  if (t0) await logMetrics(paths, input.run, [initialEvalRow(t0)], control);
+
+  const loop = await trainSft({
+    trainer: trainerActivities(input.run.trainer_heartbeat_timeout_s),
+    run_id: trainerRunId(runId, input.phase),
+    model: modelRef(input.policy),
+    checkpoint_in: input.policy.checkpoint,
+    checkpoint_root: paths.checkpoint_root,
+    batches: data.batches,
+    epochs: input.sft.n_epochs,
+    first_step: 0,
+    learning_rate: input.sft.learning_rate,
+    optim: input.optim,
+    before: async () => {
+      const stop = await control.checkpoint();
+      status.phase = 'training';
+      return stop;
+    },
+    after: (s) => recordStep(r, data, s),
+  });
+  // stopped early: still report where the weights ended up
+  if (loop.steps > 0 && loop.steps < status.total) await evaluate(r, loop.checkpoint);
+  status.phase = 'done';
+  return finishTraining(paths, control, {
+    run_id: runId,
+    run_dir: paths.run_dir,
+    steps_done: loop.steps,
+    examples: data.n,
+    skipped_examples: data.skipped,
+    answer_fallbacks: data.answer_fallbacks,
+    final_checkpoint: loop.checkpoint,
+    initial_test_accuracy: t0?.accuracy ?? null,
+    final_test_accuracy: status.test_accuracy,
+    stopped: control.stopRequested,
+  } satisfies SftResult);
+}
+
+/** The examples in optimiser-step batches; none at all fails the run, saying where they were looked for. */
+async function loadExamples(r: SftRun): Promise<SftData> {
+  const { input, paths } = r;
+  const s = input.sft;
   const data = await ts.sftFromReference({ task: input.task, system_prompt: input.system_prompt, n: s.train_samples, batch_size: s.batch_size, blob_dir: paths.blob_dir, file: s.source === 'traces' ? s.traces_file : undefined });
   if (data.n === 0) {
     throw ApplicationFailure.create({
@@ -59,70 +106,33 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
     });
   }
   if (data.answer_fallbacks > 0) log.warn('rows without a worked solution: trained on their bare gold answer', { rows: data.answer_fallbacks, examples: data.n });
-  status.total = data.batches.length * s.n_epochs;
-  const t0 = await evalTest(input.policy.checkpoint);
-  const initial = t0?.accuracy ?? null;
-  if (t0) await logMetrics(paths, input.run, [initialEvalRow(t0)], control);
+  return data;
+}
 
-  const loop = await trainSft({
-    trainer,
-    run_id: runId + (input.phase ? `/${input.phase}` : ''),
-    model: modelRef(input.policy),
-    checkpoint_in: input.policy.checkpoint,
-    checkpoint_root: paths.checkpoint_root,
-    batches: data.batches,
-    epochs: s.n_epochs,
-    first_step: 0,
-    learning_rate: s.learning_rate,
-    optim: input.optim,
-    before: async () => {
-      const stop = await control.checkpoint();
-      status.phase = 'training';
-      return stop;
-    },
-    after: async ({ index, epoch, metrics, checkpoint }) => {
-      const step = index + 1;
-      status.step = step;
-      status.checkpoint = checkpoint;
-      status.loss = metrics.loss;
-      const test = step === status.total ? await evalTest(checkpoint) : null;
-      await logMetrics(paths, input.run, [
-        {
-          key: `step-${index}`,
-          step,
-          'progress/batch': index,
-          'progress/epoch': epoch,
-          'progress/done_frac': step / status.total,
-          // what the data held, once: examples, rows skipped, rows trained on the bare answer
-          ...(step === 1 ? { 'sft/examples': data.n, 'sft/skipped_examples': data.skipped, 'sft/answer_fallbacks': data.answer_fallbacks } : {}),
-          'optim/loss': metrics.loss,
-          'optim/entropy': metrics.entropy,
-          'optim/grad_norm': metrics.grad_norm,
-          'optim/tokens': metrics.tokens,
-          ...(test ? { 'test/env/all/correct': test.accuracy, 'test/env/all/reward/total': test.reward } : {}),
-          checkpoint,
-        },
-      ], control);
-    },
+/** After every step: the status, the final evaluation after the last step, and the step's metrics row. */
+async function recordStep(r: SftRun, data: SftData, s: SftStep): Promise<void> {
+  const { status } = r;
+  status.step = s.index + 1;
+  status.checkpoint = s.checkpoint;
+  status.loss = s.metrics.loss;
+  const test = status.step === status.total ? await evaluate(r, s.checkpoint) : null;
+  const row = sftStepRow({
+    index: s.index,
+    total: status.total,
+    epoch: s.epoch,
+    data: { examples: data.n, skipped_examples: data.skipped, answer_fallbacks: data.answer_fallbacks },
+    metrics: s.metrics,
+    test,
+    checkpoint: s.checkpoint,
   });
-  const checkpoint = loop.checkpoint;
-  const step = loop.steps;
-  // stopped early: still report where the weights ended up
-  if (step > 0 && step < status.total) await evalTest(checkpoint);
-  status.phase = 'done';
-  const result: SftResult = {
-    run_id: runId,
-    run_dir: paths.run_dir,
-    steps_done: step,
-    examples: data.n,
-    skipped_examples: data.skipped,
-    answer_fallbacks: data.answer_fallbacks,
-    final_checkpoint: checkpoint,
-    initial_test_accuracy: initial,
-    final_test_accuracy: status.test_accuracy,
-    stopped: control.stopRequested,
-  };
-  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...result } });
-  await condition(allHandlersFinished);
-  return result;
+  await logMetrics(r.paths, r.input.run, [row], r.control);
+}
+
+/** The fixed-seed test evaluation of a checkpoint (none when the run evaluates no test problem). */
+async function evaluate(r: SftRun, checkpoint: string | null): Promise<TestScore | null> {
+  if (r.test_indices.length === 0) return null;
+  r.status.phase = 'eval';
+  const t = await evaluateTest(runOnOf(r.input, r.paths.blob_dir, checkpoint), r.test_indices, r.input.system_prompt, testEvalSeed(r.input.run.seed));
+  r.status.test_accuracy = t.accuracy;
+  return t;
 }

@@ -1,4 +1,4 @@
-import { computeBatchAdvantages, offPolicySamplingWarning, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlMetricsRow, shouldEval, shouldSave } from '../../src/core/rl';
+import { computeBatchAdvantages, hasLearningSignal, offPolicySamplingWarning, groupCenteredAdvantages, grpoStdAdvantages, planBatch, rlBatchRow, rlMetricsRow, shouldEval, shouldSave, testProblems } from '../../src/core/rl';
 
 test('group-centred and GRPO advantages by hand', () => {
   expect(groupCenteredAdvantages([1, 0, 0, 1])).toEqual([0.5, -0.5, -0.5, 0.5]);
@@ -45,4 +45,31 @@ test('RL names the settings that make its sampling off-policy, and only those: T
   expect(offPolicySamplingWarning('tinker', 0.7, 1)).toMatch(/^policy\.temperature=0\.7 with policy\.backend=tinker: RL samples from a tempered distribution .* set temperature=1 top_p=1/);
   expect(offPolicySamplingWarning('tinker', 1, 0.9)).toMatch(/^policy\.top_p=0\.9 with policy\.backend=tinker: RL samples from a truncated distribution/);
   expect(offPolicySamplingWarning('tinker', 0.5, 0.9)).toMatch(/^policy\.temperature=0\.5 and policy\.top_p=0\.9 with/);
+});
+
+test('a batch whose advantages are all 0 teaches nothing: no train step', () => {
+  const dropped = computeBatchAdvantages([[1, 1], [0, 0]], { advantage: 'group_centered', drop_constant_reward_groups: false });
+  expect(hasLearningSignal(dropped.advantages_PG.flat())).toBe(false);
+  expect(hasLearningSignal(computeBatchAdvantages([[1, 1], [0, 1]], { advantage: 'grpo_std', drop_constant_reward_groups: true }).advantages_PG.flat())).toBe(true);
+  expect(hasLearningSignal([])).toBe(false);
+});
+
+test('the RL batch row: key, step (batches done) and checkpoint first, then the metrics; no optimiser fields for a skipped step', () => {
+  const row = rlBatchRow({
+    batch: 2, n_batches: 4, rewards_PG: [[1, 1], [0, 1]], correct_PG: [[true, true], [false, true]], format_ok_PG: [[true, false], [true, true]], num_tokens_PG: [[2, 4], [6, 8]],
+    n_constant_groups: 1, optim: null, test: null, seconds_batch: 3, seconds_total: 9, checkpoint: 'ckpt-1',
+  });
+  expect(row).toEqual({
+    key: 'batch-2', step: 3, checkpoint: 'ckpt-1',
+    'progress/batch': 2, 'progress/done_frac': 0.75, 'env/all/reward/total': 0.75, 'env/all/correct': 0.75, 'env/all/format_ok': 0.75,
+    'env/all/ac_tokens_per_turn': 5, 'env/all/frac_constant_groups': 0.5, 'time/batch': 3, 'time/total': 9,
+  });
+  expect(Object.keys(row).slice(0, 3)).toEqual(['key', 'step', 'checkpoint']);
+});
+
+test('test problems: the first n_eval of the split, all of it without n_eval', () => {
+  expect(testProblems(3, 10)).toEqual([0, 1, 2]);
+  expect(testProblems(undefined, 4)).toEqual([0, 1, 2, 3]);
+  expect(testProblems(50, 2)).toEqual([0, 1]);
+  expect(testProblems(undefined, 0)).toEqual([]);
 });

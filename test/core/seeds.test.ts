@@ -31,5 +31,7 @@ describe('core/seeds: each random stream of a run has its own seed', () => {
     expect([seeds.chunkSeed(5, 2), seeds.waveSeed(5, 1), seeds.epochShuffleSeed(1, 1), seeds.datasetSplitSeed(0), seeds.arithmeticDataSeed(0)]).toEqual([
       15_843, 1_000_008, (0x9e3779b1 + 0x85ebca6b) >>> 0, 0x9e3779b9, 12_345,
     ]);
+    // batch seed 100, problem 3, second try: 100 + 21 + 1; test episode 2, trial 1 of data seed 1: 100_003 + 50_000 + 202 + 1
+    expect([seeds.teacherHintSeed(100, 3, 1), seeds.episodeSeed(1, 'test', 2, 1), seeds.episodeSeed(1, 'train', 2, 1)]).toEqual([122, 150_206, 100_206]);
   });
 });

@@ -1,5 +1,6 @@
-/** How the distillation (and SFT) examples are cut into optimiser steps. Pure. */
+/** How the distillation (and SFT) examples are cut into optimiser steps, and sftTraining's row per step. Pure. */
 import { createRng, shuffle } from '../rng';
+import { optimMetrics, testMetrics, type MetricsRow, type TestScore } from '../metrics';
 
 /**
  * SFT examples cut into optimiser-step batches of `size` (the last may be shorter); with a seed,
@@ -12,4 +13,36 @@ export function sftBatches<T>(examples: readonly T[], size: number, shuffleSeed:
   const out: T[][] = [];
   for (let i = 0; i < order.length; i += size) out.push(order.slice(i, i + size));
   return out;
+}
+
+/** What an SFT run's data held: reported once, in the first step's row. */
+export interface SftDataFacts {
+  examples: number;
+  skipped_examples: number;
+  answer_fallbacks: number;
+}
+
+/** sftTraining's row of the step at loop position `index` (0-based) of `total`. */
+export function sftStepRow(f: {
+  index: number;
+  total: number;
+  epoch: number;
+  data: SftDataFacts;
+  metrics: { loss: number; entropy: number; grad_norm: number; tokens: number };
+  test: TestScore | null;
+  checkpoint: string | null;
+}): MetricsRow {
+  const step = f.index + 1;
+  return {
+    key: `step-${f.index}`,
+    step,
+    'progress/batch': f.index,
+    'progress/epoch': f.epoch,
+    'progress/done_frac': step / f.total,
+    // what the data held, once: examples, rows skipped, rows trained on the bare answer
+    ...(step === 1 ? { 'sft/examples': f.data.examples, 'sft/skipped_examples': f.data.skipped_examples, 'sft/answer_fallbacks': f.data.answer_fallbacks } : {}),
+    ...optimMetrics(f.metrics),
+    ...(f.test ? testMetrics(f.test) : {}),
+    checkpoint: f.checkpoint,
+  };
 }

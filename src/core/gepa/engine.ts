@@ -4,6 +4,7 @@
  * functions. All randomness comes from `state.rng`; the state is plain JSON.
  */
 import { createRng } from '../rng';
+import { mean } from '../metrics';
 import { acceptIfImproved, isPerfect, keepsFormat } from './acceptance';
 import { canAfford, checkInitialBudget, spend } from './budget';
 import { callsFor, stopDecision, type StopCause, type StopInputs } from './stop';
@@ -13,7 +14,6 @@ import { initSampler, nextMinibatch } from './sampler';
 import { acceptMerge, chooseMergeTriplet, initMergeState, markMergeTried, MERGE_SUBSAMPLE, mergeSubsample, mergeTriplets } from './merge';
 import type { Candidate, GepaOptions, GepaState, ReflectionUsage } from './types';
 
-const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 export function initState(args: {
   seed: number;

@@ -41,3 +41,12 @@ export function computeBatchAdvantages(
   });
   return { advantages_PG, kept_P, n_constant_groups };
 }
+
+/**
+ * Whether a batch teaches anything: with every advantage 0 (every group constant, or dropped) the
+ * policy-gradient loss is 0 whatever the weights, so the train step is skipped and the checkpoint
+ * stays (no optimiser state moves, no step is spent).
+ */
+export function hasLearningSignal(advantages_D: readonly number[]): boolean {
+  return advantages_D.some((a) => a !== 0);
+}

@@ -35,3 +35,8 @@ export function shouldEval(batchesDone: number, evalEvery: number, nBatches: num
 export function shouldSave(batchesDone: number, saveEvery: number, nBatches: number): boolean {
   return batchesDone === nBatches || (saveEvery > 0 && batchesDone % saveEvery === 0);
 }
+
+/** The test problems a training workflow evaluates on: the first `nEval` of the split (the whole split without it). */
+export function testProblems(nEval: number | undefined, testSize: number): number[] {
+  return Array.from({ length: Math.min(nEval ?? testSize, testSize) }, (_, i) => i);
+}

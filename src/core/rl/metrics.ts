@@ -1,6 +1,5 @@
-/** One metrics.jsonl row per RL batch, with tinker-cookbook's metric names (DESIGN §4.6). */
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+/** One metrics.jsonl row per RL batch, with tinker-cookbook's metric names (DESIGN §4.6). Pure. */
+import { mean, testMetrics, type MetricsRow, type TestScore } from '../metrics';
 
 export interface RlBatchFacts {
   batch: number;
@@ -11,7 +10,7 @@ export interface RlBatchFacts {
   num_tokens_PG: number[][];
   n_constant_groups: number;
   optim: Record<string, number> | null;
-  test: { accuracy: number; reward: number } | null;
+  test: TestScore | null;
   seconds_batch: number;
   seconds_total: number;
 }
@@ -37,9 +36,12 @@ export function rlMetricsRow(f: RlBatchFacts): Record<string, number | null> {
     row['optim/lr'] = f.optim.learning_rate;
     row['optim/tokens'] = f.optim.tokens;
   }
-  if (f.test) {
-    row['test/env/all/correct'] = f.test.accuracy;
-    row['test/env/all/reward/total'] = f.test.reward;
-  }
+  if (f.test) Object.assign(row, testMetrics(f.test));
   return row;
+}
+
+/** RL batch `batch`'s metrics.jsonl row: its key, its step (batches done), the checkpoint it left, then rlMetricsRow. */
+export function rlBatchRow(f: RlBatchFacts & { checkpoint: string | null }): MetricsRow {
+  const { checkpoint, ...facts } = f;
+  return { key: `batch-${f.batch}`, step: f.batch + 1, checkpoint, ...rlMetricsRow(facts) };
 }

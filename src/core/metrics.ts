@@ -1,0 +1,37 @@
+/**
+ * The parts of metrics.jsonl rows every training workflow shares (DESIGN §4.6): the row type, the
+ * test and optimiser fields, the step-0 evaluation row, and the means they are made of. Pure.
+ */
+
+/** One metrics.jsonl row: `key` makes a retried write idempotent, `step` orders the rows. */
+export type MetricsRow = { key: string; step: number } & Record<string, unknown>;
+
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+}
+
+/** The share of true values (accuracy of a list of verdicts); 0 for none. */
+export function fractionTrue(xs: readonly boolean[]): number {
+  return mean(xs.map((c) => (c ? 1 : 0)));
+}
+
+/** A test-split evaluation: accuracy and mean reward of one sample per problem. */
+export interface TestScore {
+  accuracy: number;
+  reward: number;
+}
+
+/** The test metrics of a row (an evaluation's accuracy and mean reward). */
+export function testMetrics(t: TestScore): { 'test/env/all/correct': number; 'test/env/all/reward/total': number } {
+  return { 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward };
+}
+
+/** The row of the evaluation before any training (rl, sft, expert iteration): step 0. */
+export function initialEvalRow(t: TestScore): MetricsRow {
+  return { key: 'eval-0', step: 0, 'progress/batch': 0, ...testMetrics(t) };
+}
+
+/** The optimiser metrics of a train step as a row's `optim/*` fields (the RL row adds the KL pair and the LR). */
+export function optimMetrics(m: { loss: number; entropy: number; grad_norm: number; tokens: number }): Record<string, number> {
+  return { 'optim/loss': m.loss, 'optim/entropy': m.entropy, 'optim/grad_norm': m.grad_norm, 'optim/tokens': m.tokens };
+}
