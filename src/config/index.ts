@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { WorkflowType } from '../constants';
+import { PROVIDERS } from '../llm/providers';
 import { taskConfigSchema } from './task';
 
 export { taskConfigSchema, type TaskConfig } from './task';
@@ -36,7 +37,7 @@ export const policySchema = z
     max_tokens: z.number().int().positive().default(256).describe('max completion tokens when sampling'),
     temperature: z.number().nonnegative().default(1.0).describe('sampling temperature'),
     top_p: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass'),
-    api_provider: z.enum(['openai', 'anthropic', 'openai-compatible', 'local', 'scripted']).default('openai').describe('backend=api: provider (scripted: tests only)'),
+    api_provider: z.enum(PROVIDERS).default('openai').describe('backend=api: provider (scripted: tests only)'),
     api_model: z.string().default('gpt-4o-mini').describe('backend=api: model name'),
     api_base_url: z.string().optional().describe('backend=api: base URL of an OpenAI-compatible server'),
   })
@@ -113,7 +114,7 @@ export const rlInputSchema = z
 
 export const reflectionSchema = z
   .object({
-    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('reflection LM provider (scripted: tests only)'),
+    provider: z.enum(PROVIDERS).default('local').describe('reflection LM provider (scripted: tests only)'),
     model: z.string().default('smollm2-135m-instruct').describe('reflection LM model'),
     base_url: z.string().optional().describe('base URL for openai-compatible / local'),
     temperature: z.number().nonnegative().default(1.0).describe('reflection sampling temperature'),
@@ -203,7 +204,7 @@ export const alternationSchema = z
 
 export const teacherSchema = z
   .object({
-    provider: z.enum(['local', 'openai', 'anthropic', 'openai-compatible', 'scripted']).default('local').describe('teacher LM provider (scripted: tests only)'),
+    provider: z.enum(PROVIDERS).default('local').describe('teacher LM provider (scripted: tests only)'),
     model: z.string().default('smollm2-135m-instruct').describe('teacher LM model'),
     base_url: z.string().optional().describe('base URL for openai-compatible / local'),
     temperature: z.number().nonnegative().default(0.7).describe('teacher sampling temperature'),

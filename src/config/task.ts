@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDERS } from '../llm/providers';
 
 /** Which task (dataset + verifiable reward) an experiment runs on (DESIGN §4.2). Owned by src/tasks/. */
 export const TASK_NAMES = ['arithmetic', 'gsm8k', 'math', 'aime', 'hotpotqa', 'jsonl', 'tau2-airline'] as const;
@@ -48,7 +49,7 @@ export const taskConfigSchema = z
     jsonl_answer_field: z.string().default('answer').describe('jsonl task: field holding the gold answer'),
     jsonl_grader: z.enum(GRADER_NAMES).default('exact').describe('jsonl task: grader'),
     tau2_user_provider: z
-      .enum(['openai', 'anthropic', 'openai-compatible', 'local', 'scripted'])
+      .enum(PROVIDERS)
       .default('openai')
       .describe('tau2-airline: user-simulator provider (hold it fixed across compared runs; local: plumbing smoke tests only)'),
     tau2_user_model: z.string().min(1).default('gpt-4.1-2025-04-14').describe("tau2-airline: user-simulator model (tau2's default)"),
