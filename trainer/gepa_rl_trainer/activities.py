@@ -15,11 +15,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from . import checkpoints as ckpts
+from .backends.base import Backend
 from .blobs import BlobError
 from .errors import DISK_FULL, INVALID_REQUEST, NON_FINITE_LOSS, RUN_DIR_ERROR, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
 
-_backends: dict[str, object] = {}
+_backends: dict[str, Backend] = {}
 PULSE_SECONDS = float(os.environ.get("GEPA_RL_HEARTBEAT_PULSE_S", "2"))
 
 
