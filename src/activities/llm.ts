@@ -3,13 +3,13 @@
  * Keys are read from the worker's environment by the provider; they never enter inputs or history.
  */
 import { heartbeat } from '@temporalio/activity';
-import { providerForActivity, toActivityFailure } from '../llm';
+import { providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { completionTokensPerText } from '../llm/usage';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, PolicySampleResult, RolloutsBlob } from '../types';
 
 export interface ApiSampleRequest {
-  provider: 'openai' | 'anthropic' | 'openai-compatible' | 'local' | 'scripted';
+  provider: ProviderName;
   model: string;
   base_url?: string;
   prompts_ref: BlobRef;

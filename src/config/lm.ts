@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { PROVIDERS } from '../llm/providers';
 
 /** Every provider an LM setting may name (reflection, teacher, user simulator, an API policy); scripted: tests only. */
-export const LM_PROVIDERS = ['openai', 'anthropic', 'openai-compatible', 'local', 'scripted'] as const;
-export const lmProviderSchema = z.enum(LM_PROVIDERS);
+export const lmProviderSchema = z.enum(PROVIDERS);
 export type LmProvider = z.infer<typeof lmProviderSchema>;
 
 /** What differs between the LMs a run calls besides the policy: its role, and the defaults of its sampling. */

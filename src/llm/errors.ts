@@ -12,6 +12,11 @@ export class ProviderConfigError extends Error {
   override name = 'ProviderConfigError';
 }
 
+/** A provider whose API key is not in the worker's environment. */
+export class MissingKeyError extends ProviderConfigError {
+  override name = 'MissingKeyError';
+}
+
 /** The ApplicationFailure type of a provider config error (workflows match on it). */
 export const PROVIDER_CONFIG_FAILURE = FAILURE.ProviderConfig;
 
@@ -22,6 +27,12 @@ export const PROVIDER_CONFIG_FAILURE = FAILURE.ProviderConfig;
  */
 export class ProviderResponseError extends Error {
   override name = 'ProviderResponseError';
+}
+
+/** At most 200 characters of a reply, quoted, for the message of a ProviderResponseError. */
+export function replyExcerpt(body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body) ?? String(body);
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
 }
 
 /** The ApplicationFailure type of a malformed provider reply. */

@@ -16,8 +16,11 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { anthropicSampling, estimateCost, MissingKeyError, type ProviderConfig } from './index';
+import { anthropicSampling } from './anthropic';
+import { endpointFor, unknownProviderError } from './endpoints';
 import { ProviderConfigError } from './errors';
+import { estimateCost } from './prices';
+import type { ProviderConfig } from './types';
 
 /** OpenAI function-tool format (what tau2 sends; fixtures/openai_tools.json). */
 export interface ToolSchema {
@@ -299,24 +302,19 @@ class ScriptedToolProvider implements ToolCallingProvider {
   }
 }
 
-function key(env: NodeJS.ProcessEnv, name: string, provider: string): string {
-  const v = env[name];
-  if (!v) throw new MissingKeyError(`${name} is not set; the ${provider} provider needs it in the worker's environment to run a tool-calling agent`);
-  return v;
-}
-
 export function createToolProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): ToolCallingProvider {
   const timeout = cfg.timeout_ms ?? 120_000;
+  const use = { keyNeededFor: ' to run a tool-calling agent', compatibleServerNote: '; the server must support tools (vLLM needs --enable-auto-tool-choice)' };
   switch (cfg.provider) {
     case 'openai':
-      return new OpenAiToolProvider('openai', cfg.model, key(env, 'OPENAI_API_KEY', 'openai'), cfg.base_url ?? env.OPENAI_BASE_URL, timeout);
     case 'openai-compatible': {
-      const base = cfg.base_url ?? env.OPENAI_BASE_URL;
-      if (!base) throw new ProviderConfigError("the openai-compatible provider needs base_url (or OPENAI_BASE_URL in the worker's environment), e.g. http://localhost:8000/v1; the server must support tools (vLLM needs --enable-auto-tool-choice)");
-      return new OpenAiToolProvider('openai-compatible', cfg.model, env.OPENAI_API_KEY ?? 'not-needed', base, timeout);
+      const ep = endpointFor(cfg, env, use);
+      return new OpenAiToolProvider(cfg.provider, cfg.model, ep.apiKey, ep.baseURL, timeout);
     }
-    case 'anthropic':
-      return new AnthropicToolProvider(cfg.model, key(env, 'ANTHROPIC_API_KEY', 'anthropic'), cfg.base_url ?? env.ANTHROPIC_BASE_URL, timeout);
+    case 'anthropic': {
+      const ep = endpointFor(cfg, env, use);
+      return new AnthropicToolProvider(cfg.model, ep.apiKey, ep.baseURL, timeout);
+    }
     case 'scripted':
       return new ScriptedToolProvider(cfg.model);
     case 'local':
@@ -324,6 +322,6 @@ export function createToolProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv =
         'the local provider cannot be a tool-calling agent: the local model (SmolLM2-135M on the project\'s server) has no tools API and cannot follow a tool protocol usefully; use provider=openai, anthropic or openai-compatible (a server with tool support) for the agent (the local model may still be the user simulator)',
       );
     default:
-      throw new ProviderConfigError(`unknown provider ${JSON.stringify((cfg as ProviderConfig).provider)} for a tool-calling agent (expected openai, anthropic, openai-compatible, scripted)`);
+      throw unknownProviderError((cfg as ProviderConfig).provider, ' for a tool-calling agent');
   }
 }

@@ -4,7 +4,7 @@
  * OpenAI-style reply with one choice); else its total for the call, split over the texts in
  * proportion to their length (largest remainder, so the counts add up to the provider's total).
  */
-import type { Completion } from './index';
+import type { Completion } from './types';
 
 export function completionTokensPerText(c: Pick<Completion, 'texts' | 'usage' | 'completion_tokens_per_text'>): number[] {
   const own = c.completion_tokens_per_text;

@@ -6,6 +6,7 @@
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { FAILURE } from '../failures';
+import { parseJsonlLines } from './jsonl';
 
 /**
  * A run directory that cannot be used: a bad run id or a path outside the run. Never retried
@@ -95,16 +96,8 @@ export async function readJsonl<T = Record<string, unknown>>(file: string): Prom
   } catch {
     return [];
   }
-  const rows: T[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      rows.push(JSON.parse(line) as T);
-    } catch {
-      // a torn last line after a crash: skip it, the retried activity rewrites the row
-    }
-  }
-  return rows;
+  // a torn last line after a crash is skipped: the retried activity rewrites the row
+  return parseJsonlLines(text).flatMap((l) => (l.ok ? [l.value as T] : []));
 }
 
 /** Append rows whose `key` is not yet in the file. Returns how many were written. */

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
 import { seededShuffle } from '../core/rng';
 import { datasetSplitSeed } from '../core/seeds';
+import { parseJsonlLines } from '../storage/jsonl';
 import type { MathVerdict, ScoreResult } from '../types';
 import { afterHashes, lastBoxed, toNumber } from './extract';
 import { grade, normalizeText, tokenF1, type GraderName } from './graders';
@@ -47,23 +48,16 @@ export interface SourcedRow {
 /** Parse JSON lines; a malformed row is an error naming the file and line (blank lines count). */
 export function readJsonlRecords(file: string): SourcedRow[] {
   if (!existsSync(file)) throw new DatasetError(`dataset file ${file} does not exist`);
-  const rows: SourcedRow[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, i, lines) => {
-      if (!line.trim()) return;
-      let v: unknown;
-      try {
-        v = JSON.parse(line);
-      } catch (e) {
-        // a malformed last line without its newline: the file ends mid-row
-        const cut = i === lines.length - 1 ? '; the file ends in the middle of this row, so it was cut short (an interrupted download or copy): restore the file or download it again' : '';
-        throw new DatasetError(`${file}:${i + 1}: malformed row (${(e as Error).message}): ${line.slice(0, 120)}${cut}`);
-      }
-      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${i + 1}: expected a JSON object, got ${line.slice(0, 120)}`);
-      rows.push({ row: v as Record<string, unknown>, where: `${file}:${i + 1}` });
-    });
-  return rows;
+  return parseJsonlLines(readFileSync(file, 'utf8')).map((l) => {
+    if (!l.ok) {
+      // a malformed last line without its newline: the file ends mid-row
+      const cut = l.isLast ? '; the file ends in the middle of this row, so it was cut short (an interrupted download or copy): restore the file or download it again' : '';
+      throw new DatasetError(`${file}:${l.lineNo}: malformed row (${l.error.message}): ${l.text.slice(0, 120)}${cut}`);
+    }
+    const v = l.value;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${file}:${l.lineNo}: expected a JSON object, got ${l.text.slice(0, 120)}`);
+    return { row: v as Record<string, unknown>, where: `${file}:${l.lineNo}` };
+  });
 }
 
 export function readJsonlRows(file: string): Array<Record<string, unknown>> {

@@ -3,7 +3,7 @@
 Each takes one dict (the request JSON of src/types.ts) and returns a dict. Blocking torch work runs
 in the worker's thread pool; the activity heartbeats while it runs. Errors a retry cannot fix are
 non-retryable ApplicationErrors of type InvalidRequest. Every request is first checked against its
-JSON Schema, exported from the TS side's zod schemas (requests.py): one that does not match fails at
+JSON Schema, exported from the TS side's zod schemas (request_schema.py): one that does not match fails at
 once, non-retryably, as InvalidConfig naming each bad field and the value received.
 """
 from __future__ import annotations
@@ -17,12 +17,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from . import checkpoints as ckpts
+from .backends.base import Backend
 from .blobs import BlobError
 from .errors import DISK_FULL, INVALID_REQUEST, NON_FINITE_LOSS, RUN_DIR_ERROR, InvalidRequest, NonFiniteLoss
 from .models import ModelNotFound
-from .requests import validate_request
+from .request_schema import validate_request
 
-_backends: dict[str, object] = {}
+_backends: dict[str, Backend] = {}
 PULSE_SECONDS = float(os.environ.get("GEPA_RL_HEARTBEAT_PULSE_S", "2"))
 
 

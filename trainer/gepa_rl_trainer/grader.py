@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from .blobs import BlobError, read_json, write_json
 from .errors import INVALID_REQUEST
 from .math_grading import shared_pool
-from .requests import validate_request
+from .request_schema import validate_request
 
 GRADER_TASK_QUEUE = os.environ.get("GEPA_RL_GRADER_TASK_QUEUE", "gepa-rl-grader")
 PULSE_SECONDS = float(os.environ.get("GEPA_RL_HEARTBEAT_PULSE_S", "2"))

@@ -57,3 +57,33 @@ def policy_loss(loss_name: str, logp_T: torch.Tensor, sampler_logp_T: torch.Tens
 def cross_entropy_loss(logp_T: torch.Tensor) -> torch.Tensor:
     """Negative log-likelihood of one sequence's target tokens, summed over them."""
     return -logp_T.sum()
+
+
+def sequence_loss(loss_name: str, logp_T: torch.Tensor, sampler_logp_T: torch.Tensor | None, advantage: float) -> torch.Tensor:
+    """The named loss of one sequence: cross_entropy (SFT, no sampler logprobs) or a policy loss."""
+    if loss_name == "cross_entropy":
+        return cross_entropy_loss(logp_T)
+    if sampler_logp_T is None:
+        raise ValueError(f"loss {loss_name!r} needs the sampler's logprobs of every completion token")
+    return policy_loss(loss_name, logp_T, sampler_logp_T, advantage)
+
+
+def batch_loss(loss_name: str, logp_D: list[torch.Tensor], sampler_logp_D: list[torch.Tensor | None], advantage_D: list[float]) -> torch.Tensor:
+    """The loss of a batch, normalised as Tinker's built-in losses: the sum of its sequences' sums
+    over tokens (a longer sequence weighs more; nothing is divided by tokens or sequences)."""
+    total = None
+    for lp_T, old_T, a in zip(logp_D, sampler_logp_D, advantage_D):
+        term = sequence_loss(loss_name, lp_T, old_T, a)
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("a batch loss needs at least one sequence")
+    return total
+
+
+def kl_sample_train_sums(logp_T: torch.Tensor, sampler_logp_T: torch.Tensor) -> tuple[float, float]:
+    """Per-token KL estimates between sampler and learner, summed over tokens (tinker-cookbook's
+    kl_sample_train_v1 = mean of (old - new), v2 = mean of (old - new)^2 / 2; the caller divides by
+    the number of tokens of the whole step)."""
+    with torch.no_grad():
+        diff_T = sampler_logp_T - logp_T
+        return float(diff_T.sum()), float((0.5 * diff_T**2).sum())

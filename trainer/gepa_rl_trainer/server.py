@@ -15,6 +15,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .backends.local import LocalBackend
+from .backends.sampling import generate
+from .datums import chat_prompt_ids
 from .errors import InvalidRequest
 
 
@@ -70,13 +72,13 @@ class LmService:
             # excludes it), as Anthropic's API and vLLM's continue_final_message do.
             prefill = msgs[-1]["content"] if msgs[-1].get("role") == "assistant" and len(msgs) > 1 else ""
             convo = msgs[:-1] if prefill else msgs
-            ids = self.backend._prompt_ids(tok, [{"role": m.get("role", "user"), "content": m["content"]} for m in convo])
+            ids = chat_prompt_ids(tok, [{"role": m.get("role", "user"), "content": m["content"]} for m in convo])
             if prefill:
                 ids = ids + tok(prefill, add_special_tokens=False)["input_ids"]
             ctx = int(getattr(live.model.config, "max_position_embeddings", 2048))
             if len(ids) + max_tokens > ctx:
                 raise ApiError(413, f"prompt is {len(ids)} tokens; with max_tokens={max_tokens} it exceeds the context of {ctx}")
-            outs = self.backend._generate(live.model, tok, [ids], [(0, s) for s in range(n)], max_tokens, temperature, top_p, seed)
+            outs = generate(live.model, tok, [ids], [(0, s) for s in range(n)], max_tokens, temperature, top_p, seed, self.backend.device)
         stops = body.get("stop") or []
         stops = [stops] if isinstance(stops, str) else stops
         include_stop = bool(body.get("include_stop_str_in_output"))

@@ -29,7 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from .errors import INVALID_REQUEST, WANDB_NOT_INSTALLED, InvalidRequest
-from .requests import validate_request
+from .request_schema import validate_request
 
 LOGGED_KEYS_FILE = "wandb_logged_keys.txt"  # one row key per line, appended after W&B accepted the rows
 RUN_FILE = "wandb_run.json"  # the W&B id and the mode chosen at the first call (kept for the whole run)

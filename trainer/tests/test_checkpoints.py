@@ -143,10 +143,10 @@ def test_cached_live_model_is_rebuilt_when_checkpoint_in_differs(backend, tmp_pa
     b = backend.train_step(step_req(root, 1, ref, n, a, lr=5e-2))["checkpoint_out"]
     ref_a, ref_b = logits(LocalBackend(), TINY, a), logits(LocalBackend(), TINY, b)
     assert not torch.allclose(ref_a, ref_b, atol=1e-4)
-    assert backend._live.checkpoint == b
+    assert backend.models.live.checkpoint == b
     # same backend instance: ask for A (older than the cache), then B again
     backend.sample(dict(sample_req(tmp_path / "blobs", num_samples=1, max_tokens=2), checkpoint=a))
-    assert backend._live.checkpoint == a and torch.allclose(logits(backend, TINY, a), ref_a, atol=1e-5)
+    assert backend.models.live.checkpoint == a and torch.allclose(logits(backend, TINY, a), ref_a, atol=1e-5)
     # training from B after the cache moved to A must start from B's weights (and B's optimizer)
     c = backend.train_step(step_req(root, 2, ref, n, b, lr=5e-2))["checkpoint_out"]
     assert json.loads((Path(c) / "meta.json").read_text())["checkpoint_in"] == b

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gepa_rl_trainer.losses import cross_entropy_loss, entropy_sum, policy_loss, sampling_log_softmax
+from gepa_rl_trainer.losses import batch_loss, cross_entropy_loss, entropy_sum, kl_sample_train_sums, policy_loss, sampling_log_softmax, sequence_loss
 
 P_V = torch.tensor([0.1, 0.2, 0.3, 0.4])
 LOGITS_V = P_V.log()
@@ -59,3 +59,38 @@ def test_ppo_gives_no_gradient_through_a_clipped_token():
     old = torch.tensor([0.25, 0.25]).log()
     policy_loss("ppo", lp, old, 1.0).backward()  # token 0: ratio 2 > 1.2 with A > 0 is clipped
     assert lp.grad.tolist() == pytest.approx([0.0, -1.0])
+
+
+# A batch of two sequences of different lengths, values by hand:
+#   A: learner p = [.5, .25], sampler p = [.25, .25] -> ratios [2, 1], advantage 2
+#   B: learner p = [.5],      sampler p = [.5]       -> ratio  [1],    advantage -1
+LP_D = [torch.tensor([0.5, 0.25]).log(), torch.tensor([0.5]).log()]
+OLD_D = [torch.tensor([0.25, 0.25]).log(), torch.tensor([0.5]).log()]
+ADV_D = [2.0, -1.0]
+
+
+def test_batch_losses_are_sums_over_sequences_and_tokens_as_tinker():
+    # importance_sampling: A -(2*2 + 1*2) = -6, B -(1*-1) = 1 -> -5 (a mean over 3 tokens would be -5/3, over 2 sequences -2.5)
+    assert float(batch_loss("importance_sampling", LP_D, OLD_D, ADV_D)) == pytest.approx(-5.0)
+    # ppo: A -(min(4, 1.2*2) + min(2, 2)) = -4.4, B -min(-1, -1) = 1 -> -3.4
+    assert float(batch_loss("ppo", LP_D, OLD_D, ADV_D)) == pytest.approx(-3.4)
+    # cross_entropy: A -(ln .5 + ln .25) = 3 ln 2, B -ln .5 = ln 2 -> 4 ln 2 (advantages and sampler logprobs unused)
+    assert float(batch_loss("cross_entropy", LP_D, [None, None], ADV_D)) == pytest.approx(4 * math.log(2))
+
+
+def test_batch_gradient_is_not_divided_by_tokens_or_sequences():
+    lp_D = [lp.clone().requires_grad_() for lp in LP_D]
+    batch_loss("importance_sampling", lp_D, OLD_D, ADV_D).backward()
+    # d/d logp_t of -ratio_t * A = -ratio_t * A: A [-2*2, -1*2], B [-1*-1]
+    assert lp_D[0].grad.tolist() == pytest.approx([-4.0, -2.0]) and lp_D[1].grad.tolist() == pytest.approx([1.0])
+    lp_D = [lp.clone().requires_grad_() for lp in LP_D]
+    batch_loss("cross_entropy", lp_D, [None, None], ADV_D).backward()
+    assert lp_D[0].grad.tolist() == pytest.approx([-1.0, -1.0]) and lp_D[1].grad.tolist() == pytest.approx([-1.0])
+
+
+def test_kl_sample_train_sums_and_a_policy_loss_without_sampler_logprobs():
+    # old - new = [ln .25 - ln .5, 0] = [-ln 2, 0]: v1 sum -ln 2, v2 sum (ln 2)^2 / 2
+    v1, v2 = kl_sample_train_sums(LP_D[0], OLD_D[0])
+    assert (v1, v2) == (pytest.approx(-math.log(2)), pytest.approx(math.log(2) ** 2 / 2))
+    with pytest.raises(ValueError, match="needs the sampler's logprobs"):
+        sequence_loss("ppo", LP_D[0], None, 1.0)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gepa_rl_trainer import blobs
-from gepa_rl_trainer.backends.local import LocalBackend
+from gepa_rl_trainer.backends.local import LocalBackend, forward_logprobs
 from gepa_rl_trainer.datums import chat_prompt_ids, training_examples
 
 SMOL = {"backend": "local", "base_model": "smollm2-135m-instruct", "lora_rank": 4, "lora_alpha": 8, "lora_target_modules": ["q_proj", "v_proj"]}
@@ -41,7 +41,7 @@ def learner_minus_sampler(b, res, **override):
     data = [dict(d, **override) for d in training_examples({"loss": "importance_sampling", "rollouts_ref": res["rollouts_ref"], "advantages": [1.0] * n}, tok)]
     model = b.live_model(SMOL, None).model
     with torch.no_grad():
-        rows = b._forward_logprobs(model, tok, data)
+        rows = forward_logprobs(model, tok, data, b.device)
     return [(lp_T - torch.tensor(d["logprobs"])).abs() for d, (lp_T, _) in zip(data, rows)]
 
 

@@ -1,73 +1,60 @@
-"""Every request a Python worker receives is checked at the activity boundary against the JSON
-Schema exported from the TS zod schemas (requests.schema.json): a malformed one fails at once,
-non-retryably, as InvalidConfig, naming each bad field and the value received; nothing runs."""
+"""The one request reader both backends use (gepa_rl_trainer/requests.py), and the Backend protocol both implement."""
 import pytest
-from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
 
-from conftest import OPTIM, TINY, sample_req
-from gepa_rl_trainer.activities import ACTIVITIES, policy_sample, train_step
-from gepa_rl_trainer.grader import math_verify_rollouts
-from gepa_rl_trainer.requests import VALIDATORS, validate_request
-from gepa_rl_trainer.wandb_sink import wandb_log
+from gepa_rl_trainer import blobs
+from gepa_rl_trainer.errors import InvalidRequest
+from gepa_rl_trainer.requests import AdamSettings, SamplingParams, adam_settings, parse_sample_request, parse_train_step_request, sample_result
 
-REF = {"uri": "file:///tmp/x.json", "sha256": "0" * 64, "bytes": 3}
+PROMPTS = [[{"role": "user", "content": "2+2?"}]]
 
 
-def refusal(activity_fn, req) -> ApplicationError:
-    with pytest.raises(ApplicationError) as e:
-        ActivityEnvironment().run(activity_fn, req)
-    assert e.value.type == "InvalidConfig" and e.value.non_retryable
-    return e.value
+def test_sample_request_defaults_and_prompts_from_their_blob(tmp_path):
+    ref = blobs.write_json(str(tmp_path), PROMPTS)
+    r = parse_sample_request({"model": {"base_model": "m"}, "prompts_ref": ref, "num_samples": 2, "sampling": {}, "blob_dir": str(tmp_path)})
+    assert r.prompts == PROMPTS and r.num_samples == 2 and r.checkpoint is None and r.return_texts is False
+    assert r.sampling == SamplingParams(max_tokens=256, temperature=1.0, top_p=1.0, seed=0)
 
 
-def test_every_activity_the_workers_register_has_a_request_schema():
-    names = {fn.__temporal_activity_definition.name for fn in [*ACTIVITIES, wandb_log, math_verify_rollouts]}
-    assert names == set(VALIDATORS) == {"policy_sample", "train_step", "wandb_log", "math_verify_rollouts"}
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"blob_dir": None}, r"missing field 'blob_dir' \(got keys \["),
+        ({"prompts": None}, "needs `prompts` or `prompts_ref` \\(got neither\\)"),
+        ({"prompts": "hi"}, r"list of chat-message lists \(got str\)"),
+        ({"num_samples": 0}, r"num_samples must be >= 1 \(got 0\)"),
+    ],
+)
+def test_bad_sample_requests_say_what_was_received(tmp_path, change, message):
+    req = dict({"model": {"base_model": "m"}, "prompts": PROMPTS, "num_samples": 1, "sampling": {}, "blob_dir": str(tmp_path)}, **change)
+    with pytest.raises(InvalidRequest, match=message):
+        parse_sample_request(req)
 
 
-def test_a_malformed_train_step_is_refused_naming_each_field_and_the_value_received(tmp_path):
-    req = {
-        "run_id": "r",
-        "step": 0,
-        "model": dict(TINY, lora_rank=-2),
-        "checkpoint_in": None,
-        "loss": "reinforce",
-        "rollouts_ref": REF,
-        "advantages": [1.0],
-        "optim": dict(OPTIM, learning_rate="fast"),
-        "momentum": 0.9,
-    }
-    msg = str(refusal(train_step, req))
-    assert "invalid train_step request" in msg
-    assert "checkpoint_root: required, got nothing" in msg
-    assert "optim.learning_rate: 'fast' is not of type 'number'" in msg
-    assert "model.lora_rank: -2 is less than the minimum of 0 (got -2)" in msg
-    assert "loss: 'reinforce' is not one of ['importance_sampling', 'ppo', 'cross_entropy']" in msg
-    assert "momentum: not a field of this request" in msg and "got 0.9" in msg
-    assert not list(tmp_path.iterdir())  # refused before any work
+def test_train_step_request_and_adam_defaults():
+    req = {"run_id": "r", "step": "3", "model": {"base_model": "m"}, "checkpoint_root": "/c", "loss": "ppo", "optim": {"learning_rate": 1e-3}}
+    r = parse_train_step_request(req)
+    assert (r.step, r.loss, r.checkpoint_in, r.raw) == (3, "ppo", None, req)
+    # Adam β = (0.9, 0.95), no weight decay, no clipping unless asked
+    assert r.optim == AdamSettings(learning_rate=1e-3, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.0, grad_clip=0.0)
+    with pytest.raises(InvalidRequest, match=r"unknown loss 'dpo' \(expected importance_sampling, ppo or cross_entropy\)"):
+        parse_train_step_request(dict(req, loss="dpo"))
+    with pytest.raises(InvalidRequest, match="missing field 'checkpoint_root'"):
+        parse_train_step_request({k: v for k, v in req.items() if k != "checkpoint_root"})
+    with pytest.raises(InvalidRequest, match=r"optim needs learning_rate \(got \{'beta1': 0.9\}\)"):
+        adam_settings({"beta1": 0.9})
 
 
-def test_a_malformed_policy_sample_is_refused_before_the_model_loads(tmp_path):
-    req = sample_req(tmp_path / "blobs")
-    req["sampling"] = {"max_tokens": 0, "temperature": 1.0, "top_p": 1.5}
-    req["prompts_ref"] = dict(REF, sha256="not-hex")
-    msg = str(refusal(policy_sample, req))
-    assert "sampling.max_tokens: 0 is less than or equal to the minimum of 0 (got 0)" in msg
-    assert "sampling.top_p: 1.5 is greater than the maximum of 1 (got 1.5)" in msg
-    assert "sampling.seed: required, got nothing" in msg
-    assert "prompts_ref.sha256: 'not-hex' does not match" in msg
-    assert not (tmp_path / "blobs").exists()
-    assert "expects one JSON object" in str(refusal(policy_sample, ["not", "a", "dict"]))
+def test_sample_result_places_each_rollout_by_prompt_and_sample():
+    rollouts = [{"prompt_index": p, "sample_index": s, "token_ids": [0] * (p + s + 1), "text": f"{p}{s}"} for p in range(2) for s in range(2)]
+    res = sample_result(rollouts[::-1], 2, 2, {"uri": "x"}, True, 1.5)
+    assert res == {"rollouts_ref": {"uri": "x"}, "num_tokens": [[1, 2], [2, 3]], "texts": [["00", "01"], ["10", "11"]], "seconds": 1.5}
+    assert sample_result(rollouts, 2, 2, {"uri": "x"}, False, 0)["texts"] is None
 
 
-def test_the_grader_and_the_wandb_sink_check_their_requests_too(tmp_path):
-    assert "golds_ref: required, got nothing" in str(refusal(math_verify_rollouts, {"rollouts_ref": REF, "blob_dir": str(tmp_path)}))
-    msg = str(refusal(wandb_log, {"run_dir": str(tmp_path), "run_id": "x", "project": "p", "mode": "sometimes", "rows": []}))
-    assert "mode: 'sometimes' is not one of ['auto', 'online', 'offline']" in msg
+def test_both_backends_implement_the_backend_protocol():
+    from gepa_rl_trainer.backends.base import Backend
+    from gepa_rl_trainer.backends.local import LocalBackend
+    from gepa_rl_trainer.backends.tinker import TinkerBackend
 
-
-def test_the_requests_the_ts_side_builds_pass():
-    validate_request("policy_sample", sample_req("/tmp/blobs"))
-    validate_request("train_step", {"run_id": "c", "step": 3, "model": TINY, "checkpoint_in": None, "checkpoint_root": "/tmp/c", "loss": "cross_entropy", "sft_examples_ref": REF, "optim": OPTIM, "keep": False})
-    validate_request("wandb_log", {"run_dir": "/tmp/r", "run_id": "x/round0_rl", "project": "p", "mode": "auto", "rows": [{"key": "batch-0", "step": 1, "env/all/correct": 0.5, "checkpoint": "/c/0"}]})
+    assert isinstance(LocalBackend(), Backend)
+    assert isinstance(TinkerBackend(env={"TINKER_API_KEY": "k"}, service=object()), Backend)

@@ -12,6 +12,7 @@ from tinker.lib.public_interfaces.sampling_client import SamplingClient
 from tinker.lib.public_interfaces.training_client import TrainingClient
 
 from gepa_rl_trainer import blobs
+from gepa_rl_trainer.requests import adam_settings
 from gepa_rl_trainer.backends.tinker import (
     MissingTinkerKey,
     TinkerBackend,
@@ -62,7 +63,7 @@ def test_lora_and_adam_arguments_from_our_config():
         lora_client_args({"base_model": "m", "lora_rank": 0})
     with pytest.raises(InvalidRequest, match=r"\['conv1'\] have no Tinker equivalent"):
         lora_client_args({"base_model": "m", "lora_rank": 4, "lora_target_modules": ["q_proj", "conv1"]})
-    p = adam_params(OPTIM)
+    p = adam_params(adam_settings(OPTIM))
     assert isinstance(p, tinker.types.AdamParams)
     assert (p.learning_rate, p.beta1, p.beta2, p.eps, p.grad_clip_norm) == (4e-5, 0.9, 0.95, 1e-8, 1.0)
 

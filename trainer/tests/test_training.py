@@ -6,7 +6,7 @@ import pytest
 
 from conftest import OPTIM, TINY, sample_req
 from gepa_rl_trainer import blobs
-from gepa_rl_trainer.backends.local import LocalBackend
+from gepa_rl_trainer.backends.local import LocalBackend, forward_logprobs
 from gepa_rl_trainer.errors import InvalidRequest, NonFiniteLoss
 
 
@@ -208,7 +208,7 @@ def test_cross_entropy_loss_is_the_summed_nll_of_every_completion_token(backend,
     tok = backend.tokenizer("tiny-random")
     data = training_examples(req, tok)
     with torch.no_grad():
-        nll = -sum(float(lp_T.sum()) for lp_T, _ in backend._forward_logprobs(backend.live_model(TINY, None).model, tok, data))
+        nll = -sum(float(lp_T.sum()) for lp_T, _ in forward_logprobs(backend.live_model(TINY, None).model, tok, data, backend.device))
     m = backend.train_step(req)["metrics"]
     assert m["tokens"] == sum(len(d["completion"]) for d in data)
     assert m["loss"] == pytest.approx(nll, rel=1e-5)  # a sum, not a mean over tokens (Tinker's convention)

@@ -27,8 +27,9 @@ from .. import blobs
 from .. import checkpoints as ckpts
 from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
+from ..requests import AdamSettings, parse_sample_request, parse_train_step_request, sample_result
 
-LOSSES = {"importance_sampling", "ppo", "cross_entropy"}  # Tinker's ppo clips the ratio to [0.8, 1.2]
+# the loss names (requests.LOSS_NAMES) are Tinker's own: its ppo clips the ratio to [0.8, 1.2] as losses.py does
 ATTN = {"q_proj", "k_proj", "v_proj", "o_proj"}
 MLP = {"gate_proj", "up_proj", "down_proj"}
 UNEMBED = {"lm_head"}
@@ -91,16 +92,16 @@ def lora_client_args(model_ref: dict) -> dict:
     }
 
 
-def adam_params(optim: dict):
+def adam_params(optim: AdamSettings):
     import tinker
 
     return tinker.types.AdamParams(
-        learning_rate=float(optim["learning_rate"]),
-        beta1=float(optim.get("beta1", 0.9)),
-        beta2=float(optim.get("beta2", 0.95)),
-        eps=float(optim.get("eps", 1e-8)),
-        weight_decay=float(optim.get("weight_decay", 0.0)),
-        grad_clip_norm=float(optim.get("grad_clip", 0.0)),
+        learning_rate=optim.learning_rate,
+        beta1=optim.beta1,
+        beta2=optim.beta2,
+        eps=optim.eps,
+        weight_decay=optim.weight_decay,
+        grad_clip_norm=optim.grad_clip,
     )
 
 
@@ -200,14 +201,10 @@ class TinkerBackend:
 
     def train_step(self, req: dict) -> dict:
         t0 = time.time()
-        for f in ("run_id", "step", "model", "checkpoint_root", "loss", "optim"):
-            if req.get(f) is None:
-                raise InvalidRequest(f"request is missing field {f!r} (got keys {sorted(req)})")
+        r = parse_train_step_request(req)
         step, root, out_dir, keep, reused = ckpts.step_target(req, t0)
         if reused is not None:
             return reused
-        if req["loss"] not in LOSSES:
-            raise InvalidRequest(f"unknown loss {req['loss']!r} (expected importance_sampling, ppo or cross_entropy)")
         tc = self._training_client(req)
         arrays_D = self._arrays(req, tc.get_tokenizer())
         if not arrays_D:
@@ -221,11 +218,11 @@ class TinkerBackend:
             if loss is not None and not math.isfinite(float(loss)):
                 # no optimiser step: the remote weights stay those of checkpoint_in (the client is dropped below)
                 raise NonFiniteLoss(f"step {step}: loss={loss} is not finite; no checkpoint written, the last good checkpoint is {req.get('checkpoint_in')}")
-            opt = tc.optim_step(adam_params(req["optim"])).result()
+            opt = tc.optim_step(adam_params(r.optim)).result()
             name = checkpoint_name(req["run_id"], step)
             state_path = tc.save_state(name).result().path
             sampler_path = tc.save_weights_for_sampler(name).result().path
-            metrics = step_metrics(arrays_D, fb, getattr(opt, "metrics", None), float(req["optim"]["learning_rate"]))
+            metrics = step_metrics(arrays_D, fb, getattr(opt, "metrics", None), r.optim.learning_rate)
             with ckpts.writing(out_dir, step) as tmp:
                 ckpts.commit(tmp, out_dir, {
                     "run_id": req["run_id"], "step": step, "model": req["model"], "checkpoint_in": req.get("checkpoint_in"), "loss": req["loss"],
@@ -259,35 +256,22 @@ class TinkerBackend:
         import tinker
 
         t0 = time.time()
-        prompts = req.get("prompts")
-        if prompts is None:
-            if not req.get("prompts_ref"):
-                raise InvalidRequest("request needs `prompts` or `prompts_ref` (got neither)")
-            prompts = blobs.read_json(req["prompts_ref"])
-        n = int(req["num_samples"])
-        if n < 1:
-            raise InvalidRequest(f"num_samples must be >= 1 (got {n})")
-        ckpt = req.get("checkpoint")
-        sc = self._sampling_client(req["model"], ckpt)
+        r = parse_sample_request(req)
+        sc = self._sampling_client(r.model, r.checkpoint)
         tok = sc.get_tokenizer()
-        sp = req["sampling"]
-        prompt_ids_P = [chat_prompt_ids(tok, msgs) for msgs in prompts]
+        sp = r.sampling
+        prompt_ids_P = [chat_prompt_ids(tok, msgs) for msgs in r.prompts]
         stop = [tok.eos_token_id] if tok.eos_token_id is not None else None
         futures = [
             sc.sample(
                 prompt=tinker.types.ModelInput.from_ints(ids),
-                num_samples=n,
-                sampling_params=tinker.types.SamplingParams(
-                    max_tokens=int(sp.get("max_tokens", 256)), temperature=float(sp.get("temperature", 1.0)), top_p=float(sp.get("top_p", 1.0)),
-                    seed=int(sp.get("seed", 0)) + p, stop=stop,
-                ),
+                num_samples=r.num_samples,
+                sampling_params=tinker.types.SamplingParams(max_tokens=sp.max_tokens, temperature=sp.temperature, top_p=sp.top_p, seed=sp.seed + p, stop=stop),
             )
             for p, ids in enumerate(prompt_ids_P)
         ]  # all prompts in flight at once; collected in order
-        rollouts, num_tokens, texts = [], [], []
+        rollouts = []
         for p, fut in enumerate(futures):
-            num_tokens.append([])
-            texts.append([])
             for s, seq in enumerate(fut.result().sequences):
                 toks = list(seq.tokens)
                 if seq.logprobs is None or len(seq.logprobs) != len(toks):
@@ -295,7 +279,5 @@ class TinkerBackend:
                 text = tok.decode(toks, skip_special_tokens=True)
                 rollouts.append({"prompt_index": p, "sample_index": s, "prompt_token_ids": prompt_ids_P[p], "token_ids": toks,
                                  "logprobs": list(seq.logprobs), "text": text, "stop_reason": "length" if seq.stop_reason == "length" else "stop"})
-                num_tokens[-1].append(len(toks))
-                texts[-1].append(text)
-        ref = blobs.write_json(req["blob_dir"], {"model": req["model"], "checkpoint": ckpt, "rollouts": rollouts})
-        return {"rollouts_ref": ref, "num_tokens": num_tokens, "texts": texts if req.get("return_texts") else None, "seconds": time.time() - t0}
+        ref = blobs.write_json(r.blob_dir, {"model": r.model, "checkpoint": r.checkpoint, "rollouts": rollouts})
+        return sample_result(rollouts, len(prompt_ids_P), r.num_samples, ref, r.return_texts, time.time() - t0)

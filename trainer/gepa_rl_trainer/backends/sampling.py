@@ -1,0 +1,115 @@
+"""The local backend's sampling loop: batched, KV-cached generation with a private seeded generator,
+recording for every token the logprob of the distribution it was actually drawn from (the same
+sampling_log_softmax the learner scores under, so an on-policy ratio is 1).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import torch
+
+from ..errors import InvalidRequest
+from ..losses import sampling_log_softmax
+from ..requests import SamplingParams
+
+SAMPLE_BATCH = int(os.environ.get("GEPA_RL_SAMPLE_BATCH", "32"))
+
+
+def sample_rollouts(model, tok, prompt_ids_P: list[list[int]], n: int, sp: SamplingParams, device: torch.device, heartbeat: Callable[[str], None]) -> list[dict]:
+    """n rollouts per prompt, in (prompt, sample) order, generated SAMPLE_BATCH sequences at a time;
+    a prompt that leaves no room for max_tokens in the model's context is refused."""
+    ctx = int(getattr(model.config, "max_position_embeddings", 2048))
+    for i, ids in enumerate(prompt_ids_P):
+        if len(ids) + sp.max_tokens > ctx:
+            raise InvalidRequest(f"prompt {i} is {len(ids)} tokens; with max_tokens={sp.max_tokens} it exceeds the model's context of {ctx} tokens")
+    seqs = [(p, s) for p in range(len(prompt_ids_P)) for s in range(n)]
+    rollouts: list[dict] = []
+    for c in range(0, len(seqs), SAMPLE_BATCH):
+        chunk = seqs[c : c + SAMPLE_BATCH]
+        rollouts += generate(model, tok, prompt_ids_P, chunk, sp.max_tokens, sp.temperature, sp.top_p, sp.seed * 1_000_003 + c, device)
+        heartbeat(f"sampled {min(c + SAMPLE_BATCH, len(seqs))}/{len(seqs)}")
+    return rollouts
+
+
+def _left_padded(prompt_ids_P, chunk, pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(prompt_ids_P[p]) for p, _ in chunk)
+    tokens_BT = torch.full((len(chunk), width), pad, dtype=torch.long)
+    mask_BT = torch.zeros((len(chunk), width), dtype=torch.long)
+    for b, (p, _) in enumerate(chunk):
+        ids = prompt_ids_P[p]
+        tokens_BT[b, width - len(ids) :] = torch.tensor(ids)
+        mask_BT[b, width - len(ids) :] = 1
+    return tokens_BT.to(device), mask_BT.to(device)
+
+
+@torch.no_grad()
+def _decode_loop(model, tokens_BT, mask_BT, max_tokens: int, temperature: float, top_p: float, seed: int, pad: int, eos: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and the
+    logprob recorded is that of the distribution actually sampled from. Returns (tokens_BT, logprobs_BT)
+    of the new tokens; a finished row continues with pads."""
+    B = tokens_BT.shape[0]
+    greedy = temperature <= 0
+    gen = torch.Generator(device=device).manual_seed(seed % (2**63))
+    # Rows are left-padded: each row's first real token is position 0, as when it is sampled alone
+    # and as the learner (right-padded) sees it. Without these position ids the prefill would
+    # count the pads and every shorter row would be sampled from a shifted, wrong distribution.
+    positions_BT = (mask_BT.cumsum(dim=1) - 1).clamp(min=0)
+    out = model(input_ids=tokens_BT, attention_mask=mask_BT, position_ids=positions_BT, use_cache=True, logits_to_keep=1)
+    past = out.past_key_values
+    logits_BV = out.logits[:, -1, :].float()
+    positions_B = mask_BT.sum(dim=1)  # next position id per row: the decode steps continue from there
+    done_B = torch.zeros(B, dtype=torch.bool, device=device)
+    new_tokens: list[torch.Tensor] = []
+    new_logprobs: list[torch.Tensor] = []
+    for _ in range(max_tokens):
+        logp_BV = sampling_log_softmax(logits_BV, temperature, top_p)
+        if greedy:
+            next_B = logp_BV.argmax(dim=-1)
+        else:
+            next_B = torch.multinomial(logp_BV.exp(), 1, generator=gen).squeeze(-1)
+        lp_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
+        next_B = torch.where(done_B, torch.full_like(next_B, pad), next_B)
+        new_tokens.append(next_B)
+        new_logprobs.append(lp_B)
+        done_B = done_B | (next_B == eos)
+        if bool(done_B.all()):
+            break
+        mask_BT = torch.cat([mask_BT, torch.ones((B, 1), dtype=mask_BT.dtype, device=device)], dim=1)
+        out = model(input_ids=next_B[:, None], attention_mask=mask_BT, position_ids=positions_B[:, None], past_key_values=past, use_cache=True)
+        positions_B = positions_B + 1
+        past = out.past_key_values
+        logits_BV = out.logits[:, -1, :].float()
+    toks_BT = torch.stack(new_tokens, dim=1).cpu() if new_tokens else torch.zeros((B, 0), dtype=torch.long)
+    lps_BT = torch.stack(new_logprobs, dim=1).cpu() if new_logprobs else torch.zeros((B, 0))
+    return toks_BT, lps_BT
+
+
+def _rollout(tok, prompt_ids: list[int], toks_T: torch.Tensor, lps_T: torch.Tensor, p: int, s: int, eos: int) -> dict:
+    """One row's tokens up to and including its first EOS ("stop"), else all of them ("length")."""
+    ids: list[int] = []
+    lps: list[float] = []
+    stop = "length"
+    for t in range(toks_T.shape[0]):
+        tid = int(toks_T[t])
+        ids.append(tid)
+        lps.append(max(float(lps_T[t]), -1e4))
+        if tid == eos:
+            stop = "stop"
+            break
+    return {
+        "prompt_index": p,
+        "sample_index": s,
+        "prompt_token_ids": list(prompt_ids),
+        "token_ids": ids,
+        "logprobs": lps,
+        "text": tok.decode(ids, skip_special_tokens=True),
+        "stop_reason": stop,
+    }
+
+
+def generate(model, tok, prompt_ids_P, chunk, max_tokens, temperature, top_p, seed, device) -> list[dict]:
+    """Rollouts of one batch: chunk lists (prompt index, sample index) per row."""
+    tokens_BT, mask_BT = _left_padded(prompt_ids_P, chunk, tok.pad_token_id, device)
+    toks_BT, lps_BT = _decode_loop(model, tokens_BT, mask_BT, max_tokens, temperature, top_p, seed, tok.pad_token_id, tok.eos_token_id, device)
+    return [_rollout(tok, prompt_ids_P[p], toks_BT[b], lps_BT[b], p, s, tok.eos_token_id) for b, (p, s) in enumerate(chunk)]
