@@ -64,6 +64,7 @@ import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
 import { runPolicy, type RunOn } from './policy';
 import { gepaEvalSeed, gepaReflectionSeed } from '../core/seeds';
+import { testProblems } from '../core/rl';
 
 export const frontierQuery = defineQuery<ReturnType<typeof frontier>>('frontier');
 export const candidatesQuery = defineQuery<Array<{ id: number; parents: number[]; val_mean: number; prompt: string; components: Record<string, string> }>>('candidates');
@@ -336,7 +337,7 @@ async function reflect(run: GepaRun, args: Parameters<typeof ts.proposeComponent
 /** gepa.eval_test: the seed and the best candidate on the test split (not counted in the budget, as the reference). */
 async function evaluateOnTest(run: GepaRun, state: GepaState, bestId: number): Promise<FinalTest> {
   run.view.phase = 'test evaluation';
-  const testIdx = Array.from({ length: Math.min(run.input.n_eval ?? run.sizes.test, run.sizes.test) }, (_, i) => i);
+  const testIdx = testProblems(run.input.n_eval, run.sizes.test);
   const best = await evaluate(run, 'test', testIdx, candidatePrompt(state, state.candidates[bestId]), run.input.run.seed);
   const seed = bestId === 0 ? best : await evaluate(run, 'test', testIdx, candidatePrompt(state, state.candidates[0]), run.input.run.seed);
   return { test_score: mean(best.scores), seed_test_score: mean(seed.scores), n_test: testIdx.length };
