@@ -12,18 +12,13 @@ import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { betweenWaves, installControl } from './control';
 import { progress, statusQueries } from './messages';
 import { runPolicyInWaves } from './policy';
+import type { TraceStats } from '../core/expert';
 
-export interface TraceGenerationResult {
+/** The trace statistics (core/expert/traces.ts) of the run, where its files are, and whether it stopped early. */
+export interface TraceGenerationResult extends TraceStats {
   run_id: string;
   run_dir: string;
   sft_examples_file: string;
-  total: number;
-  successes: number;
-  fallbacks: number;
-  success_rate: number;
-  mean_attempts: number;
-  skipped: number;
-  skipped_no_ground_truth: number;
   /** stopped early: the files cover the problems of the waves done */
   stopped: boolean;
 }
