@@ -16,7 +16,7 @@ import { adoptsGepaPrompt, alternationPhases, gepaPhaseSeed, type PhasePlan } fr
 import type { RunPaths } from '../activities/run';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, type Control } from './control';
-import { progress, statusQueries, stopSignal } from './messages';
+import { progress, setPromptUpdate, statusQueries, stopSignal } from './messages';
 
 export interface PhaseRecord {
   round: number;
@@ -123,7 +123,7 @@ async function recordPromptChange(alt: Alternation, key: string, phase: PhasePla
 async function runPhase(alt: Alternation, phase: PhasePlan): Promise<void> {
   const childId = `${alt.run_id}-${phase.folder}`;
   alt.s.current = { id: childId, kind: phase.kind, round: phase.round };
-  if (alt.s.prompt !== alt.s.recorded_prompt) await recordPromptChange(alt, `${phase.folder}-before`, phase, 'set_prompt', alt.s.recorded_prompt, alt.s.prompt);
+  if (alt.s.prompt !== alt.s.recorded_prompt) await recordPromptChange(alt, `${phase.folder}-before`, phase, setPromptUpdate.name, alt.s.recorded_prompt, alt.s.prompt);
   const before = alt.s.prompt;
   const { score, adopted } = phase.kind === 'gepa' ? await gepaPhase(alt, phase, childId) : { score: await trainingPhase(alt, phase, childId), adopted: false };
   alt.s.phases.push({ round: phase.round, kind: phase.kind, folder: phase.folder, workflow_id: childId, prompt_before: before, prompt_after: alt.s.prompt, checkpoint_after: alt.s.checkpoint, score });
@@ -131,7 +131,7 @@ async function runPhase(alt: Alternation, phase: PhasePlan): Promise<void> {
   await logMetrics(alt.paths, alt.input.run, [
     { key: phase.folder, step: alt.s.phases.length, phase: phase.folder, 'alternation/round': phase.round, 'alternation/prompt_changed': changed ? 1 : 0, 'alternation/score': score },
   ], alt.control);
-  if (changed) await recordPromptChange(alt, phase.folder, phase, adopted ? 'gepa' : 'set_prompt', before, alt.s.prompt);
+  if (changed) await recordPromptChange(alt, phase.folder, phase, adopted ? 'gepa' : setPromptUpdate.name, before, alt.s.prompt);
   alt.s.current = null;
 }
 
