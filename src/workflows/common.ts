@@ -31,7 +31,7 @@ export const ts = proxyActivities<typeof tsActivities>({
  * Trainer calls can be long (a batch of samples, a train step on CPU); they heartbeat, so a killed
  * trainer worker is noticed after the heartbeat timeout and the call is retried on another one.
  */
-export function trainerActivities(heartbeatTimeoutS = 120) {
+export function trainerActivities(heartbeatTimeoutS = 30) {
   return proxyActivities<TrainerActivities>({
     taskQueue: TRAINER_TASK_QUEUE,
     startToCloseTimeout: '60 minutes',
