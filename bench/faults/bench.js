@@ -155,8 +155,13 @@ function activities(h) {
   return [...byEvent.values()];
 }
 
-/** Activities in flight now (root and running children): `${workflowId}/${activityId}`. */
-async function inFlight(client, workflowId) {
+/**
+ * Activities in flight (root and running children): `${workflowId}/${activityId}`. With `startedBy`:
+ * only those a worker had started by then (asked right after a kill, before the restart: what the
+ * dead process held, which the server still counts as running; the snapshot before the kill can miss
+ * a call dispatched in between).
+ */
+async function inFlight(client, workflowId, startedBy) {
   const ids = [workflowId];
   try {
     const hs = await histories(client, workflowId);
@@ -168,7 +173,10 @@ async function inFlight(client, workflowId) {
   for (const id of ids) {
     const d = await client.workflow.getHandle(id).describe().catch(() => null);
     if (!d || d.status.name !== 'RUNNING') continue;
-    for (const p of d.raw.pendingActivities ?? []) out.push(`${id}/${p.activityId}`);
+    for (const p of d.raw.pendingActivities ?? []) {
+      const started = p.lastStartedTime ? ms(p.lastStartedTime) : null;
+      if (startedBy === undefined || (started !== null && started <= startedBy && (p.state === 2 || p.state === 'PENDING_ACTIVITY_STATE_STARTED'))) out.push(`${id}/${p.activityId}`);
+    }
   }
   return out;
 }
@@ -301,6 +309,7 @@ async function killLoop(client, runs, kills) {
     for (const r of runs) if (r.running && (name !== 'lm' || r.spec.lm) && (await isRunning(client, r))) hit.push({ r, pending: await inFlight(client, r.id) });
     process.kill(pid, 'SIGKILL');
     const at = Date.now();
+    if (name !== 'temporal') for (const h of hit) h.pending = [...new Set([...h.pending, ...(await inFlight(client, h.r.id, at))])];
     const up = stackUp(anyLm);
     const restartS = (Date.now() - at) / 1000;
     process.stdout.write(`  kill -9 ${name} (pid ${pid}): hits ${hit.map((h) => `${h.r.key} (+${((at - h.r.t0) / 1000).toFixed(0)}s, ${h.pending.length} in flight)`).join(', ') || 'no run'}; restarted in ${restartS.toFixed(0)}s${/healthy after/.test(up) ? '' : ' (nothing to restart)'}\n`);
