@@ -60,7 +60,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const POLICY = arg('policy', 'smollm2-135m-instruct');
 const MODEL = [`policy.base_model=${POLICY}`, 'policy.max_tokens=12', 'task.n_val=3', 'task.n_test=2'];
 const RUNS = {
-  rl: { cmd: 'rl', type: 'rlTraining', lm: false, args: ['env=arithmetic', 'n_batches=3', 'groups_per_batch=2', 'group_size=2', 'eval_every=0', 'n_eval=2', ...MODEL] },
+  rl: { cmd: 'rl', type: 'rlTraining', lm: false, args: ['env=arithmetic', 'n_batches=6', 'groups_per_batch=2', 'group_size=2', 'eval_every=0', 'n_eval=2', ...MODEL] },
   gepa: { cmd: 'gepa', type: 'gepaOptimization', lm: true, args: ['env=arithmetic', 'max_metric_calls=15', 'gepa.minibatch_size=2', 'gepa.parallelism=2', 'reflection.max_tokens=128', ...MODEL] },
   expert: {
     cmd: 'expert-iteration',
