@@ -68,7 +68,8 @@ bench-rl-vs-trl: setup
 
 # kill -9 of random stack processes (trainer, TS worker, Temporal, LM server) at random moments during
 # rlTraining, gepaOptimization, expertIteration and gepaRlAlternation runs on the local model; checks
-# rows lost/duplicated, budget, redone sampling and recovery time. Overrides: make bench-faults ARGS="--kills 5".
+# rows lost/duplicated, budget, redone sampling and recovery time. Overrides: make bench-faults
+# ARGS="--kills 3 --workflows rl,gepa --procs trainer,worker --seed 2 --delay 5,25 --parallel --policy tiny-random".
 bench-faults: setup
 	@bash bench/faults/run.sh $(ARGS)
 

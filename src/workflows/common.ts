@@ -21,7 +21,7 @@ import { mean, type MetricsRow } from '../core/metrics';
  * Every TS activity heartbeats while it runs (src/activities/pulse.ts), so the heartbeat timeout is
  * seconds: an attempt on a dead TS worker is retried within it, not after the start-to-close timeout.
  */
-export const TS_HEARTBEAT_TIMEOUT = '30 seconds';
+export const TS_HEARTBEAT_TIMEOUT = '20 seconds';
 export const ts = proxyActivities<typeof tsActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: TS_HEARTBEAT_TIMEOUT,
@@ -32,7 +32,7 @@ export const ts = proxyActivities<typeof tsActivities>({
  * Trainer calls can be long (a batch of samples, a train step on CPU); they heartbeat, so a killed
  * trainer worker is noticed after the heartbeat timeout and the call is retried on another one.
  */
-export function trainerActivities(heartbeatTimeoutS = 120) {
+export function trainerActivities(heartbeatTimeoutS = 20) {
   return proxyActivities<TrainerActivities>({
     taskQueue: TRAINER_TASK_QUEUE,
     startToCloseTimeout: '60 minutes',
@@ -48,7 +48,7 @@ export function trainerActivities(heartbeatTimeoutS = 120) {
 const grader = proxyActivities<GraderActivities>({
   taskQueue: GRADER_TASK_QUEUE,
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidRequest'] },
 });
 

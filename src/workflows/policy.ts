@@ -11,16 +11,17 @@ import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { fractionTrue, mean } from '../core/metrics';
-import { modelRef, scoreRollouts, trainerActivities, ts } from './common';
+import { modelRef, scoreRollouts, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
 import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
 
 /**
- * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step (a
- * silent worker is noticed within 2 minutes and the episode resumes elsewhere from its last step).
+ * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step and
+ * pulsing while a call waits (src/activities/pulse.ts): a dead worker is noticed within the TS
+ * heartbeat timeout (seconds) and the episode resumes elsewhere from its last step.
  */
 const tau2 = proxyActivities<typeof tau2Activities>({
   startToCloseTimeout: '45 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: TS_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 6, nonRetryableErrorTypes: [PROVIDER_CONFIG_FAILURE] },
 });
 

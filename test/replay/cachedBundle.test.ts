@@ -1,0 +1,23 @@
+/**
+ * The TS worker's workflow bundle is made once per build and reused by every later start (a restarted
+ * worker polls again without ~25 s of webpack on a busy CPU), and the cached bundle is the real
+ * thing: a committed history replays with it, the error boundary compiled in.
+ */
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { cachedWorkflowBundle } from '../../src/workflowBundle';
+
+test('bundled once, then reused; a committed history replays with the cached bundle', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bundle-'));
+  const first = await cachedWorkflowBundle(dir);
+  const made = statSync(first.workflowBundle.codePath).mtimeMs;
+  const second = await cachedWorkflowBundle(dir);
+  expect(second.workflowBundle.codePath).toBe(first.workflowBundle.codePath);
+  expect(statSync(second.workflowBundle.codePath).mtimeMs).toBe(made); // not bundled again
+  expect(readdirSync(dir)).toEqual([path.basename(first.workflowBundle.codePath)]); // no temporary file left
+  expect(second.interceptors.activity.length).toBe(1); // the heartbeat pulse
+  const history = JSON.parse(readFileSync(path.resolve(__dirname, '../histories/rlTraining.json'), 'utf8'));
+  await Worker.runReplayHistory(second, history, 'cached-bundle');
+}, 300_000);
