@@ -10,6 +10,7 @@
 #                           (data_seed=0), so the seeds differ only in the runs' random choices
 #   GEPA_RL_ABLATION_TEST   test problems scored at the start and the end (default 64)
 #   GEPA_RL_ABLATION_SCALE  multiplies the training sizes (default 1)
+#   GEPA_RL_ABLATION_EI_ROUNDS  rounds of the two expert-iteration ablations (default 2)
 # The stack is this checkout's (scripts/stack.sh with GEPA_RL_TEMPORAL_PORT etc.); results go to
 # .data/logs/ablations-<time>/results.jsonl (one row per run) and the table to stdout.
 set -euo pipefail
@@ -19,6 +20,7 @@ bash scripts/stack.sh up
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-localhost:${GEPA_RL_TEMPORAL_PORT:-7233}}
 S=${GEPA_RL_ABLATION_SCALE:-1}
 N_TEST=${GEPA_RL_ABLATION_TEST:-64}
+EI_ROUNDS=${GEPA_RL_ABLATION_EI_ROUNDS:-2}
 read -r -a SEEDS <<<"${GEPA_RL_ABLATION_SEEDS:-0 1 2}"
 STAMP=$(date +%H%M%S)
 PROMPT="You are a calculator. Reply with only the number."
@@ -48,8 +50,8 @@ for seed in "${SEEDS[@]}"; do
     case $a in
       rl) run_one rl "$seed" rl "${TASK[@]}" "system_prompt=$PROMPT" "${RL[@]}" n_batches=$((3 * S)) ;;
       gepa-rl) run_one gepa-rl "$seed" gepa-rl "${TASK[@]}" "seed_prompt=$PROMPT" parallelism=1 "${RL[@]}" n_rounds=1 gepa_iterations=2 max_metric_calls=$((24 * S)) reflection.max_tokens=160 rl_batches_per_round=$((3 * S)) ;;
-      ei-no-hints) run_one ei-no-hints "$seed" expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" n_eval=$N_TEST n_rounds=2 use_hints=false ;;
-      ei-hints) run_one ei-hints "$seed" expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" n_eval=$N_TEST "${HINTS[@]}" n_rounds=2 use_hints=true ;;
+      ei-no-hints) run_one ei-no-hints "$seed" expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" n_eval=$N_TEST n_rounds=$EI_ROUNDS use_hints=false ;;
+      ei-hints) run_one ei-hints "$seed" expert-iteration "${TASK[@]}" "system_prompt=$PROMPT" "${EI[@]}" n_eval=$N_TEST "${HINTS[@]}" n_rounds=$EI_ROUNDS use_hints=true ;;
       gepa-rl-ei) run_one gepa-rl-ei "$seed" gepa-rl "${TASK[@]}" "seed_prompt=$PROMPT" parallelism=1 "${RL[@]}" "${EI[@]}" n_rounds=1 gepa_iterations=2 max_metric_calls=$((24 * S)) reflection.max_tokens=160 rl_batches_per_round=$((3 * S)) "${HINTS[@]}" expert_rounds_per_round=1 ;;
       *) echo "unknown ablation $a (expected: ${ALL[*]})" >&2; exit 2 ;;
     esac

@@ -23,12 +23,12 @@ N_PROBLEMS = max(10, (GROUPS * STEPS * 5 + 3) // 4 + 2)
 
 
 def problems(n, seed=0):
-    rnd = random.Random(seed)
-    out = []
-    for _ in range(n):
-        a, b = rnd.randint(10, 99), rnd.randint(10, 99)
-        out.append((f"What is {a} + {b}? Answer with just the number.", str(a + b)))
-    return out
+    """n distinct one-digit additions. SmolLM2-135M at T=1 gets about a fifth right, so most groups of 4
+    have mixed rewards (two-digit sums: ~2% right, and whole steps had every advantage zero)."""
+    pairs = [(a, b) for a in range(1, 10) for b in range(1, 10)]
+    if n > len(pairs):
+        raise ValueError(f"at most {len(pairs)} distinct problems (asked for {n}): lower BENCH_STEPS or BENCH_GROUPS")
+    return [(f"What is {a} + {b}? Answer with just the number.", str(a + b)) for a, b in random.Random(seed).sample(pairs, n)]
 
 
 def reward(text, gold):

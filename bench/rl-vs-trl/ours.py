@@ -79,13 +79,16 @@ def steps(events):
         mine = mine[: samples_row + 1]
         begin = acts[i]["scheduled"]
         end = acts[j]["scheduled"] if j is not None else next(x for x in wft_done if x >= mine[-1]["completed"])
-        sample = next(a for a in mine if a["name"] == "policy_sample")
-        score = [a for a in mine if a["name"] in SCORE]
-        train = [a for a in mine if a["name"] == "train_step"]
+        # the step's own work: its policy_sample, the grading of those rollouts, its train_step; what
+        # follows them before the metrics row is the test evaluation (only in the last step)
+        i_sample = next(n for n, a in enumerate(mine) if a["name"] == "policy_sample")
+        i_score = [n for n, a in enumerate(mine) if a["name"] in SCORE and n > i_sample]
+        i_score = i_score[: next((m for m, n in enumerate(i_score) if mine[n]["name"] == "scoreRollouts"), len(i_score)) + 1]
+        i_train = [n for n, a in enumerate(mine) if a["name"] == "train_step"]
         metrics_row = next(n for n, a in enumerate(mine) if a["name"] == "appendRows" and a["input"]["file"] == "metrics.jsonl")
-        last_update = max(n for n, a in enumerate(mine) if a["name"] in SCORE | {"train_step"} and n < metrics_row)
-        ev_acts = mine[last_update + 1 : metrics_row]  # the test evaluation (absent but in the last step)
+        ev_acts = mine[max(i_score + i_train) + 1 : metrics_row]
         eval_s = ev_acts[-1]["completed"] - ev_acts[0]["scheduled"] if ev_acts else 0.0
+        sample, score, train = mine[i_sample], [mine[n] for n in i_score], [mine[n] for n in i_train]
         step_s = end - begin - eval_s
         parts = {"sample_s": run_span(sample), "score_s": sum(map(run_span, score)), "train_s": sum(map(run_span, train))}
         out.append({

@@ -35,7 +35,7 @@ stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
 trap 'stack down >/dev/null 2>&1 || true' EXIT
 stack down >/dev/null 2>&1 || true
 rm -rf "$GEPA_RL_STACK_DIR" && mkdir -p "$GEPA_RL_STACK_DIR"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores), torch threads per process: $OMP_NUM_THREADS"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(getconf _NPROCESSORS_ONLN) cores), torch threads per process: $OMP_NUM_THREADS"
 stack up --no-lm >/dev/null
 ID=rl-vs-trl-$(date +%H%M%S)
 W=$GEPA_RL_STACK_DIR/work && mkdir -p "$W"

@@ -1,6 +1,6 @@
 """TRL's GRPOTrainer on the same model, prompts, group size, batch and steps as our run (beta=0, the
 closest loss to our importance-sampling loss; LoRA with the same rank and targets; the same learning
-rate, gradient clip 1.0 and sampling settings).
+rate, gradient clip 1.0 and sampling settings; no gradient checkpointing, as ours).
 
   trl_grpo.py BATCHES.json   (the exact prompts of each of our steps, in order, written by ours.py)
 
@@ -63,6 +63,9 @@ cfg = GRPOConfig(
     temperature=1.0,
     top_p=1.0,
     max_grad_norm=1.0,
+    # GRPOConfig turns gradient checkpointing on by default (recomputing activations in backward);
+    # our trainer does not checkpoint, so neither does TRL here: the same computation on both sides
+    gradient_checkpointing=False,
     shuffle_dataset=False,
     seed=SEED,
 )
