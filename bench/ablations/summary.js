@@ -2,7 +2,8 @@
 // bench/ablations/summary.js: the numbers of bench/ablations/run.sh.
 //   summary.js row NAME SEED RUN_DIR SECONDS   one JSON row for one run (start/end test accuracy from its metrics.jsonl files)
 //   summary.js print-row < row.json            that row as a line of the per-run table
-//   summary.js table results.jsonl             mean and spread over the seeds, one line per ablation (markdown)
+//   summary.js table results.jsonl...          mean and spread over the seeds, one line per ablation (markdown);
+//                                              several files (runs of several invocations) are read as one
 const fs = require('fs');
 const path = require('path');
 
@@ -49,8 +50,10 @@ function stats(xs) {
   return { mean, sd, min: Math.min(...xs), max: Math.max(...xs), n };
 }
 
-function table(file) {
-  const rs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.start !== null && r.end !== null);
+function table(files) {
+  const rs = files
+    .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+    .filter((r) => r.start !== null && r.end !== null);
   const names = [...new Set(rs.map((r) => r.name))];
   const lines = ['| ablation | seeds | start test acc (mean ± sd) | end test acc (mean ± sd) | end − start (mean, min..max) | wall per run (mean s) |', '|---|---|---|---|---|---|'];
   for (const n of names) {
@@ -59,7 +62,8 @@ function table(file) {
     const e = stats(g.map((r) => r.end));
     const d = stats(g.map((r) => r.end - r.start));
     const w = stats(g.map((r) => r.wall_s));
-    lines.push(`| ${n} | ${g.map((r) => r.seed).join(',')} | ${f3(s.mean)} ± ${f3(s.sd)} | ${f3(e.mean)} ± ${f3(e.sd)} | ${d.mean >= 0 ? '+' : ''}${f3(d.mean)} (${f3(d.min)}..${f3(d.max)}) | ${w.mean.toFixed(0)} |`);
+    const pm = (x) => (x.n > 1 ? `${f3(x.mean)} ± ${f3(x.sd)}` : `${f3(x.mean)} (one seed)`);
+    lines.push(`| ${n} | ${g.map((r) => r.seed).join(',')} | ${pm(s)} | ${pm(e)} | ${d.mean >= 0 ? '+' : ''}${f3(d.mean)} (${f3(d.min)}..${f3(d.max)}) | ${w.mean.toFixed(0)} |`);
   }
   return lines.join('\n');
 }
@@ -67,8 +71,8 @@ function table(file) {
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'row') console.log(JSON.stringify(row(...args)));
 else if (cmd === 'print-row') console.log(printRow(JSON.parse(fs.readFileSync(0, 'utf8'))));
-else if (cmd === 'table') console.log(table(args[0]));
+else if (cmd === 'table') console.log(table(args));
 else {
-  console.error('usage: summary.js row NAME SEED RUN_DIR SECONDS | print-row < row.json | table results.jsonl');
+  console.error('usage: summary.js row NAME SEED RUN_DIR SECONDS | print-row < row.json | table results.jsonl...');
   process.exit(2);
 }
