@@ -23,8 +23,11 @@ function metricRows(dir) {
 
 function row(name, seed, dir, secs) {
   const rows = metricRows(dir);
-  // phases in run order (round0_gepa < round0_rl < round0_expert ... by folder name, then step)
-  const test = rows.filter((r) => typeof r['test/env/all/correct'] === 'number').sort((a, b) => a.dir.localeCompare(b.dir) || a.step - b.step);
+  // phases in run order: an alternation's own metrics.jsonl has one row per phase, keyed by its folder
+  // (round0_gepa, round0_rl, round0_expert, round1_gepa ...), in the order they ran
+  const phases = rows.filter((r) => r.dir === dir && /^round\d+_/.test(String(r.key))).map((r) => path.join(dir, r.key));
+  const order = (d) => (d === dir ? -1 : phases.indexOf(d));
+  const test = rows.filter((r) => typeof r['test/env/all/correct'] === 'number').sort((a, b) => order(a.dir) - order(b.dir) || a.step - b.step);
   const ex = rows.filter((r) => 'expert/hints' in r || 'expert/distill_steps' in r);
   const sum = (k) => ex.reduce((a, r) => a + (typeof r[k] === 'number' ? r[k] : 0), 0);
   const out = { name, seed: Number(seed), start: test[0]?.['test/env/all/correct'] ?? null, end: test[test.length - 1]?.['test/env/all/correct'] ?? null, n_test_evals: test.length, wall_s: Number(secs) };
