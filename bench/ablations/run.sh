@@ -58,5 +58,5 @@ for seed in "${SEEDS[@]}"; do
   done
 done
 echo
-node bench/ablations/summary.js table "$RESULTS"
+if [ -s "$RESULTS" ]; then node bench/ablations/summary.js table "$RESULTS"; else echo "no run finished: nothing to tabulate"; fi
 echo "logs and results.jsonl: $LOG_DIR"
