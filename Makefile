@@ -61,8 +61,9 @@ bench-gepa: setup
 bench-rl: setup
 	@bash bench/rl-arithmetic/run.sh $(ARGS)
 
-# Our RL phase vs TRL's GRPOTrainer (own venv bench/.venv-trl, made on first run): seconds per step,
-# peak memory and the ratios.
+# Our rlTraining workflow (on a stack of its own) vs TRL's GRPOTrainer on the same prompts (own venv
+# bench/.venv-trl, made on first run): seconds per step, our step's orchestration share, peak memory
+# and the ratios (bench/rl-vs-trl/README.md).
 bench-rl-vs-trl: setup
 	@bash bench/rl-vs-trl/run.sh
 

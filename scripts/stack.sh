@@ -3,12 +3,15 @@
 #   scripts/stack.sh up [--no-lm]   start what is not running, wait until healthy
 #   scripts/stack.sh down           stop by pid
 #   scripts/stack.sh status         one line per process
-# Logs: .data/logs/<name>.log   pids: .data/pids/<name>.pid
+# Logs: .data/logs/<name>.log   pids: .data/pids/<name>.pid   Temporal's state: .data/temporal.db
+# GEPA_RL_STACK_DIR=<dir> keeps logs, pids and Temporal's state there instead of .data, so a second
+# stack (other ports) can run beside the first one (bench/rl-vs-trl starts its own this way).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-LOGS=$ROOT/.data/logs
-PIDS=$ROOT/.data/pids
+STATE=${GEPA_RL_STACK_DIR:-$ROOT/.data}
+LOGS=$STATE/logs
+PIDS=$STATE/pids
 mkdir -p "$LOGS" "$PIDS"
 
 TEMPORAL_PORT=${GEPA_RL_TEMPORAL_PORT:-7233}
@@ -92,7 +95,7 @@ up() {
     port_taken "$TEMPORAL_PORT" temporal && die "port $TEMPORAL_PORT is already in use by another process (not started by this stack). Fix: stop it (\`make down\`, or find it with \`ss -ltnp | grep $TEMPORAL_PORT\`) or set GEPA_RL_TEMPORAL_PORT."
     port_taken "$UI_PORT" temporal && die "port $UI_PORT (Temporal Web UI) is already in use. Fix: stop that process or set GEPA_RL_UI_PORT."
     local t0=$SECONDS
-    start temporal .venv/bin/temporal server start-dev --db-filename "$ROOT/.data/temporal.db" \
+    start temporal .venv/bin/temporal server start-dev --db-filename "$STATE/temporal.db" \
       --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" --log-level warn
     wait_for temporal .venv/bin/temporal operator cluster health --address "$TEMPORAL_ADDRESS"
     echo $(( SECONDS - t0 )) > "$LOGS/temporal.start_seconds"
@@ -131,7 +134,7 @@ up() {
     echo "$build" > "$PIDS/worker.build"
     wait_for worker log_has worker "worker ready"
   fi
-  say "up: Temporal $TEMPORAL_ADDRESS, Web UI http://localhost:$UI_PORT, logs in .data/logs/"
+  say "up: Temporal $TEMPORAL_ADDRESS, Web UI http://localhost:$UI_PORT, logs in $LOGS/"
 }
 
 stop_one() {

@@ -1,26 +1,52 @@
 #!/usr/bin/env bash
-# bench/rl-vs-trl: our RL phase vs TRL's GRPOTrainer, side by side in one script, each in its own
-# process (peak memory per process). Prints seconds per step, peak RSS and the ratios.
-# TRL lives in the bench's own venv (bench/.venv-trl), created on first run.
+# bench/rl-vs-trl: our RL (the real rlTraining workflow, on a stack of its own: Temporal dev server,
+# TS worker, trainer worker) vs TRL's GRPOTrainer, on the same model, the same prompts batch by batch,
+# group size, LoRA, learning rate and sampling settings. Prints per-step time on both sides, our step's
+# breakdown (sampling, grading, training, orchestration) from the workflow history, and the ratios of
+# step time and peak memory. Steps compared: after step 0 (warm-up on both sides), those that trained
+# on both sides (a step whose advantages were all zero is not counted).
+# TRL lives in the bench's own venv (bench/.venv-trl, created on first run: trl and datasets from PyPI
+# on top of the project venv's torch/transformers/peft, so both sides run the same torch).
+#   bash bench/rl-vs-trl/run.sh
+# Settings (environment): BENCH_STEPS (5), BENCH_GROUPS (4 problems per step), BENCH_GROUP_SIZE (4),
+# BENCH_MAX_TOKENS (32), BENCH_SEED (0: our run seed and TRL's), OMP_NUM_THREADS (1, both sides:
+# on a shared, busy machine torch's threads wait on each other at every op, and one thread per
+# process ran a 64x576 matmul 8.5x faster than two on this 2-core box at load 20; raise it on a quiet one),
+# GEPA_RL_BENCH_TEMPORAL_PORT / GEPA_RL_BENCH_UI_PORT (7333 / 8333: the bench's own Temporal server).
 set -euo pipefail
 cd "$(dirname "$0")"
+HERE=$PWD
 ROOT=$(cd ../.. && pwd)
 VENV=$ROOT/bench/.venv-trl
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q torch==2.13.0
-  "$VENV/bin/pip" install -q trl==1.16.0 transformers==5.23.0 peft==0.21.2 gguf==0.19.0 datasets==5.2.0
+  echo "$(cd "$ROOT/.venv" && pwd -P)/lib/python3.11/site-packages" > "$VENV/lib/python3.11/site-packages/gepa_rl_project_venv.pth"
+  "$VENV/bin/pip" install -q --disable-pip-version-check trl==1.16.0 datasets==5.2.0
 fi
+bash "$ROOT/scripts/setup.sh" >/dev/null
 "$ROOT/.venv/bin/python" prepare_model.py >/dev/null 2>&1
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-ours=$("$ROOT/.venv/bin/python" ours.py 2>/dev/null | tail -n 1)
-trl=$("$VENV/bin/python" trl_grpo.py 2>/tmp/trl-bench.err | tail -n 1) || { echo "TRL run failed:"; tail -20 /tmp/trl-bench.err; exit 1; }
-python3 - "$ours" "$trl" <<'PY'
-import json, sys
-o, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-for r in (o, t):
-    extra = f", {r['trained_steps']} of {len(r['step_times'])} steps had a non-zero advantage and trained" if 'trained_steps' in r else ''
-    print(f"{r['name']:>8}: {r['seconds_per_step']:.2f} s/step (steps {', '.join(f'{x:.1f}' for x in r['step_times'])}), peak RSS {r['peak_rss_mib']:.0f} MiB{extra}")
-print(f"ratio step time ours/TRL: {o['seconds_per_step'] / t['seconds_per_step']:.2f}x (target <= 0.8x)")
-print(f"ratio peak memory ours/TRL: {o['peak_rss_mib'] / t['peak_rss_mib']:.2f}x")
-PY
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+
+# our side: a fresh stack of its own (its own ports, state, logs), stopped on exit
+export GEPA_RL_STACK_DIR=$HERE/.stack
+export GEPA_RL_TEMPORAL_PORT=${GEPA_RL_BENCH_TEMPORAL_PORT:-7333} GEPA_RL_UI_PORT=${GEPA_RL_BENCH_UI_PORT:-8333}
+export TEMPORAL_ADDRESS=localhost:$GEPA_RL_TEMPORAL_PORT
+stack() { bash "$ROOT/scripts/stack.sh" "$@"; }
+trap 'stack down >/dev/null 2>&1 || true' EXIT
+stack down >/dev/null 2>&1 || true
+rm -rf "$GEPA_RL_STACK_DIR" && mkdir -p "$GEPA_RL_STACK_DIR"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(getconf _NPROCESSORS_ONLN) cores), torch threads per process: $OMP_NUM_THREADS"
+stack up --no-lm >/dev/null
+ID=rl-vs-trl-$(date +%H%M%S)
+W=$GEPA_RL_STACK_DIR/work && mkdir -p "$W"
+"$ROOT/.venv/bin/python" common.py config "$W" "$ID" >/dev/null
+(cd "$ROOT" && node dist/cli/main.js rl --config "$W/ours.json" --id "$ID") >"$W/cli.log" 2>&1 || { echo "our rlTraining run failed:"; tail -20 "$W/cli.log"; exit 1; }
+"$ROOT/.venv/bin/temporal" workflow show -w "$ID" --address "$TEMPORAL_ADDRESS" -o json >"$W/history.json"
+ours=$("$ROOT/.venv/bin/python" ours.py "$ID" "$W/history.json" "$W/runs/$ID" "$GEPA_RL_STACK_DIR/pids" "$W/batches.json")
+stack down >/dev/null
+
+# TRL on the exact prompts of our steps
+trl=$("$VENV/bin/python" trl_grpo.py "$W/batches.json" 2>"$W/trl.err" | tail -n 1) || { echo "TRL run failed:"; tail -20 "$W/trl.err"; exit 1; }
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$ours" >"$W/ours.result.json"; echo "$trl" >"$W/trl.result.json"
+"$ROOT/.venv/bin/python" compare.py "$W/ours.result.json" "$W/trl.result.json"

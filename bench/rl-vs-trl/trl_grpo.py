@@ -1,5 +1,12 @@
-"""TRL's GRPOTrainer on the same model, problems, group size, batch and steps (beta=0, the closest
-loss to our importance-sampling loss; LoRA with the same rank and targets)."""
+"""TRL's GRPOTrainer on the same model, prompts, group size, batch and steps as our run (beta=0, the
+closest loss to our importance-sampling loss; LoRA with the same rank and targets; the same learning
+rate, gradient clip 1.0 and sampling settings; no gradient checkpointing, as ours).
+
+  trl_grpo.py BATCHES.json   (the exact prompts of each of our steps, in order, written by ours.py)
+
+The dataset is those prompts in that order and unshuffled, so TRL's step k samples the problems of
+our step k. A step whose every group had one reward (frac_reward_zero_std == 1: every advantage
+zero, nothing learnt) is reported as not trained."""
 import json
 import os
 import resource
@@ -10,15 +17,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_DISABLED", "true")
 sys.path.insert(0, os.path.dirname(__file__))
-from common import GROUP_SIZE, GROUPS, LORA, LR, MAX_TOKENS, MODEL_DIR, STEPS, SYSTEM, problems, reward  # noqa: E402
+from common import GROUP_SIZE, LORA, LR, MAX_TOKENS, MODEL_DIR, SEED, problems, reward, N_PROBLEMS  # noqa: E402
 
 from datasets import Dataset  # noqa: E402
 from peft import LoraConfig  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 
-data = problems(GROUPS * STEPS)
-ds = Dataset.from_list([{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}], "gold": g} for q, g in data])
+with open(sys.argv[1]) as f:
+    batches = json.load(f)
+gold = dict(problems(N_PROBLEMS))
+rows = [{"prompt": msgs, "gold": gold[msgs[-1]["content"]]} for batch in batches for msgs in batch]
+groups = len(batches[0])
+ds = Dataset.from_list(rows)
 
 
 def reward_fn(completions, gold, **kw):
@@ -38,25 +49,32 @@ class Timer(TrainerCallback):
 
 cfg = GRPOConfig(
     output_dir=os.path.join(os.path.dirname(__file__), ".trl-out"),
-    per_device_train_batch_size=GROUPS * GROUP_SIZE,
+    per_device_train_batch_size=groups * GROUP_SIZE,
     num_generations=GROUP_SIZE,
     max_completion_length=MAX_TOKENS,
     learning_rate=LR,
     beta=0.0,
-    max_steps=STEPS,
+    max_steps=len(batches),
     logging_steps=1,
     report_to="none",
     use_cpu=True,
     bf16=False,
     save_strategy="no",
     temperature=1.0,
+    top_p=1.0,
+    max_grad_norm=1.0,
+    # GRPOConfig turns gradient checkpointing on by default (recomputing activations in backward);
+    # our trainer does not checkpoint, so neither does TRL here: the same computation on both sides
+    gradient_checkpointing=False,
     shuffle_dataset=False,
+    seed=SEED,
 )
 timer = Timer()
 trainer = GRPOTrainer(model=MODEL_DIR, reward_funcs=reward_fn, args=cfg, train_dataset=ds,
                       peft_config=LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], target_modules=LORA["targets"], task_type="CAUSAL_LM"),
                       callbacks=[timer])
 trainer.train()
-t = timer.times
-print(json.dumps({"name": "trl", "seconds_per_step": sum(t[1:]) / max(len(t) - 1, 1) if len(t) > 1 else t[0], "step_times": t,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+logs = [h for h in trainer.state.log_history if "frac_reward_zero_std" in h]
+steps = [{"step": k, "step_s": s, "trained": logs[k]["frac_reward_zero_std"] < 1.0, "frac_constant_groups": logs[k]["frac_reward_zero_std"], "reward": logs[k]["reward"]}
+         for k, s in enumerate(timer.times)]
+print(json.dumps({"name": "trl", "steps": steps, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
