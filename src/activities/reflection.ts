@@ -6,7 +6,7 @@
  * retried by Temporal; a provider that cannot be built (missing key or base URL) is a
  * non-retryable ProviderConfig failure that names what is missing.
  */
-import { buildReflectionPrompt, closingFenceOnItsLine, debugProposal, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
+import { buildReflectionPrompt, closePrefilledReply, debugProposal, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type RejectedProposal, type TraceRecord } from '../core/gepa';
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
@@ -71,25 +71,23 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   const requireFence = req.fence_repair ?? false;
   let parsed;
   try {
-    const res = await ask([{ role: 'user', content: prompt }]);
+    // where the provider continues a started reply (the local server), the reply is begun inside the
+    // fence and stops at the closing one: a small model can no longer answer a bare fence, or add prose after it
+    const begun = provider.supportsPrefill;
+    const res = await ask([{ role: 'user', content: prompt }], begun ? { prefill: FENCE_PREFILL, stop: ['```'] } : {});
     add(res);
-    const reply = res.texts[0] ?? '';
+    const reply = begun ? closePrefilledReply(res.texts[0] ?? '', res.finish_reasons[0]) : (res.texts[0] ?? '');
     parsed = parseReflectionReply(reply, req.current_text, { finishReason: res.finish_reasons[0], requireFence });
     if (requireFence && shouldAskForFence(parsed)) {
+      // (only a provider that cannot be begun inside the fence gets here)
       firstUnfenced = reply.slice(0, EXCERPT);
-      // where the provider can continue a started reply (the local server), the restatement is
-      // begun with the opening fence and stops at the closing one, which must still be written
-      const again = await ask(
-        [
-          { role: 'user', content: prompt },
-          { role: 'assistant', content: reply },
-          { role: 'user', content: FENCE_REPAIR_PROMPT },
-        ],
-        provider.supportsPrefill ? { prefill: FENCE_PREFILL, stop: ['```'] } : {},
-      );
+      const again = await ask([
+        { role: 'user', content: prompt },
+        { role: 'assistant', content: reply },
+        { role: 'user', content: FENCE_REPAIR_PROMPT },
+      ]);
       add(again);
-      const text = again.texts[0] ?? '';
-      const second = parseReflectionReply(provider.supportsPrefill ? closingFenceOnItsLine(text) : text, req.current_text, { finishReason: again.finish_reasons[0], requireFence });
+      const second = parseReflectionReply(again.texts[0] ?? '', req.current_text, { finishReason: again.finish_reasons[0], requireFence });
       // keep the first reply as the recorded rejection unless the second one is usable
       if (second.ok) parsed = second;
     }
