@@ -47,18 +47,34 @@ def loadavg() -> str:
         return "?"
 
 
-def timed(cmd: list[str], log: str) -> tuple[float, int, str]:
-    t0 = time.monotonic()
+def timed(cmd: list[str], log: str) -> tuple[float, int, str, tuple[float, float]]:
+    """Run cmd; its wall seconds, exit code, stdout, and its (start, end) in epoch seconds."""
+    t0, e0 = time.monotonic(), time.time()
     with open(log, "w") as f:
         p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=f, text=True)
     secs = time.monotonic() - t0
     with open(log, "a") as f:
         f.write("\n--- stdout ---\n" + p.stdout)
-    return secs, p.returncode, p.stdout
+    return secs, p.returncode, p.stdout, (e0, e0 + secs)
 
 
-def reflection_time_ours(workflow_id: str) -> tuple[float, int] | None:
-    """Seconds and count of proposeComponent activities (the reflection LM calls), from the history."""
+# The parts of the wall time, both sides: the LM answering the policy, the grader, the reflection LM,
+# and everything else (orchestration: process start, workflow and activity dispatch, run-dir writes,
+# the reference's engine code).
+PARTS = ("policy", "grading", "reflection", "orchestration")
+# our activity types by part; any other activity (buildPrompts, appendRows, writeJson ...) is orchestration
+OUR_ACTIVITY_PART = {
+    "apiSample": "policy", "policy_sample": "policy",
+    "scoreRollouts": "grading", "grade_math": "grading", "grade_batch": "grading",
+    "proposeComponent": "reflection",
+}
+
+
+def breakdown_ours(workflow_id: str, span: tuple[float, float]) -> dict | None:
+    """Our wall time by part, from the workflow's Temporal history: each activity's started..completed
+    interval belongs to its part (OUR_ACTIVITY_PART); evaluations run in parallel chunks, so each moment
+    of the CLI's wall time is given to one part, the first in PARTS order that has an activity running
+    then; moments with none are orchestration. Also the count and summed seconds per activity type."""
     from datetime import datetime
 
     temporal = os.path.join(ROOT, ".venv", "bin", "temporal")
@@ -66,18 +82,41 @@ def reflection_time_ours(workflow_id: str) -> tuple[float, int] | None:
     p = subprocess.run([temporal, "workflow", "show", "--workflow-id", workflow_id, "--output", "json", "--address", addr],
                        cwd=ROOT, capture_output=True, text=True)
     if p.returncode != 0:
+        print(f"(no time breakdown for {workflow_id}: temporal workflow show failed: {p.stderr.strip()[:200]})")
         return None
-    at = lambda e: datetime.fromisoformat(e["eventTime"].replace("Z", "+00:00"))
-    scheduled, secs, n = {}, 0.0, 0
+    at = lambda e: datetime.fromisoformat(e["eventTime"].replace("Z", "+00:00")).timestamp()
+    names, started, spans = {}, {}, []
     for e in json.loads(p.stdout).get("events", []):
         if "activityTaskScheduledEventAttributes" in e:
-            scheduled[int(e["eventId"])] = (e["activityTaskScheduledEventAttributes"]["activityType"]["name"], at(e))
-        elif "activityTaskCompletedEventAttributes" in e:
-            name, t0 = scheduled.get(int(e["activityTaskCompletedEventAttributes"]["scheduledEventId"]), ("?", None))
-            if name == "proposeComponent":
-                secs += (at(e) - t0).total_seconds()
-                n += 1
-    return secs, n
+            names[int(e["eventId"])] = e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        elif "activityTaskStartedEventAttributes" in e:
+            started[int(e["activityTaskStartedEventAttributes"]["scheduledEventId"])] = at(e)
+        elif "activityTaskCompletedEventAttributes" in e or "activityTaskFailedEventAttributes" in e:
+            attrs = e.get("activityTaskCompletedEventAttributes") or e["activityTaskFailedEventAttributes"]
+            sid = int(attrs["scheduledEventId"])
+            if sid in started:
+                spans.append((names.get(sid, "?"), started[sid], at(e)))
+    by_type: dict[str, list[float]] = {}
+    for name, t0, t1 in spans:
+        by_type.setdefault(name, [0, 0.0])
+        by_type[name][0] += 1
+        by_type[name][1] += t1 - t0
+    # sweep over the interval boundaries, giving each piece to the first part with an activity running
+    cuts = sorted({span[0], span[1], *[t for _, a, b in spans for t in (a, b) if span[0] <= t <= span[1]]})
+    parts = {k: 0.0 for k in PARTS}
+    for a, b in zip(cuts, cuts[1:]):
+        mid = (a + b) / 2
+        running = {OUR_ACTIVITY_PART.get(n, "orchestration") for n, s0, s1 in spans if s0 <= mid < s1}
+        parts[next((k for k in PARTS if k in running), "orchestration")] += b - a
+    return {"parts": {k: round(v, 2) for k, v in parts.items()}, "activities": {k: {"n": v[0], "seconds": round(v[1], 2)} for k, v in sorted(by_type.items())}}
+
+
+def breakdown_reference(r: dict) -> dict:
+    """The reference runs its adapter calls one at a time: policy, grading and reflection are the timed
+    calls (reference.py); orchestration is the rest of the process's wall time."""
+    parts = {"policy": r["policy_seconds"], "grading": r["grading_seconds"], "reflection": r["reflection_seconds"]}
+    parts["orchestration"] = round(r["wall_s"] - sum(parts.values()), 2)
+    return {"parts": parts}
 
 
 def run_ours(task: dict, seed: int) -> dict:
@@ -94,14 +133,13 @@ def run_ours(task: dict, seed: int) -> dict:
         f"run.seed={seed}", f"seed_prompt={c['seed_prompt']}", f"run.output_dir={os.path.join(OUT, 'runs')}",
     ]
     cmd = ["node", "dist/cli/main.js", "gepa", *args, "--id", run_id, "--json"]
-    secs, rc, stdout = timed(cmd, os.path.join(OUT, f"ours-s{seed}.log"))
+    secs, rc, stdout, span = timed(cmd, os.path.join(OUT, f"ours-s{seed}.log"))
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if rc != 0 or not last.startswith("{"):
         sys.exit(f"our gepaOptimization run failed (rc {rc}); see {OUT}/ours-s{seed}.log")
     r = json.loads(last)
-    refl = reflection_time_ours(run_id)
     return {
-        "reflection_seconds": round(refl[0], 2) if refl else None,
+        "breakdown": breakdown_ours(run_id, span),
         "name": "ours (gepaOptimization)",
         "best_val_score": r["best_val_score"],
         "seed_val_score": r["seed_val_score"],
@@ -127,11 +165,12 @@ def run_reference(data_path: str, seed: int) -> dict:
         "--reflection-max-tokens", str(c["reflection_max_tokens"]), "--reflection-temperature", str(c["reflection_temperature"]),
         "--seed", str(seed),
     ]
-    secs, rc, _ = timed(cmd, os.path.join(OUT, f"reference-s{seed}.log"))
+    secs, rc, _, _ = timed(cmd, os.path.join(OUT, f"reference-s{seed}.log"))
     if rc != 0 or not os.path.exists(out):
         sys.exit(f"the reference gepa run failed (rc {rc}); see {OUT}/reference-s{seed}.log")
     r = json.load(open(out))
     r["wall_s"] = secs
+    r["breakdown"] = breakdown_reference(r)
     return r
 
 
@@ -164,10 +203,38 @@ def main() -> int:
         a = mean([r[0]["best_val_score"] for r in per_seed])
         b = mean([r[1]["best_val_score"] for r in per_seed])
         ratio = sum(r[0]["wall_s"] for r in per_seed) / sum(r[1]["wall_s"] for r in per_seed)
+        print(f"\n=== all {len(per_seed)} seeds: where the wall time goes")
+        o = print_breakdown(per_seed[0][0]["name"], [r[0] for r in per_seed])
+        ref = print_breakdown(per_seed[0][1]["name"], [r[1] for r in per_seed])
+        if o and ref:
+            rest = lambda b: b["wall"] - b["parts"]["reflection"]
+            print(f"without reflection (policy + grading + orchestration): ours {rest(o):.1f} s, reference {rest(ref):.1f} s, ratio {rest(o) / rest(ref):.2f}")
+            print("on an API reflector (each reflection call the same provider latency on both sides, the rest as measured): ratio "
+                  + ", ".join(f"{api_reflector_ratio(o, ref, L):.2f} at {L:g} s a call" for L in (2, 5, 15))
+                  + f", tending to {o['reflection_calls'] / max(1, ref['reflection_calls']):.2f} (ours/reference reflection calls) as the provider's latency dominates")
         print()
         print(f"gepa bench: ours best val {a:.3f}, reference {b:.3f} (mean over {len(per_seed)} seeds); wall-time ratio ours/reference {ratio:.2f}")
     print(f"logs and results: {OUT}")
     return 0
+
+
+def print_breakdown(name: str, runs: list[dict]) -> dict | None:
+    """One line: the side's wall time over these runs by part (seconds and share), reflection calls."""
+    if any(not r.get("breakdown") for r in runs):
+        return None
+    parts = {k: sum(r["breakdown"]["parts"][k] for r in runs) for k in PARTS}
+    wall = sum(r["wall_s"] for r in runs)
+    calls = sum(r["reflection_calls"] or 0 for r in runs)
+    shares = ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}%)" for k, v in parts.items())
+    print(f"{name:>24}: wall {wall:.1f} s = {shares}; {calls} reflection calls ({parts['reflection'] / max(1, calls):.1f} s each)")
+    return {"parts": parts, "wall": wall, "reflection_calls": calls}
+
+
+def api_reflector_ratio(o: dict, ref: dict, seconds_per_call: float) -> float:
+    """The wall-time ratio if each reflection call took seconds_per_call on both sides (an API
+    reflector, whose latency is the provider's), the other parts as measured."""
+    rest = lambda b: b["wall"] - b["parts"]["reflection"]
+    return (rest(o) + o["reflection_calls"] * seconds_per_call) / (rest(ref) + ref["reflection_calls"] * seconds_per_call)
 
 
 def report_seed(results: list[dict]) -> None:
@@ -184,19 +251,11 @@ def report_seed(results: list[dict]) -> None:
         print(f"{r['name']:>24}: best val score {r['best_val_score']:.3f} (seed {r['seed_val_score']:.3f}), wall {r['wall_s']:.1f} s, "
               f"{r['metric_calls']} metric calls ({r['wall_s'] / max(1, r['metric_calls']):.2f} s each), "
               f"{r['reflection_calls']} reflection calls, {r['n_candidates']} candidates{extra}")
-    rest = {}
     for r in results:
-        if r.get("reflection_seconds") is not None:
-            rest[r["name"]] = (r["wall_s"] - r["reflection_seconds"]) / max(1, r["metric_calls"])
-            print(f"{r['name']:>24}: reflection LM {r['reflection_seconds']:.1f} s in {r['reflection_calls']} calls; "
-                  f"the rest (policy sampling, grading, orchestration) {r['wall_s'] - r['reflection_seconds']:.1f} s = "
-                  f"{rest[r['name']]:.2f} s per metric call")
+        print_breakdown(r["name"], [r])
     if len(results) == 2:
         o, ref = results
         print(f"wall-time ratio ours / reference: {o['wall_s'] / ref['wall_s']:.2f}x")
-        if len(rest) == 2:
-            print(f"  excluding reflection calls, per metric call: {rest[o['name']] / rest[ref['name']]:.2f}x "
-                  f"(the reference may overshoot max_metric_calls, ours never does; the sides make different numbers of reflection calls)")
     for r in results:
         print(f"{r['name']:>24} best prompt: {json.dumps(r['best_prompt'][:160])}")
 

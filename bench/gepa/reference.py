@@ -86,9 +86,11 @@ class OurGrader:
         )
         self.lock = threading.Lock()
         self.calls = 0
+        self.seconds = 0.0
 
     def __call__(self, data: dict, response: str) -> EvaluationResult:
         line = json.dumps({"task": self.task, "gold": data["answer"], "question": data["question"], "completion": response})
+        t0 = time.monotonic()
         with self.lock:
             self.proc.stdin.write(line + "\n")
             self.proc.stdin.flush()
@@ -99,6 +101,7 @@ class OurGrader:
         if "error" in r:
             raise RuntimeError(f"grade: {r['error']}")
         self.calls += 1
+        self.seconds += time.monotonic() - t0
         return EvaluationResult(score=float(r["reward"]), feedback=r["feedback"])
 
     def close(self):
@@ -187,6 +190,7 @@ def main() -> int:
         "ref_counters": counts.c,
         "policy_seconds": round(policy.seconds, 2),
         "reflection_seconds": round(reflector.seconds, 2),
+        "grading_seconds": round(grader.seconds, 2),
         "optimize_seconds": round(seconds, 2),
         "best_prompt": result.best_candidate["system_prompt"] if isinstance(result.best_candidate, dict) else result.best_candidate,
     }

@@ -3,7 +3,9 @@
 // (bench/local-lm/prompt.txt) are parsed as GEPA parses them (dist/core/gepa); a proposal counts
 // as usable when it is adopted (not truncated/empty/unchanged) and as on-task when it also talks
 // about the task (answer / number / subtract / multiply / step / calculate) in under 1500 characters.
-const { parseReflectionReply } = require('../../dist/core/gepa');
+// Each request is the one GEPA's reflection activity sends the local server: the reply begun inside the
+// fence (FENCE_PREFILL) and stopped at the closing one, then closed by closePrefilledReply.
+const { closePrefilledReply, FENCE_PREFILL, parseReflectionReply } = require('../../dist/core/gepa');
 const [url, samplesArg, maxArg] = process.argv.slice(2);
 const samples = Number(samplesArg ?? 6);
 const maxTokens = Number(maxArg ?? 256);
@@ -20,12 +22,20 @@ const ON_TASK = /answer|number|subtract|multipl|step|calculat/i;
       const res = await fetch(`${url}/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'smollm2-135m-instruct', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: t, seed: s }),
+        body: JSON.stringify({
+          model: 'smollm2-135m-instruct',
+          messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: FENCE_PREFILL }],
+          stop: ['```'],
+          include_stop_str_in_output: true,
+          max_tokens: maxTokens,
+          temperature: t,
+          seed: s,
+        }),
       });
       const b = await res.json();
       const c = b.choices[0];
       tokens += b.usage.completion_tokens;
-      const p = parseReflectionReply(c.message.content, current, { finishReason: c.finish_reason });
+      const p = parseReflectionReply(closePrefilledReply(FENCE_PREFILL + c.message.content, c.finish_reason), current, { finishReason: c.finish_reason });
       if (!p.ok && p.reason === 'truncated') truncated++;
       if (p.ok) {
         usable++;

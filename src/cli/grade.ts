@@ -148,7 +148,7 @@ export async function mathVerifyBatch(pairs: NeedsVerdict['math'][]): Promise<Ar
   }
 }
 
-const BATCH = 256; // lines read before their math lines go to the grader together (answers stream out per batch)
+const BATCH = 256; // lines read before their math lines go to the grader together (answers to other lines stream out at once)
 
 export async function runGrade(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<{ lines: number; errors: number }> {
   const rl = readline.createInterface({ input, crlfDelay: Infinity });
@@ -185,7 +185,9 @@ export async function runGrade(input: NodeJS.ReadableStream, output: NodeJS.Writ
         parsed = { error: `not JSON: ${(e as Error).message}` };
       }
       pending.push({ line: lines, parsed });
-      if (pending.length >= BATCH) await flush();
+      // a line without a math verdict to wait for is answered at once (a caller that writes one line and
+      // reads its answer, as bench/gepa's reference side does, must not wait for 256 lines)
+      if (pending.length >= BATCH || !pending.some((p) => 'math' in p.parsed)) await flush();
     }
     await flush();
   } finally {

@@ -1,6 +1,6 @@
 /** The reflection activity: one call by default, the reply parsed as the reference does; the optional fence-repair turn. */
 import { proposeComponent } from '../../src/activities/reflection';
-import { closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
+import { closePrefilledReply, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
 import { ApplicationFailure } from '@temporalio/common';
 import { PROVIDER_CONFIG_FAILURE, registerScriptedReplies } from '../../src/llm';
 
@@ -67,24 +67,35 @@ test('a closing fence written on the last text line is moved to its own line; an
   expect(parseReflectionReply(closingFenceOnItsLine('```\nBe brief and'), undefined, { requireFence: true })).toMatchObject({ ok: false, reason: 'unclosed fence' });
 });
 
-test('where the provider continues a started reply, the restatement begins with the opening fence and must close it', async () => {
+test('where the provider continues a started reply (the local server), its one call is begun inside the fence and stops at the closing one', async () => {
   const asked: Array<{ prefill?: string; stop?: string[] }> = [];
   // imitates the local server: the script writes the continuation of the prefilled opening fence
   registerScriptedReplies(
     'local-like',
     (r) => {
       asked.push({ prefill: r.prefill, stop: r.stop });
-      return r.prefill ? 'Give only the final number.```' : 'You should give only the final number.';
+      return 'Give only the final number.```';
     },
     { prefill: true },
   );
-  const out = await proposeComponent(req('local-like'));
-  expect(asked).toEqual([{ prefill: undefined, stop: undefined }, { prefill: FENCE_PREFILL, stop: ['```'] }]);
-  expect(out).toMatchObject({ ok: true, text: 'Give only the final number.', calls: 2, first_reply_unfenced: true });
+  // fence_repair on: a reply begun inside the fence never needs the repair turn
+  expect(await proposeComponent(req('local-like'))).toMatchObject({ ok: true, text: 'Give only the final number.', calls: 1, first_reply_unfenced: false });
+  expect(asked).toEqual([{ prefill: FENCE_PREFILL, stop: ['```'] }]);
+  // the model ended its reply before writing the closing fence: complete, adopted
+  registerScriptedReplies('local-ended', () => 'Give only the final number.\n', { prefill: true });
+  expect(await proposeComponent(req('local-ended', false))).toMatchObject({ ok: true, text: 'Give only the final number.', calls: 1 });
+  // cut off at max_tokens inside the block: truncated; a block closed at once: empty
+  registerScriptedReplies('local-cut', () => ({ text: 'Give only the final', finish_reason: 'length' }), { prefill: true });
+  expect(await proposeComponent(req('local-cut', false))).toMatchObject({ ok: false, reason: 'truncated' });
+  registerScriptedReplies('local-bare', () => '```', { prefill: true });
+  expect(await proposeComponent(req('local-bare', false))).toMatchObject({ ok: false, reason: 'empty' });
+});
 
-  // a continuation that never writes the closing fence is not adopted
-  registerScriptedReplies('local-like-unclosed', (r) => (r.prefill ? 'Give only the final' : 'prose'), { prefill: true });
-  expect(await proposeComponent(req('local-like-unclosed'))).toMatchObject({ ok: false, reason: 'unfenced', text: 'prose' });
+test('a prefilled reply: the model\'s own end closes the block, the token limit does not', () => {
+  expect(closePrefilledReply('```\nBe brief.', 'stop')).toBe('```\nBe brief.\n```');
+  expect(closePrefilledReply('```\nBe brief.```', 'stop')).toBe('```\nBe brief.\n```');
+  expect(closePrefilledReply('```\nBe brief and', 'length')).toBe('```\nBe brief and');
+  expect(parseReflectionReply(closePrefilledReply('```\nBe brief and', 'length'), undefined, { finishReason: 'length' })).toMatchObject({ ok: false, reason: 'truncated' });
 });
 
 test('a reflector that stays unfenced is rejected with the first reply recorded', async () => {

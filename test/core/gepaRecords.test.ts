@@ -137,29 +137,31 @@ describe('rows', () => {
 });
 
 describe('the proposal protocol', () => {
-  test('without fence_repair one turn: the reply is the outcome', () => {
-    expect(firstTurn('P')).toEqual({ messages: [{ role: 'user', content: 'P' }] });
-    const r = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: false, supports_prefill: true });
+  test('without fence_repair one turn: the reply is the outcome; begun inside the fence where the provider can continue a reply', () => {
+    expect(firstTurn('P', false)).toEqual({ messages: [{ role: 'user', content: 'P' }] });
+    expect(firstTurn('P', true)).toEqual({ messages: [{ role: 'user', content: 'P' }], prefill: FENCE_PREFILL, stop: ['```'] });
+    const r = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: false, supports_prefill: false });
     expect(r).toEqual({ parsed: { ok: true, text: 'Be brief.' }, repair: null, first_reply_excerpt: null });
   });
-  test('with fence_repair an unfenced reply earns one repair turn in the same conversation, prefilled where the provider can', () => {
-    const r = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: true, supports_prefill: true });
+  test('a prefilled reply is closed when the model ended it, and stays truncated when the token limit cut it', () => {
+    // the provider returns the prefill, the text and the stop string it stopped at
+    expect(afterFirstReply('P', { text: '```\nBe brief.```', finish_reason: 'stop' }, 'Answer.', { fence_repair: false, supports_prefill: true }).parsed).toEqual({ ok: true, text: 'Be brief.' });
+    // the model ended its reply before writing the closing fence: it is complete
+    expect(afterFirstReply('P', { text: '```\nBe brief.', finish_reason: 'stop' }, 'Answer.', { fence_repair: false, supports_prefill: true }).parsed).toEqual({ ok: true, text: 'Be brief.' });
+    expect(afterFirstReply('P', { text: '```\nBe bri', finish_reason: 'length' }, 'Answer.', { fence_repair: false, supports_prefill: true }).parsed).toMatchObject({ ok: false, reason: 'truncated' });
+  });
+  test('with fence_repair an unfenced reply earns one repair turn in the same conversation', () => {
+    const r = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: true, supports_prefill: false });
     expect(r.parsed).toMatchObject({ ok: false, reason: 'unfenced' });
     expect(r.first_reply_excerpt).toBe('Be brief.');
-    expect(r.repair).toEqual({
-      messages: [{ role: 'user', content: 'P' }, { role: 'assistant', content: 'Be brief.' }, { role: 'user', content: FENCE_REPAIR_PROMPT }],
-      prefill: FENCE_PREFILL,
-      stop: ['```'],
-    });
-    expect(afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: true, supports_prefill: false }).repair).not.toHaveProperty('prefill');
+    expect(r.repair).toEqual({ messages: [{ role: 'user', content: 'P' }, { role: 'assistant', content: 'Be brief.' }, { role: 'user', content: FENCE_REPAIR_PROMPT }] });
     // a truncated reply is rejected, never repaired
-    expect(afterFirstReply('P', { text: 'Be', finish_reason: 'length' }, 'Answer.', { fence_repair: true, supports_prefill: true }).repair).toBeNull();
+    expect(afterFirstReply('P', { text: 'Be', finish_reason: 'length' }, 'Answer.', { fence_repair: true, supports_prefill: false }).repair).toBeNull();
   });
-  test('the repair reply replaces the first only when usable; a prefilled one gets its closing fence on its own line', () => {
-    const first = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: true, supports_prefill: true }).parsed;
-    expect(afterRepairReply(first, { text: '```\nBe brief.```' }, 'Answer.', true)).toEqual({ ok: true, text: 'Be brief.' });
-    expect(afterRepairReply(first, { text: '```\nBe brief.\n```' }, 'Answer.', false)).toEqual({ ok: true, text: 'Be brief.' });
-    expect(afterRepairReply(first, { text: 'still prose' }, 'Answer.', false)).toBe(first);
+  test('the repair reply replaces the first only when usable', () => {
+    const first = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: true, supports_prefill: false }).parsed;
+    expect(afterRepairReply(first, { text: '```\nBe brief.\n```' }, 'Answer.')).toEqual({ ok: true, text: 'Be brief.' });
+    expect(afterRepairReply(first, { text: 'still prose' }, 'Answer.')).toBe(first);
   });
   test('outcomes: usage summed over calls; a task guard refuses an adopted text; a rejected text is clipped; an error is a rejection', () => {
     const t = emptyTally();

@@ -125,3 +125,13 @@ test('n samples with distinct seeds; unknown model, bad body and unknown routes 
   expect((await fetch(`${base.replace('/v1', '')}/health`).then((x) => x.json())) as any).toMatchObject({ status: 'ok', backend: 'llama.cpp' });
   expect((await fetch(`${base}/nowhere`)).status).toBe(404);
 }, 120_000);
+
+test('concurrent requests run on parallel sequences (more than there are wait their turn) and answer as they do one at a time', async () => {
+  expect(out).toContain('4 parallel sequences');
+  const p = createProvider({ provider: 'local', model: MODEL, base_url: base });
+  const ask = (a: number) => p.complete({ messages: [{ role: 'system', content: 'Give the final answer.' }, { role: 'user', content: `What is ${a} + 3?` }], max_tokens: 12, temperature: 0 }).then((r) => r.texts[0]);
+  const xs = [1, 2, 3, 4, 5, 6];
+  const oneByOne: string[] = [];
+  for (const a of xs) oneByOne.push(await ask(a));
+  expect(await Promise.all(xs.map(ask))).toEqual(oneByOne);
+}, 180_000);

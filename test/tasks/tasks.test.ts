@@ -126,6 +126,29 @@ test('grade command: one JSON line per input, per-line errors', async () => {
   expect(lines[3].error).toMatch(/unknown task "nope"/);
 });
 
+test('grade command: a line without a math verdict is answered before the next line is written (a coprocess)', async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const answers: string[] = [];
+  let wake: (() => void) | null = null;
+  output.on('data', (d) => {
+    answers.push(...String(d).trim().split('\n'));
+    wake?.();
+  });
+  const done = runGrade(input, output);
+  const ask = async (line: string) => {
+    const n = answers.length;
+    const got = new Promise<void>((r) => (wake = r));
+    input.write(line + '\n');
+    while (answers.length === n) await got;
+    return JSON.parse(answers[answers.length - 1]);
+  };
+  expect(await ask('{"task":"arithmetic","gold":"7","question":"What is 3 + 4?","completion":"7"}')).toMatchObject({ reward: 1 });
+  expect(await ask('{"task":"arithmetic","gold":"7","question":"What is 3 + 4?","completion":"8"}')).toMatchObject({ reward: 0 });
+  input.end();
+  expect(await done).toEqual({ lines: 2, errors: 0 });
+});
+
 test('download code: datasets-server pages become rows the loaders read (offline, on the local copies)', async () => {
   const { downloadTask } = await import('../../src/tasks/download');
   const { readJsonlRows, dataPath } = await import('../../src/tasks/datasets');

@@ -4,7 +4,7 @@
  * repair turn when the first reply had no fenced block. Also the outcome the run records for a
  * proposal, including a reflection LM that failed after its retries.
  */
-import { closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type ParsedReflection } from './reflection';
+import { closePrefilledReply, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type ParsedReflection } from './reflection';
 import type { RejectedProposal } from './types';
 
 /** What the run records of one proposal (the reflection activity's result). */
@@ -36,15 +36,20 @@ export interface ReflectionReply {
 /** The start of an unfenced first reply kept in the record; also the most of an error message kept. */
 export const REPLY_EXCERPT_CHARS = 500;
 
-export function firstTurn(prompt: string): ReflectionTurn {
-  return { messages: [{ role: 'user', content: prompt }] };
+/**
+ * The reflection prompt. Where the provider continues a started reply (the local server), the reply
+ * is begun inside the fence and stops at the closing one: a small model can no longer answer a bare
+ * fence, or add prose after it.
+ */
+export function firstTurn(prompt: string, supportsPrefill: boolean): ReflectionTurn {
+  const messages: ReflectionTurn['messages'] = [{ role: 'user', content: prompt }];
+  return supportsPrefill ? { messages, prefill: FENCE_PREFILL, stop: ['```'] } : { messages };
 }
 
 /**
- * The first reply parsed; with fence_repair, an unfenced one earns the repair turn: the same
- * conversation asked to restate the proposal inside a fence. Where the provider can continue a
- * started reply (the local server), the restatement is begun with the opening fence and stops at
- * the closing one, which must still be written.
+ * The first reply parsed (a reply begun inside the fence is closed first: closePrefilledReply); with
+ * fence_repair, an unfenced one earns the repair turn: the same conversation asked to restate the
+ * proposal inside a fence (only a provider that cannot be begun inside the fence gets there).
  */
 export function afterFirstReply(
   prompt: string,
@@ -52,20 +57,20 @@ export function afterFirstReply(
   currentText: string,
   o: { fence_repair: boolean; supports_prefill: boolean },
 ): { parsed: ParsedReflection; repair: ReflectionTurn | null; first_reply_excerpt: string | null } {
-  const parsed = parseReflectionReply(reply.text, currentText, { finishReason: reply.finish_reason, requireFence: o.fence_repair });
+  const text = o.supports_prefill ? closePrefilledReply(reply.text, reply.finish_reason) : reply.text;
+  const parsed = parseReflectionReply(text, currentText, { finishReason: reply.finish_reason, requireFence: o.fence_repair });
   if (!o.fence_repair || !shouldAskForFence(parsed)) return { parsed, repair: null, first_reply_excerpt: null };
   const messages: ReflectionTurn['messages'] = [
     { role: 'user', content: prompt },
-    { role: 'assistant', content: reply.text },
+    { role: 'assistant', content: text },
     { role: 'user', content: FENCE_REPAIR_PROMPT },
   ];
-  return { parsed, repair: o.supports_prefill ? { messages, prefill: FENCE_PREFILL, stop: ['```'] } : { messages }, first_reply_excerpt: reply.text.slice(0, REPLY_EXCERPT_CHARS) };
+  return { parsed, repair: { messages }, first_reply_excerpt: text.slice(0, REPLY_EXCERPT_CHARS) };
 }
 
 /** The repair reply replaces the first only when it is usable; else the first stays the recorded rejection. */
-export function afterRepairReply(first: ParsedReflection, reply: ReflectionReply, currentText: string, prefilled: boolean): ParsedReflection {
-  const text = prefilled ? closingFenceOnItsLine(reply.text) : reply.text;
-  const second = parseReflectionReply(text, currentText, { finishReason: reply.finish_reason, requireFence: true });
+export function afterRepairReply(first: ParsedReflection, reply: ReflectionReply, currentText: string): ParsedReflection {
+  const second = parseReflectionReply(reply.text, currentText, { finishReason: reply.finish_reason, requireFence: true });
   return second.ok ? second : first;
 }
 

@@ -156,7 +156,7 @@ export function parseReflectionReply(reply: string, currentText?: string, opts: 
 export const FENCE_REPAIR_PROMPT =
   'Now write the complete new instructions, and nothing else, inside one fenced block that starts with a line ``` and ends with a line ```.';
 
-/** The start of a restatement on providers that continue a started reply (see closingFenceOnItsLine). */
+/** The start of a reply on providers that continue a started one (see closePrefilledReply). */
 export const FENCE_PREFILL = '```\n';
 
 /**
@@ -165,6 +165,18 @@ export const FENCE_PREFILL = '```\n';
  */
 export function closingFenceOnItsLine(reply: string): string {
   return reply.replace(/([^\n])```\s*$/, '$1\n```');
+}
+
+/**
+ * The reply of a call begun inside the fence (FENCE_PREFILL, stopped at the closing fence; the local
+ * server): the closing fence on its own line (closingFenceOnItsLine), and a reply that the model
+ * ended itself before writing it (finish reason stop) closed, since the model finished its reply;
+ * only the token limit cuts one off, and that one (finish reason length) stays truncated.
+ */
+export function closePrefilledReply(reply: string, finishReason: string | undefined): string {
+  const closed = closingFenceOnItsLine(reply);
+  const fences = closed.match(/```/g)?.length ?? 0;
+  return finishReason === 'stop' && fences % 2 === 1 ? `${closed.trimEnd()}\n\`\`\`` : closed;
 }
 
 export function shouldAskForFence(parsed: ParsedReflection): boolean {
