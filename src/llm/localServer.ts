@@ -1,5 +1,5 @@
 /**
- * node dist/llm/localServer.js --gguf FILE [--model NAME] [--host H] [--port P] [--threads N] [--parallel N]
+ * node dist/llm/localServer.js --gguf FILE [--model NAME] [--host H] [--port P] [--threads N]
  *
  * The local OpenAI-compatible server (DESIGN §2) for reflection, teacher and user-simulator calls:
  * the GGUF runs on llama.cpp through node-llama-cpp (its npm build ships CPU binaries), so the
@@ -116,22 +116,14 @@ export const defaultThreads = (): number => Math.max(1, Math.floor(availablePara
 // node-llama-cpp is an ES module; this CommonJS build loads it with a real dynamic import
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<Lib>;
 
-/**
- * Default parallel sequences: 4, the default `parallelism` of our evaluations, so a chunk's concurrent
- * requests decode in one llama.cpp batch. --parallel / GEPA_RL_LM_PARALLEL set it.
- */
-export const DEFAULT_PARALLEL = 4;
-
 export class LlamaService {
+  private queue: Promise<unknown> = Promise.resolve();
   /**
-   * Long-lived sequences, each with its completion: a request takes a free one, so concurrent requests
-   * are decoded together in llama.cpp batches (node-llama-cpp batches the sequences of one context),
-   * and reuses the cached prefix it shares with that sequence's previous request (n samples of one
-   * prompt evaluate it once); disposing a sequence per request raced with its last queued decode step.
+   * One long-lived sequence and completion: a request reuses the cached prefix it shares with the
+   * previous one (n samples of one prompt evaluate it once); disposing a sequence per request raced
+   * with its last queued decode step.
    */
-  private readonly free: NodeLlamaCpp.LlamaCompletion[];
-  private readonly waiting: Array<(c: NodeLlamaCpp.LlamaCompletion) => void> = [];
-  private readonly all: NodeLlamaCpp.LlamaCompletion[];
+  private readonly completion: NodeLlamaCpp.LlamaCompletion;
   private constructor(
     readonly model: string,
     private readonly lib: Lib,
@@ -140,19 +132,17 @@ export class LlamaService {
     private readonly ctx: NodeLlamaCpp.LlamaContext,
     private readonly template: NodeLlamaCpp.JinjaTemplateChatWrapper,
   ) {
-    this.all = Array.from({ length: ctx.totalSequences }, () => new lib.LlamaCompletion({ contextSequence: ctx.getSequence() }));
-    this.free = [...this.all];
+    this.completion = new lib.LlamaCompletion({ contextSequence: ctx.getSequence() });
   }
 
-  static async load(opts: { gguf: string; model: string; threads?: number; contextSize?: number; parallel?: number }): Promise<LlamaService> {
+  static async load(opts: { gguf: string; model: string; threads?: number; contextSize?: number }): Promise<LlamaService> {
     const lib = await importEsm('node-llama-cpp');
     // CPU build shipped in the npm package; never compile or download at start
     const llama = await lib.getLlama({ gpu: false, build: 'never', maxThreads: opts.threads ?? defaultThreads() });
     const llm = await llama.loadModel({ modelPath: opts.gguf });
     const chatTemplate = llm.fileInfo.metadata?.tokenizer?.chat_template;
     if (typeof chatTemplate !== 'string') throw new Error(`${opts.gguf} has no chat template (tokenizer.chat_template); the local server needs one to render messages`);
-    // contextSize is per sequence
-    const ctx = await llm.createContext({ contextSize: opts.contextSize ?? 2048, sequences: opts.parallel ?? DEFAULT_PARALLEL, threads: opts.threads ?? defaultThreads() });
+    const ctx = await llm.createContext({ contextSize: opts.contextSize ?? 2048, sequences: 1, threads: opts.threads ?? defaultThreads() });
     const template = new lib.JinjaTemplateChatWrapper({ template: chatTemplate });
     return new LlamaService(opts.model, lib, llama, llm, ctx, template);
   }
@@ -182,19 +172,14 @@ export class LlamaService {
     }
   }
 
-  /** Up to `parallel` requests at once, one per sequence, the rest wait in order; n samples share the cached prompt. */
-  async chat(req: ChatRequest): Promise<Record<string, unknown>> {
-    const completion = this.free.pop() ?? (await new Promise<NodeLlamaCpp.LlamaCompletion>((r) => this.waiting.push(r)));
-    try {
-      return await this.chatOn(completion, req);
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(completion);
-      else this.free.push(completion);
-    }
+  /** One request at a time (one context sequence; CPU-bound anyway); n samples share the cached prompt. */
+  chat(req: ChatRequest): Promise<Record<string, unknown>> {
+    const run = this.queue.then(() => this.chatNow(req));
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  private async chatOn(completion: NodeLlamaCpp.LlamaCompletion, req: ChatRequest): Promise<Record<string, unknown>> {
+  private async chatNow(req: ChatRequest): Promise<Record<string, unknown>> {
     const ids = this.promptTokens(req);
     if (ids.length + req.max_tokens > this.contextSize) {
       throw new ApiError(413, `prompt is ${ids.length} tokens; with max_tokens=${req.max_tokens} it exceeds the context of ${this.contextSize}`);
@@ -206,7 +191,7 @@ export class LlamaService {
       for (let i = 0; i < req.n; i++) {
         let tokens = 0;
         // no repeat penalty: the same distribution as the PyTorch sampler (plain temperature / top-p)
-        const r = await completion.generateCompletionWithMeta(ids, {
+        const r = await this.completion.generateCompletionWithMeta(ids, {
           repeatPenalty: false,
           maxTokens: req.max_tokens,
           temperature: req.temperature,
@@ -237,7 +222,7 @@ export class LlamaService {
   }
 
   async close(): Promise<void> {
-    for (const c of this.all) c.dispose({ disposeSequence: true });
+    this.completion.dispose({ disposeSequence: true });
     await this.ctx.dispose();
     await this.llm.dispose();
     await this.llama.dispose();
@@ -303,7 +288,7 @@ function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (usage: --gguf FILE [--model NAME] [--host H] [--port P] [--threads N] [--parallel N])`);
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (usage: --gguf FILE [--model NAME] [--host H] [--port P] [--threads N])`);
     const [k, v] = a.includes('=') ? a.slice(2).split(/=(.*)/s) : [a.slice(2), argv[++i]];
     if (v === undefined) throw new Error(`--${k} needs a value`);
     out[k] = v;
@@ -320,9 +305,7 @@ async function main(): Promise<void> {
   const model = args.model ?? 'smollm2-135m-instruct';
   const threads = args.threads ?? process.env.GEPA_RL_LM_THREADS ? Number(args.threads ?? process.env.GEPA_RL_LM_THREADS) : defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer (got ${JSON.stringify(args.threads ?? process.env.GEPA_RL_LM_THREADS)})`);
-  const parallel = Number(args.parallel ?? process.env.GEPA_RL_LM_PARALLEL ?? DEFAULT_PARALLEL);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new Error(`--parallel must be a positive integer (got ${JSON.stringify(args.parallel ?? process.env.GEPA_RL_LM_PARALLEL)})`);
-  const service = await LlamaService.load({ gguf, model, threads, parallel });
+  const service = await LlamaService.load({ gguf, model, threads });
   let server;
   try {
     server = await serve(service, host, port);
@@ -333,7 +316,7 @@ async function main(): Promise<void> {
   const stop = () => server.close(() => void service.close().finally(() => process.exit(0)));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  console.log(`local LM server ready on http://${host}:${port}/v1 (model ${model}, llama.cpp, ${threads} threads, ${parallel} parallel sequences)`);
+  console.log(`local LM server ready on http://${host}:${port}/v1 (model ${model}, llama.cpp, ${threads} threads)`);
 }
 
 if (require.main === module) {

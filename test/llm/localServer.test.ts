@@ -126,8 +126,10 @@ test('n samples with distinct seeds; unknown model, bad body and unknown routes 
   expect((await fetch(`${base}/nowhere`)).status).toBe(404);
 }, 120_000);
 
-test('concurrent requests run on parallel sequences (more than there are wait their turn) and answer as they do one at a time', async () => {
-  expect(out).toContain('4 parallel sequences');
+// Concurrent requests must answer exactly as they do one at a time. (Parallel llama.cpp sequences,
+// tried with node-llama-cpp 3.21.1, mixed tokens across the requests decoded together, so the server
+// serves one request at a time.)
+test('concurrent requests answer as they do one at a time', async () => {
   const p = createProvider({ provider: 'local', model: MODEL, base_url: base });
   const ask = (a: number) => p.complete({ messages: [{ role: 'system', content: 'Give the final answer.' }, { role: 'user', content: `What is ${a} + 3?` }], max_tokens: 12, temperature: 0 }).then((r) => r.texts[0]);
   const xs = [1, 2, 3, 4, 5, 6];
