@@ -4,22 +4,11 @@
  */
 import type { GepaOptions } from './types';
 
-/** The gepa settings the engine reads (a structural slice of the config's gepa section). */
-export interface GepaSettings {
-  minibatch_size: number;
-  component_selector: 'round_robin' | 'all';
-  max_iterations?: number;
-  score_threshold?: number;
-  max_no_improvement?: number;
-  perfect_score: number;
-  rejected_memory: number;
-  use_merge: boolean;
-  max_merge_invocations: number;
-  pool_size?: number;
-  min_improvement_threshold: number;
-  format_guard: boolean;
-  max_cost_usd?: number;
-}
+/**
+ * The gepa settings the engine reads: a structural slice of the config's gepa section, the engine's
+ * options with the ones the config always fills required.
+ */
+export type GepaSettings = Omit<GepaOptions, 'merge_subsample'> & Required<Pick<GepaOptions, 'use_merge' | 'max_merge_invocations' | 'min_improvement_threshold' | 'format_guard'>>;
 
 export function gepaOptions(g: GepaSettings): GepaOptions {
   return {
