@@ -96,3 +96,41 @@ def test_train_step_on_mixed_length_rollouts_has_kl_sample_train_near_zero(smol,
     m = out["metrics"]
     assert m["tokens"] > 0 and math.isfinite(m["grad_norm"]) and m["grad_norm"] > 0
     assert abs(m["kl_sample_train_v1"]) < 1e-2 and 0 <= m["kl_sample_train_v2"] < 1e-2, m
+
+
+def lone_sequence_logprobs(model, d) -> torch.Tensor:
+    """The plain reference: one forward over the whole sequence (prompt + completion) alone."""
+    ids = torch.tensor([d["prompt"] + d["completion"]])
+    P, C = len(d["prompt"]), len(d["completion"])
+    logp_TV = torch.log_softmax(model(input_ids=ids).logits[0, P - 1 : P - 1 + C].float(), dim=-1)
+    return logp_TV.gather(-1, torch.tensor(d["completion"])[:, None]).squeeze(-1)
+
+
+def lora_grads(model) -> list[torch.Tensor]:
+    return [p.grad.detach().clone() for p in model.parameters() if p.requires_grad]
+
+
+def test_a_groups_shared_prompt_gives_the_loss_and_gradient_of_one_forward_per_sequence(smol, sampled_t1):
+    """The learner runs each distinct prompt once and its completions on the expanded KV cache; the
+    log-probabilities and the LoRA gradient of a loss over them equal those of a forward per whole
+    sequence (the gradient flows back through the shared prompt)."""
+    tok = smol.tokenizer(SMOL["base_model"])
+    data = training_examples({"loss": "importance_sampling", "rollouts_ref": sampled_t1["rollouts_ref"], "advantages": [1.0, -0.5] * len(MIXED)}, tok)
+    assert len({tuple(d["prompt"]) for d in data}) == len(MIXED) < len(data)  # two completions share each prompt
+    model = smol.live_model(SMOL, None).model
+    weights = [d["advantage"] for d in data]
+    model.zero_grad(set_to_none=True)
+    shared = forward_logprobs(model, tok, data, smol.device)
+    sum(w * lp_T.sum() for w, (lp_T, _) in zip(weights, shared)).backward()
+    g_shared = lora_grads(model)
+    model.zero_grad(set_to_none=True)
+    lone = [lone_sequence_logprobs(model, d) for d in data]
+    sum(w * lp_T.sum() for w, lp_T in zip(weights, lone)).backward()
+    g_lone = lora_grads(model)
+    model.zero_grad(set_to_none=True)
+    for i, ((lp_T, _), ref_T) in enumerate(zip(shared, lone)):
+        assert float((lp_T - ref_T).abs().max()) < 1e-4, f"example {i}"
+    assert len(g_shared) == len(g_lone) > 0
+    num = sum(float((a - b).pow(2).sum()) for a, b in zip(g_shared, g_lone)) ** 0.5
+    den = sum(float(b.pow(2).sum()) for b in g_lone) ** 0.5
+    assert den > 0 and num / den < 1e-4, f"relative gradient difference {num / den}"

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from conftest import sample_req
+from conftest import TINY, sample_req
 from gepa_rl_trainer import blobs
 from gepa_rl_trainer.errors import InvalidRequest
 
@@ -60,3 +60,18 @@ def test_blob_roundtrip_and_tamper_detection(tmp_path):
         blobs.read_json(ref)
     with pytest.raises(blobs.BlobError, match="non-finite"):
         blobs.write_json(str(tmp_path), {"x": float("nan")})
+
+
+def test_each_distinct_prompt_is_prefilled_once_for_all_its_samples(backend, tmp_path):
+    """The prefill runs over the chunk's distinct prompts (2 here), not over its 2 x 3 rows; the
+    decode steps then run on all 6."""
+    model = backend.live_model(TINY, None).model
+    batch_sizes: list[tuple[int, int]] = []
+    hook = model.register_forward_pre_hook(lambda _m, _a, kw: batch_sizes.append(tuple(kw["input_ids"].shape)), with_kwargs=True)
+    try:
+        res = backend.sample(sample_req(tmp_path, num_samples=3, max_tokens=4))
+    finally:
+        hook.remove()
+    assert len(blobs.read_json(res["rollouts_ref"])["rollouts"]) == 6
+    assert batch_sizes[0][0] == 2 and batch_sizes[0][1] > 1
+    assert all(b == 6 and t == 1 for b, t in batch_sizes[1:])

@@ -23,7 +23,7 @@ from ..errors import InvalidRequest, NonFiniteLoss
 from ..losses import batch_loss, entropy_sum, kl_sample_train_sums, sampling_log_softmax
 from ..requests import TrainStepRequest, parse_sample_request, parse_train_step_request, sample_result
 from .model_cache import Live, ModelCache
-from .sampling import sample_rollouts
+from .sampling import sample_rollouts, shared_prompt_prefill
 
 TRAIN_MICROBATCH = int(os.environ.get("GEPA_RL_TRAIN_MICROBATCH", "8"))
 
@@ -37,29 +37,33 @@ def clip_grad_norm(params, grad_clip: float) -> float:
 
 
 def forward_logprobs(model, tok, batch, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The learner's view of a batch: one forward over the right-padded sequences (prompt +
-    completion; positions 0.. as for a lone sequence), then per example the log-probabilities of
-    its completion tokens under the distribution they were sampled from (its temperature and
-    top_p): (logp_T of the targets, logp_TV over the vocabulary)."""
+    """The learner's view of a batch, laid out as the sampler's: the distinct prompts once (a group's
+    completions share theirs), left-padded with positions 0.. as for a lone sequence, their KV cache
+    expanded to one row per example; then the completions, right-padded after it. Per example the
+    log-probabilities of its completion tokens under the distribution they were sampled from (its
+    temperature and top_p): (logp_T of the targets, logp_TV over the vocabulary). Gradients flow through
+    the shared prompt's cache, so the result and its gradient equal one forward per whole sequence."""
     pad = tok.pad_token_id
-    seqs = [d["prompt"] + d["completion"] for d in batch]
-    width = max(len(s) for s in seqs)
     B = len(batch)
-    tokens_BT = torch.full((B, width), pad, dtype=torch.long)
-    mask_BT = torch.zeros((B, width), dtype=torch.long)
-    for b, s in enumerate(seqs):
-        tokens_BT[b, : len(s)] = torch.tensor(s)
-        mask_BT[b, : len(s)] = 1
-    tokens_BT, mask_BT = tokens_BT.to(device), mask_BT.to(device)
-    # logits only from the first position that predicts a completion token on (the prompts' own
-    # next-token logits are never used: less compute and memory over long prompts)
-    start = min(len(d["prompt"]) for d in batch) - 1
-    logits_BTV = model(input_ids=tokens_BT, attention_mask=mask_BT, logits_to_keep=width - start).logits
+    past, mask_BT, positions_B, first_BV = shared_prompt_prefill(model, [d["prompt"] for d in batch], pad, device)
+    # inputs after the prompt: every completion token but the last (which predicts nothing scored)
+    width = max(len(d["completion"]) for d in batch) - 1
+    logits_BCV = None
+    if width > 0:
+        tokens_BC = torch.full((B, width), pad, dtype=torch.long)
+        mask_BC = torch.zeros((B, width), dtype=torch.long)
+        for b, d in enumerate(batch):
+            c = d["completion"][:-1]
+            tokens_BC[b, : len(c)] = torch.tensor(c, dtype=torch.long)
+            mask_BC[b, : len(c)] = 1
+        tokens_BC, mask_BC = tokens_BC.to(device), mask_BC.to(device)
+        positions_BC = positions_B[:, None] + torch.arange(width, device=device)[None, :]
+        logits_BCV = model(input_ids=tokens_BC, attention_mask=torch.cat([mask_BT, mask_BC], dim=1), position_ids=positions_BC, past_key_values=past, use_cache=True).logits
     rows = []
     for b, d in enumerate(batch):
-        P, C = len(d["prompt"]), len(d["completion"])
-        target_T = tokens_BT[b, P : P + C]
-        logits_TV = logits_BTV[b, P - 1 - start : P - 1 - start + C]
+        C = len(d["completion"])
+        target_T = torch.tensor(d["completion"], dtype=torch.long, device=device)
+        logits_TV = first_BV[b : b + 1] if logits_BCV is None else torch.cat([first_BV[b : b + 1], logits_BCV[b, : C - 1]], dim=0)
         logp_TV = sampling_log_softmax(logits_TV, d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
         rows.append((logp_TV.gather(-1, target_T[:, None]).squeeze(-1), logp_TV))
     return rows

@@ -32,33 +32,57 @@ def sample_rollouts(model, tok, prompt_ids_P: list[list[int]], n: int, sp: Sampl
     return rollouts
 
 
-def _left_padded(prompt_ids_P, chunk, pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(prompt_ids_P[p]) for p, _ in chunk)
-    tokens_BT = torch.full((len(chunk), width), pad, dtype=torch.long)
-    mask_BT = torch.zeros((len(chunk), width), dtype=torch.long)
-    for b, (p, _) in enumerate(chunk):
-        ids = prompt_ids_P[p]
-        tokens_BT[b, width - len(ids) :] = torch.tensor(ids)
-        mask_BT[b, width - len(ids) :] = 1
-    return tokens_BT.to(device), mask_BT.to(device)
+def left_padded(prompts_U: list[list[int]], pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and mask of prompts left-padded to the longest (each prompt's last token in the last column)."""
+    width = max(len(ids) for ids in prompts_U)
+    tokens_UT = torch.full((len(prompts_U), width), pad, dtype=torch.long)
+    mask_UT = torch.zeros((len(prompts_U), width), dtype=torch.long)
+    for u, ids in enumerate(prompts_U):
+        tokens_UT[u, width - len(ids) :] = torch.tensor(ids)
+        mask_UT[u, width - len(ids) :] = 1
+    return tokens_UT.to(device), mask_UT.to(device)
+
+
+def shared_prompt_prefill(model, prompts_B: list[list[int]], pad: int, device):
+    """One forward over the distinct prompts of a batch (a prompt repeated for several samples, or for a
+    group's several completions, is run once), left-padded, each row's first real token at position 0
+    (as when it is run alone); its KV cache then expanded to one row per batch row. Returns (cache,
+    mask_BT, next position per row, logits of each row's last prompt token). Without grad the cache is
+    a constant; with grad, gradients flow back through the expanded cache into the prompt's forward."""
+    index: dict[tuple[int, ...], int] = {}
+    distinct_U: list[list[int]] = []
+    rows: list[int] = []
+    for ids in prompts_B:
+        key = tuple(ids)
+        if key not in index:
+            index[key] = len(distinct_U)
+            distinct_U.append(list(ids))
+        rows.append(index[key])
+    tokens_UT, mask_UT = left_padded(distinct_U, pad, device)
+    positions_UT = (mask_UT.cumsum(dim=1) - 1).clamp(min=0)
+    out = model(input_ids=tokens_UT, attention_mask=mask_UT, position_ids=positions_UT, use_cache=True, logits_to_keep=1)
+    past = out.past_key_values
+    rows_B = torch.tensor(rows, dtype=torch.long, device=device)
+    if rows != list(range(len(distinct_U))):
+        past.reorder_cache(rows_B)
+    mask_BT = mask_UT.index_select(0, rows_B)
+    return past, mask_BT, mask_BT.sum(dim=1), out.logits[:, -1, :].index_select(0, rows_B)
 
 
 @torch.no_grad()
-def _decode_loop(model, tokens_BT, mask_BT, max_tokens: int, temperature: float, top_p: float, seed: int, pad: int, eos: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+def _decode_loop(model, prompts_B: list[list[int]], max_tokens: int, temperature: float, top_p: float, seed: int, pad: int, eos: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and the
     logprob recorded is that of the distribution actually sampled from. Returns (tokens_BT, logprobs_BT)
     of the new tokens; a finished row continues with pads."""
-    B = tokens_BT.shape[0]
+    B = len(prompts_B)
     greedy = temperature <= 0
     gen = torch.Generator(device=device).manual_seed(seed % (2**63))
     # Rows are left-padded: each row's first real token is position 0, as when it is sampled alone
-    # and as the learner (right-padded) sees it. Without these position ids the prefill would
-    # count the pads and every shorter row would be sampled from a shifted, wrong distribution.
-    positions_BT = (mask_BT.cumsum(dim=1) - 1).clamp(min=0)
-    out = model(input_ids=tokens_BT, attention_mask=mask_BT, position_ids=positions_BT, use_cache=True, logits_to_keep=1)
-    past = out.past_key_values
-    logits_BV = out.logits[:, -1, :].float()
-    positions_B = mask_BT.sum(dim=1)  # next position id per row: the decode steps continue from there
+    # and as the learner sees it. Without these position ids the prefill would count the pads and
+    # every shorter row would be sampled from a shifted, wrong distribution. Each distinct prompt is
+    # prefilled once for all its samples.
+    past, mask_BT, positions_B, first_BV = shared_prompt_prefill(model, prompts_B, pad, device)
+    logits_BV = first_BV.float()
     done_B = torch.zeros(B, dtype=torch.bool, device=device)
     new_tokens: list[torch.Tensor] = []
     new_logprobs: list[torch.Tensor] = []
@@ -110,6 +134,6 @@ def _rollout(tok, prompt_ids: list[int], toks_T: torch.Tensor, lps_T: torch.Tens
 
 def generate(model, tok, prompt_ids_P, chunk, max_tokens, temperature, top_p, seed, device) -> list[dict]:
     """Rollouts of one batch: chunk lists (prompt index, sample index) per row."""
-    tokens_BT, mask_BT = _left_padded(prompt_ids_P, chunk, tok.pad_token_id, device)
-    toks_BT, lps_BT = _decode_loop(model, tokens_BT, mask_BT, max_tokens, temperature, top_p, seed, tok.pad_token_id, tok.eos_token_id, device)
+    prompts_B = [prompt_ids_P[p] for p, _ in chunk]
+    toks_BT, lps_BT = _decode_loop(model, prompts_B, max_tokens, temperature, top_p, seed, tok.pad_token_id, tok.eos_token_id, device)
     return [_rollout(tok, prompt_ids_P[p], toks_BT[b], lps_BT[b], p, s, tok.eos_token_id) for b, (p, s) in enumerate(chunk)]
