@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from transformers import DynamicCache
 
 from .. import blobs
 from .. import checkpoints as ckpts
@@ -23,7 +24,7 @@ from ..errors import InvalidRequest, NonFiniteLoss
 from ..losses import batch_loss, entropy_sum, kl_sample_train_sums, sampling_log_softmax
 from ..requests import TrainStepRequest, parse_sample_request, parse_train_step_request, sample_result
 from .model_cache import Live, ModelCache
-from .sampling import sample_rollouts, shared_prompt_prefill
+from .sampling import Prefill, prefill_distinct, sample_rollouts
 
 TRAIN_MICROBATCH = int(os.environ.get("GEPA_RL_TRAIN_MICROBATCH", "8"))
 
@@ -36,34 +37,56 @@ def clip_grad_norm(params, grad_clip: float) -> float:
     return float(torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
 
 
+def packed_completion_inputs(batch, pre: Prefill, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+    """The completions of a batch laid end to end in one row after the distinct prompts' cache (laid
+    end to end too), with no padding: every completion token but the last (which predicts nothing
+    scored). Returns (tokens_1N, positions_1N, mask_11NK: which cached prompt slots and packed tokens
+    each token may attend to — its own prompt's real tokens, then its own completion up to itself —
+    and each example's offset in the row). K = U*Wp + N."""
+    U, Wp = pre.mask_UT.shape
+    rows = pre.rows_B.tolist()
+    ids, pos, ex, offsets = [], [], [], []
+    plen_U = pre.mask_UT.sum(dim=1).tolist()
+    for b, d in enumerate(batch):
+        c = d["completion"][:-1]
+        offsets.append(len(ids))
+        ids += c
+        pos += range(plen_U[rows[b]], plen_U[rows[b]] + len(c))
+        ex += [b] * len(c)
+    N = len(ids)
+    ex_N = torch.tensor(ex, dtype=torch.long, device=device)
+    u_N = pre.rows_B.index_select(0, ex_N)
+    slot_u_K = torch.arange(U, device=device).repeat_interleave(Wp)
+    prompt_NK = (slot_u_K[None, :] == u_N[:, None]) & pre.mask_UT.reshape(-1).bool()[None, :]
+    idx_N = torch.arange(N, device=device)
+    own_NN = (ex_N[:, None] == ex_N[None, :]) & (idx_N[None, :] <= idx_N[:, None])
+    mask_11NK = torch.cat([prompt_NK, own_NN], dim=1)[None, None]
+    return torch.tensor([ids], dtype=torch.long, device=device), torch.tensor([pos], dtype=torch.long, device=device), mask_11NK, offsets
+
+
 def forward_logprobs(model, tok, batch, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The learner's view of a batch, laid out as the sampler's: the distinct prompts once (a group's
-    completions share theirs), left-padded with positions 0.. as for a lone sequence, their KV cache
-    expanded to one row per example; then the completions, right-padded after it. Per example the
-    log-probabilities of its completion tokens under the distribution they were sampled from (its
-    temperature and top_p): (logp_T of the targets, logp_TV over the vocabulary). Gradients flow through
-    the shared prompt's cache, so the result and its gradient equal one forward per whole sequence."""
-    pad = tok.pad_token_id
-    B = len(batch)
-    past, mask_BT, positions_B, first_BV = shared_prompt_prefill(model, [d["prompt"] for d in batch], pad, device)
-    # inputs after the prompt: every completion token but the last (which predicts nothing scored)
-    width = max(len(d["completion"]) for d in batch) - 1
-    logits_BCV = None
-    if width > 0:
-        tokens_BC = torch.full((B, width), pad, dtype=torch.long)
-        mask_BC = torch.zeros((B, width), dtype=torch.long)
-        for b, d in enumerate(batch):
-            c = d["completion"][:-1]
-            tokens_BC[b, : len(c)] = torch.tensor(c, dtype=torch.long)
-            mask_BC[b, : len(c)] = 1
-        tokens_BC, mask_BC = tokens_BC.to(device), mask_BC.to(device)
-        positions_BC = positions_B[:, None] + torch.arange(width, device=device)[None, :]
-        logits_BCV = model(input_ids=tokens_BC, attention_mask=torch.cat([mask_BT, mask_BC], dim=1), position_ids=positions_BC, past_key_values=past, use_cache=True).logits
+    """The learner's view of a batch: the distinct prompts once (a group's completions share theirs),
+    left-padded with positions 0.. as for a lone sequence (the sampler's layout); then every completion
+    in one packed row over their cache, each token seeing only its own prompt and its own completion
+    (no padding computed). Per example the log-probabilities of its completion tokens under the
+    distribution they were sampled from (its temperature and top_p): (logp_T of the targets, logp_TV
+    over the vocabulary). Gradients flow through the prompts' cache, so the result and its gradient
+    equal one forward per whole sequence."""
+    pre = prefill_distinct(model, [d["prompt"] for d in batch], tok.pad_token_id, device)
+    rows_B = pre.rows_B.tolist()
+    logits_NV = None
+    if any(len(d["completion"]) > 1 for d in batch):
+        tokens_1N, positions_1N, mask_11NK, offsets = packed_completion_inputs(batch, pre, device)
+        U, Wp = pre.mask_UT.shape
+        # the distinct prompts' cache as one row: slot u*Wp + t holds prompt u's position t
+        packed = DynamicCache(ddp_cache_data=[(k.transpose(0, 1).reshape(1, k.shape[1], U * Wp, k.shape[3]), v.transpose(0, 1).reshape(1, v.shape[1], U * Wp, v.shape[3])) for k, v in ((layer.keys, layer.values) for layer in pre.past.layers)])
+        logits_NV = model(input_ids=tokens_1N, attention_mask=mask_11NK, position_ids=positions_1N, past_key_values=packed, use_cache=True).logits[0]
     rows = []
     for b, d in enumerate(batch):
         C = len(d["completion"])
         target_T = torch.tensor(d["completion"], dtype=torch.long, device=device)
-        logits_TV = first_BV[b : b + 1] if logits_BCV is None else torch.cat([first_BV[b : b + 1], logits_BCV[b, : C - 1]], dim=0)
+        first_1V = pre.last_logits_UV[rows_B[b] : rows_B[b] + 1]
+        logits_TV = first_1V if C == 1 else torch.cat([first_1V, logits_NV[offsets[b] : offsets[b] + C - 1]], dim=0)
         logp_TV = sampling_log_softmax(logits_TV, d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
         rows.append((logp_TV.gather(-1, target_T[:, None]).squeeze(-1), logp_TV))
     return rows

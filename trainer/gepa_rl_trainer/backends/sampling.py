@@ -5,9 +5,11 @@ sampling_log_softmax the learner scores under, so an on-policy ratio is 1).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from transformers import DynamicCache
 
 from ..errors import InvalidRequest
 from ..losses import sampling_log_softmax
@@ -43,12 +45,22 @@ def left_padded(prompts_U: list[list[int]], pad: int, device) -> tuple[torch.Ten
     return tokens_UT.to(device), mask_UT.to(device)
 
 
-def shared_prompt_prefill(model, prompts_B: list[list[int]], pad: int, device):
+@dataclass
+class Prefill:
+    """The distinct prompts of a batch after one forward: their KV cache (one row per distinct prompt,
+    left-padded), its mask, which distinct prompt each batch row has, and the logits of each distinct
+    prompt's last token (its first completion token's distribution)."""
+    past: DynamicCache
+    mask_UT: torch.Tensor
+    rows_B: torch.Tensor
+    last_logits_UV: torch.Tensor
+
+
+def prefill_distinct(model, prompts_B: list[list[int]], pad: int, device) -> Prefill:
     """One forward over the distinct prompts of a batch (a prompt repeated for several samples, or for a
     group's several completions, is run once), left-padded, each row's first real token at position 0
-    (as when it is run alone); its KV cache then expanded to one row per batch row. Returns (cache,
-    mask_BT, next position per row, logits of each row's last prompt token). Without grad the cache is
-    a constant; with grad, gradients flow back through the expanded cache into the prompt's forward."""
+    (as when it is run alone). With grad, gradients flow back into this forward from whatever reads the
+    cache."""
     index: dict[tuple[int, ...], int] = {}
     distinct_U: list[list[int]] = []
     rows: list[int] = []
@@ -61,12 +73,16 @@ def shared_prompt_prefill(model, prompts_B: list[list[int]], pad: int, device):
     tokens_UT, mask_UT = left_padded(distinct_U, pad, device)
     positions_UT = (mask_UT.cumsum(dim=1) - 1).clamp(min=0)
     out = model(input_ids=tokens_UT, attention_mask=mask_UT, position_ids=positions_UT, use_cache=True, logits_to_keep=1)
-    past = out.past_key_values
-    rows_B = torch.tensor(rows, dtype=torch.long, device=device)
-    if rows != list(range(len(distinct_U))):
-        past.reorder_cache(rows_B)
-    mask_BT = mask_UT.index_select(0, rows_B)
-    return past, mask_BT, mask_BT.sum(dim=1), out.logits[:, -1, :].index_select(0, rows_B)
+    return Prefill(out.past_key_values, mask_UT, torch.tensor(rows, dtype=torch.long, device=device), out.logits[:, -1, :])
+
+
+def expanded(pre: Prefill) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The prefill as one row per batch row: (cache, mask_BT, next position per row, first-token logits)."""
+    past = pre.past
+    if pre.rows_B.tolist() != list(range(pre.mask_UT.shape[0])):
+        past.reorder_cache(pre.rows_B)
+    mask_BT = pre.mask_UT.index_select(0, pre.rows_B)
+    return past, mask_BT, mask_BT.sum(dim=1), pre.last_logits_UV.index_select(0, pre.rows_B)
 
 
 @torch.no_grad()
@@ -81,7 +97,7 @@ def _decode_loop(model, prompts_B: list[list[int]], max_tokens: int, temperature
     # and as the learner sees it. Without these position ids the prefill would count the pads and
     # every shorter row would be sampled from a shifted, wrong distribution. Each distinct prompt is
     # prefilled once for all its samples.
-    past, mask_BT, positions_B, first_BV = shared_prompt_prefill(model, prompts_B, pad, device)
+    past, mask_BT, positions_B, first_BV = expanded(prefill_distinct(model, prompts_B, pad, device))
     logits_BV = first_BV.float()
     done_B = torch.zeros(B, dtype=torch.bool, device=device)
     new_tokens: list[torch.Tensor] = []
