@@ -127,9 +127,9 @@ test('anthropic: a 200 with no content blocks is an empty reply, recorded as a r
 });
 
 test('the described providers keep their own members: only the local server continues a started reply', () => {
-  expect(createProvider({ provider: 'local', model: 'm', base_url: `${fake.base}/v1` }, {})).toMatchObject({ name: 'local', model: 'm', supportsPrefill: true });
-  expect(createProvider({ provider: 'openai', model: 'gpt-4o-mini' }, { OPENAI_API_KEY: KEY })).toMatchObject({ name: 'openai', supportsPrefill: false });
-  expect(createProvider({ provider: 'anthropic', model: 'claude-haiku-4-5' }, { ANTHROPIC_API_KEY: KEY })).toMatchObject({ name: 'anthropic', supportsPrefill: false });
+  expect(createProvider({ provider: 'local', model: 'm', base_url: `${fake.base}/v1` }, {})).toMatchObject({ name: 'local', model: 'm', supportsPrefill: true, supportsGrammar: true });
+  expect(createProvider({ provider: 'openai', model: 'gpt-4o-mini' }, { OPENAI_API_KEY: KEY })).toMatchObject({ name: 'openai', supportsPrefill: false, supportsGrammar: false });
+  expect(createProvider({ provider: 'anthropic', model: 'claude-haiku-4-5' }, { ANTHROPIC_API_KEY: KEY })).toMatchObject({ name: 'anthropic', supportsPrefill: false, supportsGrammar: false });
 });
 
 test('an invalid GEPA_RL_LLM_TIMEOUT_S is a non-retryable config failure naming the value', async () => {
