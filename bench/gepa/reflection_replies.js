@@ -11,7 +11,8 @@
  *   node bench/gepa/reflection_replies.js            (the local server at GEPA_RL_LM_PORT, 8765)
  * Knobs (env): REFLECT_CONFIGS ("free:160:1,grammar:160:1": mode:max_tokens:temperature, mode free =
  * begun inside the fence only, as before; grammar = also constrained), REFLECT_PROMPTS (4),
- * REFLECT_SEEDS (5), REFLECT_VAL (1: score usable proposals on val), REFLECT_OUT (a JSON file).
+ * REFLECT_SEEDS (5), REFLECT_VAL (1: score usable proposals on val), REFLECT_OUT (a JSON file),
+ * REFLECT_TEMPLATE (a file holding a reflection template to use instead of the default).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -33,6 +34,8 @@ const CONFIGS = (env.REFLECT_CONFIGS ?? 'free:160:1,grammar:160:1').split(',').m
 const N_PROMPTS = +(env.REFLECT_PROMPTS ?? 4);
 const N_SEEDS = +(env.REFLECT_SEEDS ?? 5);
 const SCORE_VAL = (env.REFLECT_VAL ?? '1') === '1';
+// a reflection template to try instead of the default (a file; the placeholders of gepa.reflection_template)
+const TEMPLATE = env.REFLECT_TEMPLATE ? fs.readFileSync(env.REFLECT_TEMPLATE, 'utf8') : undefined;
 
 async function main() {
   const cfg = taskConfigSchema.parse({ env: 'arithmetic', n_train: 40, n_val: 8, n_test: 16, data_seed: 0, arithmetic_digits: 1, arithmetic_operators: '+' });
@@ -55,7 +58,7 @@ async function main() {
       records.push({ input: task.render(x).map((m) => m.content).join('\n'), output, reward: s.reward, feedback: s.feedback });
     }
     if (records.every((r) => r.reward >= 1)) continue;
-    prompts.push(buildReflectionPrompt({ component: 'system_prompt', current_text: SEED_PROMPT, records, rejected: [] }));
+    prompts.push(buildReflectionPrompt({ component: 'system_prompt', current_text: SEED_PROMPT, records, rejected: [], template: TEMPLATE }));
   }
   const seedVal = SCORE_VAL ? await valScore(SEED_PROMPT) : null;
   console.log(`${prompts.length} reflection prompts (${prompts.map((p) => p.length).join(', ')} characters), ${N_SEEDS} seeds each; seed prompt val ${seedVal}; server ${BASE}`);
