@@ -38,6 +38,9 @@ CFG = {
     "model": env("GEPA_RL_LM_MODEL", "smollm2-135m-instruct"),
 }
 OUT = os.path.join(ROOT, ".data", "bench-gepa", time.strftime("%Y%m%d-%H%M%S"))
+# the CLI runs of our side reach the same Temporal server as `temporal workflow show` below (the CLI
+# reads TEMPORAL_ADDRESS only, the stack's scripts GEPA_RL_TEMPORAL_PORT)
+os.environ.setdefault("TEMPORAL_ADDRESS", f"localhost:{env('GEPA_RL_TEMPORAL_PORT', '7233')}")
 
 
 def loadavg() -> str:

@@ -65,7 +65,7 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
   let excerpt: string | null = null;
   let parsed;
   try {
-    const first = afterFirstReply(prompt, await ask(firstTurn(prompt, provider.supportsPrefill)), req.current_text, { fence_repair: req.fence_repair ?? false, supports_prefill: provider.supportsPrefill });
+    const first = afterFirstReply(prompt, await ask(firstTurn(prompt, { prefill: provider.supportsPrefill, grammar: provider.supportsGrammar }, req.reflection.max_tokens)), req.current_text, { fence_repair: req.fence_repair ?? false, supports_prefill: provider.supportsPrefill });
     ({ parsed, first_reply_excerpt: excerpt } = first);
     if (first.repair) parsed = afterRepairReply(first.parsed, await ask(first.repair), req.current_text);
   } catch (e) {

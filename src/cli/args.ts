@@ -67,7 +67,12 @@ function unwrap(s: AnyZod): { inner: AnyZod; nullable: boolean; defaultValue: un
       const v = def.defaultValue;
       defaultValue = typeof v === 'function' ? v() : v;
     } else if (def.type === 'nullable') nullable = true;
-    else if (def.type !== 'optional') break;
+    else if (def.type === 'pipe') {
+      // a section whose defaults are filled by a transform (an LM's max_tokens by provider): its input schema
+      cur = def.in as AnyZod;
+      description ||= cur.description ?? '';
+      continue;
+    } else if (def.type !== 'optional') break;
     cur = def.innerType as AnyZod;
     description ||= cur.description ?? '';
   }

@@ -22,6 +22,7 @@ export function anthropicSampling(req: Pick<CompletionRequest, 'temperature' | '
 export class AnthropicProvider implements LlmProvider {
   readonly name = 'anthropic' as const;
   readonly supportsPrefill = false;
+  readonly supportsGrammar = false;
   private client: Anthropic;
   constructor(
     readonly model: string,

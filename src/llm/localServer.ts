@@ -118,6 +118,7 @@ const importEsm = new Function('s', 'return import(s)') as (s: string) => Promis
 
 export class LlamaService {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly grammars = new Map<string, NodeLlamaCpp.LlamaGrammar>();
   /**
    * One long-lived sequence and completion: a request reuses the cached prefix it shares with the
    * previous one (n samples of one prompt evaluate it once); disposing a sequence per request raced
@@ -166,7 +167,13 @@ export class LlamaService {
       if (c.kind === 'json') return await this.llama.getGrammarFor('json');
       if (c.kind === 'json_schema') // the schema is user input: node-llama-cpp checks it and throws on what it cannot turn into a grammar
       return await (this.llama.createGrammarForJsonSchema.bind(this.llama) as (s: unknown) => Promise<NodeLlamaCpp.LlamaGrammar>)(c.schema);
-      return await this.llama.createGrammar({ grammar: c.gbnf });
+      // a run sends the same grammar with every reflection call: compile it once
+      const cached = this.grammars.get(c.gbnf);
+      if (cached) return cached;
+      const g = await this.llama.createGrammar({ grammar: c.gbnf });
+      if (this.grammars.size >= 16) this.grammars.delete(this.grammars.keys().next().value!);
+      this.grammars.set(c.gbnf, g);
+      return g;
     } catch (e) {
       throw new ApiError(400, `the ${c.kind === 'grammar' ? 'grammar' : 'response_format schema'} cannot be used: ${(e as Error).message}`);
     }

@@ -1,7 +1,8 @@
 /**
  * The OpenAI Chat Completions client behind three providers: `openai`, `openai-compatible` (vLLM,
  * SGLang, Ollama, llama.cpp …) and `local` (the project's server, src/llm/localServer.ts), which
- * differ only in their endpoint (./endpoints.ts); `local` alone continues a prefilled reply.
+ * differ only in their endpoint (./endpoints.ts); `local` alone continues a prefilled reply and
+ * takes a GBNF grammar.
  */
 import OpenAI from 'openai';
 import { ProviderResponseError, replyExcerpt } from './errors';
@@ -22,6 +23,10 @@ export class OpenAiProvider implements LlmProvider {
   get supportsPrefill(): boolean {
     return this.name === 'local';
   }
+  /** the project's server takes llama.cpp's `grammar` field; an arbitrary OpenAI-compatible server may not */
+  get supportsGrammar(): boolean {
+    return this.name === 'local';
+  }
   async complete(req: CompletionRequest): Promise<Completion> {
     const t0 = Date.now();
     const prefill = this.supportsPrefill && req.prefill ? req.prefill : '';
@@ -36,6 +41,7 @@ export class OpenAiProvider implements LlmProvider {
       stop: req.stop,
       // the local server's (and vLLM's) switch: a stop string that ended the reply stays in it
       ...(prefill ? { include_stop_str_in_output: true } : {}),
+      ...(this.supportsGrammar && req.grammar ? { grammar: req.grammar } : {}),
     };
     const res = chatCompletionOrThrow(await this.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming));
     const usage = { prompt_tokens: res.usage?.prompt_tokens ?? 0, completion_tokens: res.usage?.completion_tokens ?? 0 };

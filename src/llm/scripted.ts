@@ -21,6 +21,7 @@ export class ScriptedProvider implements LlmProvider {
   get supportsPrefill(): boolean {
     return scripts.get(this.model)?.prefill ?? false;
   }
+  readonly supportsGrammar = false;
   async complete(req: CompletionRequest): Promise<Completion> {
     const s = scripts.get(this.model);
     if (!s) throw new ProviderConfigError(`no scripted replies registered for model ${JSON.stringify(this.model)} (scripted is a test stand-in)`);

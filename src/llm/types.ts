@@ -22,6 +22,8 @@ export interface CompletionRequest {
    * returned texts begin with it, and a stop string that ended a reply is kept at its end.
    */
   prefill?: string;
+  /** A GBNF grammar (llama.cpp's) the reply must follow (only where `supportsGrammar`; with a prefill, it constrains the continuation). */
+  grammar?: string;
 }
 
 export interface Completion {
@@ -40,5 +42,7 @@ export interface LlmProvider {
   readonly model: string;
   /** the local server continues a trailing assistant message (other providers ignore `prefill`) */
   readonly supportsPrefill: boolean;
+  /** the local server constrains a reply with a GBNF grammar (other providers are never sent one) */
+  readonly supportsGrammar: boolean;
   complete(req: CompletionRequest): Promise<Completion>;
 }

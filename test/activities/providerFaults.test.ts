@@ -16,6 +16,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { teacherHint } from '../../src/activities/expert';
 import { apiSample, type ApiSampleRequest } from '../../src/activities/llm';
 import { proposeComponent, type ProposeRequest } from '../../src/activities/reflection';
+import { proposalCharBound, proposalGrammar } from '../../src/core/gepa';
 import { buildPrompts } from '../../src/activities/tasks';
 import { taskConfigSchema } from '../../src/config/task';
 import type { PolicySampleResult } from '../../src/types';
@@ -127,9 +128,9 @@ test('anthropic: a 200 with no content blocks is an empty reply, recorded as a r
 });
 
 test('the described providers keep their own members: only the local server continues a started reply', () => {
-  expect(createProvider({ provider: 'local', model: 'm', base_url: `${fake.base}/v1` }, {})).toMatchObject({ name: 'local', model: 'm', supportsPrefill: true });
-  expect(createProvider({ provider: 'openai', model: 'gpt-4o-mini' }, { OPENAI_API_KEY: KEY })).toMatchObject({ name: 'openai', supportsPrefill: false });
-  expect(createProvider({ provider: 'anthropic', model: 'claude-haiku-4-5' }, { ANTHROPIC_API_KEY: KEY })).toMatchObject({ name: 'anthropic', supportsPrefill: false });
+  expect(createProvider({ provider: 'local', model: 'm', base_url: `${fake.base}/v1` }, {})).toMatchObject({ name: 'local', model: 'm', supportsPrefill: true, supportsGrammar: true });
+  expect(createProvider({ provider: 'openai', model: 'gpt-4o-mini' }, { OPENAI_API_KEY: KEY })).toMatchObject({ name: 'openai', supportsPrefill: false, supportsGrammar: false });
+  expect(createProvider({ provider: 'anthropic', model: 'claude-haiku-4-5' }, { ANTHROPIC_API_KEY: KEY })).toMatchObject({ name: 'anthropic', supportsPrefill: false, supportsGrammar: false });
 });
 
 test('an invalid GEPA_RL_LLM_TIMEOUT_S is a non-retryable config failure naming the value', async () => {
@@ -203,4 +204,22 @@ describe('teacher hints (teacherHint)', () => {
     expect(fake.requests).toHaveLength(1);
     expect(await hint([{ kind: 'ok', text: 'Add the two numbers first.' }])).toMatchObject({ hint: 'Add the two numbers first.', error: null });
   });
+});
+
+test('the reflection activity sends the proposal grammar, bounded by reflection.max_tokens, to the local server only', async () => {
+  const send = async (provider: 'local' | 'openai' | 'openai-compatible') => {
+    fake.requests.length = 0;
+    fake.plan([], () => ({ kind: 'ok', text: 'Be brief.\n```' }));
+    const out = await activityEnv().run(proposeComponent, {
+      reflection: { provider, model: provider === 'openai' ? 'gpt-4o-mini' : 'm', base_url: `${fake.base}/v1`, temperature: 1, max_tokens: 100 },
+      component: 'system_prompt', current_text: 'Answer.', traces_refs: [], rejected: [], seed: 1,
+    });
+    expect(fake.requests.length).toBe(1);
+    return { out, body: fake.requests[0].body };
+  };
+  const local = await send('local');
+  expect(local.body.grammar).toBe(proposalGrammar(proposalCharBound(100)));
+  expect(local.body.messages.at(-1)).toEqual({ role: 'assistant', content: '```\n' });
+  expect(local.out).toMatchObject({ ok: true, text: 'Be brief.' });
+  for (const api of ['openai', 'openai-compatible'] as const) expect((await send(api)).body.grammar).toBeUndefined();
 });

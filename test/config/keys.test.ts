@@ -141,3 +141,17 @@ test('help lists exactly the keys the command accepts, none it refuses', () => {
   expect(helpText('sft')).not.toMatch(/rl\.(group_size|loss|n_batches)/);
   expect(helpText('expert-iteration')).toMatch(/expert\.sft_epochs\s+3 /);
 });
+
+test("the reflection LM's max_tokens defaults by provider (160 on local, measured; 512 elsewhere); a set value is kept; help shows both", () => {
+  const base = { task: { env: 'arithmetic' } };
+  const refl = (r: Record<string, unknown>) => (parseWorkflowInput('gepaOptimization', { ...base, reflection: r }) as { reflection: { max_tokens: number; temperature: number } }).reflection;
+  expect(refl({})).toMatchObject({ provider: 'local', max_tokens: 160, temperature: 1 });
+  expect(refl({ provider: 'openai', model: 'gpt-4o-mini' }).max_tokens).toBe(512);
+  expect(refl({ provider: 'anthropic', model: 'claude-haiku-4-5' }).max_tokens).toBe(512);
+  expect(refl({ max_tokens: 300 }).max_tokens).toBe(300);
+  expect(refl({ provider: 'openai', model: 'gpt-4o-mini', max_tokens: 64 }).max_tokens).toBe(64);
+  // the teacher has one default
+  const t = (parseWorkflowInput('expertIteration', { ...base }) as { teacher: { max_tokens: number } }).teacher;
+  expect(t.max_tokens).toBe(256);
+  expect(leavesOf(WORKFLOW_INPUT_SCHEMAS.gepaOptimization as never).find((l) => l.path.join('.') === 'reflection.max_tokens')?.description).toMatch(/default 512, 160 on the local provider/);
+});

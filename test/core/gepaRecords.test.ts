@@ -17,7 +17,10 @@ import {
   costSoFar,
   planIteration,
   promptRow,
+  proposalCharBound,
+  proposalGrammar,
   proposalOutcome,
+  CLOSING_FENCE_TOKENS,
   proposalRows,
   recordMetricCost,
   recordRejectedChild,
@@ -138,10 +141,24 @@ describe('rows', () => {
 
 describe('the proposal protocol', () => {
   test('without fence_repair one turn: the reply is the outcome; begun inside the fence where the provider can continue a reply', () => {
-    expect(firstTurn('P', false)).toEqual({ messages: [{ role: 'user', content: 'P' }] });
-    expect(firstTurn('P', true)).toEqual({ messages: [{ role: 'user', content: 'P' }], prefill: FENCE_PREFILL, stop: ['```'] });
+    expect(firstTurn('P', { prefill: false, grammar: false }, 160)).toEqual({ messages: [{ role: 'user', content: 'P' }] });
+    expect(firstTurn('P', { prefill: false, grammar: true }, 160)).toEqual({ messages: [{ role: 'user', content: 'P' }] });
+    expect(firstTurn('P', { prefill: true, grammar: false }, 160)).toEqual({ messages: [{ role: 'user', content: 'P' }], prefill: FENCE_PREFILL, stop: ['```'] });
     const r = afterFirstReply('P', { text: 'Be brief.' }, 'Answer.', { fence_repair: false, supports_prefill: false });
     expect(r).toEqual({ parsed: { ok: true, text: 'Be brief.' }, repair: null, first_reply_excerpt: null });
+  });
+  test('where the provider also takes a grammar, the continuation is bounded by the reflection max_tokens and must close the fence', () => {
+    const t = firstTurn('P', { prefill: true, grammar: true }, 160);
+    expect(t).toEqual({ messages: [{ role: 'user', content: 'P' }], prefill: FENCE_PREFILL, stop: ['```'], grammar: proposalGrammar(156) });
+    expect(CLOSING_FENCE_TOKENS).toBe(4);
+    expect(proposalCharBound(160)).toBe(156);
+    expect(proposalCharBound(512)).toBe(508);
+    expect(proposalCharBound(3)).toBe(1); // never a grammar that cannot hold one character
+    // one visible non-backtick character, then up to n-1 more without a backtick, then the closing fence
+    expect(proposalGrammar(156)).toBe('root ::= [^` \\t\\r\\n] [^`]{0,155} "```"');
+    expect(proposalGrammar(1)).toBe('root ::= [^` \\t\\r\\n] "```"');
+    expect(() => proposalGrammar(0)).toThrow(/positive whole number of characters \(got 0\)/);
+    expect(() => proposalGrammar(2.5)).toThrow(/got 2.5/);
   });
   test('a prefilled reply is closed when the model ended it, and stays truncated when the token limit cut it', () => {
     // the provider returns the prefill, the text and the stop string it stopped at

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { applyStops, parseChatRequest } from '../../src/llm/localServer';
 import { createProvider } from '../../src/llm';
+import { afterFirstReply, buildReflectionPrompt, firstTurn, proposalCharBound } from '../../src/core/gepa';
 import { ROOT, VENV_PYTHON } from '../helpers/stack';
 
 const MODEL = 'smollm2-135m-instruct';
@@ -137,3 +138,44 @@ test('concurrent requests answer as they do one at a time', async () => {
   for (const a of xs) oneByOne.push(await ask(a));
   expect(await Promise.all(xs.map(ask))).toEqual(oneByOne);
 }, 180_000);
+
+// A reflection prompt as the bench's first GEPA iteration builds it (the seed prompt's real SmolLM2
+// outputs on one arithmetic minibatch): unconstrained, the 135M reflector often copies the examples
+// into the fence until max_tokens; under the proposal grammar it must close the fence within the bound.
+test('the proposal grammar makes every local reflection reply close its fence within the bound, where the same calls unconstrained are cut at max_tokens', async () => {
+  const seedPrompt = 'You are a helpful assistant. Solve the problem and give the final answer.';
+  const ex = (a: number, b: number, out: string, score: number, fb: string) => ({ input: `What is ${a} + ${b}? Answer with just the number.`, output: out, reward: score, feedback: fb });
+  const prompt = buildReflectionPrompt({
+    component: 'system_prompt',
+    current_text: seedPrompt,
+    records: [
+      ex(1, 8, '1 + 8 = 9', 1, 'Correct: 1 + 8 = 9.'),
+      ex(7, 9, 'To solve this problem, we need to find the sum of 7 and ', 0, 'Wrong value: 7 + 9 = 16, but the answer was 7.'),
+      ex(6, 6, 'To solve this problem, we need to find the sum of 6 and ', 0, 'Wrong value: 6 + 6 = 12, but the answer was 6.'),
+    ],
+    rejected: [],
+  });
+  const p = createProvider({ provider: 'local', model: MODEL, base_url: base });
+  expect(p.supportsGrammar).toBe(true);
+  const maxTokens = 48;
+  const seeds = [0, 1, 2, 3, 4, 5];
+  const ask = async (grammar: boolean, seed: number) => {
+    const turn = firstTurn(prompt, { prefill: true, grammar }, maxTokens);
+    expect(turn.grammar !== undefined).toBe(grammar);
+    const r = await p.complete({ ...turn, max_tokens: maxTokens, temperature: 1, seed });
+    const reply = { text: r.texts[0], finish_reason: r.finish_reasons[0] };
+    return { reply, parsed: afterFirstReply(prompt, reply, seedPrompt, { fence_repair: false, supports_prefill: true }).parsed };
+  };
+  const free = [];
+  for (const seed of seeds) free.push(await ask(false, seed));
+  // the same calls unconstrained: at least one runs to max_tokens and is rejected as truncated
+  expect(free.filter((f) => f.reply.finish_reason === 'length' && !f.parsed.ok && f.parsed.reason === 'truncated').length).toBeGreaterThan(0);
+  for (const seed of seeds) {
+    const { reply, parsed } = await ask(true, seed);
+    expect(reply.finish_reason).toBe('stop');
+    // the prefill, a body without a backtick of at most the bound, the closing fence
+    expect(reply.text).toMatch(/^```\n[^`]+```$/);
+    expect(reply.text.length - '```\n'.length - 3).toBeLessThanOrEqual(proposalCharBound(maxTokens));
+    expect(parsed).toMatchObject({ ok: true });
+  }
+}, 300_000);

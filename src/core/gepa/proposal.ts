@@ -4,7 +4,7 @@
  * repair turn when the first reply had no fenced block. Also the outcome the run records for a
  * proposal, including a reflection LM that failed after its retries.
  */
-import { closePrefilledReply, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence, type ParsedReflection } from './reflection';
+import { closePrefilledReply, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, proposalCharBound, proposalGrammar, shouldAskForFence, type ParsedReflection } from './reflection';
 import type { RejectedProposal } from './types';
 
 /** What the run records of one proposal (the reflection activity's result). */
@@ -26,6 +26,16 @@ export interface ReflectionTurn {
   messages: Array<{ role: 'user' | 'assistant'; content: string }>;
   prefill?: string;
   stop?: string[];
+  /** where the provider also constrains its output (GBNF), the shape of the continuation */
+  grammar?: string;
+}
+
+/** What the reflection LM's provider can do with a turn (src/llm's LlmProvider flags). */
+export interface ReflectionProviderCaps {
+  /** continues a started reply */
+  prefill: boolean;
+  /** constrains the continuation with a GBNF grammar */
+  grammar: boolean;
 }
 
 export interface ReflectionReply {
@@ -39,11 +49,16 @@ export const REPLY_EXCERPT_CHARS = 500;
 /**
  * The reflection prompt. Where the provider continues a started reply (the local server), the reply
  * is begun inside the fence and stops at the closing one: a small model can no longer answer a bare
- * fence, or add prose after it.
+ * fence, or add prose after it. Where it also takes a grammar, the continuation is a proposal of at
+ * most proposalCharBound(maxTokens) characters that must close the fence (proposalGrammar): a small
+ * model that copies the examples into the block is made to close it instead of running on to the
+ * token limit, a reply that would be rejected as truncated.
  */
-export function firstTurn(prompt: string, supportsPrefill: boolean): ReflectionTurn {
+export function firstTurn(prompt: string, caps: ReflectionProviderCaps, maxTokens: number): ReflectionTurn {
   const messages: ReflectionTurn['messages'] = [{ role: 'user', content: prompt }];
-  return supportsPrefill ? { messages, prefill: FENCE_PREFILL, stop: ['```'] } : { messages };
+  if (!caps.prefill) return { messages };
+  const turn: ReflectionTurn = { messages, prefill: FENCE_PREFILL, stop: ['```'] };
+  return caps.grammar ? { ...turn, grammar: proposalGrammar(proposalCharBound(maxTokens)) } : turn;
 }
 
 /**

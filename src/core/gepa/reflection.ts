@@ -160,6 +160,35 @@ export const FENCE_REPAIR_PROMPT =
 export const FENCE_PREFILL = '```\n';
 
 /**
+ * Tokens kept, out of a bounded reply's max_tokens, for its closing fence (``` is one or two
+ * tokens, and a newline may precede it).
+ */
+export const CLOSING_FENCE_TOKENS = 4;
+
+/**
+ * The most characters of a proposal that a reply of max_tokens always has room for, closing fence
+ * included: under proposalGrammar every token writes at least one character (except where a
+ * tokenizer splits one non-ASCII character into bytes: such a reply can still reach the limit,
+ * and is rejected as truncated as before). The one rule for the size of a bounded proposal.
+ */
+export function proposalCharBound(maxTokens: number): number {
+  return Math.max(1, maxTokens - CLOSING_FENCE_TOKENS);
+}
+
+/**
+ * A GBNF grammar (llama.cpp's) for the continuation of a reply begun inside the fence
+ * (FENCE_PREFILL): a proposal of 1..maxChars characters that starts with a visible one and holds
+ * no backtick, then the closing fence. The model cannot run on to the token limit (it must close
+ * the block within maxChars characters) nor end the reply before closing it; a backtick is the
+ * closing fence's alone, so the stop string ``` ends the reply exactly there.
+ */
+export function proposalGrammar(maxChars: number): string {
+  if (!Number.isInteger(maxChars) || maxChars < 1) throw new Error(`proposalGrammar needs a positive whole number of characters (got ${maxChars})`);
+  const rest = maxChars > 1 ? ` [^\`]{0,${maxChars - 1}}` : '';
+  return `root ::= [^\` \\t\\r\\n]${rest} "\`\`\`"`;
+}
+
+/**
  * A prefilled restatement that closed its block on the last text line ("be brief```") gets that
  * closing fence on its own line; a reply that never wrote the closing fence stays unclosed.
  */
