@@ -8,6 +8,7 @@
  */
 import {
   afterFirstReply,
+  closedAtBound,
   afterRepairReply,
   buildReflectionPrompt,
   debugProposal,
@@ -63,9 +64,13 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     return { text: res.texts[0] ?? '', finish_reason: res.finish_reasons[0] };
   };
   let excerpt: string | null = null;
+  let atBound = false;
   let parsed;
   try {
-    const first = afterFirstReply(prompt, await ask(firstTurn(prompt, { prefill: provider.supportsPrefill, grammar: provider.supportsGrammar }, req.reflection.max_tokens)), req.current_text, { fence_repair: req.fence_repair ?? false, supports_prefill: provider.supportsPrefill });
+    const turn = firstTurn(prompt, { prefill: provider.supportsPrefill, grammar: provider.supportsGrammar }, req.reflection.max_tokens);
+    const reply = await ask(turn);
+    atBound = closedAtBound(turn, reply);
+    const first = afterFirstReply(prompt, reply, req.current_text, { fence_repair: req.fence_repair ?? false, supports_prefill: provider.supportsPrefill });
     ({ parsed, first_reply_excerpt: excerpt } = first);
     if (first.repair) parsed = afterRepairReply(first.parsed, await ask(first.repair), req.current_text);
   } catch (e) {
@@ -75,5 +80,5 @@ export async function proposeComponent(req: ProposeRequest): Promise<ProposeResu
     return reflectionErrorOutcome(c.message, tally, excerpt);
   }
   const guard = parsed.ok && req.task?.env === 'tau2-airline' ? checkAirlinePolicy(parsed.text, req.current_text) : null;
-  return proposalOutcome(parsed, tally, excerpt, guard);
+  return proposalOutcome(parsed, tally, excerpt, guard, atBound);
 }

@@ -32,7 +32,7 @@ export function proposalRows(d: ReportData): string[] {
     Array.isArray(xs) ? xs.map((x, i) => `${num(x)}${Array.isArray(sd) && typeof sd[i] === 'number' && sd[i] > 0 ? ` ± ${num(sd[i])}` : ''}`).join(', ') : '';
   return d.proposals.slice(0, 500).map((p) => {
     const scores = Array.isArray(p.parent_minibatch) ? `minibatch parent [${mb(p.parent_minibatch, p.parent_minibatch_spread)}] → child [${mb(p.child_minibatch, p.child_minibatch_spread)}]` : '';
-    const why = [p.reason, p.first_reply_unfenced ? 'first reply unfenced (asked again for a fence: gepa.fence_repair)' : '', scores].filter(Boolean).join('; ');
+    const why = [p.reason, p.first_reply_unfenced ? 'first reply unfenced (asked again for a fence: gepa.fence_repair)' : '', p.closed_at_bound ? 'closed at the proposal bound (the grammar ended the block)' : '', scores].filter(Boolean).join('; ');
     const tokens = [p.tokens_in, p.tokens_out].every((t) => typeof t === 'number') ? `${p.tokens_in} / ${p.tokens_out}` : '';
     return `<tr><td>${esc(p.phase ?? '')}</td><td>${esc(p.iteration)}</td><td>${esc(p.component)}</td><td>${esc(p.parent_id)}</td><td>${esc(p.outcome)}</td><td>${esc(why)}</td><td>${esc(tokens)}</td><td><pre>${esc(String(p.text ?? '').slice(0, 400))}</pre></td></tr>`;
   });

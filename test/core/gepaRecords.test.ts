@@ -8,6 +8,7 @@ import {
   FENCE_REPAIR_PROMPT,
   finalMetricsRow,
   firstTurn,
+  closedAtBound,
   gepaOptions,
   initState,
   metricsRow,
@@ -125,7 +126,7 @@ describe('rows', () => {
     expect(promptRow(st, 0, 'round1_gepa').phase).toBe('round1_gepa');
   });
   test('proposal rows: one per component with the outcome, the text clipped; minibatch columns with spreads only for several rollouts', () => {
-    const p = { ok: true, text: 'y'.repeat(2500), reason: null, usage: { prompt_tokens: 10, completion_tokens: 3 }, cost_usd: 0.5, calls: 2, first_reply_unfenced: true, first_reply_excerpt: 'hi' };
+    const p = { ok: true, text: 'y'.repeat(2500), reason: null, usage: { prompt_tokens: 10, completion_tokens: 3 }, cost_usd: 0.5, calls: 2, first_reply_unfenced: true, first_reply_excerpt: 'hi', closed_at_bound: false };
     const row = reflectionProposal('sub', p);
     expect(row).toMatchObject({ component: 'sub', ok: true, reason: null, first_reply_unfenced: true, first_reply_excerpt: 'hi', reflection_calls: 2, tokens_in: 10, tokens_out: 3, cost_usd: 0.5 });
     expect((row.text as string).length).toBe(2000);
@@ -149,7 +150,7 @@ describe('the proposal protocol', () => {
   });
   test('where the provider also takes a grammar, the continuation is bounded by the reflection max_tokens and must close the fence', () => {
     const t = firstTurn('P', { prefill: true, grammar: true }, 160);
-    expect(t).toEqual({ messages: [{ role: 'user', content: 'P' }], prefill: FENCE_PREFILL, stop: ['```'], grammar: proposalGrammar(156) });
+    expect(t).toEqual({ messages: [{ role: 'user', content: 'P' }], prefill: FENCE_PREFILL, stop: ['```'], grammar: proposalGrammar(156), char_bound: 156 });
     expect(CLOSING_FENCE_TOKENS).toBe(4);
     expect(proposalCharBound(160)).toBe(156);
     expect(proposalCharBound(512)).toBe(508);
@@ -159,6 +160,16 @@ describe('the proposal protocol', () => {
     expect(proposalGrammar(1)).toBe('root ::= [^` \\t\\r\\n] "```"');
     expect(() => proposalGrammar(0)).toThrow(/positive whole number of characters \(got 0\)/);
     expect(() => proposalGrammar(2.5)).toThrow(/got 2.5/);
+  });
+  test('a reply that filled the bound was closed by the grammar, not the model: adopted, and marked', () => {
+    const t = firstTurn('P', { prefill: true, grammar: true }, 14); // bound 10 characters
+    expect(closedAtBound(t, { text: '```\nBe brief.```', finish_reason: 'stop' })).toBe(false); // 9 characters: the model closed it
+    expect(closedAtBound(t, { text: '```\nBe briefer```', finish_reason: 'stop' })).toBe(true); // 10: the grammar allowed nothing else
+    expect(closedAtBound(firstTurn('P', { prefill: true, grammar: false }, 14), { text: '```\nBe briefer and more```' })).toBe(false);
+    const tally = { calls: 1, usage: { prompt_tokens: 1, completion_tokens: 1 }, cost_usd: null };
+    expect(proposalOutcome({ ok: true, text: 'Be briefer' }, tally, null, null, true)).toMatchObject({ ok: true, closed_at_bound: true });
+    expect(reflectionProposal('system_prompt', proposalOutcome({ ok: true, text: 'Be briefer' }, tally, null, null, true))).toMatchObject({ closed_at_bound: true });
+    expect(proposalOutcome({ ok: true, text: 'Be brief.' }, tally, null)).toMatchObject({ closed_at_bound: false });
   });
   test('a prefilled reply is closed when the model ended it, and stays truncated when the token limit cut it', () => {
     // the provider returns the prefill, the text and the stop string it stopped at
@@ -185,11 +196,11 @@ describe('the proposal protocol', () => {
     tallyCall(t, { usage: { prompt_tokens: 5, completion_tokens: 1 }, cost_usd: null });
     tallyCall(t, { usage: { prompt_tokens: 7, completion_tokens: 2 }, cost_usd: 0.25 });
     expect(t).toEqual({ calls: 2, usage: { prompt_tokens: 12, completion_tokens: 3 }, cost_usd: 0.25 });
-    expect(proposalOutcome({ ok: true, text: 'T' }, t, 'first')).toEqual({ ok: true, text: 'T', reason: null, usage: t.usage, cost_usd: 0.25, calls: 2, first_reply_unfenced: true, first_reply_excerpt: 'first' });
+    expect(proposalOutcome({ ok: true, text: 'T' }, t, 'first')).toEqual({ ok: true, text: 'T', reason: null, usage: t.usage, cost_usd: 0.25, calls: 2, first_reply_unfenced: true, first_reply_excerpt: 'first', closed_at_bound: false });
     expect(proposalOutcome({ ok: true, text: 'T' }, t, null, 'copies an id')).toMatchObject({ ok: false, reason: 'task guard', text: 'copies an id. Proposed: T' });
     expect(proposalOutcome({ ok: false, reason: 'unclosed fence', text: 'z'.repeat(30_000) }, t, null).text.length).toBe(20_000);
     expect(reflectionErrorOutcome(`reflection error: ${'e'.repeat(600)}`)).toEqual({
-      ok: false, text: `reflection error: ${'e'.repeat(600)}`.slice(0, 500), reason: 'reflection error', usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, calls: 0, first_reply_unfenced: false, first_reply_excerpt: null,
+      ok: false, text: `reflection error: ${'e'.repeat(600)}`.slice(0, 500), reason: 'reflection error', usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: null, calls: 0, first_reply_unfenced: false, first_reply_excerpt: null, closed_at_bound: false,
     });
   });
 });

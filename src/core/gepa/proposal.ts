@@ -19,6 +19,8 @@ export interface ProposalOutcome {
   /** the first reply had no fenced block and the repair turn was asked for; its excerpt is kept */
   first_reply_unfenced: boolean;
   first_reply_excerpt: string | null;
+  /** the proposal filled the grammar's character bound, which closed the block for the model (it may have had more to write): adopted as a cut-off reply is by the reference, and marked */
+  closed_at_bound: boolean;
 }
 
 /** One request to the reflection LM: the conversation so far, and where the provider can continue a started reply, its start and stop. */
@@ -28,6 +30,8 @@ export interface ReflectionTurn {
   stop?: string[];
   /** where the provider also constrains its output (GBNF), the shape of the continuation */
   grammar?: string;
+  /** with grammar: the most characters of the proposal it allows (proposalCharBound) */
+  char_bound?: number;
 }
 
 /** What the reflection LM's provider can do with a turn (src/llm's LlmProvider flags). */
@@ -58,7 +62,16 @@ export function firstTurn(prompt: string, caps: ReflectionProviderCaps, maxToken
   const messages: ReflectionTurn['messages'] = [{ role: 'user', content: prompt }];
   if (!caps.prefill) return { messages };
   const turn: ReflectionTurn = { messages, prefill: FENCE_PREFILL, stop: ['```'] };
-  return caps.grammar ? { ...turn, grammar: proposalGrammar(proposalCharBound(maxTokens)) } : turn;
+  if (!caps.grammar) return turn;
+  const bound = proposalCharBound(maxTokens);
+  return { ...turn, grammar: proposalGrammar(bound), char_bound: bound };
+}
+
+/** The reply to a grammar-bounded turn used every character the bound allows (the grammar, not the model, closed the block). */
+export function closedAtBound(turn: ReflectionTurn, reply: ReflectionReply): boolean {
+  if (turn.char_bound === undefined) return false;
+  const body = reply.text.startsWith(FENCE_PREFILL) ? reply.text.slice(FENCE_PREFILL.length) : reply.text;
+  return (body.endsWith('```') ? body.slice(0, -3) : body).length >= turn.char_bound;
 }
 
 /**
@@ -110,8 +123,8 @@ export function tallyCall(t: CallTally, r: { usage: { prompt_tokens: number; com
  * turns an adopted text into a rejection; a rejected reply travels back only as far as the run
  * records it (a runaway reply never reaches history whole).
  */
-export function proposalOutcome(parsed: ParsedReflection, tally: CallTally, firstReplyExcerpt: string | null, guard: string | null = null): ProposalOutcome {
-  const meta = { usage: tally.usage, cost_usd: tally.cost_usd, calls: tally.calls, first_reply_unfenced: firstReplyExcerpt !== null, first_reply_excerpt: firstReplyExcerpt };
+export function proposalOutcome(parsed: ParsedReflection, tally: CallTally, firstReplyExcerpt: string | null, guard: string | null = null, atBound = false): ProposalOutcome {
+  const meta = { usage: tally.usage, cost_usd: tally.cost_usd, calls: tally.calls, first_reply_unfenced: firstReplyExcerpt !== null, first_reply_excerpt: firstReplyExcerpt, closed_at_bound: atBound };
   if (parsed.ok && guard) return { ok: false, text: `${guard}. Proposed: ${parsed.text}`.slice(0, 4000), reason: 'task guard', ...meta };
   if (parsed.ok) return { ok: true, text: parsed.text, reason: null, ...meta };
   return { ok: false, text: parsed.text.slice(0, MAX_PROPOSAL_CHARS), reason: parsed.reason, ...meta };
@@ -119,5 +132,5 @@ export function proposalOutcome(parsed: ParsedReflection, tally: CallTally, firs
 
 /** A reflection LM error (a 4xx for this call, or any failure after Temporal's retries): a rejected proposal, the run goes on. */
 export function reflectionErrorOutcome(message: string, tally: CallTally = emptyTally(), firstReplyExcerpt: string | null = null, maxChars = REPLY_EXCERPT_CHARS): ProposalOutcome {
-  return { ok: false, text: message.slice(0, maxChars), reason: 'reflection error', usage: tally.usage, cost_usd: tally.cost_usd, calls: tally.calls, first_reply_unfenced: firstReplyExcerpt !== null, first_reply_excerpt: firstReplyExcerpt };
+  return { ok: false, text: message.slice(0, maxChars), reason: 'reflection error', usage: tally.usage, cost_usd: tally.cost_usd, calls: tally.calls, first_reply_unfenced: firstReplyExcerpt !== null, first_reply_excerpt: firstReplyExcerpt, closed_at_bound: false };
 }

@@ -83,6 +83,7 @@ export function reflectionProposal(component: string, p: ProposalOutcome): Propo
     text: p.text.slice(0, PROPOSAL_ROW_TEXT_CHARS),
     first_reply_unfenced: p.first_reply_unfenced,
     first_reply_excerpt: p.first_reply_excerpt,
+    closed_at_bound: p.closed_at_bound,
     reflection_calls: p.calls,
     tokens_in: p.usage.prompt_tokens,
     tokens_out: p.usage.completion_tokens,
