@@ -110,17 +110,18 @@ def lora_grads(model) -> list[torch.Tensor]:
     return [p.grad.detach().clone() for p in model.parameters() if p.requires_grad]
 
 
-def test_a_groups_shared_prompt_gives_the_loss_and_gradient_of_one_forward_per_sequence(smol, sampled_t1):
-    """The learner runs each distinct prompt once and its completions on the expanded KV cache; the
-    log-probabilities and the LoRA gradient of a loss over them equal those of a forward per whole
-    sequence (the gradient flows back through the shared prompt)."""
+@pytest.mark.parametrize("layout", ["packed", "padded"])
+def test_a_groups_shared_prompt_gives_the_loss_and_gradient_of_one_forward_per_sequence(smol, sampled_t1, layout):
+    """The learner runs each distinct prompt once and its completions over its KV cache (packed in one
+    row, or right-padded); the log-probabilities and the LoRA gradient of a loss over them equal those
+    of a forward per whole sequence (the gradient flows back through the shared prompt)."""
     tok = smol.tokenizer(SMOL["base_model"])
     data = training_examples({"loss": "importance_sampling", "rollouts_ref": sampled_t1["rollouts_ref"], "advantages": [1.0, -0.5] * len(MIXED)}, tok)
     assert len({tuple(d["prompt"]) for d in data}) == len(MIXED) < len(data)  # two completions share each prompt
     model = smol.live_model(SMOL, None).model
     weights = [d["advantage"] for d in data]
     model.zero_grad(set_to_none=True)
-    shared = forward_logprobs(model, tok, data, smol.device)
+    shared = forward_logprobs(model, tok, data, smol.device, layout=layout)
     sum(w * lp_T.sum() for w, (lp_T, _) in zip(weights, shared)).backward()
     g_shared = lora_grads(model)
     model.zero_grad(set_to_none=True)
@@ -134,3 +135,18 @@ def test_a_groups_shared_prompt_gives_the_loss_and_gradient_of_one_forward_per_s
     num = sum(float((a - b).pow(2).sum()) for a, b in zip(g_shared, g_lone)) ** 0.5
     den = sum(float(b.pow(2).sum()) for b in g_lone) ** 0.5
     assert den > 0 and num / den < 1e-4, f"relative gradient difference {num / den}"
+
+
+def test_the_cheaper_layout_packs_short_uneven_completions_and_pads_long_even_ones(smol):
+    from gepa_rl_trainer.backends.local import cheaper_completion_layout
+    from gepa_rl_trainer.backends.sampling import prefill_distinct
+
+    tok = smol.tokenizer(SMOL["base_model"])
+    model = smol.live_model(SMOL, None).model
+    prompt = chat_prompt_ids(tok, MIXED[1])
+    with torch.no_grad():
+        pre = prefill_distinct(model, [prompt] * 8, tok.pad_token_id, smol.device)
+    rl = [{"prompt": prompt, "completion": [7] * n} for n in (2, 3, 4, 5, 6, 8, 32, 32)]
+    sft = [{"prompt": prompt, "completion": [7] * 600} for _ in range(8)]
+    assert cheaper_completion_layout(model, rl, pre) == "packed"
+    assert cheaper_completion_layout(model, sft, pre) == "padded"

@@ -24,7 +24,7 @@ from ..errors import InvalidRequest, NonFiniteLoss
 from ..losses import batch_loss, entropy_sum, kl_sample_train_sums, sampling_log_softmax
 from ..requests import TrainStepRequest, parse_sample_request, parse_train_step_request, sample_result
 from .model_cache import Live, ModelCache
-from .sampling import Prefill, prefill_distinct, sample_rollouts
+from .sampling import Prefill, expanded, prefill_distinct, sample_rollouts
 
 TRAIN_MICROBATCH = int(os.environ.get("GEPA_RL_TRAIN_MICROBATCH", "8"))
 
@@ -64,29 +64,74 @@ def packed_completion_inputs(batch, pre: Prefill, device) -> tuple[torch.Tensor,
     return torch.tensor([ids], dtype=torch.long, device=device), torch.tensor([pos], dtype=torch.long, device=device), mask_11NK, offsets
 
 
-def forward_logprobs(model, tok, batch, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def padded_completion_logits(model, batch, pre: Prefill, pad: int, device) -> tuple[torch.Tensor, list[int]]:
+    """The completions right-padded, one row per example, over the prompts' cache expanded to one
+    row per example: the logits of every completion token but the first, as (logits_NV, offsets)
+    with example b's rows at offsets[b] .. offsets[b] + C_b - 2."""
+    past, mask_BT, positions_B, _ = expanded(pre)
+    B, width = len(batch), max(len(d["completion"]) for d in batch) - 1
+    tokens_BC = torch.full((B, width), pad, dtype=torch.long)
+    mask_BC = torch.zeros((B, width), dtype=torch.long)
+    for b, d in enumerate(batch):
+        c = d["completion"][:-1]
+        tokens_BC[b, : len(c)] = torch.tensor(c, dtype=torch.long)
+        mask_BC[b, : len(c)] = 1
+    tokens_BC, mask_BC = tokens_BC.to(device), mask_BC.to(device)
+    positions_BC = positions_B[:, None] + torch.arange(width, device=device)[None, :]
+    logits_BCV = model(input_ids=tokens_BC, attention_mask=torch.cat([mask_BT, mask_BC], dim=1), position_ids=positions_BC, past_key_values=past, use_cache=True).logits
+    return logits_BCV.reshape(B * width, -1), [b * width for b in range(B)]
+
+
+def packed_completion_logits(model, batch, pre: Prefill, device) -> tuple[torch.Tensor, list[int]]:
+    """The completions end to end in one row over the distinct prompts' cache (laid end to end too),
+    no pad computed: the logits of every completion token but the first, as (logits_NV, offsets)."""
+    tokens_1N, positions_1N, mask_11NK, offsets = packed_completion_inputs(batch, pre, device)
+    U, Wp = pre.mask_UT.shape
+    # the distinct prompts' cache as one row: slot u*Wp + t holds prompt u's position t
+    packed = DynamicCache(ddp_cache_data=[(k.transpose(0, 1).reshape(1, k.shape[1], U * Wp, k.shape[3]), v.transpose(0, 1).reshape(1, v.shape[1], U * Wp, v.shape[3])) for k, v in ((layer.keys, layer.values) for layer in pre.past.layers)])
+    return model(input_ids=tokens_1N, attention_mask=mask_11NK, position_ids=positions_1N, past_key_values=packed, use_cache=True).logits[0], offsets
+
+
+def cheaper_completion_layout(model, batch, pre: Prefill) -> str:
+    """'packed' or 'padded', whichever costs fewer estimated FLOPs: 2 x parameters per token run,
+    plus 4 x hidden size x layers per attention (query, key) pair. Packing computes no pad token, but
+    its one row attends over every prompt and completion of the batch (masked, still computed): it
+    wins on short completions of uneven length (RL), padding wins on long ones (SFT)."""
+    cfg = model.config
+    per_pair = 4 * int(getattr(cfg, "hidden_size", 1)) * int(getattr(cfg, "num_hidden_layers", 1))
+    per_token = 2 * sum(p.numel() for p in model.parameters())
+    U, Wp = pre.mask_UT.shape
+    n = sum(len(d["completion"]) - 1 for d in batch)
+    w = max(len(d["completion"]) for d in batch) - 1
+    packed = per_token * n + per_pair * n * (U * Wp + n)
+    padded = per_token * len(batch) * w + per_pair * len(batch) * w * (Wp + w)
+    return "packed" if packed <= padded else "padded"
+
+
+def forward_logprobs(model, tok, batch, device, layout: str | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The learner's view of a batch: the distinct prompts once (a group's completions share theirs),
-    left-padded with positions 0.. as for a lone sequence (the sampler's layout); then every completion
-    in one packed row over their cache, each token seeing only its own prompt and its own completion
-    (no padding computed). Per example the log-probabilities of its completion tokens under the
-    distribution they were sampled from (its temperature and top_p): (logp_T of the targets, logp_TV
-    over the vocabulary). Gradients flow through the prompts' cache, so the result and its gradient
-    equal one forward per whole sequence."""
+    left-padded with positions 0.. as for a lone sequence (the sampler's layout); then the completions
+    over their cache, packed in one row or right-padded (`layout`; default: the cheaper one). Per
+    example the log-probabilities of its completion tokens under the distribution they were sampled
+    from (its temperature and top_p): (logp_T of the targets, logp_TV over the vocabulary). Gradients
+    flow through the prompts' cache, so the result and its gradient equal one forward per whole
+    sequence, in either layout."""
     pre = prefill_distinct(model, [d["prompt"] for d in batch], tok.pad_token_id, device)
-    rows_B = pre.rows_B.tolist()
-    logits_NV = None
+    first_BV = pre.last_logits_UV.index_select(0, pre.rows_B)
+    logits_NV, offsets = None, []
     if any(len(d["completion"]) > 1 for d in batch):
-        tokens_1N, positions_1N, mask_11NK, offsets = packed_completion_inputs(batch, pre, device)
-        U, Wp = pre.mask_UT.shape
-        # the distinct prompts' cache as one row: slot u*Wp + t holds prompt u's position t
-        packed = DynamicCache(ddp_cache_data=[(k.transpose(0, 1).reshape(1, k.shape[1], U * Wp, k.shape[3]), v.transpose(0, 1).reshape(1, v.shape[1], U * Wp, v.shape[3])) for k, v in ((layer.keys, layer.values) for layer in pre.past.layers)])
-        logits_NV = model(input_ids=tokens_1N, attention_mask=mask_11NK, position_ids=positions_1N, past_key_values=packed, use_cache=True).logits[0]
+        layout = layout or cheaper_completion_layout(model, batch, pre)
+        if layout == "packed":
+            logits_NV, offsets = packed_completion_logits(model, batch, pre, device)
+        elif layout == "padded":
+            logits_NV, offsets = padded_completion_logits(model, batch, pre, tok.pad_token_id, device)
+        else:
+            raise ValueError(f"layout must be packed or padded (got {layout!r})")
     rows = []
     for b, d in enumerate(batch):
         C = len(d["completion"])
         target_T = torch.tensor(d["completion"], dtype=torch.long, device=device)
-        first_1V = pre.last_logits_UV[rows_B[b] : rows_B[b] + 1]
-        logits_TV = first_1V if C == 1 else torch.cat([first_1V, logits_NV[offsets[b] : offsets[b] + C - 1]], dim=0)
+        logits_TV = first_BV[b : b + 1] if C == 1 else torch.cat([first_BV[b : b + 1], logits_NV[offsets[b] : offsets[b] + C - 1]], dim=0)
         logp_TV = sampling_log_softmax(logits_TV, d.get("temperature", 1.0), d.get("top_p", 1.0), keep_X=target_T)
         rows.append((logp_TV.gather(-1, target_T[:, None]).squeeze(-1), logp_TV))
     return rows
