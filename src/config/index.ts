@@ -9,6 +9,7 @@
  * below. The requests the Python workers receive are in trainer.ts.
  */
 import { z } from 'zod';
+import { BUDGET_RULES } from '../core/gepa/budget';
 import type { WorkflowType } from '../constants';
 import { reflectionSchema, teacherSchema } from './lm';
 import { optimSchema } from './optim';
@@ -101,6 +102,10 @@ export type RlInput = z.infer<typeof rlInputSchema>;
 export const gepaSchema = z
   .object({
     max_metric_calls: z.number().int().positive().default(150).describe('budget of task rollouts (metric calls), reflection calls not counted'),
+    budget_rule: z
+      .enum(BUDGET_RULES)
+      .default('strict')
+      .describe("strict: an iteration starts only if its worst case fits, so max_metric_calls is never exceeded; reference: as gepa-ai/gepa, an iteration starts while fewer than max_metric_calls are spent, and the last one can go past it"),
     max_iterations: z.number().int().positive().optional().describe('stop after this many iterations'),
     score_threshold: z.number().optional().describe('stop when the best val score reaches this'),
     max_no_improvement: z.number().int().positive().optional().describe('stop after N iterations without a better best val score'),

@@ -205,7 +205,7 @@ async function evaluateSeed(run: GepaRun): Promise<GepaState> {
   let state: GepaState;
   try {
     seed = seedComponents(g);
-    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, budget: g.max_metric_calls, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
+    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, budget: g.max_metric_calls, budget_rule: g.budget_rule, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
   } catch (e) {
     throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: (e as Error).message });
   }

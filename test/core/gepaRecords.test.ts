@@ -1,6 +1,8 @@
 /** GEPA's rules moved out of the workflow and the activity: stop causes, options, rejection memory, row layouts, the proposal protocol. */
 import {
   addEvaluatedCandidate,
+  canAfford,
+  spend,
   afterFirstReply,
   afterRepairReply,
   emptyTally,
@@ -56,6 +58,22 @@ describe('stop decision', () => {
     expect(stopDecision(st, { ...all, max_iterations: undefined, score_threshold: undefined })?.cause).toBe('max_no_improvement');
     expect(stopDecision(st, base)).toEqual({ cause: 'budget', reason: 'budget: 3/8 metric calls used; the next iteration could need 6' });
     expect(stopDecision(fresh([0, 0]), base)).toBeNull();
+  });
+  test("budget_rule=reference (gepa-ai/gepa's rule): an iteration starts while the limit is not reached, and its spending can pass it", () => {
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 8, minibatch_size: 2, budget_rule: 'reference' });
+    addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [1, 1] });
+    st.budget.used = 3; // strict would stop here: the next iteration could need 6 > 5 left
+    expect(stopDecision(st, base)).toBeNull();
+    expect(canAfford(st.budget, 6)).toBe(true);
+    spend(st.budget, 6); // 9 of 8: allowed under this rule
+    expect(st.budget.used).toBe(9);
+    expect(stopDecision(st, base)).toEqual({ cause: 'budget', reason: 'budget: 9/8 metric calls used; the limit is reached (gepa.budget_rule=reference: checked before each iteration)' });
+    // the seed evaluation plus one iteration must still fit, under either rule
+    expect(() => initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 7, minibatch_size: 2, budget_rule: 'reference' })).toThrow(/needs at least 8/);
+    // strict (the default) never passes the limit
+    const strict = fresh([1, 1], 8);
+    expect(strict.budget.rule).toBeUndefined();
+    expect(() => spend(strict.budget, 7)).toThrow(/would exceed the budget/);
   });
   test('the cost stop is checked only with max_cost_usd, and its reason becomes the stop_reason', () => {
     const st = fresh([0, 0]);

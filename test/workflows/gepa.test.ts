@@ -141,6 +141,21 @@ test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, 
   expect(r.budget_used).toBeLessThanOrEqual(80);
 });
 
+test("budget_rule=reference runs iterations until the limit is reached, as gepa-ai/gepa; strict stops before an iteration could pass it", async () => {
+  // val 6, minibatch 3: an iteration costs 6 (rejected child) or 12 (accepted); budget 21 pays the seed (6) plus one worst case
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const run = (id: string, budget_rule: string) =>
+    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-rule-${id}-${Date.now()}`, args: [input(runs, id, { debug: true, max_metric_calls: 21, budget_rule }, 'nobody-registered-this')] });
+  const [strict, reference] = await worker.runUntil(Promise.all([run('g12', 'strict'), run('g13', 'reference')]));
+  expect(strict.counters.iterations).toBe(1); // 12 or 18 used: the next could need 12 > what is left
+  expect(strict.budget_used).toBeLessThanOrEqual(21);
+  expect(strict.stop_reason).toMatch(/the next iteration could need 12/);
+  expect(reference.counters.iterations).toBeGreaterThanOrEqual(2); // 12 or 18 < 21: one more
+  expect(reference.budget_used).toBeGreaterThanOrEqual(21);
+  expect(reference.stop_reason).toMatch(/budget: \d+\/21 metric calls used; the limit is reached \(gepa.budget_rule=reference/);
+});
+
 test('a reflection LM that still fails after its retries is a rejected proposal, and the run goes on; usage is recorded per call', async () => {
   // 5 failing calls = every attempt of the first reflection activity; fast retries via retry-after-ms
   registerScriptedReplies('gpt-4o-mini-flaky', (req, call) => {

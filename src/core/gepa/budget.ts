@@ -1,8 +1,20 @@
 /**
- * The metric-call budget counts task rollouts only (never reflection calls). It is checked before
- * spending: an iteration starts only if it can afford its worst case (parent minibatch + child
- * minibatch + a full val evaluation of an accepted child), so the limit is never exceeded.
+ * The metric-call budget counts task rollouts only (never reflection calls). Under the default rule
+ * (`strict`) it is checked before spending: an iteration starts only if it can afford its worst case
+ * (parent minibatch + child minibatch + a full val evaluation of an accepted child), so the limit is
+ * never exceeded. Under `reference` (gepa.budget_rule, gepa-ai/gepa's rule) an iteration or a merge
+ * starts while fewer than the limit are spent, and what it then spends is not checked: the last one
+ * can go past the limit.
  */
+export const BUDGET_RULES = ['strict', 'reference'] as const;
+export type BudgetRule = (typeof BUDGET_RULES)[number];
+
+export interface Budget {
+  used: number;
+  limit: number;
+  /** absent: strict */
+  rule?: BudgetRule;
+}
 export class BudgetError extends Error {
   override name = 'BudgetError';
 }
@@ -52,12 +64,13 @@ export function reflectiveIterationCost(minibatch: number, valSize: number): num
   return 2 * minibatch + valSize;
 }
 
-export function canAfford(budget: { used: number; limit: number }, calls: number): boolean {
-  return budget.used + calls <= budget.limit;
+/** Whether work that could cost `calls` may start: its worst case fits (strict), or the limit is not reached yet (reference). */
+export function canAfford(budget: Budget, calls: number): boolean {
+  return budget.rule === 'reference' ? budget.used < budget.limit : budget.used + calls <= budget.limit;
 }
 
-export function spend(budget: { used: number; limit: number }, calls: number): void {
-  if (!canAfford(budget, calls)) {
+export function spend(budget: Budget, calls: number): void {
+  if (budget.rule !== 'reference' && !canAfford(budget, calls)) {
     throw new BudgetError(`spending ${calls} metric calls would exceed the budget (${budget.used}/${budget.limit} used)`);
   }
   budget.used += calls;

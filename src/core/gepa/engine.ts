@@ -6,7 +6,7 @@
 import { createRng } from '../rng';
 import { mean } from '../metrics';
 import { acceptIfImproved, isPerfect, keepsFormat } from './acceptance';
-import { canAfford, checkInitialBudget, spend } from './budget';
+import { canAfford, checkInitialBudget, spend, type BudgetRule } from './budget';
 import { callsFor, stopDecision, type StopCause, type StopInputs } from './stop';
 import { inheritRoundRobin, renderSystemPrompt, selectComponents } from './components';
 import { bestCandidate, liveCandidates, paretoFronts, prunePool, selectParentFromFront } from './pareto';
@@ -23,6 +23,8 @@ export function initState(args: {
   budget: number;
   minibatch_size: number;
   rollouts_per_problem?: number;
+  /** gepa.budget_rule (default strict) */
+  budget_rule?: BudgetRule;
 }): GepaState {
   const k = args.rollouts_per_problem ?? 1;
   checkInitialBudget(args.budget, args.val_size, Math.min(args.minibatch_size, Math.max(1, args.train_size)), k);
@@ -32,7 +34,7 @@ export function initState(args: {
   return {
     component_names: names,
     candidates: [],
-    budget: { used: 0, limit: args.budget },
+    budget: args.budget_rule === 'reference' ? { used: 0, limit: args.budget, rule: 'reference' } : { used: 0, limit: args.budget },
     val_size: args.val_size,
     train_size: args.train_size,
     rng: createRng(args.seed),

@@ -1,3 +1,4 @@
+import type { Budget } from './budget';
 import type { RngState } from '../rng';
 import type { MergeState } from './merge';
 
@@ -53,7 +54,7 @@ export interface GepaCounters {
 export interface GepaState {
   component_names: string[];
   candidates: Candidate[];
-  budget: { used: number; limit: number };
+  budget: Budget;
   val_size: number;
   train_size: number;
   rng: RngState;
