@@ -33,6 +33,8 @@ CFG = {
     "parallelism": int(env("GEPA_BENCH_PARALLELISM", "4")),
     # ours: strict (default: never past max_metric_calls) or reference (gepa-ai/gepa's check before each iteration)
     "budget_rule": env("GEPA_BENCH_BUDGET_RULE", "strict"),
+    # more key=value settings for our side only (space-separated), e.g. "rejected_memory=0"
+    "ours_extra": env("GEPA_BENCH_OURS_EXTRA", "").split(),
     # seeds of the runs (run.seed / gepa's seed); both sides run once per seed
     "seeds": [int(x) for x in env("GEPA_BENCH_SEEDS", env("GEPA_BENCH_SEED", "0,1,2")).split(",") if x.strip()],
     "seed_prompt": env("GEPA_BENCH_SEED_PROMPT", "You are a helpful assistant. Solve the problem and give the final answer."),
@@ -137,7 +139,7 @@ def run_ours(task: dict, seed: int) -> dict:
         f"max_metric_calls={c['budget']}", f"budget_rule={c['budget_rule']}", f"minibatch_size={c['minibatch']}", f"parallelism={c['parallelism']}",
         f"run.seed={seed}", f"seed_prompt={c['seed_prompt']}", f"run.output_dir={os.path.join(OUT, 'runs')}",
     ]
-    cmd = ["node", "dist/cli/main.js", "gepa", *args, "--id", run_id, "--json"]
+    cmd = ["node", "dist/cli/main.js", "gepa", *args, *c["ours_extra"], "--id", run_id, "--json"]
     secs, rc, stdout, span = timed(cmd, os.path.join(OUT, f"ours-s{seed}.log"))
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if rc != 0 or not last.startswith("{"):
@@ -189,7 +191,7 @@ def main() -> int:
     print(f"task arithmetic {c['digits']} digit(s) '{c['operators']}', {c['n_train']} train / {c['n_val']} val; policy and reflection LM "
           f"{c['model']} at {c['base_url']} (policy temperature {c['temperature']}, max_tokens {c['max_tokens']}; reflection "
           f"temperature {c['reflection_temperature']}, max_tokens {c['reflection_max_tokens']}); max_metric_calls {c['budget']}, "
-          f"minibatch {c['minibatch']}; our parallelism {c['parallelism']}, our budget_rule {c['budget_rule']}", flush=True)
+          f"minibatch {c['minibatch']}; our parallelism {c['parallelism']}, our budget_rule {c['budget_rule']}{' ' + ' '.join(c['ours_extra']) if c['ours_extra'] else ''}", flush=True)
     only = env("GEPA_BENCH_ONLY", "")
     per_seed = []
     for seed in c["seeds"]:

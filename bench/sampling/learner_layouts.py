@@ -30,7 +30,8 @@ LENGTHS = [2, 7, 7, 8, 8, 8, 9, 12, 14, 17, 18, 21, 25, 32, 32, 32]
 
 
 def whole_logprobs(model, tok, batch):
-    """Every sequence whole, right-padded, one forward: the log-probabilities of its completion tokens."""
+    """Every sequence whole, right-padded, one forward (logits kept from the first completion-predicting
+    position on): the log-probabilities of its completion tokens."""
     seqs = [d["prompt"] + d["completion"] for d in batch]
     width = max(len(s) for s in seqs)
     tokens = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
@@ -38,11 +39,13 @@ def whole_logprobs(model, tok, batch):
     for b, s in enumerate(seqs):
         tokens[b, : len(s)] = torch.tensor(s)
         mask[b, : len(s)] = 1
-    logits = model(input_ids=tokens, attention_mask=mask).logits
+    # logits only from the first position that predicts a completion token (as TRL's logits_to_keep)
+    start = min(len(d["prompt"]) for d in batch) - 1
+    logits = model(input_ids=tokens, attention_mask=mask, logits_to_keep=width - start).logits
     out = []
     for b, d in enumerate(batch):
         P, C = len(d["prompt"]), len(d["completion"])
-        logp = torch.log_softmax(logits[b, P - 1 : P - 1 + C].float(), dim=-1)
+        logp = torch.log_softmax(logits[b, P - 1 - start : P - 1 - start + C].float(), dim=-1)
         out.append(logp.gather(-1, torch.tensor(d["completion"])[:, None]).squeeze(-1))
     return out
 

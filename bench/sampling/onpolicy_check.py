@@ -1,9 +1,9 @@
 """On-policy check of the local sampler with the real SmolLM2-135M-Instruct (issue 11, Must show 1).
 
 One chunk of prompts of very different lengths is sampled together (left-padded into one batch),
-then every rollout is scored by the learner exactly as train_step scores it (right-padded, one
-forward). Prints per row: prompt tokens, the max per-token |sampler - learner| logprob, and
-whether the greedy text equals that of the prompt sampled alone.
+then every rollout is scored by the learner exactly as train_step scores it (forward_logprobs).
+Prints per row: prompt tokens, the max per-token |sampler - learner| logprob, and whether the
+greedy text equals that of the prompt sampled alone.
 
 Run: PYTHONPATH=trainer .venv/bin/python bench/sampling/onpolicy_check.py
      (TEMPERATURE=0.7 TOP_P=0.9 MAX_TOKENS=24 to change the sampling)
@@ -15,7 +15,7 @@ import tempfile
 import torch
 
 from gepa_rl_trainer import blobs
-from gepa_rl_trainer.backends.local import LocalBackend
+from gepa_rl_trainer.backends.local import LocalBackend, forward_logprobs
 from gepa_rl_trainer.datums import training_examples
 
 MODEL = {"backend": "local", "base_model": "smollm2-135m-instruct", "lora_rank": 0}
@@ -43,7 +43,7 @@ def max_diffs(b, res):
     data = training_examples({"loss": "importance_sampling", "rollouts_ref": res["rollouts_ref"], "advantages": [1.0] * n}, tok)
     model = b.live_model(MODEL, None).model
     with torch.no_grad():
-        rows = b._forward_logprobs(model, tok, data)
+        rows = forward_logprobs(model, tok, data, b.device)
     return [(len(d["prompt"]), float((lp_T - torch.tensor(d["logprobs"])).abs().max())) for d, (lp_T, _) in zip(data, rows)]
 
 
