@@ -29,7 +29,7 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  Object.assign(process.env, { OPENAI_API_KEY: KEY, ANTHROPIC_API_KEY: KEY, GEPA_RL_LLM_TIMEOUT_S: '0.5' });
+  Object.assign(process.env, { OPENAI_API_KEY: KEY, ANTHROPIC_API_KEY: KEY, GEPA_RL_LLM_TIMEOUT_S: '3' });
 });
 afterAll(async () => {
   process.env = savedEnv;
@@ -68,7 +68,7 @@ const transient: Array<{ fault: string; reply: FakeReply; type: string; delay?: 
   { fault: '429 without Retry-After', reply: { kind: 'status', status: 429, message: 'Rate limit reached' }, type: 'ProviderHttp429', message: /429.*Rate limit reached/ },
   { fault: '500', reply: { kind: 'status', status: 500, message: 'The server had an error' }, type: 'ProviderHttp500', message: /500.*The server had an error/ },
   { fault: '502 with an HTML page', reply: { kind: 'raw', status: 502, contentType: 'text/html', body: '<html>Bad Gateway</html>' }, type: 'ProviderHttp502', message: /502/ },
-  { fault: 'a timeout', reply: { kind: 'hang' }, type: 'ProviderError', message: /did not answer within 0\.5 s \(GEPA_RL_LLM_TIMEOUT_S/ },
+  { fault: 'a timeout', reply: { kind: 'hang' }, type: 'ProviderError', message: /did not answer within 3 s \(GEPA_RL_LLM_TIMEOUT_S/ },
   { fault: 'a connection reset', reply: { kind: 'reset' }, type: 'ProviderError', message: /could not be reached: Connection error\. \(.*(socket|closed|reset)/i },
   { fault: 'a 200 HTML body', reply: { kind: 'raw', status: 200, contentType: 'text/html', body: '<html>captive portal</html>' }, type: PROVIDER_BAD_RESPONSE_FAILURE, message: /malformed reply: expected an? .* got "<html>captive portal<\/html>"/ },
   { fault: 'a 200 JSON body cut short', reply: { kind: 'raw', status: 200, contentType: 'application/json', body: '{"choices": [{"mess' }, type: PROVIDER_BAD_RESPONSE_FAILURE, message: /reply whose body is not JSON/ },
@@ -139,7 +139,7 @@ test('an invalid GEPA_RL_LLM_TIMEOUT_S is a non-retryable config failure naming 
     const err = await propose('openai').catch((e) => e);
     expect(err).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true, message: expect.stringMatching(/GEPA_RL_LLM_TIMEOUT_S must be a positive number of seconds \(got "soon"\)/) });
   } finally {
-    process.env.GEPA_RL_LLM_TIMEOUT_S = '0.5';
+    process.env.GEPA_RL_LLM_TIMEOUT_S = '3';
   }
 });
 
