@@ -1,5 +1,6 @@
 /** The Anthropic Messages provider: one call per sample (the API has no `n`), system as a top-level field. */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { anthropicClient } from './clients';
 import { ProviderConfigError, ProviderResponseError, replyExcerpt } from './errors';
 import { estimateCost } from './prices';
 import type { Completion, CompletionRequest, LlmProvider } from './types';
@@ -30,7 +31,7 @@ export class AnthropicProvider implements LlmProvider {
     baseURL: string | undefined,
     timeout: number,
   ) {
-    this.client = new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout });
+    this.client = anthropicClient(apiKey, baseURL, timeout);
   }
   async complete(req: CompletionRequest): Promise<Completion> {
     const t0 = Date.now();

@@ -4,7 +4,8 @@
  * differ only in their endpoint (./endpoints.ts); `local` alone continues a prefilled reply and
  * takes a GBNF grammar.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import { openAiClient } from './clients';
 import { ProviderResponseError, replyExcerpt } from './errors';
 import { estimateCost } from './prices';
 import type { Completion, CompletionRequest, LlmProvider } from './types';
@@ -18,7 +19,7 @@ export class OpenAiProvider implements LlmProvider {
     baseURL: string | undefined,
     timeout: number,
   ) {
-    this.client = new OpenAI({ apiKey, baseURL, maxRetries: 0, timeout });
+    this.client = openAiClient(apiKey, baseURL, timeout);
   }
   get supportsPrefill(): boolean {
     return this.name === 'local';

@@ -17,6 +17,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { anthropicSampling } from './anthropic';
+import { anthropicClient, openAiClient } from './clients';
 import { endpointFor, unknownProviderError } from './endpoints';
 import { ProviderConfigError } from './errors';
 import { estimateCost } from './prices';
@@ -245,7 +246,7 @@ class OpenAiToolProvider implements ToolCallingProvider {
     baseURL: string | undefined,
     timeout: number,
   ) {
-    this.client = new OpenAI({ apiKey, baseURL, maxRetries: 0, timeout });
+    this.client = openAiClient(apiKey, baseURL, timeout);
   }
   async completeWithTools(req: ToolCompletionRequest): Promise<ToolCompletion> {
     const t0 = Date.now();
@@ -263,7 +264,7 @@ class AnthropicToolProvider implements ToolCallingProvider {
     baseURL: string | undefined,
     timeout: number,
   ) {
-    this.client = new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout });
+    this.client = anthropicClient(apiKey, baseURL, timeout);
   }
   async completeWithTools(req: ToolCompletionRequest): Promise<ToolCompletion> {
     const t0 = Date.now();
