@@ -28,6 +28,13 @@ let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
 let vowels: string; // regex grader: random text is right about half the time
 let many: string; // like vowels, with more rows than one sampling wave
+/**
+ * Rows the tiny random model solves with every sample (`[a-z]`: any letter) alternating with rows it
+ * never solves (`QZXJ[aeiou]{2}`: a capital run it never writes). The problems a round draws are
+ * decided by the seed, not by the sampler, so a round has both failed and solved problems whatever
+ * the sampler's random stream is (a change to how tokens are drawn must not break these tests).
+ */
+let mixed: string;
 const teacherPrompts: string[] = [];
 
 /**
@@ -68,6 +75,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'expert-'));
   vowels = path.join(dir, 'vowels.jsonl');
   writeFileSync(vowels, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
+  mixed = path.join(dir, 'mixed.jsonl');
+  writeFileSync(mixed, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: i % 2 ? 'QZXJ[aeiou]{2}' : '[a-z]' })).join('\n'));
   many = path.join(dir, 'many.jsonl');
   writeFileSync(many, Array.from({ length: 100 }, (_, i) => JSON.stringify({ question: `Say more ${i}`, answer: '[aeiou]{2}' })).join('\n'));
 }, 600_000);
@@ -133,7 +142,7 @@ function eiInput(runs: string, runId: string, task: string | object, grader: str
 test('expert iteration with hints: student attempts, teacher hints for failures, expert search, distillation under the clean prompt; the cap and the buffer survive continue-as-new', async () => {
   const runs = tmpRunsDir();
   teacherPrompts.length = 0;
-  const r = await run(expertIteration, 'ei', eiInput(runs, 'ei1', vowels, 'regex', { max_successes_per_problem: 1 }), 'expertIteration.json');
+  const r = await run(expertIteration, 'ei', eiInput(runs, 'ei1', mixed, 'regex', { max_successes_per_problem: 1 }), 'expertIteration.json');
   expect(r.rounds_done).toBe(2);
   // the first execution continued-as-new after round 0; the second finished the run
   expect((await lastRun.describe()).status.name).toBe('CONTINUED_AS_NEW');
@@ -174,7 +183,11 @@ test('expert iteration with hints: student attempts, teacher hints for failures,
   }
   expect(Math.max(...perProblem.values())).toBe(1);
   // and every distilled completion is a verified success (the grader accepts it)
-  for (const ex of sft) expect(grade('regex', '[aeiou]{2}', ex.completion).correct).toBe(true);
+  // (only the `[a-z]` rows, the even ones, can be solved)
+  for (const ex of sft) {
+    expect(Number(/Say something (\d+)/.exec(userText(ex))![1]) % 2).toBe(0);
+    expect(grade('regex', '[a-z]', ex.completion).correct).toBe(true);
+  }
   expect(rounds[0]['expert/successes_over_cap'] + rounds[1]['expert/successes_over_cap']).toBeGreaterThan(0);
 });
 
@@ -225,7 +238,7 @@ test('the M-step fits the verified buffer: its cross-entropy falls over the roun
 
 test('a teacher that always leaks: every hint dropped after k regenerations, counted, and the run goes on', async () => {
   const runs = tmpRunsDir();
-  const r = await run(expertIteration, 'ei-leak', eiInput(runs, 'ei2', vowels, 'regex', { n_rounds: 1 }, 'leaky-teacher'));
+  const r = await run(expertIteration, 'ei-leak', eiInput(runs, 'ei2', mixed, 'regex', { n_rounds: 1 }, 'leaky-teacher'));
   expect(r.rounds_done).toBe(1);
   const m = jsonl(path.join(runs, 'ei2/metrics.jsonl')).find((x) => 'expert/hints_dropped' in x)!;
   expect(m['expert/failed_problems']).toBeGreaterThan(0);

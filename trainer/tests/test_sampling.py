@@ -76,3 +76,17 @@ def test_each_distinct_prompt_is_prefilled_once_for_all_its_samples(backend, tmp
     assert batch_sizes[0][0] == 2 and batch_sizes[0][1] > 1
     assert all(b == 6 and t == 1 for b, t in batch_sizes[1:])
 
+
+def test_draw_follows_the_distribution_and_never_picks_a_token_outside_the_nucleus():
+    import torch
+
+    from gepa_rl_trainer.backends.sampling import draw
+
+    p = torch.tensor([0.5, 0.3, 0.0, 0.15, 0.05, 0.0])
+    logp = p.log().expand(200_000, -1)
+    idx = draw(logp, torch.Generator().manual_seed(0))
+    freq = torch.bincount(idx, minlength=6).double() / idx.numel()
+    assert freq[2] == 0 and freq[5] == 0  # probability 0: never drawn, not even as the last index
+    assert torch.allclose(freq, p.double(), atol=0.005), freq
+    again = draw(logp[:1000], torch.Generator().manual_seed(0))
+    assert torch.equal(again, draw(logp[:1000], torch.Generator().manual_seed(0)))  # the seed alone decides

@@ -85,6 +85,17 @@ def expanded(pre: Prefill) -> tuple[DynamicCache, torch.Tensor, torch.Tensor, to
     return past, mask_BT, mask_BT.sum(dim=1), pre.last_logits_UV.index_select(0, pre.rows_B)
 
 
+def draw(logp_BV: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One token per row from exp(logp_BV), by the inverse CDF: the first token whose cumulative
+    probability (in float64) exceeds u * total, u uniform in [0, 1) from the private generator. A
+    token of probability 0 (outside the top-p nucleus) can never be drawn. The same distribution as
+    torch.multinomial, at about a fifth of its time over a 49k vocabulary on a CPU (it was a tenth
+    of each decode step)."""
+    cdf_BV = logp_BV.double().exp().cumsum(dim=-1)
+    u_B1 = torch.rand((logp_BV.shape[0], 1), generator=gen, dtype=torch.float64, device=logp_BV.device) * cdf_BV[:, -1:]
+    return torch.searchsorted(cdf_BV, u_B1, right=True).clamp(max=logp_BV.shape[-1] - 1).squeeze(-1)
+
+
 @torch.no_grad()
 def _decode_loop(model, prompts_B: list[list[int]], max_tokens: int, temperature: float, top_p: float, seed: int, pad: int, eos: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and the
@@ -107,7 +118,7 @@ def _decode_loop(model, prompts_B: list[list[int]], max_tokens: int, temperature
         if greedy:
             next_B = logp_BV.argmax(dim=-1)
         else:
-            next_B = torch.multinomial(logp_BV.exp(), 1, generator=gen).squeeze(-1)
+            next_B = draw(logp_BV, gen)
         lp_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
         next_B = torch.where(done_B, torch.full_like(next_B, pad), next_B)
         new_tokens.append(next_B)
