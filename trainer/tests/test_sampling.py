@@ -90,3 +90,34 @@ def test_draw_follows_the_distribution_and_never_picks_a_token_outside_the_nucle
     assert torch.allclose(freq, p.double(), atol=0.005), freq
     again = draw(logp[:1000], torch.Generator().manual_seed(0))
     assert torch.equal(again, draw(logp[:1000], torch.Generator().manual_seed(0)))  # the seed alone decides
+
+
+def test_finished_rows_leave_the_batch_and_what_the_others_sample_does_not_change(backend):
+    """With an end token that some rows produce early, those rows are dropped from the decode batch
+    (compact_at) and every other row's greedy tokens and logprobs are those of the run without it."""
+    import torch
+
+    from gepa_rl_trainer.backends.sampling import _decode_loop
+
+    model = backend.live_model(TINY, None).model
+    tok = backend.tokenizer("tiny-random")
+    prompts = [tok(f"prompt number {i} " * (1 + i % 3))["input_ids"] for i in range(8)]
+    cpu = torch.device("cpu")
+    free_T, free_lp = _decode_loop(model, prompts, 10, 0.0, 1.0, 0, tok.pad_token_id, -1, cpu)
+    # as the end token, one that some rows write and others never do
+    rows = [set(r) for r in free_T.tolist()]
+    eos = next(t for t in free_T.flatten().tolist() if 0 < sum(t in r for r in rows) < 8)
+    assert sum(eos in r[:8] for r in free_T.tolist()) >= 2  # enough rows end early for a drop (compact_at)
+    batch_sizes: list[int] = []
+    hook = model.register_forward_pre_hook(lambda _m, _a, kw: batch_sizes.append(kw["input_ids"].shape[0]), with_kwargs=True)
+    try:
+        toks_T, lps_T = _decode_loop(model, prompts, 10, 0.0, 1.0, 0, tok.pad_token_id, eos, cpu)
+    finally:
+        hook.remove()
+    assert batch_sizes[1] == 8 and min(batch_sizes[1:]) < 8  # decode steps shrank once rows finished
+    for b in range(8):
+        row = free_T[b].tolist()
+        n = row.index(eos) + 1 if eos in row else len(row)
+        assert toks_T[b, :n].tolist() == row[:n]
+        assert torch.allclose(lps_T[b, :n], free_lp[b, :n], atol=1e-5)
+        assert all(t == tok.pad_token_id for t in toks_T[b, n:].tolist())  # pads after the end

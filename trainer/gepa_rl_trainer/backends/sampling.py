@@ -96,11 +96,21 @@ def draw(logp_BV: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.searchsorted(cdf_BV, u_B1, right=True).clamp(max=logp_BV.shape[-1] - 1).squeeze(-1)
 
 
+def compact_at(n_rows: int, n_active: int) -> bool:
+    """Whether to drop the finished rows from a decode batch of n_rows that has n_active rows left:
+    when at least a quarter of it has finished (each drop copies the KV cache once; a decode step's
+    matmuls cost less the fewer rows they carry, and a 135M model at batch 16 spends about 2.5x the
+    time of batch 1 on them on a CPU)."""
+    return 0 < n_active <= n_rows * 3 // 4
+
+
 @torch.no_grad()
 def _decode_loop(model, prompts_B: list[list[int]], max_tokens: int, temperature: float, top_p: float, seed: int, pad: int, eos: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Own loop with a KV cache: seeded by a private generator (reproducible, no global RNG), and the
     logprob recorded is that of the distribution actually sampled from. Returns (tokens_BT, logprobs_BT)
-    of the new tokens; a finished row continues with pads."""
+    of the new tokens; a finished row continues with pads. Finished rows are dropped from the batch
+    (compact_at): every row attends only to itself, so what a row samples does not depend on which
+    others are still in the batch."""
     B = len(prompts_B)
     greedy = temperature <= 0
     gen = torch.Generator(device=device).manual_seed(seed % (2**63))
@@ -108,32 +118,36 @@ def _decode_loop(model, prompts_B: list[list[int]], max_tokens: int, temperature
     # and as the learner sees it. Without these position ids the prefill would count the pads and
     # every shorter row would be sampled from a shifted, wrong distribution. Each distinct prompt is
     # prefilled once for all its samples.
-    past, mask_BT, positions_B, first_BV = expanded(prefill_distinct(model, prompts_B, pad, device))
-    logits_BV = first_BV.float()
-    done_B = torch.zeros(B, dtype=torch.bool, device=device)
-    new_tokens: list[torch.Tensor] = []
-    new_logprobs: list[torch.Tensor] = []
-    for _ in range(max_tokens):
-        logp_BV = sampling_log_softmax(logits_BV, temperature, top_p)
-        if greedy:
-            next_B = logp_BV.argmax(dim=-1)
-        else:
-            next_B = draw(logp_BV, gen)
-        lp_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
-        next_B = torch.where(done_B, torch.full_like(next_B, pad), next_B)
-        new_tokens.append(next_B)
-        new_logprobs.append(lp_B)
-        done_B = done_B | (next_B == eos)
-        if bool(done_B.all()):
+    past, mask_AT, positions_A, first_AV = expanded(prefill_distinct(model, prompts_B, pad, device))
+    logits_AV = first_AV.float()
+    tokens_BT = torch.full((B, max_tokens), pad, dtype=torch.long)
+    logprobs_BT = torch.zeros((B, max_tokens))
+    rows_A = torch.arange(B)  # the batch row of each row still in the batch
+    done_A = torch.zeros(B, dtype=torch.bool, device=device)  # finished, not yet dropped: decodes pads
+    width = 0
+    for t in range(max_tokens):
+        logp_AV = sampling_log_softmax(logits_AV, temperature, top_p)
+        next_A = logp_AV.argmax(dim=-1) if greedy else draw(logp_AV, gen)
+        lp_A = logp_AV.gather(-1, next_A[:, None]).squeeze(-1)
+        next_A = torch.where(done_A, torch.full_like(next_A, pad), next_A)
+        tokens_BT[rows_A, t] = next_A.cpu()
+        logprobs_BT[rows_A, t] = torch.where(done_A, torch.zeros_like(lp_A), lp_A).float().cpu()
+        width = t + 1
+        done_A = done_A | (next_A == eos)
+        n_going = len(rows_A) - int(done_A.sum())
+        if n_going == 0 or t + 1 == max_tokens:
             break
-        mask_BT = torch.cat([mask_BT, torch.ones((B, 1), dtype=mask_BT.dtype, device=device)], dim=1)
-        out = model(input_ids=next_B[:, None], attention_mask=mask_BT, position_ids=positions_B[:, None], past_key_values=past, use_cache=True)
-        positions_B = positions_B + 1
+        if compact_at(len(rows_A), n_going):
+            keep_A = (~done_A).nonzero().squeeze(-1)
+            past.reorder_cache(keep_A)
+            rows_A, done_A = rows_A[keep_A.cpu()], done_A.index_select(0, keep_A)
+            mask_AT, positions_A, next_A = mask_AT.index_select(0, keep_A), positions_A.index_select(0, keep_A), next_A.index_select(0, keep_A)
+        mask_AT = torch.cat([mask_AT, torch.ones((len(rows_A), 1), dtype=mask_AT.dtype, device=device)], dim=1)
+        out = model(input_ids=next_A[:, None], attention_mask=mask_AT, position_ids=positions_A[:, None], past_key_values=past, use_cache=True)
+        positions_A = positions_A + 1
         past = out.past_key_values
-        logits_BV = out.logits[:, -1, :].float()
-    toks_BT = torch.stack(new_tokens, dim=1).cpu() if new_tokens else torch.zeros((B, 0), dtype=torch.long)
-    lps_BT = torch.stack(new_logprobs, dim=1).cpu() if new_logprobs else torch.zeros((B, 0))
-    return toks_BT, lps_BT
+        logits_AV = out.logits[:, -1, :].float()
+    return tokens_BT[:, :width], logprobs_BT[:, :width]
 
 
 def _rollout(tok, prompt_ids: list[int], toks_T: torch.Tensor, lps_T: torch.Tensor, p: int, s: int, eos: int) -> dict:
