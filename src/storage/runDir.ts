@@ -16,23 +16,28 @@ export class RunDirError extends Error {
   override name = FAILURE.RunDirError;
 }
 
-/** OS errors of a run directory that no retry fixes: not writable, or a file where a folder should be. */
-const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST']);
+/** OS errors of a run directory that no retry fixes: not writable, a file where a folder should be, or a folder where a file should be. */
+const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'EISDIR']);
 
 /**
  * A run-directory file that could not be written, saying why and what to do. `code` is the OS
- * error. Its name (the activity failure's type) is `RunDirNotWritable` where no retry helps
- * (NOT_WRITABLE), `RunDirWriteError` otherwise (ENOSPC: the retried activity writes it again).
+ * error. Where no retry helps (NOT_WRITABLE) it is a `RunDirNotWritable`, otherwise a
+ * `RunDirWriteError` (ENOSPC: the retried activity writes it again). The class names are the
+ * activity failure's type: Temporal takes a thrown error's constructor name, not its `name`.
  */
 export class RunDirWriteError extends Error {
-  override name: typeof FAILURE.RunDirWriteError | typeof FAILURE.RunDirNotWritable;
+  override name: typeof FAILURE.RunDirWriteError | typeof FAILURE.RunDirNotWritable = FAILURE.RunDirWriteError;
   constructor(
     message: string,
     readonly code: string | undefined,
   ) {
     super(message);
-    this.name = code && NOT_WRITABLE.has(code) ? FAILURE.RunDirNotWritable : FAILURE.RunDirWriteError;
   }
+}
+
+/** A run-directory write that no retry fixes (NOT_WRITABLE): never retried (src/failure-types.json). */
+export class RunDirNotWritable extends RunDirWriteError {
+  override name = FAILURE.RunDirNotWritable;
 }
 
 /** `dir`: the folder to blame (the file's own by default; the first one that could not be made) */
@@ -46,8 +51,11 @@ function runDirWriteError(e: unknown, file: string, dir = path.dirname(file)): u
         ? `make ${dir} writable by the TS worker, or choose another output_dir`
         : code === 'ENOTDIR' || code === 'EEXIST'
           ? `a file stands where a folder of ${dir} should be: move it away, or choose another output_dir`
-          : 'check the disk and the permissions of the run directory';
-  return new RunDirWriteError(`cannot write ${file}: ${(e as Error).message}; ${fix}`, code);
+          : code === 'EISDIR'
+            ? `a folder stands where the file ${file} should be: move it away, or choose another output_dir`
+            : 'check the disk and the permissions of the run directory';
+  const message = `cannot write ${file}: ${(e as Error).message}; ${fix}`;
+  return NOT_WRITABLE.has(code) ? new RunDirNotWritable(message, code) : new RunDirWriteError(message, code);
 }
 
 /**

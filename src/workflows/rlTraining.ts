@@ -85,14 +85,17 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
     await logMetrics(paths, input.run, [initialEvalRow(ev)], control);
   }
   let batch = status.batch;
+  let records: Writing = null;
   for (; batch < input.rl.n_batches; batch++) {
     if (await control.checkpoint()) break;
-    await runBatch(r, batch);
+    records = await runBatch(r, batch, records);
     if (workflowInfo().continueAsNewSuggested && batch + 1 < input.rl.n_batches) {
+      await written(records);
       await condition(allHandlersFinished);
       return continueAsNew<typeof rlTraining>(raw, carryOf(r, batch + 1));
     }
   }
+  await written(records);
   status.phase = 'done';
   return finishTraining(paths, control, {
     run_id: runId,
@@ -146,8 +149,20 @@ function carryOf(r: RlRun, nextBatch: number): RlCarry {
   };
 }
 
-/** One batch: sample and score the planned problems, train on their advantages, maybe evaluate, record. */
-async function runBatch(r: RlRun, batch: number): Promise<void> {
+/**
+ * A batch's rows being written to the run directory while the next batch samples (their activities
+ * off the step's critical path): it resolves to the write's error, or null, and never rejects, so a
+ * failed write is not an unhandled rejection; `written` rethrows it. Awaited before the next batch's
+ * rows (the files keep their order), before continue-as-new and before the run ends.
+ */
+type Writing = { done: Promise<unknown> } | null; // wrapped: an async function returning a bare promise would wait for it
+async function written(w: Writing): Promise<void> {
+  const err = await w?.done;
+  if (err) throw err;
+}
+
+/** One batch: sample and score the planned problems, train on their advantages, maybe evaluate; its rows start being written (returned). */
+async function runBatch(r: RlRun, batch: number, previous: Writing): Promise<Writing> {
   const { input, status } = r;
   const tBatch = Date.now();
   status.batch = batch;
@@ -175,12 +190,19 @@ async function runBatch(r: RlRun, batch: number): Promise<void> {
     seconds_total: (Date.now() - r.started_ms) / 1000,
     checkpoint: status.checkpoint,
   });
-  await logMetrics(r.paths, input.run, [row], r.control);
-  await ts.appendRows({
-    run_dir: r.paths.run_dir,
-    file: 'samples.jsonl',
-    rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
-  });
+  await written(previous);
+  const samples = async () =>
+    ts.appendRows({
+      run_dir: r.paths.run_dir,
+      file: 'samples.jsonl',
+      rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
+    });
+  return {
+    done: Promise.all([logMetrics(r.paths, input.run, [row], r.control), samples()]).then(
+      () => null,
+      (err: unknown) => err,
+    ),
+  };
 }
 
 /** group_size samples of each planned problem from the current checkpoint under the current prompt, scored by the task. */

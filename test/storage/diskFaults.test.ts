@@ -62,6 +62,7 @@ test('a run directory that is not writable: the first write says which folder to
   const err = await prepare('r3').catch((e) => e);
   expect(err).toBeInstanceOf(RunDirWriteError);
   expect(err).toMatchObject({ code: 'EROFS', name: 'RunDirNotWritable' }); // the failure type to list as non-retryable
+  expect(err.constructor.name).toBe('RunDirNotWritable'); // the type Temporal reports: it takes the constructor's name
   expect(err.message).toMatch(/^cannot write .*\/r3\/config\.json: EROFS: read-only file system, mkdir '.*\/r3'; make (\S+) writable by the TS worker, or choose another output_dir$/);
   expect(err.message).toContain(`make ${disk.dir} writable`);
 });

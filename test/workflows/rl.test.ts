@@ -3,7 +3,7 @@
  * A user JSONL task with a regex grader gives rewards that vary between samples, so real train
  * steps happen.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -89,6 +89,33 @@ test('a run that fails is marked failed in run.json with the reason', async () =
   expect(run.status).toBe('failed');
   expect(run.summary.error).toMatch(/^InvalidRequest: checkpoint \/nonexistent\/ckpt-7 does not exist/);
   expect(run.summary.phase).toBe('eval');
+}, 300_000);
+
+test('a batch\'s rows are written while the next batch samples; a write that fails still fails the run, naming the file', async () => {
+  const runs = tmpRunsDir();
+  // a folder where samples.jsonl should be: batch 0's rows cannot be written, and no retry helps
+  mkdirSync(path.join(runs, 'rl-rows/samples.jsonl'), { recursive: true });
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const { outcome, events } = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-rows-${Date.now()}`, args: [{ ...input(runs, 'rl-rows', 3), rl: { ...input(runs, 'rl-rows', 3).rl, eval_every: 0 } }] });
+    const outcome = await h.result().then(() => 'completed', (e: Error) => e.name);
+    return { outcome, events: (await h.fetchHistory()).events ?? [] };
+  });
+  expect(outcome).toBe('WorkflowFailedError');
+  const run = JSON.parse(readFileSync(path.join(runs, 'rl-rows/run.json'), 'utf8'));
+  expect(run.status).toBe('failed');
+  expect(run.summary.error).toMatch(/RunDirNotWritable: cannot write .*rl-rows\/samples\.jsonl: EISDIR.*a folder stands where the file .* should be/);
+  // batch 0's metrics row was written; batch 1's sampling was scheduled before batch 0's rows had
+  // been written (they are off the step's critical path), and the run failed before batch 1's rows
+  expect(jsonl(path.join(runs, 'rl-rows/metrics.jsonl')).filter((m) => 'env/all/reward/total' in m).map((m) => m['progress/batch'])).toEqual([0]);
+  const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+  const firstTrain = scheduled.indexOf('train_step');
+  expect(scheduled.slice(firstTrain + 1, firstTrain + 6)).toEqual(expect.arrayContaining(['appendRows', 'sampleRows', 'buildPrompts']));
+  expect(scheduled.filter((n) => n === 'policy_sample').length).toBeGreaterThanOrEqual(3); // start eval, batch 0, batch 1
+  // not retried: no retry fixes a folder in the file's place
+  const failed = events.find((e) => e.activityTaskFailedEventAttributes)!.activityTaskFailedEventAttributes!;
+  expect(failed.failure?.applicationFailureInfo?.type).toBe('RunDirNotWritable');
+  expect(events.find((e) => e.eventId?.toString() === failed.startedEventId?.toString())?.activityTaskStartedEventAttributes?.attempt).toBe(1);
 }, 300_000);
 
 test('killing the trainer worker and the TS worker mid-run: the run completes with one metrics row per batch', async () => {
