@@ -9,7 +9,8 @@ per step, from the workflow's history (activity events), the step time and what 
 
 Each activity counts from its start to its completion (its queueing is orchestration). A step runs
 from the scheduling of its buildPrompts to that of the next step's (the last step: to the workflow
-task after its last row is written); the end-of-run test evaluation inside the last step (TRL does
+task after its last row is written). A step's metrics and samples rows are written while the next
+step samples, so they count only where nothing else runs; the end-of-run test evaluation inside the last step (TRL does
 not evaluate) is taken out. Whether a step trained comes from its metrics row (optim/* present: not
 every advantage was zero). Peak memory is each process's VmHWM (the bench's own stack, fresh).
 
@@ -75,10 +76,10 @@ def steps(events):
     for k, i in enumerate(starts):
         j = starts[k + 1] if k + 1 < len(starts) else None
         mine = acts[i:j] if j is not None else acts[i:]
-        samples_row = next(n for n, a in enumerate(mine) if a["name"] == "appendRows" and a["input"]["file"] == "samples.jsonl")
-        mine = mine[: samples_row + 1]
+        if j is None:  # the last step ends with its rows written, before the run's finishRun
+            mine = mine[: next((n for n, a in enumerate(mine) if a["name"] == "finishRun"), len(mine))]
         begin = acts[i]["scheduled"]
-        end = acts[j]["scheduled"] if j is not None else next(x for x in wft_done if x >= mine[-1]["completed"])
+        end = acts[j]["scheduled"] if j is not None else next(x for x in wft_done if x >= max(a["completed"] for a in mine))
         # the step's own work: its policy_sample, the grading of those rollouts, its train_step; what
         # follows them before the metrics row is the test evaluation (only in the last step)
         i_sample = next(n for n, a in enumerate(mine) if a["name"] == "policy_sample")

@@ -86,9 +86,10 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
   }
   let batch = status.batch;
   let records: Writing = null;
+  let prompts: Prebuilt = null;
   for (; batch < input.rl.n_batches; batch++) {
     if (await control.checkpoint()) break;
-    records = await runBatch(r, batch, records);
+    ({ records, prompts } = await runBatch(r, batch, records, prompts));
     if (workflowInfo().continueAsNewSuggested && batch + 1 < input.rl.n_batches) {
       await written(records);
       await condition(allHandlersFinished);
@@ -161,19 +162,40 @@ async function written(w: Writing): Promise<void> {
   if (err) throw err;
 }
 
-/** One batch: sample and score the planned problems, train on their advantages, maybe evaluate; its rows start being written (returned). */
-async function runBatch(r: RlRun, batch: number, previous: Writing): Promise<Writing> {
+/** A batch's prompts, built while the batch before it trains; used if the prompt is still the one they were built under. */
+interface BatchPrompts {
+  position: number;
+  system_prompt: string;
+  prompts_ref: BlobRef;
+  golds_ref?: BlobRef;
+}
+type Prebuilt = { ready: Promise<BatchPrompts | null> } | null; // null: the build failed; the batch builds them again itself
+
+function buildBatchPrompts(r: RlRun, position: number): Promise<BatchPrompts> {
+  const { input, status, paths } = r;
+  const system_prompt = status.system_prompt;
+  const indices = planBatch(r.train_size, position, input.rl.groups_per_batch, input.run.seed);
+  return ts.buildPrompts({ task: input.task, split: 'train', indices, system_prompt, blob_dir: paths.blob_dir }).then((b) => ({ position, system_prompt, ...b }));
+}
+
+/**
+ * One batch: sample and score the planned problems, train on their advantages (while the next
+ * batch's prompts are built), maybe evaluate; its rows start being written. Returns the writing and
+ * the next batch's prompts.
+ */
+async function runBatch(r: RlRun, batch: number, previous: Writing, prebuilt: Prebuilt): Promise<{ records: Writing; prompts: Prebuilt }> {
   const { input, status } = r;
   const tBatch = Date.now();
   status.batch = batch;
   // the position in the train order continues an earlier phase's (start_batch); so does the sampling seed
   const position = input.start_batch + batch;
-  const { rollouts_ref, scored } = await sampleBatch(r, position);
+  const { rollouts_ref, scored } = await sampleBatch(r, position, prebuilt);
   const adv = computeBatchAdvantages(scored.rewards_PG, { advantage: input.rl.advantage, drop_constant_reward_groups: input.rl.drop_constant_reward_groups });
   status.reward = mean(scored.rewards_PG.flat());
   status.accuracy = fractionTrue(scored.correct_PG.flat());
 
   status.phase = 'training';
+  const prompts: Prebuilt = batch + 1 < input.rl.n_batches ? { ready: buildBatchPrompts(r, position + 1).catch(() => null) } : null;
   const optim = await trainBatch(r, batch, rollouts_ref, adv.advantages_PG.flat());
   const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches, 'after') ? await evaluate(r) : null;
   const row = rlBatchRow({
@@ -197,20 +219,21 @@ async function runBatch(r: RlRun, batch: number, previous: Writing): Promise<Wri
       file: 'samples.jsonl',
       rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
     });
-  return {
-    done: Promise.all([logMetrics(r.paths, input.run, [row], r.control), samples()]).then(
-      () => null,
-      (err: unknown) => err,
-    ),
-  };
+  const done = Promise.all([logMetrics(r.paths, input.run, [row], r.control), samples()]).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  return { records: { done }, prompts };
 }
 
 /** group_size samples of each planned problem from the current checkpoint under the current prompt, scored by the task. */
-async function sampleBatch(r: RlRun, position: number) {
+async function sampleBatch(r: RlRun, position: number, prebuilt: Prebuilt) {
   const { input, status, paths } = r;
   status.phase = 'sampling';
   const indices_P = planBatch(r.train_size, position, input.rl.groups_per_batch, input.run.seed);
-  const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: indices_P, system_prompt: status.system_prompt, blob_dir: paths.blob_dir });
+  // prompts built while the previous batch trained, unless set_prompt has replaced the prompt since
+  const ready = await prebuilt?.ready;
+  const { prompts_ref, golds_ref } = ready && ready.position === position && ready.system_prompt === status.system_prompt ? ready : await buildBatchPrompts(r, position);
   const sample = await r.trainer.policy_sample({
     model: modelRef(input.policy),
     checkpoint: status.checkpoint,

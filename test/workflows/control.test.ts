@@ -137,6 +137,17 @@ test('rlTraining: pause holds it at the step boundary, set_prompt changes the pr
 
   expect(await cli('resume', id)).toBe(`sent resume to ${id}`);
   await until('batch 1 to start', async () => ((await h.query('status')) as any).batch >= 1);
+  // a prompt set at a later boundary, when the next batch's prompts were already built (while the
+  // batch before it trained) under the previous one: that batch builds them again under the new one
+  expect(await cli('pause', id)).toBe(`sent pause to ${id}`);
+  const held = await until('rlTraining to sit paused at a later boundary', async () => {
+    const s = (await h.query('status')) as Record<string, any>;
+    return s.paused && (await idle(h)) ? s : null;
+  });
+  const second = 'Answer in one word.';
+  expect(await cli('set-prompt', id, second)).toBe(`prompt replaced; previous: "${newPrompt}"`);
+  expect(await cli('resume', id)).toBe(`sent resume to ${id}`);
+  await until('the batch after the second prompt to start', async () => ((await h.query('status')) as any).batch > held.batch);
   expect(await cli('stop', id)).toBe(`sent stop to ${id}`);
   const r = await h.result();
   expect(r.stopped).toBe(true);
@@ -145,10 +156,11 @@ test('rlTraining: pause holds it at the step boundary, set_prompt changes the pr
   // the batch running when stop arrived finished: one metrics row per batch done, none after
   const rows = jsonl(path.join(runDir, 'metrics.jsonl')).filter((m) => 'env/all/reward/total' in m);
   expect(rows.map((m) => m['progress/batch'])).toEqual(Array.from({ length: r.batches_done }, (_, i) => i));
-  // every batch trained under the prompt set while paused
+  // every batch trained under the prompt set at the boundary before it
   const samples = jsonl(path.join(runDir, 'samples.jsonl'));
   expect(samples.length).toBeGreaterThan(0);
-  for (const s of samples) expect(s.prompt.find((m: any) => m.role === 'system')?.content).toBe(newPrompt);
+  expect(samples.some((s) => s.step > held.batch)).toBe(true);
+  for (const s of samples) expect(s.prompt.find((m: any) => m.role === 'system')?.content).toBe(s.step > held.batch ? second : newPrompt);
   expect(JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).status).toBe('stopped');
   // the metrics query summarises exactly what metrics.jsonl holds: its row count and each metric's latest value
   const all = jsonl(path.join(runDir, 'metrics.jsonl'));

@@ -91,7 +91,7 @@ test('a run that fails is marked failed in run.json with the reason', async () =
   expect(run.summary.phase).toBe('eval');
 }, 300_000);
 
-test('a batch\'s rows are written while the next batch samples; a write that fails still fails the run, naming the file', async () => {
+test('the next batch\'s prompts are built while a batch trains and its rows written while the next samples; a write that fails still fails the run, naming the file', async () => {
   const runs = tmpRunsDir();
   // a folder where samples.jsonl should be: batch 0's rows cannot be written, and no retry helps
   mkdirSync(path.join(runs, 'rl-rows/samples.jsonl'), { recursive: true });
@@ -105,13 +105,13 @@ test('a batch\'s rows are written while the next batch samples; a write that fai
   const run = JSON.parse(readFileSync(path.join(runs, 'rl-rows/run.json'), 'utf8'));
   expect(run.status).toBe('failed');
   expect(run.summary.error).toMatch(/RunDirNotWritable: cannot write .*rl-rows\/samples\.jsonl: EISDIR.*a folder stands where the file .* should be/);
-  // batch 0's metrics row was written; batch 1's sampling was scheduled before batch 0's rows had
-  // been written (they are off the step's critical path), and the run failed before batch 1's rows
+  // batch 0's metrics row was written, and the run failed before batch 1's rows
   expect(jsonl(path.join(runs, 'rl-rows/metrics.jsonl')).filter((m) => 'env/all/reward/total' in m).map((m) => m['progress/batch'])).toEqual([0]);
+  // off the step's critical path: batch 1's prompts are built while batch 0 trains, and batch 1
+  // samples while batch 0's rows are written (all scheduled in the same workflow task)
   const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
   const firstTrain = scheduled.indexOf('train_step');
-  expect(scheduled.slice(firstTrain + 1, firstTrain + 6)).toEqual(expect.arrayContaining(['appendRows', 'sampleRows', 'buildPrompts']));
-  expect(scheduled.filter((n) => n === 'policy_sample').length).toBeGreaterThanOrEqual(3); // start eval, batch 0, batch 1
+  expect(scheduled.slice(firstTrain - 2, firstTrain + 4)).toEqual(['scoreRollouts', 'buildPrompts', 'train_step', 'appendRows', 'sampleRows', 'policy_sample']);
   // not retried: no retry fixes a folder in the file's place
   const failed = events.find((e) => e.activityTaskFailedEventAttributes)!.activityTaskFailedEventAttributes!;
   expect(failed.failure?.applicationFailureInfo?.type).toBe('RunDirNotWritable');
