@@ -8,9 +8,10 @@ per step, from the workflow's history (activity events), the step time and what 
                  buildPrompts, the metrics and samples rows
 
 Each activity counts from its start to its completion (its queueing is orchestration). A step runs
-from the scheduling of its buildPrompts to that of the next step's (the last step: to the workflow
-task after its last row is written). A step's metrics and samples rows are written while the next
-step samples, so they count only where nothing else runs; the end-of-run test evaluation inside the last step (TRL does
+from the scheduling of its policy_sample to that of the next step's (the last step: to the workflow
+task after its last row is written). A step's prompts are built while the step before it trains,
+and its metrics and samples rows written while the next step samples, so they are off its critical
+path; the end-of-run test evaluation inside the last step (TRL does
 not evaluate) is taken out. Whether a step trained comes from its metrics row (optim/* present: not
 every advantage was zero). Peak memory is each process's VmHWM (the bench's own stack, fresh).
 
@@ -70,7 +71,8 @@ def read_blob(ref):
 
 def steps(events):
     acts = activities(events)
-    starts = [i for i, a in enumerate(acts) if a["name"] == "buildPrompts" and a["input"]["split"] == "train"]
+    train_prompts = {a["result"]["prompts_ref"]["uri"] for a in acts if a["name"] == "buildPrompts" and a["input"]["split"] == "train"}
+    starts = [i for i, a in enumerate(acts) if a["name"] == "policy_sample" and a["input"]["prompts_ref"]["uri"] in train_prompts]
     wft_done = [t(ev) for ev in events if ev["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"]
     out = []
     for k, i in enumerate(starts):
@@ -82,7 +84,7 @@ def steps(events):
         end = acts[j]["scheduled"] if j is not None else next(x for x in wft_done if x >= max(a["completed"] for a in mine))
         # the step's own work: its policy_sample, the grading of those rollouts, its train_step; what
         # follows them before the metrics row is the test evaluation (only in the last step)
-        i_sample = next(n for n, a in enumerate(mine) if a["name"] == "policy_sample")
+        i_sample = 0
         i_score = [n for n, a in enumerate(mine) if a["name"] in SCORE and n > i_sample]
         i_score = i_score[: next((m for m, n in enumerate(i_score) if mine[n]["name"] == "scoreRollouts"), len(i_score)) + 1]
         i_train = [n for n, a in enumerate(mine) if a["name"] == "train_step"]
@@ -94,7 +96,7 @@ def steps(events):
         parts = {"sample_s": run_span(sample), "score_s": sum(map(run_span, score)), "train_s": sum(map(run_span, train))}
         out.append({
             "step": k, "step_s": step_s, **parts, "orchestration_s": step_s - sum(parts.values()), "eval_excluded_s": eval_s,
-            "prompts": read_blob(acts[i]["result"]["prompts_ref"]),
+            "prompts": read_blob(sample["input"]["prompts_ref"]),
         })
     return out
 
