@@ -29,11 +29,16 @@ function buildHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** Bundles of earlier builds kept beside the current one (a worker of one of them may still be starting); older ones are deleted. */
+export const KEEP_OLD_BUNDLES = 2;
+
 /**
  * WORKFLOW_BUNDLE with the workflow code bundled once per build and kept in `cacheDir`: webpack
  * takes ~25 s on a busy CPU, and a restarted worker (a crash, a new machine) paid it before polling
  * again, while the runs it serves waited. Keyed by a hash of the build, so a rebuilt dist/ is bundled
  * anew; written to a temporary file and renamed, so a worker killed mid-write leaves no half bundle.
+ * A new bundle prunes the cache to it and the KEEP_OLD_BUNDLES newest others (each is a few MB, one
+ * per build).
  */
 export async function cachedWorkflowBundle(cacheDir: string) {
   const { bundleWorkflowCode } = await import('@temporalio/worker');
@@ -44,6 +49,16 @@ export async function cachedWorkflowBundle(cacheDir: string) {
     const tmp = `${codePath}.tmp${process.pid}`;
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, codePath);
+    pruneBundles(cacheDir, path.basename(codePath));
   }
   return { workflowBundle: { codePath }, interceptors: { activity: WORKFLOW_BUNDLE.interceptors.activity } };
+}
+
+function pruneBundles(cacheDir: string, current: string): void {
+  const old = fs
+    .readdirSync(cacheDir)
+    .filter((f) => /^workflow-bundle-[0-9a-f]+\.js$/.test(f) && f !== current)
+    .map((f) => ({ f, t: fs.statSync(path.join(cacheDir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of old.slice(KEEP_OLD_BUNDLES)) fs.rmSync(path.join(cacheDir, f), { force: true });
 }
