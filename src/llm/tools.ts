@@ -14,8 +14,8 @@
  *   user turn, so a history that opens with the agent's greeting gets a user turn "." before it (as
  *   litellm does for tau2); $defs/$ref schemas are inlined.
  */
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
 import { anthropicSampling } from './anthropic';
 import { anthropicClient, openAiClient } from './clients';
 import { endpointFor, unknownProviderError } from './endpoints';

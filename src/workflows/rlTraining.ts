@@ -162,9 +162,9 @@ async function written(w: Writing): Promise<void> {
   if (err) throw err;
 }
 
-/** A batch's prompts, built while the batch before it trains; used if the prompt is still the one they were built under. */
+/** A batch's planned problems and their prompts, built while the batch before it trains; used if the prompt is still the one they were built under. */
 interface BatchPrompts {
-  position: number;
+  indices: number[];
   system_prompt: string;
   prompts_ref: BlobRef;
   golds_ref?: BlobRef;
@@ -175,7 +175,7 @@ function buildBatchPrompts(r: RlRun, position: number): Promise<BatchPrompts> {
   const { input, status, paths } = r;
   const system_prompt = status.system_prompt;
   const indices = planBatch(r.train_size, position, input.rl.groups_per_batch, input.run.seed);
-  return ts.buildPrompts({ task: input.task, split: 'train', indices, system_prompt, blob_dir: paths.blob_dir }).then((b) => ({ position, system_prompt, ...b }));
+  return ts.buildPrompts({ task: input.task, split: 'train', indices, system_prompt, blob_dir: paths.blob_dir }).then((b) => ({ indices, system_prompt, ...b }));
 }
 
 /**
@@ -230,10 +230,9 @@ async function runBatch(r: RlRun, batch: number, previous: Writing, prebuilt: Pr
 async function sampleBatch(r: RlRun, position: number, prebuilt: Prebuilt) {
   const { input, status, paths } = r;
   status.phase = 'sampling';
-  const indices_P = planBatch(r.train_size, position, input.rl.groups_per_batch, input.run.seed);
-  // prompts built while the previous batch trained, unless set_prompt has replaced the prompt since
+  // prompts built while the previous batch trained (for this position), unless set_prompt has replaced the prompt since
   const ready = await prebuilt?.ready;
-  const { prompts_ref, golds_ref } = ready && ready.position === position && ready.system_prompt === status.system_prompt ? ready : await buildBatchPrompts(r, position);
+  const { indices: indices_P, prompts_ref, golds_ref } = ready && ready.system_prompt === status.system_prompt ? ready : await buildBatchPrompts(r, position);
   const sample = await r.trainer.policy_sample({
     model: modelRef(input.policy),
     checkpoint: status.checkpoint,
