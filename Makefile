@@ -14,7 +14,7 @@ setup:
 	@bash scripts/setup.sh
 
 build:
-	@npx tsc -p tsconfig.build.json
+	@npx tsc -p tsconfig.build.json && chmod +x dist/cli/main.js
 
 up: setup
 	@bash scripts/stack.sh up

@@ -68,4 +68,5 @@ else
   npx tsc -p tsconfig.build.json
   stamp build "$h"
 fi
+chmod +x dist/cli/main.js   # package.json "bin": `npx gepa-rl ...` runs it (tsc writes it without the x bit)
 say "ready"
