@@ -68,5 +68,8 @@ else
   npx tsc -p tsconfig.build.json
   stamp build "$h"
 fi
-chmod +x dist/cli/main.js   # package.json "bin": `npx gepa-rl ...` runs it (tsc writes it without the x bit)
+# `npx gepa-rl ...` runs the CLI: npm links no bin of the project itself, so link it beside the
+# dependencies' bins (npx puts node_modules/.bin on the PATH); tsc writes it without the x bit.
+chmod +x dist/cli/main.js
+ln -sfn ../../dist/cli/main.js node_modules/.bin/gepa-rl
 say "ready"
