@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's report picture: a run's report.html rendered by Debian's chromium (the one the
+// The report picture (docs/report.png, in docs/OPERATING.md): a run's report.html rendered by Debian's chromium (the one the
 // report test uses, scripts/install-chromium.sh) and saved as a PNG of the top of the page.
 //   node scripts/report-screenshot.js runs/<id>/report.html docs/report.png [height]
 const path = require('node:path');

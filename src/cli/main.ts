@@ -4,7 +4,7 @@
  *   gepa-rl rl env=gsm8k n_batches=20 learning_rate=5e-4
  *   gepa-rl gepa-rl env=arithmetic n_rounds=2 skip_first_gepa=true --detach
  * Operating commands: status, watch, pause, resume, stop, set-prompt, list, report, replay, grade.
- * Every action is also possible with the Temporal CLI (see README).
+ * Every action is also possible with the Temporal CLI (docs/OPERATING.md).
  *
  * This file dispatches: help (help.ts), experiments (experiment.ts), operating commands (operate.ts).
  */

@@ -33,7 +33,7 @@ async def main(argv: list[str] | None = None) -> int:
     try:
         cfg = connect_settings()
     except Exception as e:  # noqa: BLE001 — a bad profile or config file: say which setting
-        print(f"cannot read the Temporal connection settings: {e}\nfix TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE / TEMPORAL_TLS_* (see README, Temporal Cloud)", file=sys.stderr, flush=True)
+        print(f"cannot read the Temporal connection settings: {e}\nfix TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE / TEMPORAL_TLS_* (see docs/OPERATING.md, Temporal Cloud)", file=sys.stderr, flush=True)
         return 1
     where = describe(cfg)
     try:
