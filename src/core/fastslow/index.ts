@@ -1,0 +1,6 @@
+export * from './pool';
+export * from './window';
+export * from './assignment';
+export * from './advantages';
+export * from './acceptance';
+export * from './rounds';
