@@ -4,7 +4,7 @@
  * files and the per-example evaluation CSV. They read and write; every rule (the hint prompt, the
  * leak check, which traces are picked, trace and evaluation stats) lives in src/core/expert.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import type { TaskConfig } from '../config/task';
@@ -30,6 +30,7 @@ import { classifyProviderError, providerForActivity, toActivityFailure, type Pro
 import { getTask, loadSplitsCached } from '../tasks';
 import { sftBatches } from '../core/expert/sft';
 import { FileBlobStore, readBlob } from '../storage/blobs';
+import { writeJsonAtomic, writeTextAtomic } from '../storage/runDir';
 import type { BlobRef, SftExample } from '../types';
 import { withSystemPrompt, type ScoredSample, type Split } from './tasks';
 
@@ -179,10 +180,10 @@ export async function writeTraceFiles(req: {
     return JSON.stringify({ index: c.index, id: x.id, question: x.question, answer: x.answer, completion: c.completion, source: c.source, attempts: c.attempts });
   });
   const sft: SftExample[] = chosen.map((c) => ({ messages: withSystemPrompt(req.system_prompt, task.render(rows[c.index])), completion: c.completion }));
-  await mkdir(req.run_dir, { recursive: true });
-  await writeFile(path.join(req.run_dir, 'traces.jsonl'), lines.join('\n') + '\n');
-  await writeFile(path.join(req.run_dir, 'traces.stats.json'), JSON.stringify(stats, null, 2) + '\n');
-  await writeFile(path.join(req.run_dir, 'sft_examples.json'), JSON.stringify(sft) + '\n');
+  // each file whole or not at all (a crash or a full disk mid-write leaves the previous one)
+  await writeTextAtomic(path.join(req.run_dir, 'traces.jsonl'), lines.join('\n') + '\n');
+  await writeTextAtomic(path.join(req.run_dir, 'traces.stats.json'), JSON.stringify(stats, null, 2) + '\n');
+  await writeTextAtomic(path.join(req.run_dir, 'sft_examples.json'), JSON.stringify(sft) + '\n');
   return stats;
 }
 
@@ -196,9 +197,8 @@ export async function writeEvaluation(req: { run_dir: string; traces_refs: BlobR
   const traces = await readTraces(req.traces_refs);
   const header = ['index', 'id', 'sample', 'correct', 'reward', 'answered', 'thinking', 'extracted', 'tokens', 'feedback', 'completion'];
   const rows = traces.map((t) => [t.index, t.id, t.sample_index, t.correct, t.reward, t.extracted !== null, showsThinking(t.output), t.extracted, t.num_tokens, t.feedback, t.output].map(csvCell).join(','));
-  await mkdir(req.run_dir, { recursive: true });
-  await writeFile(path.join(req.run_dir, 'evaluation.csv'), [header.join(','), ...rows].join('\n') + '\n');
+  await writeTextAtomic(path.join(req.run_dir, 'evaluation.csv'), [header.join(','), ...rows].join('\n') + '\n');
   const summary = evaluationSummary(traces);
-  await writeFile(path.join(req.run_dir, 'evaluation.json'), JSON.stringify(summary, null, 2) + '\n');
+  await writeJsonAtomic(path.join(req.run_dir, 'evaluation.json'), summary);
   return summary;
 }

@@ -7,7 +7,6 @@
  * recorded tool calls, so the checkpoint is all a resume needs. The conversation goes to the blob
  * store; the workflow gets the score, feedback and refs.
  */
-import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import type { TaskConfig } from '../config/task';
@@ -15,6 +14,7 @@ import { DEFAULT_SYSTEM_PROMPT } from '../config';
 import { providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { createToolProvider } from '../llm/tools';
 import { FileBlobStore, readBlob } from '../storage/blobs';
+import { writeJsonAtomic } from '../storage/runDir';
 import { airlinePolicy, airlineToolSchemas, loadTau2Split, scenarioUserId, renderScenario, type Tau2Task } from '../tasks/tau2/data';
 import { AirlineEnv } from '../tasks/tau2/env';
 import { gradeTau2, goldState } from '../tasks/tau2/evaluate';
@@ -244,7 +244,7 @@ export async function writeTau2Evaluation(req: { run_dir: string; split: 'train'
   const results = samples.map((s) => s.episode).filter((e): e is Tau2EpisodeSummary => !!e);
   if (results.length !== samples.length) throw new Error(`writeTau2Evaluation: ${samples.length - results.length} of ${samples.length} traces are not tau2 episodes`);
   const summary = summariseTau2(req.split, results);
-  await writeFile(path.join(req.run_dir, 'tau2_evaluation.json'), JSON.stringify(summary, null, 2));
+  await writeJsonAtomic(path.join(req.run_dir, 'tau2_evaluation.json'), summary);
   return summary;
 }
 

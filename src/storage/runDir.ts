@@ -86,10 +86,18 @@ export function resolveRunDir(outputDir: string, runId: string): string {
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeTextAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Replace `file` with `text` whole or not at all: written to a temporary beside it, then renamed over
+ * it, so a crash or a full disk leaves the old file (or none), never a torn one.
+ */
+export async function writeTextAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     await ensureDirOf(file);
-    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+    await writeFile(tmp, text);
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined); // the old file stays whole; no half-written temporary is left
