@@ -110,6 +110,19 @@ const ALIASES: Record<string, string> = {
   ...Object.fromEntries(Object.keys(samplingSchema.shape).map((k) => [k, `policy.${k}`])),
 };
 
+/**
+ * Keys as the systems we replace spell them (the GEPA+RL scripts, tinker-cookbook's GEPA recipe
+ * train.py), with the key each sets here; a command line that uses one gets a one-line note naming
+ * the canonical key (docs/CONFIG.md lists them).
+ */
+export const SEED_ALIASES: Record<string, string> = {
+  task_name: 'task.env',
+  model_name: 'policy.base_model',
+  reflection_model: 'reflection.model',
+  reflection_provider: 'reflection.provider',
+  reflection_backend: 'reflection.provider',
+};
+
 function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
@@ -118,7 +131,8 @@ function levenshtein(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function resolveKey(command: string, key: string, leaves: Leaf[]): Leaf {
+function resolveKey(command: string, given: string, leaves: Leaf[]): Leaf {
+  const key = SEED_ALIASES[given] ?? given;
   const exact = leaves.find((l) => l.path.join('.') === key) ?? leaves.find((l) => l.path.join('.') === ALIASES[key]);
   if (exact) return exact;
   const byName = leaves.filter((l) => l.path[l.path.length - 1] === key);
@@ -197,8 +211,9 @@ function coerce(leaf: Leaf, raw: string): unknown {
       return v;
     }
     case 'boolean':
-      if (raw === 'true' || raw === '1') return true;
-      if (raw === 'false' || raw === '0') return false;
+      // True/False as the seeds' Python scripts spell them
+      if (raw === 'true' || raw === 'True' || raw === '1') return true;
+      if (raw === 'false' || raw === 'False' || raw === '0') return false;
       throw new OverrideError(`${where}: expected true or false, got ${JSON.stringify(raw)}`);
     case 'array':
       if (raw.startsWith('[')) {
@@ -228,8 +243,11 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   cur[path[path.length - 1]] = value;
 }
 
-/** key=value overrides applied over `base` (a --config file's object). */
-export function parseOverrides(command: string, argv: string[], base: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * key=value overrides applied over `base` (a --config file's object). A key given in a seed's
+ * spelling (SEED_ALIASES) adds a note naming its canonical key to `notes`.
+ */
+export function parseOverrides(command: string, argv: string[], base: Record<string, unknown> = {}, notes: string[] = []): Record<string, unknown> {
   const { schema } = schemaFor(command);
   const leaves = leavesOf(schema);
   const out = structuredClone(base);
@@ -248,6 +266,8 @@ export function parseOverrides(command: string, argv: string[], base: Record<str
       refused.push((e as Error).message);
       continue;
     }
+    const given = arg.slice(0, eq);
+    if (SEED_ALIASES[given]) notes.push(`note: ${given} is ${leaf.path.join('.')} here`);
     setPath(out, leaf.path, coerce(leaf, arg.slice(eq + 1)));
   }
   if (refused.length) throw new OverrideError(refused.join('\n'));

@@ -41,6 +41,8 @@ export interface ExperimentStart {
   runDir: string;
   detach: boolean;
   json: boolean;
+  /** one line per key given in a seed's spelling, naming its canonical key */
+  notes: string[];
 }
 
 /**
@@ -57,7 +59,8 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
     if (unknown.length) throw new OverrideError(`--config ${flags.config}: ${unknown.join('; ')} ('gepa-rl help ${command}' lists every key)`);
   }
   const workflowId = typeof flags.id === 'string' ? flags.id : `${command}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
-  const input = parseOverrides(command, rest, base) as Record<string, unknown>;
+  const notes: string[] = [];
+  const input = parseOverrides(command, rest, base, notes) as Record<string, unknown>;
   const run = { ...((input.run as object) ?? {}) } as Record<string, unknown>;
   if (!run.run_id) run.run_id = workflowId;
   input.run = run;
@@ -70,6 +73,7 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
     runDir: path.join(parsed.run.output_dir, parsed.run.run_id),
     detach: Boolean(flags.detach),
     json: Boolean(flags.json),
+    notes,
   };
 }
 
@@ -88,7 +92,8 @@ function seedEpisodicPolicy(workflowType: string, input: Record<string, unknown>
 
 /** Start the workflow, print where to follow it, then watch it unless --detach. */
 export async function startExperiment(command: string, argv: string[]): Promise<void> {
-  const { workflowType, workflowId, input, runDir, detach, json } = prepareExperiment(command, argv);
+  const { workflowType, workflowId, input, runDir, detach, json, notes } = prepareExperiment(command, argv);
+  for (const n of notes) console.error(n);
   const c = await client();
   const handle = await c.workflow.start(workflowType, { taskQueue: TASK_QUEUE, workflowId, args: [input] }).catch((e: Error) => {
     if (e.name === 'WorkflowExecutionAlreadyStartedError') throw new UsageError(`a workflow with id ${workflowId} is already running or recorded; choose another --id (or watch it: gepa-rl watch ${workflowId})`);

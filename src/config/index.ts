@@ -14,7 +14,7 @@ import type { WorkflowType } from '../constants';
 import { reflectionSchema, teacherSchema } from './lm';
 import { optimSchema } from './optim';
 import { policySchema, trainablePolicySchema } from './policy';
-import { taskConfigSchema } from './task';
+import { isEpisodicTask, taskConfigSchema } from './task';
 
 export { taskConfigSchema, type TaskConfig } from './task';
 export * from './lm';
@@ -420,11 +420,61 @@ const CONDITIONAL_READS: ConditionalRead[] = [
     keys: ['teacher.*', 'expert.max_hint_regenerations', 'expert.expert_samples'],
     unread: (c) => (c.expert.use_hints === false ? 'read only with expert.use_hints=true (false: best-of-N, no teacher)' : null),
   },
+  {
+    keys: ['task.tau2_user_provider', 'task.tau2_user_model', 'task.tau2_user_base_url', 'task.tau2_user_max_tokens', 'task.tau2_agent_max_tokens', 'task.tau2_max_steps', 'task.tau2_max_errors'],
+    unread: (c) => (c.task.env !== 'tau2-airline' ? `read only with task.env=tau2-airline (got ${c.task.env})` : null),
+  },
+  {
+    keys: ['policy.max_tokens', 'policy.top_p'],
+    unread: (c) => (isEpisodicTask(c.task) ? `not read with task.env=${c.task.env}: its agent turns take task.tau2_agent_max_tokens and are sent no top_p` : null),
+  },
+  {
+    keys: ['policy.top_p'],
+    unread: (c) => (c.policy.temperature === 0 ? 'not read with policy.temperature=0 (greedy decoding takes the most likely token whatever the nucleus)' : null),
+  },
+  {
+    types: ['gepaOptimization', 'gepaRlAlternation'],
+    keys: ['reflection.*'],
+    unread: (c) => (c.gepa.debug === true ? 'not read with gepa.debug=true (the deterministic reflector calls no LM)' : null),
+  },
+  {
+    types: ['gepaOptimization', 'gepaRlAlternation'],
+    keys: ['gepa.max_merge_invocations'],
+    unread: (c) => (c.gepa.use_merge === false ? 'read only with gepa.use_merge=true' : null),
+  },
+  {
+    types: ['gepaOptimization'],
+    keys: ['n_eval'],
+    unread: (c) => (c.gepa.eval_test === false ? 'read only with gepa.eval_test=true (GEPA scores the test split only then)' : null),
+  },
 ];
+
+/**
+ * Workflows that cannot run an episodic task (tau2-airline: multi-turn episodes scored by the
+ * episode, no reference solution, no per-completion reward the trainer can use): refused at parse
+ * time, with what would happen instead.
+ */
+const EPISODIC_UNSUPPORTED: Partial<Record<WorkflowType, string>> = {
+  rlTraining: 'RL would train nothing (its episodes are not sampled as completions: every reward 0, every group constant)',
+  gepaRlAlternation: 'its RL phases would train nothing (every reward 0, every group constant); run gepa (gepaOptimization) on it instead',
+  expertIteration: 'every problem would be skipped (its attempts are single completions, not episodes)',
+  traceGeneration: 'every problem would be skipped (its attempts are single completions, not episodes)',
+  sftTraining: 'every problem would be skipped (the task has no reference solutions to train on)',
+};
+
+function unsupportedTask(type: WorkflowType, data: any): ConfigIssue[] {
+  const why = EPISODIC_UNSUPPORTED[type];
+  if (!why || !isEpisodicTask(data.task)) return [];
+  return [{ path: 'task.env', message: `${type} cannot run task.env=${data.task.env}: ${why}; got ${JSON.stringify(data.task.env)}`, received: data.task.env }];
+}
 
 const defaultsOf = new Map<WorkflowType, unknown>();
 
-function conditionallyUnread(type: WorkflowType, schema: z.ZodType, data: unknown): ConfigIssue[] {
+/**
+ * `raw` says which keys were given (a default filled in by a transform, as reflection.max_tokens by
+ * provider, was not); `data`, the parsed input, says whether the setting that reads them is on.
+ */
+function conditionallyUnread(type: WorkflowType, schema: z.ZodType, raw: unknown, data: unknown): ConfigIssue[] {
   if (!defaultsOf.has(type)) defaultsOf.set(type, schema.parse({}));
   const defaults = defaultsOf.get(type);
   const issues: ConfigIssue[] = [];
@@ -433,11 +483,11 @@ function conditionallyUnread(type: WorkflowType, schema: z.ZodType, data: unknow
     if (rule.types && !rule.types.includes(type)) continue;
     const paths = rule.keys.flatMap((k) => {
       if (!k.endsWith('.*')) return [k];
-      const section = valueAt(data, [k.slice(0, -2)]);
+      const section = valueAt(raw, [k.slice(0, -2)]);
       return section && typeof section === 'object' ? Object.keys(section).map((sub) => `${k.slice(0, -2)}.${sub}`) : [];
     });
     const set = paths.filter((p) => {
-      const v = valueAt(data, p.split('.'));
+      const v = valueAt(raw, p.split('.'));
       return v !== undefined && JSON.stringify(v) !== JSON.stringify(valueAt(defaults, p.split('.')));
     });
     if (!set.length) continue;
@@ -446,7 +496,7 @@ function conditionallyUnread(type: WorkflowType, schema: z.ZodType, data: unknow
     for (const p of set) {
       if (seen.has(p)) continue;
       seen.add(p);
-      const received = valueAt(data, p.split('.'));
+      const received = valueAt(raw, p.split('.'));
       issues.push({ path: p, message: `${type} does not read ${p} here: ${why}; got ${JSON.stringify(received)}`, received });
     }
   }
@@ -459,7 +509,7 @@ export function parseWorkflowInput<T = unknown>(type: WorkflowType, raw: unknown
   if (!schema) throw new ConfigError(type, [{ path: '', message: `no input schema for workflow type ${type}` }]);
   const r = schema.safeParse(raw ?? {});
   if (r.success) {
-    const unread = conditionallyUnread(type, schema, r.data);
+    const unread = [...unsupportedTask(type, r.data), ...conditionallyUnread(type, schema, raw ?? {}, r.data)];
     if (unread.length) throw new ConfigError(type, unread);
     return r.data as T;
   }

@@ -148,7 +148,8 @@ async function gepaPhase(alt: Alternation, phase: PhasePlan, childId: string): P
         policy: { ...input.policy, checkpoint: alt.s.checkpoint },
         reflection: input.reflection,
         gepa: { ...input.gepa, seed_prompt: alt.s.prompt, max_iterations: input.alternation.gepa_iterations },
-        n_eval: input.n_eval,
+        // GEPA reads n_eval only to score the test split (gepa.eval_test); it is refused otherwise
+        ...(input.gepa.eval_test ? { n_eval: input.n_eval } : {}),
         phase: phase.folder,
       },
     ],

@@ -26,7 +26,8 @@ function input(runsDir: string, runId: string, over: Record<string, unknown> = {
     run: { run_id: runId, output_dir: runsDir, seed: 11 },
     task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 },
     policy: { backend: 'api', api_provider: 'scripted', api_model: 'scripted-policy' },
-    reflection: { provider: 'scripted', model: reflector },
+    // the debug reflector calls no LM, so a reflection section would be refused
+    ...(over.debug ? {} : { reflection: { provider: 'scripted', model: reflector } }),
     gepa: { max_metric_calls: 40 as number | undefined, minibatch_size: 3, parallelism: 2, seed_prompt: 'Answer the question.', ...over },
   };
 }
