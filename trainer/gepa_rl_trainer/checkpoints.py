@@ -143,6 +143,25 @@ def commit(tmp: Path, out_dir: Path, meta: dict) -> None:
     os.replace(tmp, out_dir)
 
 
+def resumes_run(checkpoint_in: str | None, run_id: str, step: int) -> bool:
+    """Whether a train step from checkpoint_in resumes its own run, so that the optimiser state saved
+    with those weights comes along: the checkpoint was written by the same run id at an earlier step.
+    Any other starting checkpoint (another run's or phase's: RL from an SFT checkpoint, expert
+    distillation from RL weights, a user's checkpoint) gives the weights only, with a fresh
+    optimiser, as tinker-cookbook (rl/train.py, supervised/train.py: load_checkpoint_path loads
+    weights, the optimiser only on resume) and every HF/TRL Trainer do."""
+    if not checkpoint_in:
+        return False
+    try:
+        meta = read_meta(Path(checkpoint_in))
+    except (OSError, json.JSONDecodeError):
+        return False
+    try:
+        return meta.get("run_id") == run_id and int(meta.get("step", step)) < int(step)
+    except (TypeError, ValueError):
+        return False
+
+
 def _index(root: Path) -> Path:
     return root.parent / "checkpoints.jsonl"
 

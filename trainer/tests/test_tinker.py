@@ -90,13 +90,15 @@ class Stack:
         self.clients: list = []
         self.loss = loss
         self.service.create_lora_training_client.side_effect = lambda **kw: done(self._client())
-        self.service.create_training_client_from_state_with_optimizer.side_effect = lambda path, **kw: done(self._client(path))
+        self.service.create_training_client_from_state_with_optimizer.side_effect = lambda path, **kw: done(self._client(path, with_optimizer=True))
+        self.service.create_training_client_from_state.side_effect = lambda path, **kw: done(self._client(path, with_optimizer=False))
         self.samplers: list = []
         self.service.create_sampling_client.side_effect = lambda **kw: done(self._sampler(kw))
 
-    def _client(self, from_state=None):
+    def _client(self, from_state=None, with_optimizer=None):
         tc = create_autospec(TrainingClient, instance=True)
         tc.from_state = from_state
+        tc.with_optimizer = with_optimizer
         tc.get_tokenizer.return_value = self.tok
 
         def fb(data, loss_fn, loss_fn_config=None):
@@ -170,13 +172,32 @@ def test_cached_client_retry_and_resume_in_a_new_worker(tmp_path):
     # a new worker (empty cache) resumes from step 1's saved state, optimiser included
     b2 = TinkerBackend(env=KEY, service=stack.service)
     b2.train_step(step_req(tmp_path, 2, s1))
-    assert stack.clients[1].from_state == "tinker://run/weights/run_round0_rl-step-1"
+    assert stack.clients[1].from_state == "tinker://run/weights/run_round0_rl-step-1" and stack.clients[1].with_optimizer
     # the first worker's client holds step 1: training from it needs no reload ...
-    b.train_step(step_req(tmp_path / "a", 0, s1))
+    b.train_step(step_req(tmp_path / "a", 2, s1))
     assert len(stack.clients) == 2
-    # ... but once that client moved on (it now holds a/0), asking for step 1 again rebuilds from its state
-    b.train_step(step_req(tmp_path / "b", 0, s1))
-    assert len(stack.clients) == 3 and stack.clients[2].from_state == "tinker://run/weights/run_round0_rl-step-1"
+    # ... but once that client moved on (it now holds a/2), asking for step 1 again rebuilds from its state
+    b.train_step(step_req(tmp_path / "b", 2, s1))
+    assert len(stack.clients) == 3 and stack.clients[2].from_state == "tinker://run/weights/run_round0_rl-step-1" and stack.clients[2].with_optimizer
+
+
+def test_another_runs_checkpoint_loads_the_weights_only_and_adam_settings_go_with_every_step(tmp_path):
+    """Issue 23 item 1: optimiser state comes along only when a run resumes itself (the checkpoint is
+    an earlier step of the same run id); from another run's checkpoint (RL from SFT weights, the next
+    phase) the weights only, as tinker-cookbook's load_checkpoint_path."""
+    stack = Stack()
+    b = TinkerBackend(env=KEY, service=stack.service)
+    s0 = b.train_step(step_req(tmp_path, 0))["checkpoint_out"]
+    other = dict(step_req(tmp_path / "next", 0, s0), run_id="run/round1_rl", optim=dict(OPTIM, beta2=0.5, weight_decay=0.1))
+    b.train_step(other)  # same worker: the cached client is run/round0_rl's, not reused for another run
+    tc = stack.clients[1]
+    assert tc.from_state == "tinker://run/weights/run_round0_rl-step-0" and tc.with_optimizer is False
+    stack.service.create_training_client_from_state.assert_called_once_with("tinker://run/weights/run_round0_rl-step-0")
+    p = tc.optim_step.call_args.args[0]
+    assert (p.beta2, p.weight_decay) == (0.5, 0.1)
+    # a new worker asked for step 0 again from s0 (not an earlier step of that run): weights only too
+    TinkerBackend(env=KEY, service=stack.service).train_step(step_req(tmp_path / "again", 0, s0))
+    assert stack.clients[2].with_optimizer is False
 
 
 def test_sampling_uses_the_sampler_weights_not_the_training_state(tmp_path):

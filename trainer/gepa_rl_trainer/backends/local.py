@@ -190,7 +190,7 @@ class LocalBackend:
 
     def _optimiser_step(self, live: Live, tok, data: list[dict], r: TrainStepRequest) -> dict:
         """Gradients accumulated over microbatches, clipped, one Adam step; the step's metrics."""
-        opt = self.models.optimizer(live, r.optim)
+        opt = self.models.optimizer(live, r.optim, r.run_id, r.step)
         model = live.model
         model.train()
         opt.zero_grad(set_to_none=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from .. import checkpoints as ckpts
 from ..errors import InvalidRequest
 from ..models import ModelNotFound, load_model, load_tokenizer
 from ..requests import AdamSettings
@@ -33,6 +34,7 @@ class Live:
     checkpoint: str | None
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer | None = None
+    optimizer_run: str | None = None  # the run id whose Adam state `optimizer` holds
 
 
 def model_key(model_ref: dict) -> str:
@@ -120,14 +122,23 @@ class ModelCache:
         model.eval()
         return Live(key=model_key(model_ref), checkpoint=checkpoint, model=model)
 
-    def optimizer(self, live: Live, optim: AdamSettings) -> torch.optim.Optimizer:
-        """The live model's AdamW, restored from its checkpoint's optimizer.pt when it has one; the
-        learning rate is set from the request every step (constant, but a new phase may change it)."""
-        if live.optimizer is None:
+    def optimizer(self, live: Live, optim: AdamSettings, run_id: str, step: int) -> torch.optim.Optimizer:
+        """The AdamW of `run_id`'s step `step` on the live model. Its state carries over only within
+        one run: kept in memory from the run's previous step, or restored from optimizer.pt when the
+        live checkpoint is an earlier step of the same run id (a resume, checkpoints.resumes_run).
+        From any other checkpoint (another run's, a phase before) the weights come without their Adam
+        state: a fresh optimiser, as tinker-cookbook and HF/TRL do. Every Adam setting of the request
+        (learning rate, betas, eps, weight decay) is applied every step, over a restored state's."""
+        if live.optimizer is None or live.optimizer_run != run_id:
             params = [p for p in live.model.parameters() if p.requires_grad]
             live.optimizer = torch.optim.AdamW(params, lr=optim.learning_rate, betas=(optim.beta1, optim.beta2), eps=optim.eps, weight_decay=optim.weight_decay)
-            if live.checkpoint is not None and (Path(live.checkpoint) / "optimizer.pt").is_file():
-                live.optimizer.load_state_dict(torch.load(Path(live.checkpoint) / "optimizer.pt", map_location=self.device))
+            live.optimizer_run = run_id
+            state = Path(live.checkpoint) / "optimizer.pt" if live.checkpoint is not None else None
+            if state is not None and state.is_file() and ckpts.resumes_run(live.checkpoint, run_id, step):
+                live.optimizer.load_state_dict(torch.load(state, map_location=self.device))
         for g in live.optimizer.param_groups:
             g["lr"] = optim.learning_rate
+            g["betas"] = (optim.beta1, optim.beta2)
+            g["eps"] = optim.eps
+            g["weight_decay"] = optim.weight_decay
         return live.optimizer

@@ -7,8 +7,9 @@ by the SDK from the environment and never stored on this object, logged or retur
 One train step: forward_backward with the named loss, optim_step (Adam), then two saves: save_state
 (weights + optimiser, to resume training) and save_weights_for_sampler (what a sampling client
 loads). A local checkpoint folder <checkpoint_root>/<step>/ records both tinker:// paths in
-meta.json, so the workflow passes checkpoints around exactly as with the local backend, and a
-rebuilt training client resumes from the state path with its optimiser.
+meta.json, so the workflow passes checkpoints around exactly as with the local backend. A rebuilt
+training client resumes from the state path with its optimiser when the checkpoint is an earlier
+step of the same run; from another run's checkpoint it loads the weights only (a fresh Adam).
 
 What is tested offline (trainer/tests/test_tinker.py): datum conversion, the LoRA and Adam
 arguments, the metrics, and the whole call sequence against a stand-in for the service client
@@ -179,8 +180,11 @@ class TinkerBackend:
         return meta
 
     def _training_client(self, req: dict):
-        """The cached training client when it holds checkpoint_in; otherwise a new one, resumed from
-        checkpoint_in's saved state (weights and optimiser) or fresh from the base model."""
+        """The cached training client when it holds checkpoint_in (its run's client: the key holds
+        the run id); otherwise a new one from checkpoint_in's saved state: weights and optimiser when
+        it is an earlier step of the same run (a resume, checkpoints.resumes_run), the weights only
+        from any other run's checkpoint (a fresh Adam, as tinker-cookbook's load_checkpoint_path);
+        or fresh from the base model. The request's AdamParams go with every optim_step."""
         args = lora_client_args(req["model"])
         key = f"{req.get('run_id')}|{sorted(args.items())}"
         want = req.get("checkpoint_in")
@@ -188,7 +192,11 @@ class TinkerBackend:
         if cached is not None and cached[1] == want:
             return cached[0]
         if want:
-            tc = self.service().create_training_client_from_state_with_optimizer(self._meta(want)["tinker_state_path"]).result()
+            state_path = self._meta(want)["tinker_state_path"]
+            if ckpts.resumes_run(want, str(req.get("run_id")), int(req["step"])):
+                tc = self.service().create_training_client_from_state_with_optimizer(state_path).result()
+            else:
+                tc = self.service().create_training_client_from_state(state_path).result()
         else:
             tc = self.service().create_lora_training_client(**args).result()
         self._training[key] = (tc, want)
