@@ -47,7 +47,10 @@ export const rlSchema = z
     groups_per_batch: z.number().int().positive().default(50).describe('problems per batch'),
     group_size: z.number().int().positive().default(4).describe('samples per problem'),
     learning_rate: z.number().positive().default(5e-4).describe('Adam learning rate (constant)'),
-    loss: z.enum(['importance_sampling', 'ppo']).default('importance_sampling').describe('policy loss (cross_entropy is SFT\'s: sft, expert iteration)'),
+    loss: z
+      .enum(['importance_sampling', 'ppo', 'cispo'])
+      .default('importance_sampling')
+      .describe("policy loss; cispo: the clipped importance weight, gradient stopped, times the advantage times log-prob (MiniMax-M1; fast-slow training's, as FST) (cross_entropy is SFT's: sft, expert iteration)"),
     advantage: z.enum(['group_centered', 'grpo_std']).default('group_centered').describe('reward - group mean, or also divided by group std (GRPO)'),
     drop_constant_reward_groups: z.boolean().default(false).describe('drop groups whose rewards are all equal'),
     eval_every: z.number().int().nonnegative().default(5).describe('evaluate on the test split every N batches (0: only at start and end)'),

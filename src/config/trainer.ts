@@ -35,7 +35,7 @@ export const policySampleRequestSchema = z
   .strict();
 export type PolicySampleRequest = z.infer<typeof policySampleRequestSchema>;
 
-export const LOSSES = ['importance_sampling', 'ppo', 'cross_entropy'] as const;
+export const LOSSES = ['importance_sampling', 'ppo', 'cispo', 'cross_entropy'] as const;
 export type LossName = (typeof LOSSES)[number];
 
 export const trainStepRequestSchema = z

@@ -10,6 +10,9 @@ from __future__ import annotations
 import torch
 
 PPO_CLIP_LOW, PPO_CLIP_HIGH = 0.8, 1.2  # Tinker's ppo clips the ratio to [0.8, 1.2]
+# CISPO (MiniMax-M1, arXiv 2506.13585): no lower bound on the importance weight (the paper sets
+# eps_low large), the upper bound 1 + 0.28 (DAPO's clip-higher eps). Sent to Tinker as its cispo config.
+CISPO_CLIP_LOW, CISPO_CLIP_HIGH = 0.0, 1.28
 
 
 def sampling_log_softmax(logits_XV: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0, keep_X: torch.Tensor | None = None) -> torch.Tensor:
@@ -43,15 +46,20 @@ def entropy_sum(logp_TV: torch.Tensor) -> torch.Tensor:
 
 
 def policy_loss(loss_name: str, logp_T: torch.Tensor, sampler_logp_T: torch.Tensor, advantage: float) -> torch.Tensor:
-    """Importance-sampling or PPO surrogate of one sequence, summed over its tokens:
+    """Importance-sampling, PPO or CISPO surrogate of one sequence, summed over its tokens:
     -sum_t ratio_t * A, ratio_t = p_learner / p_sampler; ppo takes the pessimistic side of the ratio
-    clipped to [0.8, 1.2] (clipped tokens give no gradient)."""
+    clipped to [0.8, 1.2] (clipped tokens give no gradient); cispo is
+    -sum_t sg(clip(ratio_t, CISPO_CLIP_LOW, CISPO_CLIP_HIGH)) * A * log p_learner_t, so a clipped
+    token still gives the gradient of its log-probability, weighted by the bound (Tinker's cispo)."""
     ratio_T = torch.exp(logp_T - sampler_logp_T)
+    if loss_name == "cispo":
+        weight_T = torch.clamp(ratio_T, CISPO_CLIP_LOW, CISPO_CLIP_HIGH).detach()
+        return -(weight_T * advantage * logp_T).sum()
     if loss_name == "ppo":
         return -torch.minimum(ratio_T * advantage, torch.clamp(ratio_T, PPO_CLIP_LOW, PPO_CLIP_HIGH) * advantage).sum()
     if loss_name == "importance_sampling":
         return -(ratio_T * advantage).sum()
-    raise ValueError(f"unknown policy loss {loss_name!r} (expected importance_sampling or ppo)")
+    raise ValueError(f"unknown policy loss {loss_name!r} (expected importance_sampling, ppo or cispo)")
 
 
 def cross_entropy_loss(logp_T: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from . import blobs
 from .errors import InvalidRequest
 
-LOSS_NAMES = ("importance_sampling", "ppo", "cross_entropy")
+LOSS_NAMES = ("importance_sampling", "ppo", "cispo", "cross_entropy")
 
 SAMPLE_FIELDS = ("model", "num_samples", "sampling", "blob_dir")
 TRAIN_STEP_FIELDS = ("run_id", "step", "model", "checkpoint_root", "loss", "optim")
@@ -110,7 +110,7 @@ def parse_train_step_request(req: dict) -> TrainStepRequest:
     require(req, *TRAIN_STEP_FIELDS)
     loss = req["loss"]
     if loss not in LOSS_NAMES:
-        raise InvalidRequest(f"unknown loss {loss!r} (expected importance_sampling, ppo or cross_entropy)")
+        raise InvalidRequest(f"unknown loss {loss!r} (expected importance_sampling, ppo, cispo or cross_entropy)")
     return TrainStepRequest(raw=req, run_id=req["run_id"], step=int(req["step"]), model=req["model"], checkpoint_in=req.get("checkpoint_in"), loss=loss, optim=adam_settings(req["optim"]))
 
 

@@ -94,3 +94,17 @@ def test_kl_sample_train_sums_and_a_policy_loss_without_sampler_logprobs():
     assert (v1, v2) == (pytest.approx(-math.log(2)), pytest.approx(math.log(2) ** 2 / 2))
     with pytest.raises(ValueError, match="needs the sampler's logprobs"):
         sequence_loss("ppo", LP_D[0], None, 1.0)
+
+
+def test_cispo_weights_log_prob_by_the_clipped_ratio_with_its_gradient_stopped():
+    # ratios 2, 1, 0.2 -> weights clip(., 0, 1.28) = 1.28, 1, 0.2 (no lower bound, as MiniMax-M1)
+    lp = torch.tensor([0.5, 0.25, 0.05]).log().requires_grad_()
+    old = torch.tensor([0.25, 0.25, 0.25]).log()
+    loss = policy_loss("cispo", lp, old, 2.0)
+    assert float(loss) == pytest.approx(-(1.28 * 2 * math.log(0.5) + 1 * 2 * math.log(0.25) + 0.2 * 2 * math.log(0.05)))
+    loss.backward()
+    # d/d logp_t = -w_t * A: the clipped token (ratio 2) still moves, weighted by the bound, unlike ppo
+    assert lp.grad.tolist() == pytest.approx([-2.56, -2.0, -0.4])
+    # on-policy (ratio 1 everywhere) it is REINFORCE: -A * sum log p
+    on = torch.tensor([0.5, 0.25]).log()
+    assert float(policy_loss("cispo", on, on.clone(), -1.0)) == pytest.approx(math.log(0.5) + math.log(0.25))

@@ -43,7 +43,7 @@ def test_a_malformed_train_step_is_refused_naming_each_field_and_the_value_recei
     assert "checkpoint_root: required, got nothing" in msg
     assert "optim.learning_rate: 'fast' is not of type 'number'" in msg
     assert "model.lora_rank: -2 is less than the minimum of 0 (got -2)" in msg
-    assert "loss: 'reinforce' is not one of ['importance_sampling', 'ppo', 'cross_entropy']" in msg
+    assert "loss: 'reinforce' is not one of ['importance_sampling', 'ppo', 'cispo', 'cross_entropy']" in msg
     assert "momentum: not a field of this request" in msg and "got 0.9" in msg
     assert not list(tmp_path.iterdir())  # refused before any work
 

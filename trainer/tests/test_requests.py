@@ -36,7 +36,7 @@ def test_train_step_request_and_adam_defaults():
     assert (r.step, r.loss, r.checkpoint_in, r.raw) == (3, "ppo", None, req)
     # Adam β = (0.9, 0.95), no weight decay, no clipping unless asked
     assert r.optim == AdamSettings(learning_rate=1e-3, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.0, grad_clip=0.0)
-    with pytest.raises(InvalidRequest, match=r"unknown loss 'dpo' \(expected importance_sampling, ppo or cross_entropy\)"):
+    with pytest.raises(InvalidRequest, match=r"unknown loss 'dpo' \(expected importance_sampling, ppo, cispo or cross_entropy\)"):
         parse_train_step_request(dict(req, loss="dpo"))
     with pytest.raises(InvalidRequest, match="missing field 'checkpoint_root'"):
         parse_train_step_request({k: v for k, v in req.items() if k != "checkpoint_root"})

@@ -243,3 +243,16 @@ def test_bad_checkpoints_and_requests_are_clear(tmp_path):
         b.train_step(step_req(tmp_path, 0, advantages=[1.0]))
     with pytest.raises(InvalidRequest, match="zero advantage"):
         b.train_step(step_req(tmp_path, 0, advantages=[0.0, 0.0, 0.0]))
+
+
+def test_cispo_goes_to_tinkers_own_cispo_with_the_local_clip_bounds(tmp_path):
+    stack = Stack()
+    b = TinkerBackend(env=KEY, service=stack.service)
+    b.train_step(step_req(tmp_path, 0, loss="cispo"))
+    call = stack.clients[0].forward_backward.call_args
+    assert call.args[1] == "cispo"
+    assert call.kwargs["loss_fn_config"] == {"clip_low_threshold": 0.0, "clip_high_threshold": 1.28}
+    # the other losses send no config
+    other = Stack()
+    TinkerBackend(env=KEY, service=other.service).train_step(step_req(tmp_path / "b", 0, loss="ppo"))
+    assert other.clients[0].forward_backward.call_args.kwargs == {}

@@ -28,9 +28,12 @@ from .. import blobs
 from .. import checkpoints as ckpts
 from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
+from ..losses import CISPO_CLIP_HIGH, CISPO_CLIP_LOW
 from ..requests import AdamSettings, parse_sample_request, parse_train_step_request, sample_result
 
-# the loss names (requests.LOSS_NAMES) are Tinker's own: its ppo clips the ratio to [0.8, 1.2] as losses.py does
+# the loss names (requests.LOSS_NAMES) are Tinker's own: its ppo clips the ratio to [0.8, 1.2] as losses.py does;
+# its cispo (SDK LossFnType "cispo") takes the clip bounds as loss_fn_config, sent as losses.py's
+CISPO_CONFIG = {"clip_low_threshold": CISPO_CLIP_LOW, "clip_high_threshold": CISPO_CLIP_HIGH}
 ATTN = {"q_proj", "k_proj", "v_proj", "o_proj"}
 MLP = {"gate_proj", "up_proj", "down_proj"}
 UNEMBED = {"lm_head"}
@@ -221,7 +224,8 @@ class TinkerBackend:
             self._training = {k: v for k, v in self._training.items() if v[0] is not tc}
 
         try:
-            fb = tc.forward_backward([to_datum(a) for a in arrays_D], req["loss"]).result()
+            extra = {"loss_fn_config": CISPO_CONFIG} if req["loss"] == "cispo" else {}
+            fb = tc.forward_backward([to_datum(a) for a in arrays_D], req["loss"], **extra).result()
             loss = (getattr(fb, "metrics", None) or {}).get("loss:sum")
             if loss is not None and not math.isfinite(float(loss)):
                 # no optimiser step: the remote weights stay those of checkpoint_in (the client is dropped below)
