@@ -19,6 +19,11 @@ export async function taskSplitSizes(req: { task: TaskConfig }): Promise<Record<
   return { train: s.train.length, val: s.val.length, test: s.test.length };
 }
 
+/** The task's own starting system prompt (Task.seedPrompt), or null when it has none. */
+export async function taskSeedPrompt(req: { task: TaskConfig }): Promise<string | null> {
+  return getTask(req.task).seedPrompt?.() ?? null;
+}
+
 async function examplesAt(task: TaskConfig, split: Split, indices: number[]): Promise<Example[]> {
   const rows = (await loadSplitsCached(task))[split];
   return indices.map((i) => {

@@ -36,4 +36,9 @@ export interface Task {
   verifierGold?(x: Example): string | null;
   /** ground truth for the teacher only */
   answerForHint(x: Example): string | null;
+  /**
+   * The system prompt a run on this task starts from when its config leaves the prompt at the
+   * generic default (tau2-airline: policy.md, tau2's agent policy); absent: the generic default.
+   */
+  seedPrompt?(): string;
 }

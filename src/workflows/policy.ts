@@ -8,6 +8,7 @@ import { samplingParams, type PolicyConfig as SamplingPolicyConfig, type Trainab
 import { isEpisodicTask, type TaskConfig } from '../config/task';
 import type * as tau2Activities from '../activities/tau2';
 import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
+import { NON_RETRYABLE } from '../failures';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { fractionTrue, mean } from '../core/metrics';
@@ -22,7 +23,8 @@ import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
 const tau2 = proxyActivities<typeof tau2Activities>({
   startToCloseTimeout: '45 minutes',
   heartbeatTimeout: TS_HEARTBEAT_TIMEOUT,
-  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 6, nonRetryableErrorTypes: [PROVIDER_CONFIG_FAILURE] },
+  // the one non-retryable list of TS activities (src/failure-types.json): a bad dataset or config fails at once
+  retry: { initialInterval: '2s', maximumInterval: '60s', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE.ts_activities },
 });
 
 /** An API model (sampled by the TS worker) or a trainable one (sampled by the trainer worker). */

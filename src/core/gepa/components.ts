@@ -54,6 +54,16 @@ export function seedComponents(cfg: { seed_prompt: string; components?: Record<s
   return out;
 }
 
+/**
+ * Whether the seed is left to the task: no components, and seed_prompt still the generic default.
+ * A task with its own starting prompt (Task.seedPrompt; tau2-airline: policy.md) then seeds GEPA
+ * with it, so the reflector rewrites the text the task's episodes run, not the generic line, and a
+ * run started from any client (`temporal workflow start` too) optimises the same candidate.
+ */
+export function seedLeftToTask(cfg: { seed_prompt: string; components?: Record<string, string> }, genericPrompt: string): boolean {
+  return cfg.components === undefined && cfg.seed_prompt === genericPrompt;
+}
+
 /** The reflection template for a component: its own, else the run's template, else the default (undefined). */
 export function reflectionTemplateFor(component: string, cfg: { reflection_template?: string; reflection_prompts?: Record<string, string> }): string | undefined {
   return cfg.reflection_prompts?.[component] ?? cfg.reflection_template;

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dataPath } from '../datasets';
+import { dataPath, DatasetError } from '../datasets';
 import { pyDumps, type FloatTest } from './pyjson';
 
 export interface FlightInfoRec { flight_number: string; date: string }
@@ -131,7 +131,7 @@ export class BaseDb {
     const data = {} as AirlineDbData;
     for (const t of ['flights', 'users', 'reservations'] as Table[]) {
       const src = raw[t];
-      if (!src || typeof src !== 'object') throw new Error(`airline db: missing table "${t}"`);
+      if (!src || typeof src !== 'object') throw new DatasetError(`airline db: missing table "${t}"`);
       (data as unknown as Record<string, unknown>)[t] = Object.fromEntries(Object.entries(src).map(([k, v]) => [k, normaliseRecord(t, v as unknown as Record<string, unknown>)]));
     }
     this.data = deepFreeze(data);
@@ -162,7 +162,8 @@ export function loadAirlineDb(file = dataPath('tau2_airline', 'db.json')): BaseD
   try {
     raw = JSON.parse(readFileSync(file, 'utf8')) as AirlineDbData;
   } catch (e) {
-    throw new Error(`tau2-airline: cannot read the airline DB at ${file} (${(e as Error).message}); it ships in data/tau2_airline/db.json, or set GEPA_RL_DATA_DIR`);
+    // a missing or malformed DB file: no retry reads it (DatasetError is non-retryable)
+    throw new DatasetError(`tau2-airline: cannot read the airline DB at ${file} (${(e as Error).message}); it ships in data/tau2_airline/db.json, or set GEPA_RL_DATA_DIR`);
   }
   loaded = new BaseDb(raw);
   loadedFrom = file;

@@ -6,7 +6,7 @@
  */
 import type { TaskConfig } from '../../config/task';
 import type { Example, Splits, Task } from '../types';
-import { loadTau2Split, renderScenario, scenarioUserId, type Tau2Task } from './data';
+import { airlinePolicy, loadTau2Split, renderScenario, scenarioUserId, type Tau2Task } from './data';
 
 export function tau2Example(t: Tau2Task): Example {
   return { id: t.id, question: renderScenario(t), answer: null, user_id: scenarioUserId(t) };
@@ -28,4 +28,6 @@ export const tau2AirlineTask: Task = {
     throw new Error('tau2-airline is episodic: an example is scored by its tau2Episode activity (a whole conversation), not from one completion; RL, SFT and expert iteration do not support it');
   },
   answerForHint: () => null,
+  // what GEPA evolves is the agent's policy: it starts from tau2's own (the generic prompt stands for it in episodes)
+  seedPrompt: () => airlinePolicy(),
 };
