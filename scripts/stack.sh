@@ -107,6 +107,7 @@ up() {
     wait_for trainer log_has trainer "trainer worker ready"
   fi
   # Local OpenAI-compatible LM server (reflection / teacher provider `local`): the GGUF on llama.cpp (node-llama-cpp)
+  # (GEPA_RL_LM_SLOTS independent contexts of GEPA_RL_LM_THREADS threads each, read by the server; default one slot per core at 1 thread)
   if [ $with_lm = 1 ]; then
     if alive lm; then say "local LM server already running (pid $(cat "$PIDS/lm.pid"))"
     else

@@ -1,5 +1,5 @@
 /**
- * node dist/llm/localServer.js --gguf FILE [--model NAME] [--host H] [--port P] [--threads N]
+ * node dist/llm/localServer.js --gguf FILE [--model NAME] [--host H] [--port P] [--threads N] [--slots N]
  *
  * The local OpenAI-compatible server (DESIGN §2) for reflection, teacher and user-simulator calls:
  * the GGUF runs on llama.cpp through node-llama-cpp (its npm build ships CPU binaries), so the
@@ -11,6 +11,10 @@
  * max_completion_tokens, temperature, top_p, seed, stop (+ vLLM's include_stop_str_in_output), a
  * trailing assistant message continued as a prefill, response_format (json_object, json_schema)
  * and llama.cpp's `grammar` (GBNF) for constrained output, finish_reason (length at max_tokens).
+ *
+ * Slots (--slots / GEPA_RL_LM_SLOTS, default one per core; --threads / GEPA_RL_LM_THREADS each,
+ * default 1): independent llama.cpp contexts, each serving one request at a time; requests wait in
+ * line for the first free one. A reply is the same whatever the other slots serve (test).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -107,49 +111,84 @@ export function applyStops(text: string, finish: string, stops: readonly string[
 }
 
 /**
- * Default llama.cpp threads: half the cores. Its threads spin at every barrier, so one more thread
- * than the cores left free is ruinous: on this project's 2-core machine shared with other jobs, 2
- * threads gave 0.4 tokens/s and 1 thread 13-16 (bench/local-lm). --threads / GEPA_RL_LM_THREADS set it.
+ * Default llama.cpp threads per slot: 1. llama.cpp's threads spin at every barrier of a decode, so a
+ * context with more threads than the cores left free is ruinous (on this project's 2-core machine
+ * shared with other jobs, 2 threads gave 0.4 tokens/s and 1 thread 13-16, bench/local-lm); a
+ * one-thread context has no barrier, so several of them, or one beside the trainer's torch threads,
+ * only share the cores. --threads / GEPA_RL_LM_THREADS set it.
  */
-export const defaultThreads = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
+export const defaultThreads = (): number => 1;
+
+/**
+ * Default slots: one per core at one thread each (bench/local-lm/README.md, "Slots": GEPA's
+ * evaluations send their policy calls together, and each slot serves one on its own core; a lone
+ * reflection call runs on one slot of one thread, as before). --slots / GEPA_RL_LM_SLOTS.
+ */
+export const defaultSlots = (threads: number): number => Math.max(1, Math.floor(availableParallelism() / threads));
 
 // node-llama-cpp is an ES module; this CommonJS build loads it with a real dynamic import
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<Lib>;
 
+/**
+ * One slot: an independent llama.cpp context (its own KV cache and threads) with one long-lived
+ * sequence and completion. A request reuses the cached prefix it shares with the slot's previous
+ * one (n samples of one prompt evaluate it once); disposing a sequence per request raced with its
+ * last queued decode step.
+ */
+interface Slot {
+  readonly index: number;
+  readonly ctx: NodeLlamaCpp.LlamaContext;
+  readonly sequence: NodeLlamaCpp.LlamaContextSequence;
+  readonly completion: NodeLlamaCpp.LlamaCompletion;
+  busy: boolean;
+}
+
 export class LlamaService {
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly grammars = new Map<string, NodeLlamaCpp.LlamaGrammar>();
-  /**
-   * One long-lived sequence and completion: a request reuses the cached prefix it shares with the
-   * previous one (n samples of one prompt evaluate it once); disposing a sequence per request raced
-   * with its last queued decode step.
-   */
-  private readonly completion: NodeLlamaCpp.LlamaCompletion;
+  /** requests waiting for a free slot, first come first served */
+  private readonly waiting: Array<(slot: Slot) => void> = [];
   private constructor(
     readonly model: string,
     private readonly lib: Lib,
     private readonly llama: NodeLlamaCpp.Llama,
     private readonly llm: NodeLlamaCpp.LlamaModel,
-    private readonly ctx: NodeLlamaCpp.LlamaContext,
+    private readonly slots: Slot[],
     private readonly template: NodeLlamaCpp.JinjaTemplateChatWrapper,
-  ) {
-    this.completion = new lib.LlamaCompletion({ contextSequence: ctx.getSequence() });
-  }
+    readonly threads: number,
+  ) {}
 
-  static async load(opts: { gguf: string; model: string; threads?: number; contextSize?: number }): Promise<LlamaService> {
+  /**
+   * slots independent contexts of threads threads each: no decode batch is shared between two
+   * requests, so a reply does not depend on what the other slots serve (parallel sequences of one
+   * context did: bench/local-lm/parallel.mjs). Each context holds its own KV cache of contextSize
+   * tokens (SmolLM2-135M: about 47 MB at 2048); the weights are loaded once.
+   */
+  static async load(opts: { gguf: string; model: string; threads?: number; slots?: number; contextSize?: number }): Promise<LlamaService> {
+    const threads = opts.threads ?? defaultThreads();
+    const nSlots = opts.slots ?? defaultSlots(threads);
     const lib = await importEsm('node-llama-cpp');
-    // CPU build shipped in the npm package; never compile or download at start
-    const llama = await lib.getLlama({ gpu: false, build: 'never', maxThreads: opts.threads ?? defaultThreads() });
+    // CPU build shipped in the npm package; never compile or download at start. Every context gets
+    // exactly its threads (ideal = min): node-llama-cpp's splitter never lends one's threads to another
+    const llama = await lib.getLlama({ gpu: false, build: 'never', maxThreads: threads * nSlots });
     const llm = await llama.loadModel({ modelPath: opts.gguf });
     const chatTemplate = llm.fileInfo.metadata?.tokenizer?.chat_template;
     if (typeof chatTemplate !== 'string') throw new Error(`${opts.gguf} has no chat template (tokenizer.chat_template); the local server needs one to render messages`);
-    const ctx = await llm.createContext({ contextSize: opts.contextSize ?? 2048, sequences: 1, threads: opts.threads ?? defaultThreads() });
+    const slots: Slot[] = [];
+    for (let index = 0; index < nSlots; index++) {
+      const ctx = await llm.createContext({ contextSize: opts.contextSize ?? 2048, sequences: 1, threads: { ideal: threads, min: threads } });
+      const sequence = ctx.getSequence();
+      slots.push({ index, ctx, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), busy: false });
+    }
     const template = new lib.JinjaTemplateChatWrapper({ template: chatTemplate });
-    return new LlamaService(opts.model, lib, llama, llm, ctx, template);
+    return new LlamaService(opts.model, lib, llama, llm, slots, template, threads);
+  }
+
+  get slotCount(): number {
+    return this.slots.length;
   }
 
   get contextSize(): number {
-    return this.ctx.contextSize;
+    return this.slots[0].ctx.contextSize;
   }
 
   /** Prompt tokens: the model's chat template with the generation prompt, then the prefill. */
@@ -179,15 +218,43 @@ export class LlamaService {
     }
   }
 
-  /** One request at a time (one context sequence; CPU-bound anyway); n samples share the cached prompt. */
-  chat(req: ChatRequest): Promise<Record<string, unknown>> {
-    const run = this.queue.then(() => this.chatNow(req));
-    this.queue = run.catch(() => undefined);
-    return run;
+  /**
+   * Each slot serves one request at a time; a request takes the first free slot (the one whose
+   * cached tokens share the longest prefix with its prompt, if several are free), or waits in line
+   * for the next one to free up. n samples share the cached prompt.
+   */
+  async chat(req: ChatRequest): Promise<{ body: Record<string, unknown>; slot: number }> {
+    const ids = this.promptTokens(req);
+    const slot = await this.acquire(ids);
+    try {
+      return { body: await this.chatNow(slot, req, ids), slot: slot.index };
+    } finally {
+      this.release(slot);
+    }
   }
 
-  private async chatNow(req: ChatRequest): Promise<Record<string, unknown>> {
-    const ids = this.promptTokens(req);
+  private acquire(ids: readonly NodeLlamaCpp.Token[]): Promise<Slot> {
+    const free = this.slots.filter((s) => !s.busy);
+    if (!free.length || this.waiting.length) return new Promise((resolve) => this.waiting.push(resolve));
+    const shared = (s: Slot) => {
+      const have = s.sequence.contextTokens;
+      let k = 0;
+      while (k < have.length && k < ids.length && have[k] === ids[k]) k++;
+      return k;
+    };
+    let best = free[0];
+    for (const s of free.slice(1)) if (shared(s) > shared(best)) best = s;
+    best.busy = true;
+    return Promise.resolve(best);
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiting.shift();
+    if (next) next(slot); // handed over still busy
+    else slot.busy = false;
+  }
+
+  private async chatNow(slot: Slot, req: ChatRequest, ids: NodeLlamaCpp.Token[]): Promise<Record<string, unknown>> {
     if (ids.length + req.max_tokens > this.contextSize) {
       throw new ApiError(413, `prompt is ${ids.length} tokens; with max_tokens=${req.max_tokens} it exceeds the context of ${this.contextSize}`);
     }
@@ -198,7 +265,7 @@ export class LlamaService {
       for (let i = 0; i < req.n; i++) {
         let tokens = 0;
         // no repeat penalty: the same distribution as the PyTorch sampler (plain temperature / top-p)
-        const r = await this.completion.generateCompletionWithMeta(ids, {
+        const r = await slot.completion.generateCompletionWithMeta(ids, {
           repeatPenalty: false,
           maxTokens: req.max_tokens,
           temperature: req.temperature,
@@ -229,8 +296,10 @@ export class LlamaService {
   }
 
   async close(): Promise<void> {
-    this.completion.dispose({ disposeSequence: true });
-    await this.ctx.dispose();
+    for (const s of this.slots) {
+      s.completion.dispose({ disposeSequence: true });
+      await s.ctx.dispose();
+    }
     await this.llm.dispose();
     await this.llama.dispose();
   }
@@ -262,6 +331,7 @@ export function serve(service: LlamaService, host: string, port: number): Promis
     const t0 = Date.now();
     let tokens = 0;
     let status = 200;
+    let slot = '';
     try {
       const url = (req.url ?? '').split('?')[0];
       if (req.method === 'GET' && url === '/health') return send(res, 200, { status: 'ok', model: service.model, backend: 'llama.cpp' });
@@ -275,14 +345,15 @@ export function serve(service: LlamaService, host: string, port: number): Promis
         throw new ApiError(400, `request body is not JSON: ${(e as Error).message}`);
       }
       const out = await service.chat(parseChatRequest(body, service.model));
-      tokens = (out.usage as { completion_tokens: number }).completion_tokens;
-      send(res, 200, out);
+      tokens = (out.body.usage as { completion_tokens: number }).completion_tokens;
+      slot = ` slot=${out.slot}`;
+      send(res, 200, out.body);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, `internal error: ${(e as Error).message}`, 'server_error');
       status = err.status;
       send(res, err.status, { error: { message: err.message, type: err.kind, code: err.status } });
     } finally {
-      if (req.method === 'POST') console.log(`${req.method} ${req.url} ${status} tokens=${tokens} ${((Date.now() - t0) / 1000).toFixed(2)}s`);
+      if (req.method === 'POST') console.log(`${req.method} ${req.url} ${status}${slot} tokens=${tokens} ${((Date.now() - t0) / 1000).toFixed(2)}s`);
     }
   });
   return new Promise((resolve, reject) => {
@@ -295,7 +366,7 @@ function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (usage: --gguf FILE [--model NAME] [--host H] [--port P] [--threads N])`);
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)} (usage: --gguf FILE [--model NAME] [--host H] [--port P] [--threads N] [--slots N])`);
     const [k, v] = a.includes('=') ? a.slice(2).split(/=(.*)/s) : [a.slice(2), argv[++i]];
     if (v === undefined) throw new Error(`--${k} needs a value`);
     out[k] = v;
@@ -310,9 +381,16 @@ async function main(): Promise<void> {
   const host = args.host ?? '127.0.0.1';
   const port = Number(args.port ?? 8765);
   const model = args.model ?? 'smollm2-135m-instruct';
-  const threads = args.threads ?? process.env.GEPA_RL_LM_THREADS ? Number(args.threads ?? process.env.GEPA_RL_LM_THREADS) : defaultThreads();
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer (got ${JSON.stringify(args.threads ?? process.env.GEPA_RL_LM_THREADS)})`);
-  const service = await LlamaService.load({ gguf, model, threads });
+  const positive = (flag: string, envName: string, dflt: () => number): number => {
+    const raw = args[flag] ?? process.env[envName];
+    if (raw === undefined || raw === '') return dflt();
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${flag} (or ${envName}) must be a positive integer (got ${JSON.stringify(raw)})`);
+    return v;
+  };
+  const threads = positive('threads', 'GEPA_RL_LM_THREADS', defaultThreads);
+  const slots = positive('slots', 'GEPA_RL_LM_SLOTS', () => defaultSlots(threads));
+  const service = await LlamaService.load({ gguf, model, threads, slots });
   let server;
   try {
     server = await serve(service, host, port);
@@ -323,7 +401,7 @@ async function main(): Promise<void> {
   const stop = () => server.close(() => void service.close().finally(() => process.exit(0)));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  console.log(`local LM server ready on http://${host}:${port}/v1 (model ${model}, llama.cpp, ${threads} threads)`);
+  console.log(`local LM server ready on http://${host}:${port}/v1 (model ${model}, llama.cpp, ${slots} slot(s) of ${threads} thread(s))`);
 }
 
 if (require.main === module) {

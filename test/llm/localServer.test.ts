@@ -30,7 +30,8 @@ beforeAll(async () => {
     .toString()
     .trim();
   const port = await freePort();
-  proc = spawn(process.execPath, ['-r', './test/cli/tsRegister.js', 'src/llm/localServer.ts', '--gguf', gguf, '--port', String(port), '--model', MODEL], { cwd: ROOT });
+  // two slots (independent llama.cpp contexts) whatever the machine's cores, as the byte-equality test needs
+  proc = spawn(process.execPath, ['-r', './test/cli/tsRegister.js', 'src/llm/localServer.ts', '--gguf', gguf, '--port', String(port), '--model', MODEL, '--slots', '2', '--threads', '1'], { cwd: ROOT });
   proc.stdout!.on('data', (d) => (out += d.toString()));
   proc.stderr!.on('data', (d) => (out += d.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -128,16 +129,35 @@ test('n samples with distinct seeds; unknown model, bad body and unknown routes 
 }, 120_000);
 
 // Concurrent requests must answer exactly as they do one at a time. (Parallel llama.cpp sequences,
-// tried with node-llama-cpp 3.21.1, mixed tokens across the requests decoded together, so the server
-// serves one request at a time.)
-test('concurrent requests answer as they do one at a time', async () => {
+// tried with node-llama-cpp 3.21.1, mixed tokens across the requests decoded together:
+// bench/local-lm/parallel.mjs. The server's slots are independent contexts, one request each.)
+test('on 2 slots, 12 requests sent at once answer byte for byte as one at a time, 3 runs, and both slots serve', async () => {
   const p = createProvider({ provider: 'local', model: MODEL, base_url: base });
-  const ask = (a: number) => p.complete({ messages: [{ role: 'system', content: 'Give the final answer.' }, { role: 'user', content: `What is ${a} + 3?` }], max_tokens: 12, temperature: 0 }).then((r) => r.texts[0]);
-  const xs = [1, 2, 3, 4, 5, 6];
+  // greedy policy-like calls of two system prompts, and two seeded samples at temperature 1
+  const ask = (i: number) =>
+    p
+      .complete({
+        messages: [
+          { role: 'system', content: i % 2 ? 'You are a calculator. Reply with only the number.' : 'Answer briefly and show the result last.' },
+          { role: 'user', content: `What is ${i + 3} + ${2 * i + 1}? Answer with just the number.` },
+        ],
+        max_tokens: 24,
+        ...(i % 6 === 5 ? { temperature: 1, seed: i } : { temperature: 0 }),
+      })
+      .then((r) => r.texts[0]);
+  const xs = Array.from({ length: 12 }, (_, i) => i);
   const oneByOne: string[] = [];
-  for (const a of xs) oneByOne.push(await ask(a));
-  expect(await Promise.all(xs.map(ask))).toEqual(oneByOne);
-}, 180_000);
+  for (const i of xs) oneByOne.push(await ask(i));
+  const logged = out.length;
+  for (let run = 0; run < 3; run++) expect(await Promise.all(xs.map(ask))).toEqual(oneByOne);
+  // the 36 concurrent requests were spread over both slots (the server logs the slot of each, just
+  // after its reply: wait for the last lines to arrive through the pipe)
+  const logSlots = () => [...out.slice(logged).matchAll(/ 200 slot=(\d+) /g)].map((m) => m[1]);
+  for (let k = 0; k < 100 && logSlots().length < 36; k++) await new Promise((r) => setTimeout(r, 100));
+  const slots = logSlots();
+  expect(slots).toHaveLength(36);
+  expect(new Set(slots)).toEqual(new Set(['0', '1']));
+}, 300_000);
 
 // A reflection prompt as the bench's first GEPA iteration builds it (the seed prompt's real SmolLM2
 // outputs on one arithmetic minibatch): unconstrained, the 135M reflector often copies the examples
