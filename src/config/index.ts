@@ -121,6 +121,16 @@ export const gepaSchema = z
       .describe('val rows candidates are scored on (default: the val split, made smaller so the budget pays the seed plus 3 full iterations, at least 8 rows)'),
     component_selector: z.enum(['round_robin', 'all']).default('round_robin').describe('which components are rewritten per iteration'),
     parallelism: z.number().int().positive().default(4).describe('evaluation chunks run in parallel'),
+    parallel_proposals: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('reflective iterations in flight at once, each with its parent picked at dispatch and its worst case reserved from max_metric_calls (1: one after another); docs/GEPA.md'),
+    cache_evaluation: z
+      .boolean()
+      .optional()
+      .describe("don't sample or pay again a val row already scored for the same candidate text (gepa-ai/gepa's cache_evaluation); default: on at policy.temperature=0, off above (true is refused there); docs/GEPA.md"),
     perfect_score: z.number().default(1.0).describe('a minibatch where every score reaches this is skipped'),
     seed_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('the seed candidate system prompt'),
     reflection_template: z.string().optional().describe('reflection prompt template ({component} {current_text} {examples} {rejected})'),
@@ -413,6 +423,14 @@ const CONDITIONAL_READS: ConditionalRead[] = [
   { keys: ['policy.lora_rank', 'policy.lora_alpha', 'policy.lora_target_modules', 'policy.checkpoint'], unread: (c) => (c.policy.backend === 'api' ? 'not read with policy.backend=api (an API model has no weights here)' : null) },
   { keys: ['policy.lora_alpha', 'policy.lora_target_modules'], unread: (c) => (c.policy.lora_rank === 0 ? 'not read with policy.lora_rank=0 (full fine-tuning, no LoRA)' : null) },
   { keys: ['run.wandb_mode'], unread: (c) => (c.run.wandb_project === undefined ? 'read only with run.wandb_project set' : null) },
+  {
+    types: ['gepaOptimization', 'gepaRlAlternation'],
+    keys: ['gepa.cache_evaluation'],
+    unread: (c) =>
+      c.gepa.cache_evaluation === true && c.policy.temperature > 0
+        ? `true needs a deterministic policy (policy.temperature=0, got ${c.policy.temperature}): a sampled reply differs between draws, so a cached score would stand in for a draw never made`
+        : null,
+  },
   {
     types: ['gepaRlAlternation'],
     keys: ['expert.*', 'teacher.*'],

@@ -8,14 +8,30 @@
  * candidates (core/gepa/merge.ts).
  * All randomness is in the state, which continues-as-new when Temporal suggests it, so a resumed
  * run ends with exactly the candidates of an uninterrupted one.
+ * With gepa.parallel_proposals=P up to P iterations are in flight (core/gepa/parallel.ts): each is
+ * dispatched with its parent, minibatch and reserved worst case, and records its results as its
+ * activities complete. Those records run in the workflow's one thread in the order Temporal
+ * delivers the activity results, which a replay repeats from the history; the loop awaits
+ * Promise.race over the in-flight iterations in dispatch order (a tie lands the earliest
+ * dispatched), so the order of acceptance is the same on every replay. Continue-as-new waits until
+ * nothing is in flight: the carry never holds half an iteration.
  */
 import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FAILURE } from '../failures';
-import type { GepaInput } from '../config';
+import { DEFAULT_SYSTEM_PROMPT, type GepaInput } from '../config';
 import {
   addEvaluatedCandidate,
   candidatePrompt,
   componentsToReflect,
+  evalCacheEnabled,
+  fillScores,
+  lookupCached,
+  mayDispatch,
+  planWorstCase,
+  promptKey,
+  release,
+  reserve,
+  storeScores,
   costSoFar,
   finalMetricsRow,
   frontier,
@@ -45,6 +61,7 @@ import {
   reflectionTemplateFor,
   renderSystemPrompt,
   seedComponents,
+  seedLeftToTask,
   STOP_SIGNAL,
   summarizeState,
   type FinalTest,
@@ -53,8 +70,10 @@ import {
   type GepaState,
   type GepaSummary,
   type MetricSpend,
+  type Payment,
   type Plan,
   type ProposalOutcome,
+  type Reservation,
   type ProposalRow,
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
@@ -122,21 +141,52 @@ export async function gepaOptimization(raw: unknown, carry?: GepaCarry): Promise
   const run = await openRun(input, carry, view, control);
   const state = carry?.state ?? (await evaluateSeed(run));
   view.state = state;
+  const inFlight: InFlight[] = [];
   for (;;) {
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof gepaOptimization>(raw, { state, paths: run.paths, control: control.snapshot(), ...run.spend });
+    let stopped = false;
+    while (mayDispatch(inFlight.length, run.opts.parallel_proposals ?? 1) && !workflowInfo().continueAsNewSuggested) {
+      const stopRequested = await control.checkpoint();
+      const plan = planIteration(state, run.opts, { stop_requested: stopRequested, cost: costSoFar(run.spend, state), in_flight: inFlight.length });
+      if (plan.kind === 'wait') break;
+      if (plan.kind === 'stop') {
+        log.info('GEPA stops', { cause: plan.cause, reason: plan.reason });
+        stopped = true;
+        break;
+      }
+      inFlight.push(dispatch(run, state, plan));
     }
-    const stopRequested = await control.checkpoint();
-    const plan = planIteration(state, run.opts, { stop_requested: stopRequested, cost: costSoFar(run.spend, state) });
-    if (plan.kind === 'stop') {
-      log.info('GEPA stops', { cause: plan.cause, reason: plan.reason });
-      break;
+    if (inFlight.length) {
+      await landNext(state, inFlight);
+      continue;
     }
-    if (plan.kind === 'merge') await mergeIteration(run, state, plan);
-    else await reflectiveIteration(run, state, plan);
+    if (stopped) break;
+    // nothing in flight and Temporal suggests continue-as-new
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof gepaOptimization>(raw, { state, paths: run.paths, control: control.snapshot(), ...run.spend });
   }
   return finishRun(run, state);
+}
+
+/** An iteration in flight: its reservation (the unspent part of its worst case) and its completion. */
+interface InFlight {
+  iteration: number;
+  reservation: Reservation;
+  done: Promise<InFlight>;
+}
+
+/** Start an iteration: reserve its worst case, then run it (it records its results as its activities complete). */
+function dispatch(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'reflect' | 'merge' }>): InFlight {
+  const reservation = reserve(state.budget, planWorstCase(state, plan));
+  const job = { iteration: state.counters.iterations, reservation } as InFlight;
+  job.done = (plan.kind === 'merge' ? mergeIteration(run, state, plan, reservation) : reflectiveIteration(run, state, plan, reservation)).then(() => job);
+  return job;
+}
+
+/** Wait for the first in-flight iteration to complete (ties: the earliest dispatched), and release what it did not spend. */
+async function landNext(state: GepaState, inFlight: InFlight[]): Promise<void> {
+  const job = await Promise.race(inFlight.map((j) => j.done));
+  inFlight.splice(inFlight.indexOf(job), 1);
+  release(state.budget, job.reservation);
 }
 
 function installQueries(view: LiveView, control: Control): void {
@@ -187,8 +237,23 @@ async function evaluate(run: GepaRun, split: 'train' | 'val' | 'test', idx: numb
   return { ...ev, scores: problemMeans(ev.rewards_PG), spreads: problemSpreads(ev.rewards_PG) };
 }
 
-const logEvent = (run: GepaRun, state: GepaState, event: GepaEvent, columns: Record<string, unknown> = {}) =>
-  logMetrics(run.paths, run.input.run, [metricsRow(state, event, columns)], run.control);
+const logEvent = (run: GepaRun, state: GepaState, event: GepaEvent, columns: Record<string, unknown> = {}, iteration = state.counters.iterations) =>
+  logMetrics(run.paths, run.input.run, [metricsRow(state, event, columns, iteration)], run.control);
+
+/**
+ * A candidate's val rows, through the evaluation cache when the run keeps one (core/gepa/evalCache.ts):
+ * a row already scored for this prompt is neither sampled nor paid. `paid`: the rows sampled.
+ */
+async function evaluateVal(run: GepaRun, state: GepaState, idx: number[], prompt: string): Promise<{ scores: number[]; paid: number }> {
+  const cache = state.eval_cache;
+  if (!cache) return { scores: (await evaluate(run, 'val', idx, prompt, run.input.run.seed)).scores, paid: idx.length };
+  const key = promptKey(prompt);
+  const { cached, missing } = lookupCached(cache, key, idx);
+  const sampled = missing.length ? (await evaluate(run, 'val', missing, prompt, run.input.run.seed)).scores : [];
+  storeScores(cache, key, missing, sampled);
+  state.counters.cache_hits += idx.length - missing.length;
+  return { scores: fillScores(cached, sampled), paid: missing.length };
+}
 
 const logCandidate = (run: GepaRun, state: GepaState, id: number) =>
   ts.appendRows({ run_dir: run.paths.run_dir, file: 'prompts.jsonl', rows: [promptRow(state, id, run.input.phase)] });
@@ -198,70 +263,72 @@ async function logProposals(run: GepaRun, iteration: number, parentId: number, r
   await ts.appendRows({ run_dir: run.paths.run_dir, file: 'proposals.jsonl', rows: proposalRows(iteration, parentId, rows, outcome) });
 }
 
-/** The seed: evaluated on the full val set and counted in the budget (never again on resume). */
+/** The seed (the task's own prompt when the config leaves it at the default): evaluated on the full val set and counted in the budget (never again on resume). */
 async function evaluateSeed(run: GepaRun): Promise<GepaState> {
   const g = run.input.gepa;
   let seed: Record<string, string>;
   let state: GepaState;
+  const taskSeed = seedLeftToTask(g, DEFAULT_SYSTEM_PROMPT) ? await ts.taskSeedPrompt({ task: run.input.task }) : null;
   try {
-    seed = seedComponents(g);
-    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, budget: g.max_metric_calls, budget_rule: g.budget_rule, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
+    seed = seedComponents(taskSeed === null ? g : { ...g, seed_prompt: taskSeed });
+    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, budget: g.max_metric_calls, budget_rule: g.budget_rule, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem, cache_evaluation: evalCacheEnabled(g.cache_evaluation, run.input.policy.temperature) });
   } catch (e) {
     throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: (e as Error).message });
   }
   run.view.state = state;
   run.view.phase = 'seed evaluation';
-  const ev = await evaluate(run, 'val', run.val_idx, renderSystemPrompt(seed, state.component_names), run.input.run.seed);
-  addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores });
+  const ev = await evaluateVal(run, state, run.val_idx, renderSystemPrompt(seed, state.component_names));
+  addEvaluatedCandidate(state, { components: seed, parents: [], val_scores: ev.scores }, { paid: ev.paid });
   await logCandidate(run, state, 0);
   await logEvent(run, state, 'seed');
   return state;
 }
 
 /** A merge of two front candidates: on a val subsample first, on the full val set only if it beats both parents there. */
-async function mergeIteration(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'merge' }>): Promise<void> {
+async function mergeIteration(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'merge' }>, reservation: Reservation): Promise<void> {
   const it = state.counters.iterations;
   const [a, b] = plan.parent_ids;
   const prompt = renderSystemPrompt(plan.components, state.component_names);
   run.view.phase = `iteration ${it}: merge of ${a} and ${b} on a val subsample`;
-  const sub = await evaluate(run, 'val', plan.subsample, prompt, run.input.run.seed);
-  const v = judgeMerge(state, plan, sub.scores);
+  const sub = await evaluateVal(run, state, plan.subsample, prompt);
+  const v = judgeMerge(state, plan, sub.scores, { from: reservation, paid: sub.paid });
   const row = { component: 'merge', parent_ids: plan.parent_ids, ancestor: plan.ancestor, sources: plan.sources, subsample: plan.subsample, parent_sums: v.parent_sums, child_sum: v.child_sum };
   if (!v.accept) {
     await logProposals(run, it, a, [{ ...row, ok: false, reason: 'merge not better' }], 'rejected_merge');
-    await logEvent(run, state, 'rejected_merge', { 'gepa/merge_child_subsample': v.child_sum });
+    await logEvent(run, state, 'rejected_merge', { 'gepa/merge_child_subsample': v.child_sum }, it);
     return;
   }
   run.view.phase = `iteration ${it}: merged child on val`;
-  const val = await evaluate(run, 'val', run.val_idx, prompt, run.input.run.seed);
-  const cand = recordMergeAccepted(state, { components: plan.components, parents: [a, b], val_scores: val.scores }, run.opts);
+  const val = await evaluateVal(run, state, run.val_idx, prompt);
+  const cand = recordMergeAccepted(state, { components: plan.components, parents: [a, b], val_scores: val.scores, iteration: it }, run.opts, { from: reservation, paid: val.paid });
   log.info('GEPA accepted a merge', { id: cand.id, parents: plan.parent_ids, ancestor: plan.ancestor, val: cand.val_mean });
   await logCandidate(run, state, cand.id);
   await logProposals(run, it, a, [{ ...row, ok: true, reason: null }], `accepted as candidate ${cand.id}`);
-  await logEvent(run, state, 'accepted_merge', { 'gepa/merge_child_subsample': v.child_sum, 'gepa/child_val': cand.val_mean });
+  await logEvent(run, state, 'accepted_merge', { 'gepa/merge_child_subsample': v.child_sum, 'gepa/child_val': cand.val_mean }, it);
 }
 
 /**
  * A reflective mutation: the parent on the minibatch (skipped when perfect), a proposal per chosen
  * component, the child on the same minibatch, and on the full val set only if it is better there.
  */
-async function reflectiveIteration(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'reflect' }>): Promise<void> {
+async function reflectiveIteration(run: GepaRun, state: GepaState, plan: Extract<Plan, { kind: 'reflect' }>, reservation: Reservation): Promise<void> {
   const parent = state.candidates[plan.parent_id];
   const it = state.counters.iterations;
+  const pay: Payment = { from: reservation };
   const evalSeed = gepaEvalSeed(run.input.run.seed, it);
   run.view.phase = `iteration ${it}: parent minibatch`;
   const parentEv = await evaluate(run, 'train', plan.minibatch, candidatePrompt(state, parent), evalSeed);
-  if (recordParentMinibatch(state, parentEv.scores, run.opts)) return void (await logEvent(run, state, 'skip_perfect'));
+  if (recordParentMinibatch(state, parentEv.scores, run.opts, pay)) return void (await logEvent(run, state, 'skip_perfect', {}, it));
   const components = componentsToReflect(state, parent.id, run.opts);
-  const child = await proposeChild(run, state, parent.components, components, parentEv);
+  const child = await proposeChild(run, state, it, parent.components, components, parentEv);
   if (!child.proposed) {
     await logProposals(run, it, parent.id, child.proposals, 'rejected_reflection');
-    return void (await logEvent(run, state, 'rejected_reflection'));
+    return void (await logEvent(run, state, 'rejected_reflection', {}, it));
   }
   const childPrompt = renderSystemPrompt(child.components, state.component_names);
   run.view.phase = `iteration ${it}: child minibatch`;
   const childEv = await evaluate(run, 'train', plan.minibatch, childPrompt, evalSeed);
-  const verdict = judgeChild(state, parentEv, childEv, run.opts);
+  const verdict = judgeChild(state, parentEv, childEv, run.opts, pay);
   const k = run.input.gepa.rollouts_per_problem;
   const proposals = child.proposals.map((r) => ({ ...r, ...minibatchProposalColumns(parentEv, childEv, k) }));
   const columns = minibatchMetricColumns(parentEv, childEv, k);
@@ -269,20 +336,19 @@ async function reflectiveIteration(run: GepaRun, state: GepaState, plan: Extract
     const [parentSum, childSum] = [columns['gepa/parent_minibatch'], columns['gepa/child_minibatch']];
     recordRejectedChild(state, { parent: parent.components, child: child.components, components, reason: verdict.reason!, parent_score: parentSum, child_score: childSum, unfenced_first: child.unfenced_first }, run.opts.rejected_memory);
     await logProposals(run, it, parent.id, proposals, verdict.reason!);
-    return void (await logEvent(run, state, 'rejected', columns));
+    return void (await logEvent(run, state, 'rejected', columns, it));
   }
   run.view.phase = `iteration ${it}: child on val`;
-  const val = await evaluate(run, 'val', run.val_idx, childPrompt, run.input.run.seed);
-  const cand = recordAccepted(state, { components: child.components, parents: [parent.id], val_scores: val.scores }, run.opts);
+  const val = await evaluateVal(run, state, run.val_idx, childPrompt);
+  const cand = recordAccepted(state, { components: child.components, parents: [parent.id], val_scores: val.scores, iteration: it }, run.opts, { from: reservation, paid: val.paid });
   log.info('GEPA accepted a candidate', { id: cand.id, val: cand.val_mean, old: candidatePrompt(state, parent).slice(0, 80), new: childPrompt.slice(0, 80) });
   await logCandidate(run, state, cand.id);
   await logProposals(run, it, parent.id, proposals, `accepted as candidate ${cand.id}`);
-  await logEvent(run, state, 'accepted', minibatchMetricColumns(parentEv, childEv, k, cand.val_mean));
+  await logEvent(run, state, 'accepted', minibatchMetricColumns(parentEv, childEv, k, cand.val_mean), it);
 }
 
 /** One reflection per component (round-robin: one; 'all': each in turn); a usable text replaces that component in the child. */
-async function proposeChild(run: GepaRun, state: GepaState, parentComponents: Record<string, string>, components: string[], parentEv: Evaluation) {
-  const it = state.counters.iterations;
+async function proposeChild(run: GepaRun, state: GepaState, it: number, parentComponents: Record<string, string>, components: string[], parentEv: Evaluation) {
   const child = { components: { ...parentComponents }, proposals: [] as ProposalRow[], unfenced_first: new Set<string>(), proposed: false };
   for (const comp of components) {
     run.view.phase = `iteration ${it}: reflecting on ${comp}`;
@@ -363,7 +429,7 @@ async function finishRun(run: GepaRun, state: GepaState): Promise<GepaResult> {
     n_test: test?.n_test ?? null,
   };
   await ts.writeJson({ run_dir: run.paths.run_dir, file: 'gepa/candidates.json', value: { candidates: state.candidates, frontier: frontier(state), component_names: state.component_names } });
-  const summary = { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage };
+  const summary = { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage, cache_hits: sum.counters.cache_hits, parallel_proposals: run.opts.parallel_proposals ?? 1 };
   await ts.finishRun({ run_dir: run.paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary });
   await condition(allHandlersFinished);
   return result;

@@ -130,8 +130,12 @@ describe('rows', () => {
     const row = metricsRow(st, 'seed');
     expect(row).toEqual({
       key: 'gepa-0-2', step: 0, 'gepa/iteration': 0, 'gepa/metric_calls': 2, 'gepa/best_val_score': 0.5, 'gepa/n_candidates': 1, 'gepa/accepted': 0, 'gepa/rejected': 0,
-      'gepa/skipped_perfect': 0, 'gepa/reflection_calls': 0, 'gepa/reflection_tokens_in': 0, 'gepa/reflection_tokens_out': 0, 'gepa/reflection_cost_usd': null, 'gepa/event': 'seed',
+      'gepa/skipped_perfect': 0, 'gepa/cache_hits': 0, 'gepa/reflection_calls': 0, 'gepa/reflection_tokens_in': 0, 'gepa/reflection_tokens_out': 0, 'gepa/reflection_cost_usd': null, 'gepa/event': 'seed',
     });
+    // an iteration's row is keyed by its own iteration (parallel proposals: a later one may already be planned)
+    expect(metricsRow(st, 'rejected', {}, 0)).toMatchObject({ key: 'gepa-0-2', step: 0, 'gepa/iteration': 0 });
+    st.counters.iterations = 3;
+    expect(metricsRow(st, 'rejected', {}, 1)).toMatchObject({ key: 'gepa-1-2', step: 1, 'gepa/iteration': 1 });
     expect(Object.keys(metricsRow(st, 'rejected', { 'gepa/parent_minibatch': 1 })).slice(-2)).toEqual(['gepa/event', 'gepa/parent_minibatch']);
     const fin = finalMetricsRow(st, { test_score: 0.75, seed_test_score: 0.5, n_test: 4 });
     expect(Object.keys(fin)[0]).toBe('key');

@@ -14,6 +14,11 @@ export interface Budget {
   limit: number;
   /** absent: strict */
   rule?: BudgetRule;
+  /**
+   * calls held back for iterations in flight (gepa.parallel_proposals, parallel.ts): the unspent
+   * part of each one's worst case. Absent while nothing is in flight.
+   */
+  reserved?: number;
 }
 export class BudgetError extends Error {
   override name = 'BudgetError';
@@ -64,14 +69,53 @@ export function reflectiveIterationCost(minibatch: number, valSize: number): num
   return 2 * minibatch + valSize;
 }
 
-/** Whether work that could cost `calls` may start: its worst case fits (strict), or the limit is not reached yet (reference). */
+/**
+ * Whether work that could cost `calls` may start: its worst case fits beside what is spent and what
+ * iterations in flight hold reserved (strict), or the limit is not reached yet (reference).
+ */
 export function canAfford(budget: Budget, calls: number): boolean {
-  return budget.rule === 'reference' ? budget.used < budget.limit : budget.used + calls <= budget.limit;
+  return budget.rule === 'reference' ? budget.used < budget.limit : budget.used + (budget.reserved ?? 0) + calls <= budget.limit;
 }
 
-export function spend(budget: Budget, calls: number): void {
-  if (budget.rule !== 'reference' && !canAfford(budget, calls)) {
-    throw new BudgetError(`spending ${calls} metric calls would exceed the budget (${budget.used}/${budget.limit} used)`);
+/** The unspent part of one in-flight iteration's reserved worst case. */
+export interface Reservation {
+  calls: number;
+}
+
+/**
+ * Spend `calls`. From a reservation (an iteration in flight): they move from reserved to used, and
+ * may not exceed what the reservation still holds (its worst case was wrong otherwise). Without one:
+ * they must fit beside what is spent and reserved (strict).
+ */
+export function spend(budget: Budget, calls: number, from?: Reservation): void {
+  if (from) {
+    if (calls > from.calls) throw new BudgetError(`spending ${calls} metric calls exceeds the ${from.calls} this iteration still holds reserved`);
+    from.calls -= calls;
+    setReserved(budget, (budget.reserved ?? 0) - calls);
+  } else if (budget.rule !== 'reference' && !canAfford(budget, calls)) {
+    throw new BudgetError(`spending ${calls} metric calls would exceed the budget (${budget.used}/${budget.limit} used${budget.reserved ? `, ${budget.reserved} reserved` : ''})`);
   }
   budget.used += calls;
+}
+
+/** Hold back an iteration's worst case before it is dispatched (strict: it must fit; reference: held, never refused). */
+export function reserve(budget: Budget, calls: number): Reservation {
+  if (budget.rule !== 'reference' && !canAfford(budget, calls)) {
+    throw new BudgetError(`reserving ${calls} metric calls would exceed the budget (${budget.used}/${budget.limit} used, ${budget.reserved ?? 0} reserved)`);
+  }
+  setReserved(budget, (budget.reserved ?? 0) + calls);
+  return { calls };
+}
+
+/** An iteration landed: what it did not spend of its reservation goes back to the budget. Returns that amount. */
+export function release(budget: Budget, r: Reservation): number {
+  const back = r.calls;
+  r.calls = 0;
+  setReserved(budget, (budget.reserved ?? 0) - back);
+  return back;
+}
+
+function setReserved(budget: Budget, n: number): void {
+  if (n > 0) budget.reserved = n;
+  else delete budget.reserved;
 }

@@ -25,13 +25,17 @@ export function nextIterationCostEstimate(c: CostSoFar, minibatchSize: number, v
   return perCall * (2 * minibatchSize + valSize) + perReflection;
 }
 
-/** null while the budget can pay for the next iteration; else the stop reason. */
-export function costBudgetStop(maxUsd: number | undefined, c: CostSoFar, minibatchSize: number, valSize: number): string | null {
+/**
+ * null while the budget can pay for the next iteration; else the stop reason. `iterations`: the next
+ * one and those in flight (gepa.parallel_proposals), whose cost is not in `c` yet, each estimated alike.
+ */
+export function costBudgetStop(maxUsd: number | undefined, c: CostSoFar, minibatchSize: number, valSize: number, iterations = 1): string | null {
   if (maxUsd === undefined) return null;
   const spent = c.metric_usd + c.reflection_usd;
-  const next = nextIterationCostEstimate(c, minibatchSize, valSize);
+  const next = nextIterationCostEstimate(c, minibatchSize, valSize) * iterations;
   if (spent + next <= maxUsd) return null;
-  return `cost budget: spent $${spent.toFixed(4)} of max_cost_usd $${maxUsd}; the next iteration (~$${next.toFixed(4)}) would exceed it`;
+  const what = iterations > 1 ? `the next iteration and the ${iterations - 1} in flight` : 'the next iteration';
+  return `cost budget: spent $${spent.toFixed(4)} of max_cost_usd $${maxUsd}; ${what} (~$${next.toFixed(4)}) would exceed it`;
 }
 
 /** The USD a run's metric calls have cost so far (carried across continue-as-new). */

@@ -6,7 +6,7 @@
 import { createRng } from '../rng';
 import { mean } from '../metrics';
 import { acceptIfImproved, isPerfect, keepsFormat } from './acceptance';
-import { canAfford, checkInitialBudget, spend, type BudgetRule } from './budget';
+import { canAfford, checkInitialBudget, spend, type BudgetRule, type Reservation } from './budget';
 import { callsFor, stopDecision, type StopCause, type StopInputs } from './stop';
 import { inheritRoundRobin, renderSystemPrompt, selectComponents } from './components';
 import { bestCandidate, liveCandidates, paretoFronts, prunePool, selectParentFromFront } from './pareto';
@@ -25,6 +25,8 @@ export function initState(args: {
   rollouts_per_problem?: number;
   /** gepa.budget_rule (default strict) */
   budget_rule?: BudgetRule;
+  /** keep an evaluation cache (evalCache.ts) */
+  cache_evaluation?: boolean;
 }): GepaState {
   const k = args.rollouts_per_problem ?? 1;
   checkInitialBudget(args.budget, args.val_size, Math.min(args.minibatch_size, Math.max(1, args.train_size)), k);
@@ -43,25 +45,46 @@ export function initState(args: {
     rejected: Object.fromEntries(names.map((n) => [n, []])),
     best_id: 0,
     iterations_without_improvement: 0,
-    counters: { iterations: 0, accepted: 0, skipped_perfect: 0, rejected: 0, rejected_unfenced: 0, reflection_errors: 0 },
+    counters: { iterations: 0, accepted: 0, skipped_perfect: 0, rejected: 0, rejected_unfenced: 0, reflection_errors: 0, cache_hits: 0 },
     reflection_usage: emptyUsage(),
     merge: initMergeState(),
     stop_reason: null,
     rollouts_per_problem: k,
+    eval_cache: args.cache_evaluation ? {} : null,
   };
 }
 
-/** Add a candidate scored on the full val set (the seed, or an accepted child); spends val_size. */
-export function addEvaluatedCandidate(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }): Candidate {
+/**
+ * How an evaluation is paid: from the reservation of the iteration in flight that ran it (parallel.ts),
+ * and for how many problems (the others came from the evaluation cache, eval_cache.ts, and cost nothing).
+ */
+export interface Payment {
+  from?: Reservation;
+  /** problems actually sampled (default: all of them) */
+  paid?: number;
+}
+
+const paidCalls = (state: GepaState, n: number, pay?: Payment) => callsFor(state, pay?.paid ?? n);
+
+/** A candidate scored on the full val set, and the iteration that produced it (default: the latest planned). */
+export interface EvaluatedCandidate {
+  components: Record<string, string>;
+  parents: number[];
+  val_scores: number[];
+  iteration?: number;
+}
+
+/** Add a candidate scored on the full val set (the seed, or an accepted child); spends val_size (less its cache hits). */
+export function addEvaluatedCandidate(state: GepaState, c: EvaluatedCandidate, pay?: Payment): Candidate {
   if (c.val_scores.length !== state.val_size) {
     throw new Error(`a candidate needs one val score per val instance (${state.val_size}); got ${c.val_scores.length}`);
   }
-  spend(state.budget, callsFor(state, state.val_size));
+  spend(state.budget, paidCalls(state, state.val_size, pay), pay?.from);
   const cand: Candidate = {
     id: state.candidates.length,
     components: { ...c.components },
     parents: c.parents.slice(),
-    iteration: state.counters.iterations,
+    iteration: c.iteration ?? state.counters.iterations,
     val_scores: c.val_scores.slice(),
     val_mean: mean(c.val_scores),
     metric_calls: state.budget.used,
@@ -78,6 +101,8 @@ export function addEvaluatedCandidate(state: GepaState, c: { components: Record<
 
 export type Plan =
   | { kind: 'stop'; cause: StopCause; reason: string }
+  /** a stop decision while iterations are in flight: dispatch nothing, wait for one to land, then ask again (what lands can change the decision) */
+  | { kind: 'wait'; cause: StopCause; reason: string }
   | { kind: 'reflect'; parent_id: number; minibatch: number[] }
   | { kind: 'merge'; parent_ids: [number, number]; ancestor: number; components: Record<string, string>; sources: number[]; subsample: number[] };
 
@@ -88,6 +113,7 @@ export type Plan =
  */
 export function planIteration(state: GepaState, opts: GepaOptions, inputs: StopInputs = {}): Plan {
   const stop = stopDecision(state, opts, inputs);
+  if (stop && (inputs.in_flight ?? 0) > 0) return { kind: 'wait', ...stop };
   if (stop) {
     state.stop_reason = stop.reason;
     return { kind: 'stop', ...stop };
@@ -127,24 +153,24 @@ function planMerge(state: GepaState, opts: GepaOptions): Plan | null {
 }
 
 /** The merged child's subsample evaluation: spends its calls; says whether it goes on to the val set. */
-export function judgeMerge(state: GepaState, plan: Extract<Plan, { kind: 'merge' }>, childScores: readonly number[]): { accept: boolean; parent_sums: [number, number]; child_sum: number } {
+export function judgeMerge(state: GepaState, plan: Extract<Plan, { kind: 'merge' }>, childScores: readonly number[], pay?: Payment): { accept: boolean; parent_sums: [number, number]; child_sum: number } {
   if (childScores.length !== plan.subsample.length) throw new Error(`a merge subsample needs ${plan.subsample.length} scores; got ${childScores.length}`);
-  spend(state.budget, callsFor(state, childScores.length));
+  spend(state.budget, paidCalls(state, childScores.length, pay), pay?.from);
   const [a, b] = plan.parent_ids.map((id) => plan.subsample.map((i) => state.candidates[id].val_scores[i]));
   const sum = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0);
   return { accept: acceptMerge(a, b, childScores), parent_sums: [sum(a), sum(b)], child_sum: sum(childScores) };
 }
 
-export function recordMergeAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }, opts?: GepaOptions): Candidate {
+export function recordMergeAccepted(state: GepaState, c: EvaluatedCandidate, opts?: GepaOptions, pay?: Payment): Candidate {
   state.merge.accepted += 1;
-  const cand = addEvaluatedCandidate(state, c);
+  const cand = addEvaluatedCandidate(state, c, pay);
   if (opts?.pool_size) prunePool(state.candidates, opts.pool_size);
   return cand;
 }
 
 /** The parent's minibatch evaluation: spends its calls; true when reflection should be skipped (all perfect). */
-export function recordParentMinibatch(state: GepaState, scores: readonly number[], opts: GepaOptions): boolean {
-  spend(state.budget, callsFor(state, scores.length));
+export function recordParentMinibatch(state: GepaState, scores: readonly number[], opts: GepaOptions, pay?: Payment): boolean {
+  spend(state.budget, paidCalls(state, scores.length, pay), pay?.from);
   if (isPerfect(scores, opts.perfect_score)) {
     state.counters.skipped_perfect += 1;
     return true;
@@ -158,8 +184,9 @@ export function judgeChild(
   parent: { scores: readonly number[]; format_ok: readonly boolean[] },
   child: { scores: readonly number[]; format_ok: readonly boolean[] },
   opts: Pick<GepaOptions, 'format_guard' | 'min_improvement_threshold'>,
+  pay?: Payment,
 ): { accept: boolean; reason: 'not better' | 'format regression' | null } {
-  spend(state.budget, callsFor(state, child.scores.length));
+  spend(state.budget, paidCalls(state, child.scores.length, pay), pay?.from);
   if (!acceptIfImproved(parent.scores, child.scores, opts.min_improvement_threshold ?? 0)) return { accept: false, reason: 'not better' };
   if (opts.format_guard && !keepsFormat(parent.format_ok, child.format_ok)) return { accept: false, reason: 'format regression' };
   return { accept: true, reason: null };
@@ -181,12 +208,12 @@ export function recordReflectionUsage(
 }
 
 /** An accepted reflective child; it schedules one merge while fewer than max_merge_invocations are tried or due. */
-export function recordAccepted(state: GepaState, c: { components: Record<string, string>; parents: number[]; val_scores: number[] }, opts?: GepaOptions): Candidate {
+export function recordAccepted(state: GepaState, c: EvaluatedCandidate, opts?: GepaOptions, pay?: Payment): Candidate {
   state.counters.accepted += 1;
   const m = state.merge;
   m.last_found_new = true;
   if (opts?.use_merge && m.tested + m.due < (opts.max_merge_invocations ?? 5)) m.due += 1;
-  const cand = addEvaluatedCandidate(state, c);
+  const cand = addEvaluatedCandidate(state, c, pay);
   if (opts?.pool_size) prunePool(state.candidates, opts.pool_size);
   return cand;
 }

@@ -13,3 +13,5 @@ export * from './stop';
 export * from './options';
 export * from './rejections';
 export * from './records';
+export * from './parallel';
+export * from './evalCache';

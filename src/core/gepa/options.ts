@@ -25,5 +25,6 @@ export function gepaOptions(g: GepaSettings): GepaOptions {
     min_improvement_threshold: g.min_improvement_threshold,
     format_guard: g.format_guard,
     max_cost_usd: g.max_cost_usd,
+    parallel_proposals: g.parallel_proposals,
   };
 }

@@ -13,18 +13,19 @@ type Row = { key: string; step: number } & Record<string, unknown>;
 export type GepaEvent = 'seed' | 'skip_perfect' | 'rejected_reflection' | 'rejected' | 'accepted' | 'rejected_merge' | 'accepted_merge' | 'final';
 
 /** The run's totals after an event, and the event's own columns. */
-export function metricsRow(state: GepaState, event: GepaEvent, columns: Record<string, unknown> = {}): Row {
+export function metricsRow(state: GepaState, event: GepaEvent, columns: Record<string, unknown> = {}, iteration = state.counters.iterations): Row {
   const sum = summarizeState(state);
   return {
-    key: `gepa-${sum.iteration}-${sum.budget_used}`,
-    step: sum.iteration,
-    'gepa/iteration': sum.iteration,
+    key: `gepa-${iteration}-${sum.budget_used}`,
+    step: iteration,
+    'gepa/iteration': iteration,
     'gepa/metric_calls': sum.budget_used,
     'gepa/best_val_score': sum.best_val_score,
     'gepa/n_candidates': sum.n_candidates,
     'gepa/accepted': state.counters.accepted,
     'gepa/rejected': state.counters.rejected,
     'gepa/skipped_perfect': state.counters.skipped_perfect,
+    'gepa/cache_hits': state.counters.cache_hits,
     'gepa/reflection_calls': sum.reflection_usage.calls,
     'gepa/reflection_tokens_in': sum.reflection_usage.tokens_in,
     'gepa/reflection_tokens_out': sum.reflection_usage.tokens_out,

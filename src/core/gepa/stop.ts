@@ -25,6 +25,8 @@ export const STOP_SIGNAL = 'stop_signal';
 export interface StopInputs {
   stop_requested?: boolean;
   cost?: CostSoFar;
+  /** iterations dispatched and not yet landed (gepa.parallel_proposals): their USD is not in `cost` yet */
+  in_flight?: number;
 }
 
 /** Metric calls of evaluating n problems: each of its rollouts_per_problem samples is one. */
@@ -33,7 +35,7 @@ export const callsFor = (state: GepaState, n: number) => n * state.rollouts_per_
 /** null while the run goes on; else the first cause (in STOP_CAUSES order) that ends it. */
 export function stopDecision(state: GepaState, opts: GepaOptions, inputs: StopInputs = {}): StopDecision | null {
   if (inputs.stop_requested) return { cause: 'stop_signal', reason: STOP_SIGNAL };
-  const costStop = inputs.cost ? costBudgetStop(opts.max_cost_usd, inputs.cost, opts.minibatch_size, state.val_size) : null;
+  const costStop = inputs.cost ? costBudgetStop(opts.max_cost_usd, inputs.cost, opts.minibatch_size, state.val_size, 1 + (inputs.in_flight ?? 0)) : null;
   if (costStop) return { cause: 'cost_budget', reason: costStop };
   if (opts.max_iterations !== undefined && state.counters.iterations >= opts.max_iterations) {
     return { cause: 'max_iterations', reason: `max_iterations=${opts.max_iterations} reached` };

@@ -1,6 +1,7 @@
 import type { Budget } from './budget';
 import type { RngState } from '../rng';
 import type { MergeState } from './merge';
+import type { EvalCache } from './evalCache';
 
 /** A candidate program: named text components, the system prompt first. */
 export interface Candidate {
@@ -49,6 +50,8 @@ export interface GepaCounters {
   /** replies that held no usable proposal (truncated, unclosed fence, empty, too long, unfenced with fence_repair) */
   rejected_unfenced: number;
   reflection_errors: number;
+  /** val rows served by the evaluation cache (evalCache.ts): not sampled, not paid */
+  cache_hits: number;
 }
 
 export interface GepaState {
@@ -73,6 +76,8 @@ export interface GepaState {
   stop_reason: string | null;
   /** samples per problem in every evaluation, each a metric call */
   rollouts_per_problem: number;
+  /** val scores already measured, by prompt and row (gepa.cache_evaluation); null when the run does not cache */
+  eval_cache: EvalCache | null;
 }
 
 export interface GepaOptions {
@@ -97,4 +102,6 @@ export interface GepaOptions {
   format_guard?: boolean;
   /** stop before an iteration would push the USD spent past this (cost.ts) */
   max_cost_usd?: number;
+  /** iterations in flight at once (parallel.ts); default 1 */
+  parallel_proposals?: number;
 }

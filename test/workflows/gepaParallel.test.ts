@@ -1,0 +1,205 @@
+/**
+ * gepa.parallel_proposals and gepa.cache_evaluation on the real Temporal dev server (docs/GEPA.md):
+ * iterations in flight at once never push the metric calls past max_metric_calls, a worker stopped
+ * with iterations in flight loses none and pays none twice, and at temperature 0 a val row already
+ * scored for a candidate text is not sampled or paid again. The policy and reflector are scripted
+ * stand-ins for paid APIs (test/helpers/scripted.ts).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TASK_QUEUE } from '../../src/constants';
+import { parseWorkflowInput, ConfigError } from '../../src/config';
+import { gepaOptimization } from '../../src/workflows/gepaOptimization';
+import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  registerScriptedPolicy();
+  registerScriptedReflector();
+  env = await startTestEnv();
+}, 600_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+function input(runsDir: string, runId: string, gepa: Record<string, unknown>, policy: Record<string, unknown> = {}) {
+  return {
+    run: { run_id: runId, output_dir: runsDir, seed: 11 },
+    task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 },
+    policy: { backend: 'api', api_provider: 'scripted', api_model: 'scripted-policy', ...policy },
+    reflection: { provider: 'scripted', model: 'scripted-reflector' },
+    gepa: { minibatch_size: 3, parallelism: 1, seed_prompt: 'Answer the question.', ...gepa },
+  };
+}
+
+type History = Awaited<ReturnType<ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>['fetchHistory']>>;
+
+/**
+ * What the history says was sampled: problems per buildPrompts activity (each problem one metric
+ * call at rollouts_per_problem 1); and the most activities outstanding at once (with
+ * gepa.parallelism=1 a single iteration runs one at a time, while the dispatcher schedules the
+ * first activity of every iteration it dispatches in one workflow task).
+ */
+function fromHistory(h: History): { sampled: number; maxOutstanding: number } {
+  let sampled = 0;
+  let outstanding = 0;
+  let maxOutstanding = 0;
+  const samples = new Set<string>();
+  for (const e of h.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === 'buildPrompts') {
+      const req = JSON.parse(Buffer.from(s.input!.payloads![0].data!).toString('utf8'));
+      if (req.split !== 'test') sampled += (req.indices as number[]).length;
+    }
+    if (s) {
+      samples.add(String(e.eventId));
+      maxOutstanding = Math.max(maxOutstanding, ++outstanding);
+    }
+    const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    if (done && samples.has(String(done.scheduledEventId))) outstanding -= 1;
+  }
+  return { sampled, maxOutstanding };
+}
+
+/** Each iteration 1..n has exactly one event row in metrics.jsonl (none lost, none twice). */
+function iterationRows(runDir: string): number[] {
+  return jsonl(path.join(runDir, 'metrics.jsonl'))
+    .filter((m) => !['seed', 'final'].includes(m['gepa/event']))
+    .map((m) => m['gepa/iteration'])
+    .sort((a, b) => a - b);
+}
+
+test('P=4 with a budget that runs out while iterations are in flight: never past max_metric_calls, every paid call counted once', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  // seed 6 + 3 reservations of 12 fit in 50, a 4th does not: the run starts with 3 in flight and ends with some still running
+  const { r, h } = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p4-${Date.now()}`, args: [input(runs, 'p4', { max_metric_calls: 50, parallel_proposals: 4 })] });
+    return { r: await handle.result(), h: await handle.fetchHistory() };
+  });
+  const seen = fromHistory(h);
+  expect(seen.maxOutstanding).toBeGreaterThan(1); // iterations overlapped (gepa.parallelism=1: one chunk per evaluation)
+  expect(r.budget_used).toBeLessThanOrEqual(50);
+  expect(seen.sampled).toBe(r.budget_used); // the budget is exactly what was sampled
+  expect(r.stop_reason).toMatch(/^budget: \d+\/50 metric calls used; the next iteration could need 12$/);
+  expect(r.budget_used + 12).toBeGreaterThan(50);
+  const metrics = jsonl(path.join(runs, 'p4/metrics.jsonl'));
+  expect(metrics.every((m) => m['gepa/metric_calls'] <= 50)).toBe(true);
+  expect(iterationRows(path.join(runs, 'p4'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
+  expect(r.best_val_score).toBe(1);
+  const run = JSON.parse(readFileSync(path.join(runs, 'p4/run.json'), 'utf8'));
+  expect(run.summary).toMatchObject({ parallel_proposals: 4, budget_used: r.budget_used });
+});
+
+test('P=1 keeps one iteration at a time (the sequential loop)', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const { r, h } = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p1-${Date.now()}`, args: [input(runs, 'p1', { max_metric_calls: 50 })] });
+    return { r: await handle.result(), h: await handle.fetchHistory() };
+  });
+  const seen = fromHistory(h);
+  expect(seen.maxOutstanding).toBe(1);
+  expect(seen.sampled).toBe(r.budget_used);
+  expect(iterationRows(path.join(runs, 'p1'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
+});
+
+test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, nothing paid twice, never past the budget', async () => {
+  const runs = tmpRunsDir();
+  const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p3-${Date.now()}`, args: [input(runs, 'p3', { max_metric_calls: 80, parallel_proposals: 3 })] });
+  const w1 = await createTsWorker(env, TASK_QUEUE);
+  await w1.runUntil(async () => {
+    for (;;) {
+      const s = (await h.query('status')) as { budget_used?: number };
+      if ((s.budget_used ?? 0) >= 12) return;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  });
+  const w2 = await createTsWorker(env, TASK_QUEUE);
+  const r = await w2.runUntil(h.result());
+  const seen = fromHistory(await h.fetchHistory());
+  expect(seen.maxOutstanding).toBeGreaterThan(1);
+  expect(r.budget_used).toBeLessThanOrEqual(80);
+  expect(seen.sampled).toBe(r.budget_used);
+  expect(iterationRows(path.join(runs, 'p3'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
+  expect(jsonl(path.join(runs, 'p3/prompts.jsonl')).map((p) => p.candidate_id)).toEqual(r.candidates.map((c) => c.id));
+});
+
+test('temperature 0: the evaluation cache serves a merged child its subsample rows on the val set; only sampled rows are paid; result, metrics and run.json count the hits', async () => {
+  // the merge run of gepa.test.ts (two siblings each fixing one component, then merged), at max_iterations 4
+  registerScriptedReplies('tips-policy-c', (req) => {
+    const sys = req.messages.find((m) => m.role === 'system')?.content ?? '';
+    const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(req.messages.filter((x) => x.role === 'user').map((x) => x.content).join('\n'));
+    if (!m) return 'no idea';
+    const [a, b] = [Number(m[1]), Number(m[3])];
+    const v = m[2] === '+' ? a + b : m[2] === '-' ? a - b : a * b;
+    const S = sys.includes('subtract carefully');
+    const M = sys.includes('multiply carefully');
+    const ok = m[2] === '+' ? !S || M : m[2] === '-' ? S : M;
+    return `The answer is ${ok ? v : v + 1}`;
+  });
+  registerScriptedReplies('tips-reflector-c', (req) => {
+    const p = req.messages[0].content;
+    const cur = /```\n([\s\S]*?)\n```/.exec(p)?.[1] ?? '';
+    const tip = p.startsWith('SUB') ? 'subtract carefully' : p.startsWith('MUL') ? 'multiply carefully' : null;
+    return !tip || cur.includes(tip) ? `No change needed:\n\`\`\`\n${cur}\n\`\`\`` : `\`\`\`\n${cur} ${tip}\n\`\`\``;
+  });
+  const runs = tmpRunsDir();
+  const cfg = (id: string, cache: boolean | undefined) => ({
+    run: { run_id: id, output_dir: runs, seed: 7 },
+    task: { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4, arithmetic_operators: '+-*' },
+    policy: { backend: 'api', api_provider: 'scripted', api_model: 'tips-policy-c', temperature: 0 },
+    reflection: { provider: 'scripted', model: 'tips-reflector-c' },
+    gepa: {
+      max_metric_calls: 200,
+      max_iterations: 4,
+      minibatch_size: 3,
+      parallelism: 2,
+      use_merge: true,
+      components: { system_prompt: 'Answer the question.', sub: 'Subtraction:', mul: 'Multiplication:' },
+      reflection_prompts: { sub: 'SUB\n```\n{current_text}\n```\n{examples}', mul: 'MUL\n```\n{current_text}\n```\n{examples}' },
+      ...(cache === undefined ? {} : { cache_evaluation: cache }),
+    },
+  });
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const [on, off] = await worker.runUntil(async () => {
+    const a = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-cache-on-${Date.now()}`, args: [cfg('on', undefined)] });
+    const b = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-cache-off-${Date.now()}`, args: [cfg('off', false)] });
+    return [{ r: await a.result(), h: await a.fetchHistory() }, { r: await b.result(), h: await b.fetchHistory() }];
+  });
+  // same decisions; the merge was tested and accepted in both
+  expect(on.r.candidates).toEqual(off.r.candidates);
+  expect(on.r.merges).toEqual({ tested: 1, accepted: 1 });
+  const sub = jsonl(path.join(runs, 'on/proposals.jsonl')).find((p) => p.component === 'merge').subsample as number[];
+  // the merged child's val set re-used its subsample rows: those were neither sampled nor paid
+  expect(on.r.counters.cache_hits).toBe(sub.length);
+  expect(off.r.counters.cache_hits).toBe(0);
+  expect(off.r.budget_used - on.r.budget_used).toBe(sub.length);
+  expect(fromHistory(on.h).sampled).toBe(on.r.budget_used);
+  expect(fromHistory(off.h).sampled).toBe(off.r.budget_used);
+  expect(jsonl(path.join(runs, 'on/metrics.jsonl')).pop()).toMatchObject({ 'gepa/cache_hits': sub.length });
+  expect(JSON.parse(readFileSync(path.join(runs, 'on/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: sub.length });
+});
+
+test('cache_evaluation=true is refused at a temperature above 0, naming what was received', () => {
+  const err = (() => {
+    try {
+      parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: true }, { temperature: 0.7 }));
+    } catch (e) {
+      return e as ConfigError;
+    }
+    return null;
+  })();
+  expect(err).toBeInstanceOf(ConfigError);
+  expect(err!.message).toMatch(/gepa.cache_evaluation.*true needs a deterministic policy \(policy.temperature=0, got 0.7\).*got true/);
+  // off is accepted at any temperature, on at 0
+  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: false }, { temperature: 0.7 }))).not.toThrow();
+  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: true }, { temperature: 0 }))).not.toThrow();
+});
