@@ -29,6 +29,7 @@ import {
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { getTask, loadSplitsCached } from '../tasks';
 import { sftBatches } from '../core/expert/sft';
+import { finalNumber, parseTracesFile } from '../core/expert/traceFile';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import { writeJsonAtomic, writeTextAtomic } from '../storage/runDir';
 import type { BlobRef, SftExample } from '../types';
@@ -115,21 +116,27 @@ export async function sftBatchesOf(req: { refs: BlobRef[]; batch_size: number; s
 }
 
 /** A traceGeneration run's sft_examples.json; a missing or malformed file is a non-retryable error. */
-async function readSftExamplesFile(file: string): Promise<SftExample[]> {
-  let parsed: unknown;
+/**
+ * A traces file's SFT examples (core/expert/traceFile): traceGeneration's sft_examples.json as
+ * written, or the seeds' {"question", "answer"} JSONL, each question rendered by the task under the
+ * run's system prompt with its answer (the worked solution) as the completion.
+ */
+async function readSftExamplesFile(file: string, taskConfig: TaskConfig, systemPrompt: string): Promise<SftExample[]> {
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (e) {
     throw ApplicationFailure.nonRetryable(`cannot read SFT examples from ${file}: ${(e as Error).message}`, 'InvalidSftExamples');
   }
-  const bad = Array.isArray(parsed)
-    ? parsed.findIndex((x) => !x || typeof x.completion !== 'string' || !Array.isArray(x.messages))
-    : -2;
-  if (bad !== -1) {
-    const got = bad === -2 ? typeof parsed : JSON.stringify(parsed && (parsed as unknown[])[bad])?.slice(0, 120);
-    throw ApplicationFailure.nonRetryable(`${file}: expected a JSON array of {messages, completion}${bad >= 0 ? ` (element ${bad} is ${got})` : ` (got ${got})`}`, 'InvalidSftExamples');
+  let parsed;
+  try {
+    parsed = parseTracesFile(text, file);
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidSftExamples');
   }
-  return parsed as SftExample[];
+  if (parsed.layout === 'sft_examples') return parsed.examples;
+  const task = getTask(taskConfig);
+  return parsed.rows.map((r, i) => ({ messages: withSystemPrompt(systemPrompt, task.render({ id: `traces-${i}`, question: r.question, answer: finalNumber(r.answer) })), completion: r.answer }));
 }
 
 /**
@@ -145,7 +152,7 @@ export async function sftFromReference(req: {
   blob_dir: string;
   file?: string;
 }): Promise<{ batches: BlobRef[]; n: number; skipped: number; answer_fallbacks: number }> {
-  if (req.file) return { ...(await storeBatches((await readSftExamplesFile(req.file)).slice(0, req.n), req.batch_size, req.blob_dir)), skipped: 0, answer_fallbacks: 0 };
+  if (req.file) return { ...(await storeBatches((await readSftExamplesFile(req.file, req.task, req.system_prompt)).slice(0, req.n), req.batch_size, req.blob_dir)), skipped: 0, answer_fallbacks: 0 };
   const task = getTask(req.task);
   const { picked, skipped, answer_fallbacks } = referenceExamples((await loadSplitsCached(req.task)).train.slice(0, req.n));
   const examples = picked.map(({ row, completion }) => ({ messages: withSystemPrompt(req.system_prompt, task.render(row)), completion }));

@@ -1,7 +1,7 @@
 /** Run-directory activities: create runs/<id>/, write config.json and run.json, append rows. */
 import * as path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { appendRowsOnce, resolveRunDir, RunDirError, writeJsonAtomic } from '../storage/runDir';
+import { appendRowsOnce, resolveRunDir, RunDirError, writeJsonAtomic, writeTextAtomic } from '../storage/runDir';
 import { blobDirOf } from '../storage/blobs';
 
 export interface PrepareRunRequest {
@@ -52,9 +52,15 @@ export interface FinishRunRequest {
   /** failed and cancelled are written by the error boundary (src/workflows/boundary.ts) */
   status: 'completed' | 'stopped' | 'failed' | 'cancelled';
   summary: Record<string, unknown>;
+  /** text files the finished run leaves in its directory (GEPA: best_prompt.txt), each written whole before run.json says finished */
+  files?: Record<string, string>;
 }
 
 export async function finishRun(req: FinishRunRequest): Promise<void> {
+  for (const [name, text] of Object.entries(req.files ?? {})) {
+    if (name.includes('..') || path.isAbsolute(name)) throw new RunDirError(`file must stay inside the run dir (got ${name})`);
+    await writeTextAtomic(path.join(req.run_dir, name), text);
+  }
   const file = path.join(req.run_dir, 'run.json');
   let started: Record<string, unknown> = {};
   try {

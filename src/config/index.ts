@@ -216,7 +216,10 @@ export const sftSchema = z
     batch_size: z.number().int().positive().default(8).describe('examples per optimiser step'),
     n_epochs: z.number().int().positive().default(1).describe('passes over the examples'),
     source: z.enum(['reference', 'traces']).default('reference').describe('reference solutions of the dataset, or a traceGeneration run'),
-    traces_file: z.string().optional().describe('source=traces: path of sft_examples.json written by traceGeneration'),
+    traces_file: z
+      .string()
+      .optional()
+      .describe('source=traces: path of sft_examples.json written by traceGeneration, or a JSONL file of {"question", "answer"} rows (the seeds\' generate_traces.py output: answer = reasoning then #### <number>)'),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -26,9 +26,13 @@ export function testMetrics(t: TestScore): { 'test/env/all/correct': number; 'te
   return { 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward };
 }
 
-/** The row of the evaluation before any training (rl, sft, expert iteration): step 0. */
+/**
+ * The row of the evaluation before any training (rl, sft, expert iteration): step 0. It also carries
+ * env/all/correct and env/all/reward/total (this evaluation's, there being no batch yet) as every
+ * batch row does, so a script that reads those two keys from every row, as the seeds' do, works.
+ */
 export function initialEvalRow(t: TestScore): MetricsRow {
-  return { key: 'eval-0', step: 0, 'progress/batch': 0, ...testMetrics(t) };
+  return { key: 'eval-0', step: 0, 'progress/batch': 0, ...testMetrics(t), 'env/all/correct': t.accuracy, 'env/all/reward/total': t.reward };
 }
 
 /** The optimiser metrics of a train step as a row's `optim/*` fields (the RL row adds the KL pair and the LR). */

@@ -31,7 +31,8 @@ function acrossPhases(d: ReportData, rows: Row[], local: (m: Row) => number, inC
 }
 
 export function learningCurves(d: ReportData): string[] {
-  const rl = d.metrics.filter((m) => typeof m['env/all/reward/total'] === 'number');
+  // the eval-0 row carries env/all/* too (its test scores, for the seeds' scripts): not a train batch
+  const rl = d.metrics.filter((m) => typeof m['env/all/reward/total'] === 'number' && m.key !== 'eval-0');
   const test = d.metrics.filter((m) => typeof m['test/env/all/correct'] === 'number');
   const gepa = d.metrics.filter((m) => typeof m['gepa/best_val_score'] === 'number');
   // training and test share one axis: steps done, counted on across the training phases

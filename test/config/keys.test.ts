@@ -98,7 +98,7 @@ test('keys of the alternation that drive its phases: gepa.minibatch_size and gep
 });
 
 test('a value the workflow cannot run is refused too: RL has no cross_entropy loss (that is SFT, whose examples it does not build)', () => {
-  expect(() => parseOverrides('rl', ['loss=cross_entropy'])).toThrow('rl.loss: expected one of importance_sampling | ppo, got "cross_entropy"');
+  expect(() => parseOverrides('rl', ['loss=cross_entropy'])).toThrow('rl.loss: expected one of importance_sampling | ppo | cispo, got "cross_entropy"');
   expect(() => parseWorkflowInput('gepaRlAlternation', { rl: { loss: 'cross_entropy' } })).toThrow(/rl\.loss: .*got "cross_entropy"/);
 });
 

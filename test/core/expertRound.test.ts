@@ -159,8 +159,8 @@ test('traceGeneration takes the first verified sample, else the reference (a fal
     { index: 1, completion: 'early', source: 'sample', attempts: 2 },
     { index: 2, completion: 'worked solution', source: 'reference', attempts: 3 },
   ]);
-  expect(stats).toEqual({ total: 2, successes: 1, fallbacks: 1, success_rate: 0.5, mean_attempts: 2.5, skipped: 1, skipped_no_ground_truth: 5 });
-  expect(chooseTraces([], [], () => undefined, 3).stats).toEqual({ total: 0, successes: 0, fallbacks: 0, success_rate: 0, mean_attempts: 0, skipped: 0, skipped_no_ground_truth: 0 });
+  expect(stats).toMatchObject({ total: 2, successes: 1, fallbacks: 1, success_rate: 0.5, mean_attempts: 2.5, skipped: 1, skipped_no_ground_truth: 5 });
+  expect(chooseTraces([], [], () => undefined, 3).stats).toMatchObject({ total: 0, successes: 0, fallbacks: 0, success_rate: 0, mean_attempts: 0, skipped: 0, skipped_no_ground_truth: 0 });
 });
 
 test('evaluation summary: accuracy, answered share, thinking share, mean reward', () => {
@@ -210,7 +210,7 @@ test('SFT step rows report the data once, in the first step', () => {
 });
 
 test('shared row parts: the step-0 evaluation row, means and shares', () => {
-  expect(initialEvalRow({ accuracy: 0.5, reward: 0.25 })).toEqual({ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': 0.5, 'test/env/all/reward/total': 0.25 });
+  expect(initialEvalRow({ accuracy: 0.5, reward: 0.25 })).toMatchObject({ key: 'eval-0', step: 0, 'progress/batch': 0, 'test/env/all/correct': 0.5, 'test/env/all/reward/total': 0.25 });
   expect(mean([1, 2, 6])).toBe(3);
   expect(mean([])).toBe(0);
   expect(fractionTrue([true, false, false, true])).toBe(0.5);

@@ -118,6 +118,9 @@ test('with the default budget a run scores a val subset that fits it and iterate
   expect(status).toMatchObject({ phase: 'done', test_score: r.test_score, seed_test_score: r.seed_test_score, seed_val_score: r.seed_val_score, best_val_score: r.best_val_score });
   const last = jsonl(path.join(runs, 'g10/metrics.jsonl')).pop();
   expect(last).toMatchObject({ 'final/best_score': r.best_val_score, 'final/test_score': r.test_score, 'final/seed_test_score': r.seed_test_score, 'gepa/metric_calls': r.budget_used });
+  // and under tinker-cookbook's GEPA recipe names, with its best_prompt.txt in the run directory
+  expect(last).toMatchObject({ 'final/num_candidates': r.candidates.length, 'final/total_metric_calls': r.budget_used });
+  expect(readFileSync(path.join(runs, 'g10/best_prompt.txt'), 'utf8')).toBe(`=== system_prompt ===\n${r.best_prompt}\n\n`);
   const run = JSON.parse(readFileSync(path.join(runs, 'g10/run.json'), 'utf8'));
   expect(run.summary).toMatchObject({ budget_used: r.budget_used, budget_limit: 150, stop_reason: r.stop_reason, best_val_score: r.best_val_score, seed_val_score: r.seed_val_score, test_score: 1, seed_test_score: r.seed_test_score });
 });

@@ -53,6 +53,17 @@ export interface TraceStats {
   skipped: number;
   /** problems left out before sampling for want of a gold answer */
   skipped_no_ground_truth: number;
+  // the same counts under the names of the seeds' generate_traces.py stats file
+  /** = total */
+  total_samples: number;
+  /** = successes */
+  grpo_successes: number;
+  /** = fallbacks */
+  fallback_count: number;
+  /** mean attempts of the problems a sample solved (0 when none) */
+  avg_attempts_for_successes: number;
+  /** = mean_attempts (a fallback counts max_attempts) */
+  avg_attempts_overall: number;
 }
 
 /**
@@ -71,12 +82,14 @@ export function chooseTraces(
   let fallbacks = 0;
   let skipped = 0;
   let attempts = 0;
+  let successAttempts = 0;
   for (const i of indices) {
     const first = traces.filter((t) => t.index === i && t.correct).sort((a, b) => a.sample_index - b.sample_index)[0];
     const reference = first ? undefined : referenceOf(i);
     if (first) {
       successes++;
       chosen.push({ index: i, completion: first.output, source: 'sample', attempts: first.sample_index + 1 });
+      successAttempts += first.sample_index + 1;
     } else if (reference) {
       fallbacks++;
       chosen.push({ index: i, completion: reference, source: 'reference', attempts: maxAttempts });
@@ -87,9 +100,23 @@ export function chooseTraces(
     attempts += chosen[chosen.length - 1].attempts;
   }
   const total = successes + fallbacks;
+  const meanAttempts = total ? attempts / total : 0;
   return {
     chosen,
-    stats: { total, successes, fallbacks, success_rate: total ? successes / total : 0, mean_attempts: total ? attempts / total : 0, skipped, skipped_no_ground_truth: skippedNoGroundTruth },
+    stats: {
+      total,
+      successes,
+      fallbacks,
+      success_rate: total ? successes / total : 0,
+      mean_attempts: meanAttempts,
+      skipped,
+      skipped_no_ground_truth: skippedNoGroundTruth,
+      total_samples: total,
+      grpo_successes: successes,
+      fallback_count: fallbacks,
+      avg_attempts_for_successes: successes ? successAttempts / successes : 0,
+      avg_attempts_overall: meanAttempts,
+    },
   };
 }
 

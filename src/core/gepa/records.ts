@@ -42,15 +42,30 @@ export interface FinalTest {
   n_test: number;
 }
 
-/** The last metrics row: best and seed val scores, and with gepa.eval_test their test scores. */
+/**
+ * The last metrics row: best and seed val scores, and with gepa.eval_test their test scores; also
+ * under the names tinker-cookbook's GEPA recipe logs (final/best_score, final/num_candidates,
+ * final/total_metric_calls, final/test_score), so a script reading those works on our runs.
+ */
 export function finalMetricsRow(state: GepaState, test: FinalTest | null): Row {
   return {
     ...metricsRow(state, 'final'),
     key: 'gepa-final',
     'final/best_score': summarizeState(state).best_val_score,
     'final/seed_score': state.candidates[0].val_mean,
+    'final/num_candidates': summarizeState(state).n_candidates,
+    'final/total_metric_calls': summarizeState(state).budget_used,
     ...(test ? { 'final/test_score': test.test_score, 'final/seed_test_score': test.seed_test_score, 'final/n_test': test.n_test } : {}),
   };
+}
+
+/**
+ * best_prompt.txt of the run directory, as tinker-cookbook's GEPA recipe writes it: each component
+ * of the best candidate, in order, as `=== <name> ===`, its text, and a blank line.
+ */
+export function bestPromptText(state: GepaState, id: number): string {
+  const c = state.candidates[id];
+  return state.component_names.map((name) => `=== ${name} ===\n${c.components[name]}\n\n`).join('');
 }
 
 /** One candidate of prompts.jsonl; `phase` is the alternation's folder, or 'gepa'. */
