@@ -17,6 +17,7 @@ import {
   reserve,
   spend,
   storeScores,
+  type Budget,
   type GepaOptions,
   type GepaState,
   type Payment,
@@ -53,7 +54,7 @@ describe('parallel proposals: the budget reservation (budget.ts, parallel.ts)', 
   });
 
   test('budget_rule=reference: a reservation is held but never refused, and an iteration starts while fewer than the limit are spent', () => {
-    const b = { used: 25, limit: 30, rule: 'reference' as const };
+    const b: Budget = { used: 25, limit: 30, rule: 'reference' };
     const r = reserve(b, 12);
     reserve(b, 12);
     expect(b.reserved).toBe(24);
