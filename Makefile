@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 RESULTS := .data/test-results
 
-.PHONY: help setup build up down status demo test test-ts test-py test-slow bench-graders bench-gepa bench-rl bench-rl-vs-trl bench-faults clean
+.PHONY: help setup build up down status demo test test-unit check test-ts test-py test-slow bench-graders bench-gepa bench-rl bench-rl-vs-trl bench-faults clean
 
 help:
 	@echo "make demo    install everything, start the stack, run a GEPA+RL experiment on arithmetic, write the report"
-	@echo "make test    run every test (jest + pytest), ending with one line 'N passed, N failed'"
-	@echo "make setup | build | up | down | status | test-slow | bench-graders | bench-gepa | bench-rl | bench-rl-vs-trl | bench-faults | clean"
+	@echo "make test    run every test (type check, ruff, jest, pytest), ending with one line 'N passed, N failed'"
+	@echo "make test-unit  the tests that start no server and no model (seconds)"
+	@echo "make setup | build | up | down | status | check | test-slow | bench-graders | bench-gepa | bench-rl | bench-rl-vs-trl | bench-faults | clean"
 
 setup:
 	@bash scripts/setup.sh
@@ -28,12 +29,26 @@ status:
 demo: setup
 	@bash scripts/demo.sh
 
+# Everything, as CI runs it (.ci/run): the static checks (tsc over src/ test/ bench/, ruff over
+# trainer/ bench/: scripts/static-checks.sh), jest, pytest; the last line sums them all.
 test: setup
 	@mkdir -p $(RESULTS); rm -f $(RESULTS)/*; rc=0; \
+	bash scripts/static-checks.sh $(RESULTS) || rc=1; \
 	npx jest --ci --json --outputFile=$(RESULTS)/jest.json || rc=1; \
 	( cd trainer && ../.venv/bin/python -m pytest -q -p no:cacheprovider --junitxml=../$(RESULTS)/pytest.xml ) || rc=1; \
 	node scripts/test-summary.js $(RESULTS) || rc=1; \
 	exit $$rc
+
+# The tests that start nothing (no server, no trainer, no model, no browser): seconds. The jest files
+# are chosen by what they import (jest.unit.config.js); the Python ones are the trainer's pure rules.
+test-unit: setup
+	@rc=0; npx jest -c jest.unit.config.js || rc=1; \
+	( cd trainer && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests/test_losses.py tests/test_requests.py tests/test_errors.py ) || rc=1; \
+	exit $$rc
+
+# The static checks alone (also part of make test).
+check: setup
+	@bash scripts/static-checks.sh $$(mktemp -d)
 
 test-ts: setup
 	@npx jest
@@ -42,10 +57,11 @@ test-py: setup
 	@cd trainer && ../.venv/bin/python -m pytest -q
 
 # The tests that run the real SmolLM2-135M-Instruct instead of the tiny random model (the local LM
-# server on its GGUF; on-policy sampling with its weights), alone. They are part of `make test` too.
+# server on its GGUF; on-policy sampling with its weights; loading and dequantising it), alone. They are
+# part of `make test` too.
 test-slow: setup
 	@rc=0; npx jest -c bench/jest.slow.config.js || rc=1; \
-	( cd trainer && ../.venv/bin/python -m pytest -q tests/test_*smollm2*.py ) || rc=1; \
+	( cd trainer && ../.venv/bin/python -m pytest -q tests/test_*smollm2*.py tests/test_models.py ) || rc=1; \
 	exit $$rc
 
 bench-graders: setup

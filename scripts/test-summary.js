@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Sum jest's JSON report and pytest's JUnit XML into the one line CI reads: "N passed, N failed".
-// A missing report counts as one failure (the runner crashed before writing it).
+// Sum jest's JSON report, pytest's JUnit XML and the static checks (typecheck, ruff: one test each)
+// into the one line CI reads: "N passed, N failed". A missing report counts as one failure (the
+// runner crashed before writing it).
 const fs = require('fs');
 const path = require('path');
 const dir = process.argv[2] || '.data/test-results';
@@ -36,6 +37,20 @@ if (fs.existsSync(pyFile)) {
 } else {
   failed += 1;
   notes.push(`pytest: no report at ${pyFile}`);
+}
+// the static checks (scripts/static-checks.sh): one test each; a check that did not run is a failure
+for (const name of ['typecheck', 'ruff']) {
+  const rcFile = path.join(dir, `${name}.rc`);
+  if (!fs.existsSync(rcFile)) {
+    failed += 1;
+    notes.push(`${name}: no result at ${rcFile}`);
+  } else if (fs.readFileSync(rcFile, 'utf8').trim() === '0') {
+    passed += 1;
+    notes.push(`${name}: passed`);
+  } else {
+    failed += 1;
+    notes.push(`${name}: failed (${path.join(dir, `${name}.log`)})`);
+  }
 }
 for (const n of notes) console.log(n);
 console.log(`${passed} passed, ${failed} failed`);

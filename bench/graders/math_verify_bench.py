@@ -43,7 +43,7 @@ CHUNK = 32  # completions per sampled chunk (8 problems x group_size 4 in an RL 
 
 
 def pairs_of(n_rows: int) -> list[tuple[str, str]]:
-    rows = [json.loads(l) for l in (ROOT / "data/math/math500_test.jsonl").read_text().splitlines()[:n_rows]]
+    rows = [json.loads(line) for line in (ROOT / "data/math/math500_test.jsonl").read_text().splitlines()[:n_rows]]
     return [(r["answer"], r["solution"]) for r in rows] + [(r["answer"], "so \\boxed{" + r["answer"] + "+1}") for r in rows]
 
 

@@ -149,7 +149,6 @@ export class LlamaService {
   private readonly waiting: Array<(slot: Slot) => void> = [];
   private constructor(
     readonly model: string,
-    private readonly lib: Lib,
     private readonly llama: NodeLlamaCpp.Llama,
     private readonly llm: NodeLlamaCpp.LlamaModel,
     private readonly slots: Slot[],
@@ -180,7 +179,7 @@ export class LlamaService {
       slots.push({ index, ctx, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), busy: false });
     }
     const template = new lib.JinjaTemplateChatWrapper({ template: chatTemplate });
-    return new LlamaService(opts.model, lib, llama, llm, slots, template, threads);
+    return new LlamaService(opts.model, llama, llm, slots, template, threads);
   }
 
   get slotCount(): number {

@@ -21,7 +21,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator

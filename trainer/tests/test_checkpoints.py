@@ -9,7 +9,6 @@ import torch
 
 from conftest import OPTIM, TINY, sample_req
 from gepa_rl_trainer import blobs
-from gepa_rl_trainer import checkpoints as ckpts
 from gepa_rl_trainer.backends.local import LocalBackend
 from gepa_rl_trainer.errors import InvalidRequest
 

@@ -13,7 +13,6 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from conftest import TINY
 from gepa_rl_trainer import checkpoints as ckpts
 from gepa_rl_trainer.activities import disk_failure, train_step
 from gepa_rl_trainer.errors import InvalidRequest

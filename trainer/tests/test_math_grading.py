@@ -16,7 +16,7 @@ from gepa_rl_trainer.blobs import read_json, write_json
 from gepa_rl_trainer.grader import grade_rollouts
 from gepa_rl_trainer.math_grading import VerifierPool
 
-CASES = [json.loads(l) for l in (Path(__file__).resolve().parents[2] / "test/data/math_verify/cases.jsonl").read_text().splitlines() if l.strip()]
+CASES = [json.loads(line) for line in (Path(__file__).resolve().parents[2] / "test/data/math_verify/cases.jsonl").read_text().splitlines() if line.strip()]
 TOWER = "\\boxed{3^{3^{3^{17}}}}"  # Math-Verify's own 5 s comparison limit fires on this one
 
 

@@ -20,7 +20,6 @@ from gepa_rl_trainer.backends.tinker import (
     lora_client_args,
     rl_datum_arrays,
     sft_datum_arrays,
-    step_metrics,
     to_datum,
 )
 from gepa_rl_trainer.errors import InvalidRequest, NonFiniteLoss
@@ -156,7 +155,7 @@ def test_train_step_calls_the_sdk_in_order_and_saves_state_and_sampler_weights(t
     m = out["metrics"]
     assert m["loss"] == 1.5 and m["tokens"] == 3 and m["grad_norm"] == 0.7 and m["learning_rate"] == 4e-5
     assert m["kl_sample_train_v1"] == pytest.approx(-0.1) and m["kl_sample_train_v2"] == pytest.approx(0.005)
-    rows = [json.loads(l) for l in (tmp_path / "checkpoints.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "checkpoints.jsonl").read_text().splitlines()]
     assert [(r["step"], r["keep"]) for r in rows] == [(0, True)]
 
 

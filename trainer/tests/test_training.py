@@ -55,7 +55,7 @@ def test_retried_step_returns_the_stored_checkpoint_once(backend, tmp_path):
     assert not a["reused"] and b["reused"]
     assert a["checkpoint_out"] == b["checkpoint_out"]
     assert b["metrics"] == a["metrics"]
-    rows = [json.loads(l) for l in (tmp_path / "checkpoints.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "checkpoints.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [0]
 
 
