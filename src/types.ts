@@ -60,7 +60,10 @@ export interface SftExample {
 }
 
 export interface TrainStepMetrics {
+  /** the loss summed over the step's trained tokens (Tinker's loss:sum): what is backpropagated */
   loss: number;
+  /** loss / tokens: the mean per trained token (what TRL logs as its loss); absent in checkpoints written before it existed */
+  loss_per_token?: number;
   entropy: number;
   kl_sample_train_v1: number;
   kl_sample_train_v2: number;

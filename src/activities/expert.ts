@@ -28,7 +28,7 @@ import {
 } from '../core/expert';
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { getTask, loadSplitsCached } from '../tasks';
-import { sftBatches } from '../core/expert/sft';
+import { sftBatches, sftEpochBatches } from '../core/expert/sft';
 import { finalNumber, parseTracesFile } from '../core/expert/traceFile';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import { writeJsonAtomic, writeTextAtomic } from '../storage/runDir';
@@ -109,10 +109,17 @@ export async function sftFromTraces(req: {
   return { ref: await new FileBlobStore(req.blob_dir).put(examples), n: examples.length };
 }
 
-/** SFT blobs (a round's successes, or the whole distillation buffer) as batches of one optimiser step each. */
-export async function sftBatchesOf(req: { refs: BlobRef[]; batch_size: number; shuffle_seed: number | null; blob_dir: string }): Promise<{ batches: BlobRef[]; n: number }> {
+/**
+ * SFT blobs (a round's successes, the whole distillation buffer, or sftTraining's examples) as the
+ * batches of SFT epoch `epoch`, one optimiser step each: reshuffled every epoch (core/expert
+ * sftEpochBatches, seeded by (seed, epoch)).
+ */
+export async function sftBatchesOf(req: { refs: BlobRef[]; batch_size: number; seed: number; epoch: number; blob_dir: string }): Promise<{ batches: BlobRef[]; n: number }> {
   const all = (await Promise.all(req.refs.map((r) => readBlob<SftExample[]>(r)))).flat();
-  return storeBatches(all, req.batch_size, req.blob_dir, req.shuffle_seed);
+  const store = new FileBlobStore(req.blob_dir);
+  const batches: BlobRef[] = [];
+  for (const b of sftEpochBatches(all, req.batch_size, req.seed, req.epoch)) batches.push(await store.put(b));
+  return { batches, n: all.length };
 }
 
 /** A traceGeneration run's sft_examples.json; a missing or malformed file is a non-retryable error. */

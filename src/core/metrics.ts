@@ -35,7 +35,17 @@ export function initialEvalRow(t: TestScore): MetricsRow {
   return { key: 'eval-0', step: 0, 'progress/batch': 0, ...testMetrics(t), 'env/all/correct': t.accuracy, 'env/all/reward/total': t.reward };
 }
 
-/** The optimiser metrics of a train step as a row's `optim/*` fields (the RL row adds the KL pair and the LR). */
-export function optimMetrics(m: { loss: number; entropy: number; grad_norm: number; tokens: number }): Record<string, number> {
-  return { 'optim/loss': m.loss, 'optim/entropy': m.entropy, 'optim/grad_norm': m.grad_norm, 'optim/tokens': m.tokens };
+/**
+ * The optimiser metrics of a train step as a row's `optim/*` fields (the RL row adds the KL pair and
+ * the LR): `optim/loss` is the sum over the step's trained tokens (Tinker's loss:sum),
+ * `optim/loss_per_token` the mean per trained token (TRL's logged loss) when the trainer reported it.
+ */
+export function optimMetrics(m: { loss: number; loss_per_token?: number; entropy: number; grad_norm: number; tokens: number }): Record<string, number> {
+  return {
+    'optim/loss': m.loss,
+    ...(typeof m.loss_per_token === 'number' ? { 'optim/loss_per_token': m.loss_per_token } : {}),
+    'optim/entropy': m.entropy,
+    'optim/grad_norm': m.grad_norm,
+    'optim/tokens': m.tokens,
+  };
 }

@@ -50,6 +50,14 @@ export function epochShuffleSeed(runSeed: number, epoch: number): number {
   return (runSeed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0;
 }
 
+/**
+ * The shuffle of SFT epoch `epoch` (sftTraining, expert iteration's M-step): a fresh order every
+ * epoch, as tinker-cookbook's `set_epoch` (supervised/data.py) and the HF Trainer's sampler.
+ */
+export function sftEpochShuffleSeed(seed: number, epoch: number): number {
+  return (Math.imul(seed, 0x2545f491) + Math.imul(epoch + 1, 0x9e3779b9)) >>> 0;
+}
+
 /** The run seed of round `round`'s GEPA phase in an alternation: a 31-bit hash of (seed, round), distinct per round. */
 export function gepaPhaseSeed(seed: number, round: number): number {
   let x = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca6b)) >>> 0;

@@ -296,7 +296,9 @@ async function distil(r: ExpertRun, picked: { ref: BlobRef; n: number }, seed: n
   const { input, st } = r;
   const e = input.expert;
   const plan = distillationPlan({ restart_from_base: e.restart_from_base, buffer_refs: st.buffer_refs, round: picked, base: input.policy.checkpoint, current: st.checkpoint });
-  const data = plan.refs.length > 0 ? await ts.sftBatchesOf({ refs: plan.refs, batch_size: e.sft_batch_size, shuffle_seed: seed, blob_dir: r.paths.blob_dir }) : { batches: [], n: 0 };
+  // each epoch in its own shuffled order (seeded by the round's seed and the epoch)
+  const epochBatches = async (epoch: number) => ts.sftBatchesOf({ refs: plan.refs, batch_size: e.sft_batch_size, seed, epoch, blob_dir: r.paths.blob_dir });
+  const data = plan.refs.length > 0 ? await epochBatches(0) : { batches: [], n: 0 };
   if (data.n === 0) {
     st.totals = addRoundToTotals(st.totals, { skipped: true });
     log.info('no verified successes this round: distillation skipped', { round: st.round });
@@ -309,7 +311,8 @@ async function distil(r: ExpertRun, picked: { ref: BlobRef; n: number }, seed: n
     model: modelRef(input.policy),
     checkpoint_in: plan.checkpoint_in,
     checkpoint_root: r.paths.checkpoint_root,
-    batches: data.batches,
+    epochBatches: async (epoch) => (epoch === 0 ? data : await epochBatches(epoch)).batches,
+    batches_per_epoch: data.batches.length,
     epochs: e.sft_epochs,
     first_step: st.sft_steps,
     learning_rate: e.sft_learning_rate,

@@ -1,7 +1,8 @@
 /**
  * The supervised training loop (cross_entropy on SFT example batches), shared by sftTraining and by
- * expert iteration's distillation (its M-step): `epochs` passes over `batches`, one train_step per
- * batch, each step trained from the checkpoint the previous one wrote. Step ids come from
+ * expert iteration's distillation (its M-step): `epochs` passes over the examples, each epoch in
+ * its own shuffled order (`epochBatches`, core/expert sftEpochBatches), one train_step per batch,
+ * each step trained from the checkpoint the previous one wrote. Step ids come from
  * `first_step` on, so a caller that trains several times in one run (one M-step per round) keeps
  * every (run, step) distinct, as the trainer's idempotence needs. Deterministic.
  */
@@ -26,7 +27,9 @@ export interface SftLoop {
   model: ModelRef;
   checkpoint_in: string | null;
   checkpoint_root: string;
-  batches: BlobRef[];
+  /** the batches of epoch `epoch` (a fresh shuffle each epoch), `batches_per_epoch` of them */
+  epochBatches: (epoch: number) => Promise<BlobRef[]>;
+  batches_per_epoch: number;
   epochs: number;
   first_step: number;
   learning_rate: number;
@@ -40,22 +43,28 @@ export interface SftLoop {
 export interface SftLoopResult {
   checkpoint: string | null;
   steps: number;
-  /** the loss of every step, per epoch: the loss of a batch before its update */
+  /** the loss of every step (summed over its tokens), per epoch: the loss of a batch before its update */
   losses_E: number[][];
+  /** the trained tokens of every step, per epoch */
+  tokens_E: number[][];
   last: TrainStepMetrics | null;
   stopped: boolean;
 }
 
 export async function trainSft(a: SftLoop): Promise<SftLoopResult> {
-  const total = a.batches.length * a.epochs;
+  const total = a.batches_per_epoch * a.epochs;
   let checkpoint = a.checkpoint_in;
   const losses_E: number[][] = [];
+  const tokens_E: number[][] = [];
   let last: TrainStepMetrics | null = null;
   let index = 0;
   for (let epoch = 0; epoch < a.epochs; epoch++) {
     losses_E.push([]);
-    for (const batch of a.batches) {
-      if (a.before && (await a.before())) return { checkpoint, steps: index, losses_E, last, stopped: true };
+    tokens_E.push([]);
+    const batches = await a.epochBatches(epoch);
+    if (batches.length !== a.batches_per_epoch) throw new Error(`SFT epoch ${epoch} has ${batches.length} batches, expected ${a.batches_per_epoch}`);
+    for (const batch of batches) {
+      if (a.before && (await a.before())) return { checkpoint, steps: index, losses_E, tokens_E, last, stopped: true };
       const r = await a.trainer.train_step({
         run_id: a.run_id,
         step: a.first_step + index,
@@ -69,9 +78,10 @@ export async function trainSft(a: SftLoop): Promise<SftLoopResult> {
       checkpoint = r.checkpoint_out;
       last = r.metrics;
       losses_E[epoch].push(r.metrics.loss);
+      tokens_E[epoch].push(r.metrics.tokens);
       if (a.after) await a.after({ step: a.first_step + index, index, total, epoch, metrics: r.metrics, checkpoint });
       index++;
     }
   }
-  return { checkpoint, steps: index, losses_E, last, stopped: false };
+  return { checkpoint, steps: index, losses_E, tokens_E, last, stopped: false };
 }

@@ -2,12 +2,12 @@
  * sftTraining (the seeds' SFT pipeline): supervised fine-tuning with the cross_entropy loss on
  * (x -> y*) under the clean system prompt, from the dataset's reference solutions (GSM8K
  * rationales, MATH solutions) or from a traceGeneration run's sft_examples.json. One optimiser step
- * per batch of examples (the loop in sftLoop.ts, shared with expert iteration); test accuracy before and after.
+ * per batch of examples, the examples reshuffled every epoch (seeded by the run seed) (the loop in sftLoop.ts, shared with expert iteration); test accuracy before and after.
  */
 import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FAILURE } from '../failures';
 import type { SftInput } from '../config';
-import { sftStepRow } from '../core/expert/sft';
+import { sftBatchesPerEpoch, sftStepRow } from '../core/expert/sft';
 import { initialEvalRow, type TestScore } from '../core/metrics';
 import { testProblems } from '../core/rl';
 import { testEvalSeed } from '../core/seeds';
@@ -54,7 +54,8 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
 
   status.phase = 'preparing';
   const data = await loadExamples(r);
-  status.total = data.batches.length * input.sft.n_epochs;
+  const batchesPerEpoch = sftBatchesPerEpoch(data.n, input.sft.batch_size);
+  status.total = batchesPerEpoch * input.sft.n_epochs;
   const t0 = await evaluate(r, input.policy.checkpoint);
   if (t0) await logMetrics(paths, input.run, [initialEvalRow(t0)], control);
 
@@ -64,7 +65,9 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
     model: modelRef(input.policy),
     checkpoint_in: input.policy.checkpoint,
     checkpoint_root: paths.checkpoint_root,
-    batches: data.batches,
+    // every epoch (the first too) in its own order, as tinker-cookbook's set_epoch and the HF Trainer
+    epochBatches: async (epoch) => (await ts.sftBatchesOf({ refs: data.batches, batch_size: input.sft.batch_size, seed: input.run.seed, epoch, blob_dir: paths.blob_dir })).batches,
+    batches_per_epoch: batchesPerEpoch,
     epochs: input.sft.n_epochs,
     first_step: 0,
     learning_rate: input.sft.learning_rate,

@@ -87,7 +87,7 @@ const facts: ExpertRoundFacts = {
   successes_over_cap: 1,
   buffer_size: 3,
   distill_examples: 3,
-  distill: { steps: 4, losses_E: [[2, 4], [1, 2]], last: { loss: 2, entropy: 0.5, grad_norm: 1.5, tokens: 30 } },
+  distill: { steps: 4, losses_E: [[2, 4], [1, 2]], tokens_E: [[10, 10], [5, 15]], last: { loss: 2, loss_per_token: 0.1, entropy: 0.5, grad_norm: 1.5, tokens: 30 } },
   sft_epochs: 2,
   skipped: null,
   test: { accuracy: 0.25, reward: 0.3 },
@@ -119,8 +119,12 @@ test('a round\'s row: student accuracy and reward, the tally, the M-step\'s firs
     'expert/distill_steps': 4,
     'expert/distill_loss_first_epoch': 3,
     'expert/distill_loss_last_epoch': 1.5,
+    // Σ loss / Σ tokens of the epoch: (2 + 4) / (10 + 10), (1 + 2) / (5 + 15)
+    'expert/distill_loss_per_token_first_epoch': 0.3,
+    'expert/distill_loss_per_token_last_epoch': 0.15,
     'expert/skipped': null,
     'optim/loss': 2,
+    'optim/loss_per_token': 0.1,
     'optim/entropy': 0.5,
     'optim/grad_norm': 1.5,
     'optim/tokens': 30,
@@ -138,7 +142,7 @@ test('a round without an M-step has no losses, no optimiser fields, and says why
   expect(row).toMatchObject({ 'expert/distill_steps': 0, 'expert/distill_loss_first_epoch': null, 'expert/distill_loss_last_epoch': null, 'expert/skipped': 'empty distillation buffer' });
   expect(Object.keys(row).filter((k) => k.startsWith('optim/') || k.startsWith('test/'))).toEqual([]);
   // an M-step stopped inside its first epoch has no last-epoch loss
-  expect(expertRoundRow({ ...facts, distill: { steps: 1, losses_E: [[2]], last: null } })).toMatchObject({ 'expert/distill_loss_first_epoch': 2, 'expert/distill_loss_last_epoch': null });
+  expect(expertRoundRow({ ...facts, distill: { steps: 1, losses_E: [[2]], tokens_E: [[8]], last: null } })).toMatchObject({ 'expert/distill_loss_first_epoch': 2, 'expert/distill_loss_last_epoch': null, 'expert/distill_loss_per_token_first_epoch': 0.25, 'expert/distill_loss_per_token_last_epoch': null });
 });
 
 const T = (index: number, sample_index: number, correct: boolean, output = `${index}.${sample_index}`) => ({ index, sample_index, correct, output });
@@ -188,7 +192,7 @@ test('reference examples: worked solutions, bare answers counted as fallbacks, r
 });
 
 test('SFT step rows report the data once, in the first step', () => {
-  const base = { total: 4, epoch: 0, data: { examples: 7, skipped_examples: 1, answer_fallbacks: 2 }, metrics: { loss: 1, entropy: 2, grad_norm: 3, tokens: 4 }, checkpoint: 'c' };
+  const base = { total: 4, epoch: 0, data: { examples: 7, skipped_examples: 1, answer_fallbacks: 2 }, metrics: { loss: 1, loss_per_token: 0.25, entropy: 2, grad_norm: 3, tokens: 4 }, checkpoint: 'c' };
   expect(sftStepRow({ ...base, index: 0, test: null })).toEqual({
     key: 'step-0',
     step: 1,
@@ -199,6 +203,7 @@ test('SFT step rows report the data once, in the first step', () => {
     'sft/skipped_examples': 1,
     'sft/answer_fallbacks': 2,
     'optim/loss': 1,
+    'optim/loss_per_token': 0.25,
     'optim/entropy': 2,
     'optim/grad_norm': 3,
     'optim/tokens': 4,

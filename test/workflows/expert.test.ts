@@ -14,6 +14,7 @@ import { TASK_QUEUE } from '../../src/constants';
 import { registerScriptedReplies } from '../../src/llm';
 import { registerTask, type Example } from '../../src/tasks';
 import { grade } from '../../src/tasks/graders';
+import { readBlob } from '../../src/storage/blobs';
 import { expertIteration } from '../../src/workflows/expertIteration';
 import { sftTraining } from '../../src/workflows/sftTraining';
 import { traceGeneration } from '../../src/workflows/traceGeneration';
@@ -122,6 +123,25 @@ function chainStart(ckpt: string, steps: number): string | null {
   for (let i = 0; i < steps; i++) cur = meta(cur!).checkpoint_in;
   return cur;
 }
+/**
+ * The SFT examples of every cross_entropy train_step the workflow run `h` scheduled, step by step
+ * (read from its history: the step's sft_examples_ref), as one key per example.
+ */
+async function sftStepExamples(h: WorkflowHandle): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const e of (await h.fetchHistory()).events ?? []) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a?.activityType?.name !== 'train_step') continue;
+    const req = JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString('utf8'));
+    if (req.loss !== 'cross_entropy') continue;
+    out.push((await readBlob<Array<{ messages: unknown; completion: string }>>(req.sft_examples_ref)).map((x) => JSON.stringify(x)));
+  }
+  return out;
+}
+/** Steps grouped into epochs of `perEpoch` steps, each epoch's examples in the order they were trained. */
+function epochOrders(steps: string[][], perEpoch: number): string[][] {
+  return Array.from({ length: steps.length / perEpoch }, (_, e) => steps.slice(e * perEpoch, (e + 1) * perEpoch).flat());
+}
 const userText = (ex: { messages: Array<{ role: string; content: string }> }) => ex.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
 const meta = (ckpt: string) => JSON.parse(readFileSync(path.join(ckpt, 'meta.json'), 'utf8'));
 
@@ -223,6 +243,12 @@ test('the M-step fits the verified buffer: its cross-entropy falls over the roun
   expect(m['expert/distill_examples']).toBeGreaterThan(0);
   expect(m['expert/distill_steps']).toBe(6 * Math.ceil(m['expert/distill_examples'] / 8));
   expect(m['expert/distill_loss_last_epoch']).toBeLessThan(m['expert/distill_loss_first_epoch']);
+  // the M-step reshuffles every epoch: its 6 epochs do not replay one order
+  const orders = epochOrders(await sftStepExamples(lastRun), m['expert/distill_steps'] / 6);
+  expect(orders).toHaveLength(6);
+  for (const o of orders) expect([...o].sort()).toEqual([...orders[0]].sort());
+  expect(m['expert/distill_examples']).toBeGreaterThan(1);
+  expect(new Set(orders.map((o) => o.join('\n'))).size).toBeGreaterThan(1);
   const examples = distinctExamples(path.join(runs, 'ei6'));
   expect(examples).toHaveLength(r.buffer_size);
   const py = spawnSync(VENV_PYTHON, [path.join(ROOT, 'test/helpers/sft_logprob.py')], {
@@ -302,11 +328,18 @@ test('traceGeneration writes traces, stats and SFT examples; sftTraining trains 
   expect(traces).toHaveLength(8);
   expect(traces.filter((x) => x.source === 'reference')).toHaveLength(t.fallbacks);
 
-  const s = await run(sftTraining, 'sft', { ...base, run: { ...base.run, run_id: 'sft1' }, sft: { source: 'traces', traces_file: t.sft_examples_file, batch_size: 4, learning_rate: 1e-3 }, n_eval: 3 }, 'sftTraining.json');
+  const s = await run(sftTraining, 'sft', { ...base, run: { ...base.run, run_id: 'sft1' }, sft: { source: 'traces', traces_file: t.sft_examples_file, batch_size: 4, learning_rate: 1e-3, n_epochs: 2 }, n_eval: 3 }, 'sftTraining.json');
   expect(s.examples).toBe(8);
-  expect(s.steps_done).toBe(2);
+  expect(s.steps_done).toBe(4);
   const losses = jsonl(path.join(runs, 'sft1/metrics.jsonl')).filter((m) => 'optim/loss' in m);
-  expect(losses).toHaveLength(2);
+  expect(losses).toHaveLength(4);
+  // the loss is the sum over the step's tokens, logged beside its per-token mean
+  for (const m of losses) expect(m['optim/loss_per_token']).toBeCloseTo(m['optim/loss'] / m['optim/tokens'], 6);
+  // every epoch trains every example once, each epoch in a new order (reshuffled, seeded)
+  const [e0, e1] = epochOrders(await sftStepExamples(lastRun), 2);
+  expect([...e0].sort()).toEqual([...e1].sort());
+  expect(new Set(e0).size).toBe(8);
+  expect(e1).not.toEqual(e0);
   for (const m of losses) expect(Number.isFinite(m['optim/loss'])).toBe(true);
   expect(s.final_test_accuracy).not.toBeNull();
 
@@ -343,7 +376,7 @@ test('sftTraining from reference solutions: GSM8K rationales (real data) become 
   expect(steps).toHaveLength(2);
   expect(steps[0]).toMatchObject({ 'sft/examples': 4, 'sft/skipped_examples': 0, 'sft/answer_fallbacks': 0 });
   for (const m of steps) expect(Number.isFinite(m['optim/loss'])).toBe(true);
-  const examples = sftBlobs(path.join(runs, 'sft-gsm8k')).flat();
+  const examples = distinctExamples(path.join(runs, 'sft-gsm8k'));
   expect(examples).toHaveLength(4);
   const train = readFileSync(path.join(ROOT, 'data/gsm8k/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   for (const ex of examples) {

@@ -111,10 +111,12 @@ export function skippedRoundRow(f: { round: number; n_rounds: number; skipped_no
 /** The M-step of a round as its row sees it (null: skipped). */
 export interface DistillFacts {
   steps: number;
-  /** the loss of every step, per epoch */
+  /** the loss of every step (summed over its tokens), per epoch */
   losses_E: number[][];
+  /** the trained tokens of every step, per epoch */
+  tokens_E: number[][];
   /** the last step's optimiser metrics */
-  last: { loss: number; entropy: number; grad_norm: number; tokens: number } | null;
+  last: { loss: number; loss_per_token?: number; entropy: number; grad_norm: number; tokens: number } | null;
 }
 
 export interface ExpertRoundFacts {
@@ -139,9 +141,15 @@ export interface ExpertRoundFacts {
   checkpoint: string | null;
 }
 
-/** The mean loss of epoch `k` of the M-step (null when it did not run that epoch). */
+/** Epoch `k` of the M-step: the mean over its steps of each step's summed loss (null when it did not run that epoch). */
 function epochLoss(d: DistillFacts | null, k: number): number | null {
   return d && d.losses_E[k]?.length ? mean(d.losses_E[k]) : null;
+}
+
+/** Epoch `k` of the M-step: its cross-entropy per trained token, Σ loss / Σ tokens over its steps (null when it did not run that epoch). */
+function epochLossPerToken(d: DistillFacts | null, k: number): number | null {
+  const tokens = d?.tokens_E[k]?.reduce((a, b) => a + b, 0) ?? 0;
+  return d && d.losses_E[k]?.length && tokens > 0 ? d.losses_E[k].reduce((a, b) => a + b, 0) / tokens : null;
 }
 
 /** The row of a round that sampled: student accuracy, the hint tally, the successes kept, the M-step and the test score. */
@@ -165,9 +173,12 @@ export function expertRoundRow(f: ExpertRoundFacts): MetricsRow {
     'expert/buffer_size': f.buffer_size,
     'expert/distill_examples': f.distill_examples,
     'expert/distill_steps': f.distill?.steps ?? 0,
-    // the examples' cross-entropy in the first and the last pass: the M-step fits them
+    // the examples' cross-entropy in the first and the last pass (the M-step fits them): the mean
+    // step loss (each a sum over its tokens), and the mean per token
     'expert/distill_loss_first_epoch': epochLoss(f.distill, 0),
     'expert/distill_loss_last_epoch': epochLoss(f.distill, f.sft_epochs - 1),
+    'expert/distill_loss_per_token_first_epoch': epochLossPerToken(f.distill, 0),
+    'expert/distill_loss_per_token_last_epoch': epochLossPerToken(f.distill, f.sft_epochs - 1),
     'expert/skipped': f.skipped,
     ...(optim ? optimMetrics(optim) : {}),
     ...(f.test ? testMetrics(f.test) : {}),

@@ -1,5 +1,6 @@
 /** How the distillation (and SFT) examples are cut into optimiser steps, and sftTraining's row per step. Pure. */
 import { createRng, shuffle } from '../rng';
+import { sftEpochShuffleSeed } from '../seeds';
 import { optimMetrics, testMetrics, type MetricsRow, type TestScore } from '../metrics';
 
 /**
@@ -15,6 +16,20 @@ export function sftBatches<T>(examples: readonly T[], size: number, shuffleSeed:
   return out;
 }
 
+/**
+ * The optimiser-step batches of SFT epoch `epoch` (sftTraining, expert iteration's M-step): the
+ * examples reshuffled every epoch by a seed of (seed, epoch), then cut into batches of `size`, so
+ * no two epochs replay one order (tinker-cookbook `set_epoch`, the HF Trainer's RandomSampler).
+ */
+export function sftEpochBatches<T>(examples: readonly T[], size: number, seed: number, epoch: number): T[][] {
+  return sftBatches(examples, size, sftEpochShuffleSeed(seed, epoch));
+}
+
+/** How many optimiser steps one SFT epoch of `n` examples takes in batches of `size`. */
+export function sftBatchesPerEpoch(n: number, size: number): number {
+  return Math.ceil(n / size);
+}
+
 /** What an SFT run's data held: reported once, in the first step's row. */
 export interface SftDataFacts {
   examples: number;
@@ -28,7 +43,7 @@ export function sftStepRow(f: {
   total: number;
   epoch: number;
   data: SftDataFacts;
-  metrics: { loss: number; entropy: number; grad_norm: number; tokens: number };
+  metrics: { loss: number; loss_per_token?: number; entropy: number; grad_norm: number; tokens: number };
   test: TestScore | null;
   checkpoint: string | null;
 }): MetricsRow {

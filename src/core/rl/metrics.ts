@@ -29,6 +29,7 @@ export function rlMetricsRow(f: RlBatchFacts): Record<string, number | null> {
   };
   if (f.optim) {
     row['optim/loss'] = f.optim.loss;
+    if (typeof f.optim.loss_per_token === 'number') row['optim/loss_per_token'] = f.optim.loss_per_token;
     row['optim/entropy'] = f.optim.entropy;
     row['optim/kl_sample_train_v1'] = f.optim.kl_sample_train_v1;
     row['optim/kl_sample_train_v2'] = f.optim.kl_sample_train_v2;

@@ -218,7 +218,8 @@ class LocalBackend:
         opt.zero_grad(set_to_none=True)
         model.eval()
         return {
-            "loss": sums["loss"],
+            "loss": sums["loss"],  # the sum over trained tokens (Tinker's loss:sum): what is backpropagated
+            "loss_per_token": sums["loss"] / max(total_tokens, 1),  # the mean per trained token (what TRL logs as loss)
             "entropy": sums["entropy"] / max(total_tokens, 1),
             "kl_sample_train_v1": sums["kl1"] / max(sums["kl_n"], 1),
             "kl_sample_train_v2": sums["kl2"] / max(sums["kl_n"], 1),

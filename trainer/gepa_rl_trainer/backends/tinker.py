@@ -110,7 +110,8 @@ def adam_params(optim: AdamSettings):
 
 
 def step_metrics(arrays_D: list[dict], fb, optim_metrics: dict | None, learning_rate: float) -> dict:
-    """Our metric names from a ForwardBackwardOutput: loss (Tinker's loss:sum), kl_sample_train_v1/v2
+    """Our metric names from a ForwardBackwardOutput: loss (Tinker's loss:sum) and loss_per_token (that
+    sum over the trained tokens, the mean TRL logs), kl_sample_train_v1/v2
     over the trained tokens from the learner logprobs Tinker returns, tokens, grad_norm when the
     optimiser reports one. Tinker reports no entropy; it is left out rather than made up."""
     fb_metrics = dict(getattr(fb, "metrics", None) or {})
@@ -134,6 +135,8 @@ def step_metrics(arrays_D: list[dict], fb, optim_metrics: dict | None, learning_
             kl2 += 0.5 * diff * diff
             kl_n += 1
     metrics["tokens"] = tokens
+    if loss is not None and tokens:
+        metrics["loss_per_token"] = float(loss) / tokens  # beside the sum: the mean per trained token (TRL's loss)
     if kl_n:
         metrics["kl_sample_train_v1"] = kl1 / kl_n
         metrics["kl_sample_train_v2"] = kl2 / kl_n
