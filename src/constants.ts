@@ -13,6 +13,7 @@ export const WORKFLOW_TYPES = [
   'sftTraining',
   'evaluation',
   'traceGeneration',
+  'fastSlowTraining',
 ] as const;
 export type WorkflowType = (typeof WORKFLOW_TYPES)[number];
 

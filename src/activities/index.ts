@@ -5,3 +5,4 @@ export * from './llm';
 export * from './reflection';
 export * from './expert';
 export * from './tau2';
+export * from './fastSlow';

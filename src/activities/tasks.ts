@@ -45,6 +45,8 @@ export interface BuildPromptsRequest {
   blob_dir: string;
   /** per-index hints appended to the system prompt (expert search; the format is core/expert hintedSystemPrompt) */
   hints?: Array<string | null>;
+  /** per-index system prompts in place of system_prompt: index i is rendered under texts[of_index[i]] (fast-slow training: each rollout row under its pool prompt) */
+  pool_prompts?: { texts: string[]; of_index: number[] };
 }
 
 /** golds_ref (tasks graded by Math-Verify only): one gold per prompt, for the Python grader. */
@@ -52,7 +54,7 @@ export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_
   const task = getTask(req.task);
   const xs = await examplesAt(req.task, req.split, req.indices);
   const prompts = xs.map((x, i) => {
-    return withSystemPrompt(hintedSystemPrompt(req.system_prompt, req.hints?.[i]), task.render(x));
+    return withSystemPrompt(hintedSystemPrompt(req.pool_prompts ? req.pool_prompts.texts[req.pool_prompts.of_index[i]] : req.system_prompt, req.hints?.[i]), task.render(x));
   });
   const store = new FileBlobStore(req.blob_dir);
   const prompts_ref = await store.put(prompts);

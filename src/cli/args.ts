@@ -17,6 +17,7 @@ export const COMMANDS = {
   sft: 'sftTraining',
   evaluate: 'evaluation',
   traces: 'traceGeneration',
+  'fast-slow': 'fastSlowTraining',
 } as const satisfies Record<string, WorkflowType>;
 
 export class OverrideError extends Error {

@@ -14,6 +14,7 @@ import type { WorkflowType } from '../constants';
 import { reflectionSchema, teacherSchema } from './lm';
 import { optimSchema } from './optim';
 import { policySchema, trainablePolicySchema } from './policy';
+import { fastSlowIssues, fastSlowSchema } from './fastSlow';
 import { isEpisodicTask, taskConfigSchema } from './task';
 
 export { taskConfigSchema, type TaskConfig } from './task';
@@ -21,6 +22,7 @@ export * from './lm';
 export * from './optim';
 export * from './policy';
 export * from './trainer';
+export * from './fastSlow';
 
 /** A name that becomes a folder of the run directory (run id, phase). */
 const folderName = () => z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
@@ -298,6 +300,25 @@ export type EvaluationInput = z.infer<typeof evaluationInputSchema>;
 export const traceGenerationInputSchema = z.object({ ...common(policySchema.prefault({})), traces: tracesSchema.prefault({}) }).strict();
 export type TraceGenerationInput = z.infer<typeof traceGenerationInputSchema>;
 
+/** fastSlowTraining: RL on the weights under a pool of prompts evolved by GEPA rounds (config/fastSlow.ts). */
+export const fastSlowInputSchema = z
+  .object({
+    run: runSchema.prefault({}),
+    task: taskConfigSchema.prefault({}),
+    policy: trainablePolicySchema.prefault({}),
+    reflection: reflectionSchema.prefault({}),
+    rl: rlSchema.prefault({}),
+    optim: optimSchema.prefault({}),
+    n_eval: nEval(),
+    system_prompt: z.string().default(DEFAULT_SYSTEM_PROMPT).describe('the seed prompt: the pool starts with it, and the 2x2 table compares the best prompt with it'),
+    fast_slow: fastSlowSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const i of fastSlowIssues(c)) ctx.addIssue({ code: 'custom', path: i.path.split('.'), message: i.message });
+  });
+export type FastSlowInput = z.infer<typeof fastSlowInputSchema>;
+
 
 export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = {
   evaluatePrompt: evaluatePromptInputSchema,
@@ -308,6 +329,7 @@ export const WORKFLOW_INPUT_SCHEMAS: Partial<Record<WorkflowType, z.ZodType>> = 
   sftTraining: sftInputSchema,
   evaluation: evaluationInputSchema,
   traceGeneration: traceGenerationInputSchema,
+  fastSlowTraining: fastSlowInputSchema,
 };
 
 /**

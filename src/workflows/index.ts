@@ -7,3 +7,4 @@ export { expertIteration } from './expertIteration';
 export { sftTraining } from './sftTraining';
 export { evaluation } from './evaluation';
 export { traceGeneration } from './traceGeneration';
+export { fastSlowTraining } from './fastSlowTraining';

@@ -12,6 +12,7 @@ import type { GepaSummary } from '../core/gepa';
 import type { EvaluatePromptStatus } from './evaluatePrompt';
 import type { ExpertTotals } from './expertIteration';
 import type { RlStatus } from './rlTraining';
+import type { FastSlowStatus } from './fastSlowTraining';
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -86,6 +87,8 @@ export interface Statuses {
     test_accuracy: number | null;
     child_workflow_id: string | null;
   };
+  /** progress: RL batches; the prompt pool with each prompt's recent reward and whether it is on the front */
+  fastSlowTraining: FastSlowStatus & StatusBase;
 }
 export type StatusOf<W extends WorkflowType> = Statuses[W];
 /** Any workflow's status, as a client that does not know the type sees it. */
@@ -101,6 +104,7 @@ export const statusQueries: { [W in WorkflowType]: QueryDefinition<StatusOf<W>> 
   expertIteration: defineQuery('status'),
   gepaOptimization: defineQuery('status'),
   gepaRlAlternation: defineQuery('status'),
+  fastSlowTraining: defineQuery('status'),
 };
 /** `status` for a client that does not know the workflow's type (the CLI). */
 export const statusQuery: QueryDefinition<AnyStatus> = defineQuery('status');

@@ -29,6 +29,7 @@ const UNREAD: Record<keyof typeof COMMANDS, Array<[string, RegExp]>> = {
   sft: [['group_size=8', /rl\.group_size/], ['loss=ppo', /rl\.loss/], ['n_batches=3', /rl\.n_batches/], ['learning_rate_x=1', /unknown key/]],
   evaluate: [['group_size=8', /rl\.group_size/], ['n_eval=3', /n_eval/]],
   traces: [['group_size=8', /rl\.group_size/], ['beta1=0.5', /optim\.beta1/]],
+  'fast-slow': [['max_metric_calls=9', /gepa\.max_metric_calls/], ['start_batch=4', /start_batch/], ['sft_epochs=2', /expert\.sft_epochs/]],
 };
 
 test.each(Object.keys(UNREAD) as Array<keyof typeof COMMANDS>)('the CLI refuses, before connecting, keys that %s does not read', (command) => {
@@ -56,7 +57,7 @@ test('the workflow input schema refuses the same keys, each named with the workf
     return [];
   };
   expect(refusals('sftTraining', { rl: { group_size: 8, n_eval: 2 } })).toEqual([
-    'rl.group_size: sftTraining does not read rl.group_size (a key of rlTraining, gepaRlAlternation); nothing it runs would change',
+    'rl.group_size: sftTraining does not read rl.group_size (a key of rlTraining, gepaRlAlternation, fastSlowTraining); nothing it runs would change',
     'rl.n_eval: sftTraining does not read rl.n_eval: it was renamed n_eval',
   ]);
   expect(refusals('gepaRlAlternation', { rl: { n_batches: 3, learning_rate: 1e-3 }, gepa: { max_iterations: 9, minibatch_size: 5 } })).toEqual([

@@ -78,6 +78,7 @@ const PROGRESS_UNIT: Record<WorkflowType, ProgressUnit> = {
   expertIteration: 'rounds',
   gepaOptimization: 'metric calls',
   gepaRlAlternation: 'phases',
+  fastSlowTraining: 'batches',
 };
 
 async function failRun(type: WorkflowType, runId: string, input: Record<string, unknown>, label: string): Promise<Outcome> {

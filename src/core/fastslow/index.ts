@@ -4,3 +4,4 @@ export * from './assignment';
 export * from './advantages';
 export * from './acceptance';
 export * from './rounds';
+export * from './metrics';

@@ -67,9 +67,9 @@ export function traceRows(rows: StepRows, problem: number, prompt: number): numb
 }
 
 /** A proposal goes on trial from step `fromStep` for `batches` batches (child_eval=rollouts). */
-export function startTrial(state: FastSlowState, text: string, parent: number, fromStep: number, batches: number): PoolPrompt {
+export function startTrial(state: FastSlowState, text: string, parent: number, fromStep: number, batches: number, round = state.counters.rounds): PoolPrompt {
   const child = addPrompt(state, { text, parent, origin: 'gepa', born: fromStep, status: 'trial' });
-  state.trial = { child: child.id, parent, from_step: fromStep, batches_left: batches, round: state.counters.rounds };
+  state.trial = { child: child.id, parent, from_step: fromStep, batches_left: batches, round };
   state.counters.proposed += 1;
   return child;
 }
@@ -152,4 +152,13 @@ export function freshMinibatch(state: FastSlowState, trainSize: number, size: nu
   const picked = new Set<number>();
   while (picked.size < Math.min(size, trainSize)) picked.add(Math.floor(nextFloat(state.rng) * trainSize));
   return [...picked].sort((a, b) => a - b);
+}
+
+/** Reflection LM usage summed over the run (as GEPA's: calls, tokens, USD where priced). */
+export function recordUsage(state: FastSlowState, r: { calls: number; usage: { prompt_tokens: number; completion_tokens: number }; cost_usd: number | null }): void {
+  const u = state.reflection_usage;
+  u.calls += r.calls;
+  u.tokens_in += r.usage.prompt_tokens;
+  u.tokens_out += r.usage.completion_tokens;
+  if (r.cost_usd !== null) u.cost_usd = (u.cost_usd ?? 0) + r.cost_usd;
 }
