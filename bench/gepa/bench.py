@@ -3,13 +3,20 @@ policy, reflection LM, grading rule and metric-call budget. Stdlib only; run by 
 
 Each side runs as its own process, timed here from launch to exit (ours: the `gepa-rl gepa` CLI,
 which starts the workflow on the running stack and waits for its result; reference:
-bench/gepa/reference.py in the bench venv). Prints best val score, metric calls and wall time of
-each, and the wall-time ratio ours / reference.
+bench/gepa/reference.py in the bench venv, gepa's DefaultAdapter on its litellm path). Prints best
+val score, metric calls and wall time of each, and the wall-time ratio ours / reference.
+
+Two settings (GEPA_BENCH_SETTINGS, default "api,local"): `api` sends both sides' calls through
+bench/gepa/latency_proxy.js, which adds GEPA_BENCH_LATENCY_MS (1500) to every call and lets calls
+overlap, as a hosted model's API would; `local` sends them to the local LM server directly. The
+last two lines: the API-like setting's result, then the local one's.
 """
 from __future__ import annotations
 
 import json
 import os
+import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -20,7 +27,7 @@ env = os.environ.get
 
 CFG = {
     "budget": int(env("GEPA_BENCH_BUDGET", "50")),
-    "n_val": int(env("GEPA_BENCH_N_VAL", "8")),
+    "n_val": int(env("GEPA_BENCH_N_VAL", "16")),
     "n_train": int(env("GEPA_BENCH_N_TRAIN", "40")),
     "n_test": int(env("GEPA_BENCH_N_TEST", "16")),
     "digits": int(env("GEPA_BENCH_DIGITS", "1")),
@@ -30,13 +37,21 @@ CFG = {
     "temperature": float(env("GEPA_BENCH_TEMPERATURE", "0")),
     "reflection_max_tokens": int(env("GEPA_BENCH_REFLECTION_MAX_TOKENS", "160")),
     "reflection_temperature": float(env("GEPA_BENCH_REFLECTION_TEMPERATURE", "1.0")),
-    "parallelism": int(env("GEPA_BENCH_PARALLELISM", "4")),
+    # ours: evaluation calls in flight, as many as the reference's max_litellm_workers (gepa's default 10)
+    "parallelism": int(env("GEPA_BENCH_PARALLELISM", "10")),
+    "max_litellm_workers": int(env("GEPA_BENCH_MAX_LITELLM_WORKERS", "10")),
+    # ours: gepa.parallel_proposals (reflective iterations in flight); empty: the workflow's default
+    "parallel_proposals": env("GEPA_BENCH_PARALLEL_PROPOSALS", ""),
+    # the reference's task LM: litellm (DefaultAdapter with a model string, batch_completion) or callable
+    "reference_lm": env("GEPA_BENCH_REFERENCE_LM", "litellm"),
+    "settings": [x.strip() for x in env("GEPA_BENCH_SETTINGS", "api,local").split(",") if x.strip()],
+    "latency_ms": int(env("GEPA_BENCH_LATENCY_MS", "1500")),
     # ours: strict (default: never past max_metric_calls) or reference (gepa-ai/gepa's check before each iteration)
     "budget_rule": env("GEPA_BENCH_BUDGET_RULE", "strict"),
     # more key=value settings for our side only (space-separated), e.g. "rejected_memory=0"
     "ours_extra": env("GEPA_BENCH_OURS_EXTRA", "").split(),
     # seeds of the runs (run.seed / gepa's seed); both sides run once per seed
-    "seeds": [int(x) for x in env("GEPA_BENCH_SEEDS", env("GEPA_BENCH_SEED", "0,1,2")).split(",") if x.strip()],
+    "seeds": [int(x) for x in env("GEPA_BENCH_SEEDS", env("GEPA_BENCH_SEED", "0,1,2,3,4")).split(",") if x.strip()],
     "seed_prompt": env("GEPA_BENCH_SEED_PROMPT", "You are a helpful assistant. Solve the problem and give the final answer."),
     "base_url": env("GEPA_RL_LOCAL_LM_URL", f"http://127.0.0.1:{env('GEPA_RL_LM_PORT', '8765')}/v1"),
     "model": env("GEPA_RL_LM_MODEL", "smollm2-135m-instruct"),
@@ -126,24 +141,28 @@ def breakdown_reference(r: dict) -> dict:
     return {"parts": parts}
 
 
-def run_ours(task: dict, seed: int) -> dict:
+def run_ours(task: dict, seed: int, setting: str, base_url: str) -> dict:
     c = CFG
-    run_id = f"bench-gepa-{os.path.basename(OUT)}-s{seed}"
+    run_id = f"bench-gepa-{os.path.basename(OUT)}-{setting}-s{seed}"
     args = [
         f"env={task['env']}", f"task.n_train={task['n_train']}", f"task.n_val={task['n_val']}", f"task.n_test={task['n_test']}",
         f"task.data_seed={task['data_seed']}", f"arithmetic_digits={task['arithmetic_digits']}", f"arithmetic_operators={task['arithmetic_operators']}",
-        "policy.backend=api", "policy.api_provider=local", f"policy.api_model={c['model']}", f"policy.api_base_url={c['base_url']}",
+        "policy.backend=api", "policy.api_provider=local", f"policy.api_model={c['model']}", f"policy.api_base_url={base_url}",
         f"max_tokens={c['max_tokens']}", f"temperature={c['temperature']}",
-        "reflection.provider=local", f"reflection.model={c['model']}", f"reflection.base_url={c['base_url']}",
+        "reflection.provider=local", f"reflection.model={c['model']}", f"reflection.base_url={base_url}",
         f"reflection.max_tokens={c['reflection_max_tokens']}", f"reflection.temperature={c['reflection_temperature']}",
         f"max_metric_calls={c['budget']}", f"budget_rule={c['budget_rule']}", f"minibatch_size={c['minibatch']}", f"parallelism={c['parallelism']}",
         f"run.seed={seed}", f"seed_prompt={c['seed_prompt']}", f"run.output_dir={os.path.join(OUT, 'runs')}",
+        f"val_size={task['n_val']}",  # every val row, as the reference (the default shrinks val to fit the budget)
     ]
+    if c["parallel_proposals"]:
+        args.append(f"parallel_proposals={c['parallel_proposals']}")
     cmd = ["node", "dist/cli/main.js", "gepa", *args, *c["ours_extra"], "--id", run_id, "--json"]
-    secs, rc, stdout, span = timed(cmd, os.path.join(OUT, f"ours-s{seed}.log"))
+    log = os.path.join(OUT, f"ours-{setting}-s{seed}.log")
+    secs, rc, stdout, span = timed(cmd, log)
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if rc != 0 or not last.startswith("{"):
-        sys.exit(f"our gepaOptimization run failed (rc {rc}); see {OUT}/ours-s{seed}.log")
+        sys.exit(f"our gepaOptimization run failed (rc {rc}); see {log}")
     r = json.loads(last)
     return {
         "breakdown": breakdown_ours(run_id, span),
@@ -161,29 +180,57 @@ def run_ours(task: dict, seed: int) -> dict:
     }
 
 
-def run_reference(data_path: str, seed: int) -> dict:
+def run_reference(data_path: str, seed: int, setting: str, base_url: str) -> dict:
     c = CFG
-    out = os.path.join(OUT, f"reference-s{seed}.json")
+    out = os.path.join(OUT, f"reference-{setting}-s{seed}.json")
     cmd = [
         sys.executable, os.path.join(HERE, "reference.py"), "--data", data_path, "--out", out,
-        "--base-url", c["base_url"], "--model", c["model"], "--seed-prompt", c["seed_prompt"],
+        "--task-lm", c["reference_lm"], "--max-litellm-workers", str(c["max_litellm_workers"]),
+        "--base-url", base_url, "--model", c["model"], "--seed-prompt", c["seed_prompt"],
         "--max-metric-calls", str(c["budget"]), "--minibatch-size", str(c["minibatch"]),
         "--max-tokens", str(c["max_tokens"]), "--temperature", str(c["temperature"]),
         "--reflection-max-tokens", str(c["reflection_max_tokens"]), "--reflection-temperature", str(c["reflection_temperature"]),
         "--seed", str(seed),
     ]
-    secs, rc, _, _ = timed(cmd, os.path.join(OUT, f"reference-s{seed}.log"))
+    log = os.path.join(OUT, f"reference-{setting}-s{seed}.log")
+    secs, rc, _, _ = timed(cmd, log)
     if rc != 0 or not os.path.exists(out):
-        sys.exit(f"the reference gepa run failed (rc {rc}); see {OUT}/reference-s{seed}.log")
+        sys.exit(f"the reference gepa run failed (rc {rc}); see {log}")
     r = json.load(open(out))
     r["wall_s"] = secs
     r["breakdown"] = breakdown_reference(r)
     return r
 
 
+def start_proxy(upstream: str, latency_ms: int) -> tuple[subprocess.Popen, str]:
+    """bench/gepa/latency_proxy.js on a free port in front of upstream; its base URL."""
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        port = so.getsockname()[1]
+    log = open(os.path.join(OUT, "latency-proxy.log"), "w")
+    p = subprocess.Popen(["node", os.path.join(HERE, "latency_proxy.js"), upstream, str(port), str(latency_ms)], cwd=ROOT, stdout=log, stderr=log)
+    for _ in range(100):
+        if "latency proxy ready" in open(log.name).read():
+            return p, f"http://127.0.0.1:{port}/v1"
+        if p.poll() is not None:
+            break
+        time.sleep(0.1)
+    sys.exit(f"the latency proxy did not start; see {log.name}")
+
+
+SETTING_NAME = {"api": "API-like (+{ms} ms a call, calls overlap)", "local": "local server"}
+
+
+def mean_sd(xs: list[float]) -> str:
+    return f"{statistics.mean(xs):.3f} ± {statistics.stdev(xs) if len(xs) > 1 else 0.0:.3f}"
+
+
 def main() -> int:
     os.makedirs(OUT, exist_ok=True)
     c = CFG
+    bad = [x for x in c["settings"] if x not in SETTING_NAME]
+    if bad:
+        sys.exit(f"GEPA_BENCH_SETTINGS: unknown setting(s) {bad} (known: api, local; got {env('GEPA_BENCH_SETTINGS')!r})")
     task = {"env": "arithmetic", "n_train": c["n_train"], "n_val": c["n_val"], "n_test": c["n_test"], "data_seed": 0,
             "arithmetic_digits": c["digits"], "arithmetic_operators": c["operators"]}
     data_path = os.path.join(OUT, "data.json")
@@ -191,37 +238,61 @@ def main() -> int:
     print(f"task arithmetic {c['digits']} digit(s) '{c['operators']}', {c['n_train']} train / {c['n_val']} val; policy and reflection LM "
           f"{c['model']} at {c['base_url']} (policy temperature {c['temperature']}, max_tokens {c['max_tokens']}; reflection "
           f"temperature {c['reflection_temperature']}, max_tokens {c['reflection_max_tokens']}); max_metric_calls {c['budget']}, "
-          f"minibatch {c['minibatch']}; our parallelism {c['parallelism']}, our budget_rule {c['budget_rule']}{' ' + ' '.join(c['ours_extra']) if c['ours_extra'] else ''}", flush=True)
+          f"minibatch {c['minibatch']}; ours: parallelism {c['parallelism']}, parallel_proposals {c['parallel_proposals'] or '(default)'}, "
+          f"budget_rule {c['budget_rule']}{' ' + ' '.join(c['ours_extra']) if c['ours_extra'] else ''}; reference: task LM {c['reference_lm']}"
+          f"{', max_litellm_workers ' + str(c['max_litellm_workers']) if c['reference_lm'] == 'litellm' else ''}; settings {', '.join(c['settings'])}"
+          f" (API latency {c['latency_ms']} ms); seeds {c['seeds']}", flush=True)
     only = env("GEPA_BENCH_ONLY", "")
-    per_seed = []
-    for seed in c["seeds"]:
-        print(f"\n=== seed {seed}", flush=True)
-        results = []
-        for side in ("ours", "reference"):
-            if only and only != side:
-                continue
-            print(f"running {side} (load average {loadavg()}) ...", flush=True)
-            results.append(run_ours(task, seed) if side == "ours" else run_reference(data_path, seed))
-        report_seed(results)
-        per_seed.append(results)
-    json.dump({"config": c, "results": per_seed}, open(os.path.join(OUT, "summary.json"), "w"), indent=1)
-    if per_seed and len(per_seed[0]) == 2:
-        mean = lambda xs: sum(xs) / len(xs)
-        a = mean([r[0]["best_val_score"] for r in per_seed])
-        b = mean([r[1]["best_val_score"] for r in per_seed])
-        ratio = sum(r[0]["wall_s"] for r in per_seed) / sum(r[1]["wall_s"] for r in per_seed)
-        print(f"\n=== all {len(per_seed)} seeds: where the wall time goes")
+    proxy = None
+    urls = {"local": c["base_url"]}
+    if "api" in c["settings"]:
+        proxy, urls["api"] = start_proxy(c["base_url"], c["latency_ms"])
+    per_setting: dict[str, list[list[dict]]] = {k: [] for k in c["settings"]}
+    try:
+        for i, seed in enumerate(c["seeds"]):
+            for setting in c["settings"]:
+                print(f"\n=== seed {seed}, {SETTING_NAME[setting].format(ms=c['latency_ms'])}", flush=True)
+                results = {}
+                # alternate which side goes first, so a change of the machine's load falls on both
+                for side in (("ours", "reference") if i % 2 == 0 else ("reference", "ours")):
+                    if only and only != side:
+                        continue
+                    print(f"running {side} (load average {loadavg()}) ...", flush=True)
+                    results[side] = run_ours(task, seed, setting, urls[setting]) if side == "ours" else run_reference(data_path, seed, setting, urls[setting])
+                ordered = [results[k] for k in ("ours", "reference") if k in results]
+                report_seed(ordered)
+                per_setting[setting].append(ordered)
+                json.dump({"config": c, "results": per_setting}, open(os.path.join(OUT, "summary.json"), "w"), indent=1)
+    finally:
+        if proxy:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+    lines = []
+    for setting in sorted(c["settings"], key=lambda x: 0 if x == "api" else 1):
+        per_seed = per_setting[setting]
+        if not per_seed or len(per_seed[0]) != 2:
+            continue
+        label = SETTING_NAME[setting].format(ms=c["latency_ms"])
+        a = [r[0]["best_val_score"] for r in per_seed]
+        b = [r[1]["best_val_score"] for r in per_seed]
+        wall_o, wall_r = sum(r[0]["wall_s"] for r in per_seed), sum(r[1]["wall_s"] for r in per_seed)
+        ratio = wall_o / wall_r
+        print(f"\n=== {label}, all {len(per_seed)} seeds")
+        print(f"best val: ours {mean_sd(a)} ({', '.join(f'{x:.3f}' for x in a)}), reference {mean_sd(b)} ({', '.join(f'{x:.3f}' for x in b)}); "
+              f"seed prompt {per_seed[0][0]['seed_val_score']:.3f}")
+        print(f"wall: ours {wall_o:.1f} s ({mean_sd([r[0]['wall_s'] for r in per_seed])} a run), reference {wall_r:.1f} s "
+              f"({mean_sd([r[1]['wall_s'] for r in per_seed])} a run); metric calls ours {sum(r[0]['metric_calls'] for r in per_seed)}, "
+              f"reference {sum(r[1]['metric_calls'] for r in per_seed)}")
         o = print_breakdown(per_seed[0][0]["name"], [r[0] for r in per_seed])
         ref = print_breakdown(per_seed[0][1]["name"], [r[1] for r in per_seed])
         if o and ref:
             rest = lambda b: b["wall"] - b["parts"]["reflection"]
             print(f"without reflection (policy + grading + orchestration): ours {rest(o):.1f} s, reference {rest(ref):.1f} s, ratio {rest(o) / rest(ref):.2f}")
-            print("on an API reflector (each reflection call the same provider latency on both sides, the rest as measured): ratio "
-                  + ", ".join(f"{api_reflector_ratio(o, ref, L):.2f} at {L:g} s a call" for L in (2, 5, 15))
-                  + f", tending to {o['reflection_calls'] / max(1, ref['reflection_calls']):.2f} (ours/reference reflection calls) as the provider's latency dominates")
-        print()
-        print(f"gepa bench: ours best val {a:.3f}, reference {b:.3f} (mean over {len(per_seed)} seeds); wall-time ratio ours/reference {ratio:.2f}")
-    print(f"logs and results: {OUT}")
+        lines.append(f"gepa bench: ours best val {statistics.mean(a):.3f}, reference {statistics.mean(b):.3f} (mean over {len(per_seed)} seeds); "
+                     f"wall-time ratio ours/reference {ratio:.2f}" + ("" if setting == "api" else " (local server)"))
+    print(f"\nlogs and results: {OUT}")
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -235,13 +306,6 @@ def print_breakdown(name: str, runs: list[dict]) -> dict | None:
     shares = ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}%)" for k, v in parts.items())
     print(f"{name:>24}: wall {wall:.1f} s = {shares}; {calls} reflection calls ({parts['reflection'] / max(1, calls):.1f} s each)")
     return {"parts": parts, "wall": wall, "reflection_calls": calls}
-
-
-def api_reflector_ratio(o: dict, ref: dict, seconds_per_call: float) -> float:
-    """The wall-time ratio if each reflection call took seconds_per_call on both sides (an API
-    reflector, whose latency is the provider's), the other parts as measured."""
-    rest = lambda b: b["wall"] - b["parts"]["reflection"]
-    return (rest(o) + o["reflection_calls"] * seconds_per_call) / (rest(ref) + ref["reflection_calls"] * seconds_per_call)
 
 
 def report_seed(results: list[dict]) -> None:

@@ -1,13 +1,18 @@
 """bench/gepa, reference side: the `gepa` library (gepa-ai/gepa, PyPI `gepa`) on the data our
 workflow uses, with the same policy, reflection LM, grading rule and metric-call budget.
 
-Runs in the bench's own venv (bench/gepa/.venv); stdlib + gepa only.
+Runs in the bench's own venv (bench/gepa/.venv): gepa and litellm.
 
-- Policy and reflection LM: the local OpenAI-compatible server (python -m gepa_rl_trainer.server),
-  called over HTTP with the same sampling settings as our side (policy: system prompt + the task's
-  rendered user message; reflection: one user message).
+- Policy and reflection LM: the local OpenAI-compatible server of the stack (or bench/gepa's
+  latency proxy in front of it), with the same sampling settings as our side (policy: system
+  prompt + the task's rendered user message; reflection: one user message).
 - Adapter: gepa's DefaultAdapter (system prompt = the one component, user message = example input)
-  with task_lm and reflection_lm given as callables, and a custom evaluator.
+  with a custom evaluator. --task-lm litellm (the default, the path gepa's users take): the adapter's
+  model is the OpenAI-compatible model string `openai/<model>`, so each evaluation batch goes
+  through `litellm.batch_completion` with `max_litellm_workers` (gepa's default 10) calls in
+  flight, and the reflection LM is gepa's own `gepa.lm.LM` on the same string (litellm.completion).
+  --task-lm callable: both are Python callables making one HTTP call at a time (the bench's
+  earlier setting).
 - Metric: our own grader, not a reimplementation: one long-lived `node dist/cli/main.js grade`
   process gets {"task": "arithmetic", "gold", "question", "completion"} per rollout and returns the
   reward and the feedback text our workflow shows its reflection LM.
@@ -27,8 +32,11 @@ import time
 import urllib.error
 import urllib.request
 
+# litellm must not fetch its model price list from the network at import
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 import gepa
-from gepa.adapters.default_adapter.default_adapter import EvaluationResult
+from gepa.adapters.default_adapter.default_adapter import DefaultAdapter, EvaluationResult
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -73,6 +81,37 @@ class LocalChat:
         self.calls += 1
         self.seconds += time.monotonic() - t0
         return res["choices"][0]["message"]["content"] or ""
+
+
+def timed_litellm_lm():
+    """gepa's own LM (litellm) with its calls and their wall seconds counted, for the breakdown."""
+    from gepa.lm import LM
+
+    class TimedLM(LM):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.calls, self.seconds, self._lock = 0, 0.0, threading.Lock()
+
+        def _count(self, n: int, t0: float) -> None:
+            with self._lock:
+                self.calls += n
+                self.seconds += time.monotonic() - t0
+
+        def __call__(self, prompt):
+            t0 = time.monotonic()
+            try:
+                return super().__call__(prompt)
+            finally:
+                self._count(1, t0)
+
+        def batch_complete(self, messages_list, max_workers: int = 10, **kwargs):
+            t0 = time.monotonic()
+            try:
+                return super().batch_complete(messages_list, max_workers=max_workers, **kwargs)
+            finally:
+                self._count(len(messages_list), t0)
+
+    return TimedLM
 
 
 class OurGrader:
@@ -143,19 +182,33 @@ def main() -> int:
     ap.add_argument("--reflection-max-tokens", type=int, required=True)
     ap.add_argument("--reflection-temperature", type=float, required=True)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--task-lm", choices=("litellm", "callable"), default="litellm")
+    ap.add_argument("--max-litellm-workers", type=int, default=10)
     a = ap.parse_args()
 
     data = json.load(open(a.data))
     to_inst = lambda x: {"input": x["input"], "additional_context": {}, "answer": x["answer"], "question": x["question"], "id": x["id"]}
     train, val = [to_inst(x) for x in data["train"]], [to_inst(x) for x in data["val"]]
 
-    policy = LocalChat(a.base_url, a.model, a.max_tokens, a.temperature, a.top_p, seed=a.seed * 7_919)
-    reflector = LocalChat(a.base_url, a.model, a.reflection_max_tokens, a.reflection_temperature, 1.0, seed=a.seed * 104_729)
     grader = OurGrader(data["task"]["env"])
+    if a.task_lm == "litellm":
+        TimedLM = timed_litellm_lm()
+        lm_string = f"openai/{a.model}"  # litellm's OpenAI-compatible provider; the server sees model=a.model
+        server = {"api_base": a.base_url, "api_key": "local"}
+        adapter = DefaultAdapter(model=lm_string, evaluator=grader, max_litellm_workers=a.max_litellm_workers)
+        # the adapter's own LM, with our sampling settings (DefaultAdapter(model=str) builds LM(model) bare)
+        adapter._lm = policy = TimedLM(lm_string, temperature=a.temperature, max_tokens=a.max_tokens, top_p=a.top_p, **server)
+        reflector = TimedLM(lm_string, temperature=a.reflection_temperature, max_tokens=a.reflection_max_tokens, seed=a.seed * 104_729, **server)
+        lm_args = {"adapter": adapter, "reflection_lm": reflector}
+    else:
+        policy = LocalChat(a.base_url, a.model, a.max_tokens, a.temperature, a.top_p, seed=a.seed * 7_919)
+        reflector = LocalChat(a.base_url, a.model, a.reflection_max_tokens, a.reflection_temperature, 1.0, seed=a.seed * 104_729)
 
-    def reflection_lm(prompt):
-        msgs = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        return reflector.chat(msgs)
+        def reflection_lm(prompt):
+            msgs = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+            return reflector.chat(msgs)
+
+        lm_args = {"task_lm": policy.chat, "evaluator": grader, "reflection_lm": reflection_lm}
 
     counts = Counts()
     t0 = time.monotonic()
@@ -164,9 +217,7 @@ def main() -> int:
             seed_candidate={"system_prompt": a.seed_prompt},
             trainset=train,
             valset=val,
-            task_lm=policy.chat,
-            evaluator=grader,
-            reflection_lm=reflection_lm,
+            **lm_args,
             max_metric_calls=a.max_metric_calls,
             reflection_minibatch_size=a.minibatch_size,
             seed=a.seed,
@@ -180,6 +231,7 @@ def main() -> int:
     out = {
         "name": "gepa (reference)",
         "gepa_version": importlib.metadata.version("gepa"),
+        "task_lm": a.task_lm,
         "best_val_score": result.val_aggregate_scores[best],
         "seed_val_score": result.val_aggregate_scores[0],
         "n_candidates": result.num_candidates,
