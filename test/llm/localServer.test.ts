@@ -3,25 +3,17 @@
  * with the real SmolLM2 GGUF, and reached through the `local` provider like the workers reach it.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { applyStops, parseChatRequest } from '../../src/llm/localServer';
 import { createProvider } from '../../src/llm';
 import { afterFirstReply, buildReflectionPrompt, firstTurn, proposalCharBound } from '../../src/core/gepa';
 import { ROOT, VENV_PYTHON } from '../helpers/stack';
+import { freePort } from '../helpers/io';
 
 const MODEL = 'smollm2-135m-instruct';
 let proc: ChildProcess | undefined;
 let base = '';
 let out = '';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   const gguf = execFileSync(VENV_PYTHON, ['-c', 'from gepa_rl_trainer.models import smollm2_gguf_path; print(smollm2_gguf_path())'], {

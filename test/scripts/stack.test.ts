@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from '../helpers/stack';
+import { freePort } from '../helpers/io';
 
 jest.setTimeout(120_000);
 
@@ -45,15 +46,6 @@ exec sleep 300
     chmodSync(path.join(dir, '.venv/bin', name), 0o755);
   }
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function stack(dir: string, args: string[], env: Record<string, string> = {}) {

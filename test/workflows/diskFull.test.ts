@@ -5,7 +5,7 @@
  * retried step writes it and the run completes with one checkpoint and one metrics row per step,
  * nothing duplicated and no half-written folder left.
  */
-import { mkdtempSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,6 +13,7 @@ import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
 import { createTsWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 import { mountTmpfs } from '../helpers/tmpfs';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -27,7 +28,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 test('a full disk at the first checkpoint: a clear, retried failure; after space is freed the run completes, nothing lost or duplicated', async () => {
   const taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'rltask-')), 'vowels.jsonl');

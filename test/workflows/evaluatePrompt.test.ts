@@ -75,7 +75,9 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
     expect(r.reward).toBeGreaterThanOrEqual(0);
     expect(r.reward).toBeLessThanOrEqual(1);
   }
-  expect(result.accuracy).toBeGreaterThanOrEqual(0);
+  // the summary agrees with its rows (read back from the traces blob)
+  expect(result.accuracy).toBeCloseTo(result.results.filter((r) => r.correct).length / 4, 12);
+  expect(result.mean_reward).toBeCloseTo(result.results.reduce((a, r) => a + r.reward, 0) / 4, 12);
   expect(result.run_dir).toBe(path.join(runsDir, 'eval-test'));
   expect(result.traces_ref.uri).toMatch(/^file:\/\//);
   const rows = readFileSync(path.join(result.run_dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

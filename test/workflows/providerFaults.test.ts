@@ -5,7 +5,6 @@
  * is retried, and the run completes as if nothing happened; a rejected key fails the run at once,
  * after one request, saying which key to set.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -13,6 +12,7 @@ import { TASK_QUEUE } from '../../src/constants';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
 import { startFakeProvider, type FakeProvider, type FakeReply, type FakeRequest } from '../helpers/fakeProvider';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let fake: FakeProvider;
@@ -57,7 +57,6 @@ function input(runsDir: string, runId: string, reflection: Record<string, unknow
   };
 }
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 test('a reflection 429 with Retry-After and a policy 500 are retried (the 429 after the server\'s delay); the run completes', async () => {
   fake.requests.length = 0;

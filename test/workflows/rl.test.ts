@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -41,7 +42,6 @@ function input(runs: string, runId: string, nBatches: number, saveEvery = 1) {
   };
 }
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 test('trains batch by batch with checkpoints, evals and tinker-cookbook metric rows', async () => {
   const runs = tmpRunsDir();
@@ -56,11 +56,24 @@ test('trains batch by batch with checkpoints, evals and tinker-cookbook metric r
   expect(r.final_checkpoint).toBeTruthy();
   expect(existsSync(path.join(r.final_checkpoint!, 'DONE'))).toBe(true);
   const rows = jsonl(path.join(runs, 'rl1/metrics.jsonl'));
-  const batches = rows.filter((m) => typeof m['progress/batch'] === 'number' && 'env/all/reward/total' in m);
+  // the evaluation before training (eval-0) carries env/all/* too, as the seeds' scripts read them from every row
+  expect(rows[0]).toMatchObject({ key: 'eval-0', step: 0, 'env/all/correct': rows[0]['test/env/all/correct'] });
+  const batches = rows.filter((m) => String(m.key).startsWith('batch-'));
   expect(batches.map((m) => m['progress/batch'])).toEqual([0, 1, 2]);
   for (const m of batches) {
-    expect(m['env/all/reward/total']).toBeGreaterThanOrEqual(0);
-    expect(Number.isFinite(m['optim/entropy'] ?? 0)).toBe(true);
+    // the regex grader's reward is its verdict (0 or 1), so a batch's mean reward is its accuracy,
+    // a multiple of 1/12 (3 groups x 4 samples)
+    expect(m['env/all/reward/total']).toBeCloseTo(m['env/all/correct'], 12);
+    expect(m['env/all/reward/total'] * 12).toBeCloseTo(Math.round(m['env/all/reward/total'] * 12), 9);
+    // a batch takes a train step (and reports optim/*) exactly when some group's rewards differ
+    expect('optim/loss' in m).toBe(m['env/all/frac_constant_groups'] < 1);
+  }
+  const trained = batches.filter((m) => 'optim/loss' in m);
+  expect(trained.length).toBeGreaterThan(0);
+  for (const m of trained) {
+    // the local backend's exact entropy of the learner's next-token distribution: positive for the random model
+    expect(Number.isFinite(m['optim/entropy'])).toBe(true);
+    expect(m['optim/entropy']).toBeGreaterThan(0);
   }
   expect(rows.filter((m) => 'test/env/all/correct' in m).length).toBe(3); // start, after batch 2, at the end
   const ckpts = jsonl(path.join(runs, 'rl1/checkpoints.jsonl'));

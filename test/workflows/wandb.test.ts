@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
 import { createTsWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -30,7 +31,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 test('wandb_project + wandb_mode=offline: metrics.jsonl as always, and an offline W&B run in the run directory', async () => {
   const runs = tmpRunsDir();
