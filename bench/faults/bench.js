@@ -17,7 +17,9 @@
  * is killed twice (a run without the LM server draws only the other three).
  *
  * Usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt]
- *          [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel]
+ *          [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P]
+ * --gepa-p P runs the gepa workload with gepa.parallel_proposals=P and a budget that pays the seed
+ * plus P iterations at once (3 + 7P metric calls, at least 15), so a kill finds P iterations in flight.
  * --parallel starts the runs at once and every kill hits each run going on then (that uses the killed
  * process): the same checks in about the time of the longest run, on a machine where one at a time
  * takes too long; the runs then also wait on each other for the one trainer worker.
@@ -38,7 +40,7 @@ const { Client, Connection } = require('@temporalio/client');
 const { defaultPayloadConverter } = require('@temporalio/common');
 const { connectSettings } = require(path.join(ROOT, 'dist/connection'));
 
-const USAGE = 'usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt] [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel] [--policy MODEL] [--check .data/bench-faults-last.json]';
+const USAGE = 'usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt] [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P] [--policy MODEL] [--check .data/bench-faults-last.json]';
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return dflt;
@@ -52,6 +54,7 @@ const PROCS = arg('procs', KINDS.join(',')).split(',');
 const [DELAY_MIN, DELAY_MAX] = arg('delay', '10,40').split(',').map(Number);
 const PARALLEL = process.argv.includes('--parallel');
 const CHECK = arg('check', null);
+const GEPA_P = Number(arg('gepa-p', '1'));
 let seed = Number(arg('seed', '1'));
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -61,7 +64,13 @@ const POLICY = arg('policy', 'smollm2-135m-instruct');
 const MODEL = [`policy.base_model=${POLICY}`, 'policy.max_tokens=12', 'task.n_val=3', 'task.n_test=2'];
 const RUNS = {
   rl: { cmd: 'rl', type: 'rlTraining', lm: false, args: ['env=arithmetic', 'n_batches=6', 'groups_per_batch=2', 'group_size=2', 'eval_every=0', 'n_eval=2', ...MODEL] },
-  gepa: { cmd: 'gepa', type: 'gepaOptimization', lm: true, args: ['env=arithmetic', 'max_metric_calls=15', 'gepa.minibatch_size=2', 'gepa.parallelism=2', 'reflection.max_tokens=128', ...MODEL] },
+  // val 3, minibatch 2: the seed costs 3, an iteration at most 2 + 2 + 3 = 7
+  gepa: {
+    cmd: 'gepa',
+    type: 'gepaOptimization',
+    lm: true,
+    args: ['env=arithmetic', `max_metric_calls=${Math.max(15, 3 + 7 * GEPA_P)}`, 'gepa.minibatch_size=2', 'gepa.parallelism=2', `gepa.parallel_proposals=${GEPA_P}`, 'reflection.max_tokens=128', ...MODEL],
+  },
   expert: {
     cmd: 'expert-iteration',
     type: 'expertIteration',
@@ -81,6 +90,7 @@ function checkArgs() {
   const bad = [];
   if (!Number.isInteger(KILLS) || KILLS < 0) bad.push(`--kills must be a whole number >= 0 (got ${arg('kills')})`);
   for (const w of WORKFLOWS) if (!RUNS[w]) bad.push(`--workflows: unknown workflow ${w} (expected some of ${Object.keys(RUNS).join(',')})`);
+  if (!Number.isInteger(GEPA_P) || GEPA_P < 1) bad.push(`--gepa-p must be a whole number >= 1 (got ${arg('gepa-p')})`);
   for (const p of PROCS) if (!KINDS.includes(p)) bad.push(`--procs: unknown process ${p} (expected some of ${KINDS.join(',')})`);
   if (!(DELAY_MIN >= 0 && DELAY_MAX >= DELAY_MIN)) bad.push(`--delay must be MIN,MAX seconds with 0 <= MIN <= MAX (got ${arg('delay')})`);
   if (bad.length) throw new Error(`${bad.join('\n')}\n${USAGE}`);
