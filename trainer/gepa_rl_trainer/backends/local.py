@@ -143,6 +143,7 @@ class LocalBackend:
         self.device = self.models.device
         self._lock = threading.Lock()
         self.heartbeat = heartbeat or (lambda _msg: None)
+        self._vllm = None
 
     def tokenizer(self, base_model: str):
         return self.models.tokenizer(base_model)
@@ -150,15 +151,26 @@ class LocalBackend:
     def live_model(self, model_ref: dict, checkpoint: str | None) -> Live:
         return self.models.live_model(model_ref, checkpoint)
 
+    def vllm(self):
+        """The vLLM engine of policy.sampler=vllm, started on first use (vllm_sampler.py)."""
+        if self._vllm is None:
+            from .vllm_sampler import VllmSampler
+
+            self._vllm = VllmSampler(self.heartbeat)
+        return self._vllm
+
     # ----------------------------------------------------------------------------- sampling
     def sample(self, req: dict) -> dict:
         t0 = time.time()
         r = parse_sample_request(req)
         with self._lock:
             tok = self.tokenizer(r.model["base_model"])
-            model = self.live_model(r.model, r.checkpoint).model
             prompt_ids_P = [chat_prompt_ids(tok, p) for p in r.prompts]
-            rollouts = sample_rollouts(model, tok, prompt_ids_P, r.num_samples, r.sampling, self.device, self.heartbeat)
+            if r.sampler == "vllm":  # the checkpoint as a vLLM LoRA adapter (or its weights loaded into the engine)
+                rollouts = self.vllm().sample(r.model, r.checkpoint, tok, prompt_ids_P, r.num_samples, r.sampling)
+            else:
+                model = self.live_model(r.model, r.checkpoint).model
+                rollouts = sample_rollouts(model, tok, prompt_ids_P, r.num_samples, r.sampling, self.device, self.heartbeat)
         # the distribution the logprobs are of: train_step scores the learner under the same one
         sampling = {"temperature": r.sampling.temperature, "top_p": r.sampling.top_p}
         ref = blobs.write_json(r.blob_dir, {"model": r.model, "checkpoint": r.checkpoint, "sampling": sampling, "rollouts": rollouts})

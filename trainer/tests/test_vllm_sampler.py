@@ -1,0 +1,54 @@
+"""policy.sampler=vllm without a working vLLM (issue 25): one line that names policy.sampler=torch as
+the fallback, never a silent switch to the PyTorch loop; and the sampler key read only where it is."""
+import pytest
+from conftest import TINY, sample_req
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from gepa_rl_trainer.activities import backend_for, policy_sample
+from gepa_rl_trainer.backends.vllm_sampler import VllmUnavailable, lora_rank_for_engine
+from gepa_rl_trainer.errors import InvalidRequest
+
+
+def vllm_req(tmp_path):
+    return dict(sample_req(tmp_path), model=dict(TINY, sampler="vllm"))
+
+
+def test_a_missing_vllm_fails_in_one_line_naming_the_torch_fallback(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(tmp_path / "no-venv" / "bin" / "python"))
+    with pytest.raises(VllmUnavailable) as e:
+        backend.sample(vllm_req(tmp_path))
+    msg = str(e.value)
+    assert "\n" not in msg and "vLLM is not installed" in msg and "policy.sampler=torch" in msg
+    assert not list(tmp_path.glob("*.json"))  # nothing sampled by the torch loop instead
+
+
+def test_through_the_activity_it_is_a_non_retryable_failure(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(tmp_path / "missing-python"))
+    with pytest.raises(ApplicationError) as e:
+        ActivityEnvironment().run(policy_sample, vllm_req(tmp_path))
+    assert e.value.non_retryable and "policy.sampler=torch" in str(e.value)
+
+
+def test_a_broken_vllm_that_exits_while_loading_names_its_error_and_the_fallback(backend, tmp_path, monkeypatch):
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'ImportError: libvllm.so: cannot open shared object file' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(broken))
+    backend._vllm = None
+    with pytest.raises(VllmUnavailable) as e:
+        backend.sample(vllm_req(tmp_path))
+    msg = str(e.value)
+    assert "\n" not in msg and "exited (3)" in msg and "libvllm.so" in msg and "policy.sampler=torch" in msg
+    backend._vllm = None
+
+
+def test_the_sampler_is_read_only_on_the_local_backend():
+    with pytest.raises(InvalidRequest, match="read only with backend=local"):
+        backend_for({"backend": "tinker", "base_model": "x", "sampler": "vllm"})
+
+
+def test_lora_ranks_map_to_the_ranks_the_engine_accepts():
+    assert [lora_rank_for_engine(r) for r in (1, 4, 8, 9, 32, 512)] == [1, 8, 8, 16, 32, 512]
+    with pytest.raises(InvalidRequest, match="policy.sampler=torch"):
+        lora_rank_for_engine(513)
