@@ -265,7 +265,7 @@ export const alternationInputSchema = z
     policy: trainablePolicySchema.prefault({}),
     reflection: reflectionSchema.prefault({}),
     // the length of each phase is the alternation's (see NOT_READ below); the rest drives the phases
-    gepa: gepaSchema.omit({ max_iterations: true, components: true }).strict().prefault({}),
+    gepa: gepaSchema.omit({ max_iterations: true, components: true, component_selector: true }).strict().prefault({}),
     rl: rlSchema.omit({ n_batches: true }).strict().prefault({}),
     optim: optimSchema.prefault({}),
     n_eval: nEval(),
@@ -340,6 +340,7 @@ export const NOT_READ: Partial<Record<WorkflowType, Record<string, string>>> = {
   gepaRlAlternation: {
     'gepa.max_iterations': 'the iterations of each GEPA phase are alternation.gepa_iterations',
     'gepa.components': 'the alternation evolves a single system prompt: set gepa.seed_prompt',
+    'gepa.component_selector': 'the alternation evolves a single system prompt: there is one component to rewrite',
     'rl.n_batches': 'the batches of each RL phase are alternation.rl_batches_per_round',
     'expert.n_rounds': 'the rounds of each expert phase are alternation.expert_rounds_per_round',
   },
@@ -466,6 +467,16 @@ const CONDITIONAL_READS: ConditionalRead[] = [
     types: ['expertIteration', 'gepaRlAlternation'],
     keys: ['teacher.*', 'expert.max_hint_regenerations', 'expert.expert_samples'],
     unread: (c) => (c.expert.use_hints === false ? 'read only with expert.use_hints=true (false: best-of-N, no teacher)' : null),
+  },
+  {
+    types: ['sftTraining'],
+    keys: ['sft.traces_file'],
+    unread: (c) => (c.sft.source !== 'traces' ? `read only with sft.source=traces (got ${c.sft.source})` : null),
+  },
+  {
+    keys: ['rl.drop_constant_reward_groups'],
+    unread: () =>
+      'it changes nothing here: a group whose rewards are all equal has advantage 0 for every sample with or without it, a sample with advantage 0 adds nothing to the loss, and a batch of them takes no step',
   },
   {
     keys: ['task.tau2_user_provider', 'task.tau2_user_model', 'task.tau2_user_base_url', 'task.tau2_user_max_tokens', 'task.tau2_agent_max_tokens', 'task.tau2_max_steps', 'task.tau2_max_errors'],

@@ -2,10 +2,10 @@ import { helpText, leavesOf, parseOverrides } from '../../src/cli/args';
 import { parseWorkflowInput, WORKFLOW_INPUT_SCHEMAS } from '../../src/config';
 
 test('seed-style key=value overrides map to the typed config', () => {
-  const raw = parseOverrides('rl', ['env=gsm8k', 'n_batches=20', 'learning_rate=5e-4', 'drop_constant_reward_groups=true', 'lora_target_modules=q_proj,v_proj', 'max_tokens=64']);
+  const raw = parseOverrides('rl', ['env=gsm8k', 'n_batches=20', 'learning_rate=5e-4', 'advantage=grpo_std', 'lora_target_modules=q_proj,v_proj', 'max_tokens=64']);
   expect(raw).toEqual({
     task: { env: 'gsm8k' },
-    rl: { n_batches: 20, learning_rate: 5e-4, drop_constant_reward_groups: true },
+    rl: { n_batches: 20, learning_rate: 5e-4, advantage: 'grpo_std' },
     policy: { lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 64 },
   });
   const input = parseWorkflowInput<any>('rlTraining', raw);

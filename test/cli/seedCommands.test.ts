@@ -82,5 +82,5 @@ test('Python-style booleans: True/False as well as true/false; anything else is 
 });
 
 test('a seed alias for a key the command does not read is refused under its canonical name', () => {
-  expect(() => parseOverrides('rl', ['reflection_model=gpt-4o'])).toThrow(/rl: rlTraining does not read reflection\.model \(a key of gepaOptimization, gepaRlAlternation\)/);
+  expect(() => parseOverrides('rl', ['reflection_model=gpt-4o'])).toThrow(/rl: rlTraining does not read reflection\.model \(a key of gepaOptimization, gepaRlAlternation/);
 });

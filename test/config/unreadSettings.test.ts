@@ -69,6 +69,17 @@ test('n_eval in gepa without eval_test is refused; the alternation reads it for 
   expect(refusals('gepaRlAlternation', { n_eval: 10 })).toEqual([]);
 });
 
+test('found by the every-key test: sft.traces_file without source=traces, rl.drop_constant_reward_groups, gepa.component_selector in gepa-rl', () => {
+  expect(refusals('sftTraining', { sft: { traces_file: '/tmp/t.jsonl' } })).toEqual([
+    'sft.traces_file: sftTraining does not read sft.traces_file here: read only with sft.source=traces (got reference); got "/tmp/t.jsonl"',
+  ]);
+  expect(refusals('rlTraining', { rl: { drop_constant_reward_groups: true } })[0]).toMatch(/^rl\.drop_constant_reward_groups: .*a group whose rewards are all equal has advantage 0 for every sample with or without it/);
+  expect(refusals('gepaRlAlternation', { gepa: { component_selector: 'all' } })).toEqual([
+    'gepa.component_selector: gepaRlAlternation does not read gepa.component_selector: the alternation evolves a single system prompt: there is one component to rewrite',
+  ]);
+  expect(refusals('gepaOptimization', { gepa: { component_selector: 'all' } })).toEqual([]);
+});
+
 test.each([
   ['rlTraining', /RL would train nothing/],
   ['gepaRlAlternation', /its RL phases would train nothing/],
