@@ -149,3 +149,25 @@ test('set_prompt adds a prompt to the pool and later batches sample under it; th
   const rows = jsonl(path.join(runs, 'fs2/metrics.jsonl')).filter((m) => String(m.key).startsWith('batch-'));
   expect(rows[0]['fast_slow/n_advantage_groups']).toBe(6); // 3 problems x 2 prompts
 }, 900_000);
+
+test('child_eval=minibatch judges the child at once on a fresh minibatch: two policy calls of its own, parent and child', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const { r, types } = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(fastSlowTraining, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `fs-mb-${Date.now()}`,
+      args: [input(runs, 'fs3', 3, { gepa_every: 2, child_eval: 'minibatch', minibatch_size: 2 })],
+    });
+    const res = await h.result();
+    return { r: res, types: scheduled(await h.fetchHistory()) };
+  });
+  expect(r.counters).toMatchObject({ rounds: 1, proposed: 1 });
+  expect(r.counters.accepted + r.counters.rejected).toBe(1);
+  const reflection = types.indexOf('proposeComponent');
+  // from the reflection to the end of its batch's rows: the round's own sampling
+  const round = types.slice(reflection, types.indexOf('writeRolloutRows', reflection));
+  expect(round.filter((t) => t === 'policy_sample').length).toBe(2);
+  const verdict = jsonl(path.join(runs, 'fs3/proposals.jsonl')).find((p) => p.key === 'verdict-0');
+  expect(verdict).toMatchObject({ judged_on: 'minibatch', parent: 0, child: 1, n_pairs: 2 });
+}, 900_000);
