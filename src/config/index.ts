@@ -273,7 +273,19 @@ export const alternationInputSchema = z
     teacher: teacherSchema.prefault({}),
     expert: expertSchema.omit({ n_rounds: true }).strict().prefault({}),
   })
-  .strict();
+  .strict()
+  // its GEPA phases evolve the one system_prompt: reflection_prompts may name only that
+  .superRefine((c, ctx) => {
+    for (const i of componentIssues({ reflection_prompts: c.gepa.reflection_prompts })) ctx.addIssue({ code: 'custom', path: i.path.split('.'), message: i.message });
+    if (c.expert.restart_from_base && c.alternation.expert_rounds_per_round > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expert', 'restart_from_base'],
+        message:
+          'true is refused inside gepa-rl (got true): an expert phase starts from the weights the RL phase before it trained, and distilling from the base model would throw that training away; run expert-iteration on its own for restart_from_base',
+      });
+    }
+  });
 
 export type AlternationInput = z.infer<typeof alternationInputSchema>;
 

@@ -1,7 +1,8 @@
 /**
  * The rules of gepaRlAlternation (DESIGN §5 "GEPA + RL alternation"): which phases run in which
  * order, and when a GEPA phase's prompt is adopted. Its random streams: RL and expert phases
- * continue one train order (their start position is what earlier phases used up); each GEPA phase
+ * walk one train order, each kind continuing where its previous phase stopped; expert phases sit
+ * after every position the run's RL phases plan (expertPhaseStartRound); each GEPA phase
  * gets its own seed (core/seeds.ts gepaPhaseSeed), so its minibatch sequence, parent choices and
  * sampling differ from every other phase's. Pure.
  */
@@ -31,6 +32,20 @@ export function alternationPhases(a: { n_rounds: number; skip_first_gepa: boolea
     }
   }
   return phases;
+}
+
+/**
+ * The train-order position (in expert rounds: round k attempts the problems of planBatch position k,
+ * problems_per_round of them, sampled with trainBatchSeed(seed, k)) of an expert phase's first round:
+ * past every problem and every seed of the run's RL phases (n_rounds x rl_batches_per_round batches
+ * of groups_per_batch problems, at positions 0, 1, ...), then past the expert rounds before it. So
+ * an expert phase never re-attempts, in the same order and with the same seeds, the problems an RL
+ * phase trained on, and the RL phases keep the positions an RL-only run has. (A train split smaller
+ * than problems_per_round puts all of it in every round: the overlap cannot be avoided there.)
+ */
+export function expertPhaseStartRound(a: { n_rounds: number; rl_batches_per_round: number }, groupsPerBatch: number, problemsPerRound: number, expertRoundsDone: number): number {
+  const rlBatches = a.n_rounds * a.rl_batches_per_round;
+  return Math.max(Math.ceil((rlBatches * groupsPerBatch) / problemsPerRound), rlBatches) + expertRoundsDone;
 }
 
 /**

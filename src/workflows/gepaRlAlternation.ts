@@ -4,15 +4,16 @@
  * (round0_rl/, round1_gepa/ ...). RL always trains under the latest accepted prompt; every change
  * of s (by GEPA or by a set_prompt update) is logged and recorded with old/new excerpts in
  * prompt_changes.jsonl. Phases continue their streams: each RL phase trains the batches after the
- * previous RL phase's, each expert phase the rounds after the previous one's, and each GEPA phase
- * runs on a seed of its own round. The phase order and the adoption rule are core/alternation.ts.
+ * previous RL phase's, each expert phase the rounds after the previous one's, placed past every
+ * position the RL phases plan (so it never re-attempts their problems with their seeds), and each
+ * GEPA phase runs on a seed of its own round. The phase order and the adoption rule are core/alternation.ts.
  */
 import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AlternationInput } from '../config';
 import type { GepaResult } from './gepaOptimization';
 import type { RlResult } from './rlTraining';
 import type { ExpertResult } from './expertIteration';
-import { adoptsGepaPrompt, alternationPhases, gepaPhaseSeed, type PhasePlan } from '../core/alternation';
+import { adoptsGepaPrompt, alternationPhases, expertPhaseStartRound, gepaPhaseSeed, type PhasePlan } from '../core/alternation';
 import type { RunPaths } from '../activities/run';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { installControl, type Control } from './control';
@@ -166,7 +167,19 @@ async function trainingPhase(alt: Alternation, phase: PhasePlan, childId: string
   if (phase.kind === 'expert') {
     const r = await executeChild<(raw: unknown) => Promise<ExpertResult>>('expertIteration', {
       workflowId: childId,
-      args: [{ ...common, teacher: input.teacher, expert: { ...input.expert, n_rounds: input.alternation.expert_rounds_per_round }, optim: input.optim, n_eval: input.n_eval, system_prompt: alt.s.prompt, phase: phase.folder, start_round: alt.s.expert_rounds_done }],
+      args: [
+        {
+          ...common,
+          teacher: input.teacher,
+          expert: { ...input.expert, n_rounds: input.alternation.expert_rounds_per_round },
+          optim: input.optim,
+          n_eval: input.n_eval,
+          system_prompt: alt.s.prompt,
+          phase: phase.folder,
+          // its own positions in the train order: past the RL phases' (core/alternation.ts)
+          start_round: expertPhaseStartRound(input.alternation, input.rl.groups_per_batch, input.expert.problems_per_round, alt.s.expert_rounds_done),
+        },
+      ],
     });
     alt.s.expert_rounds_done += r.rounds_done;
     alt.s.checkpoint = r.final_checkpoint ?? alt.s.checkpoint;

@@ -10,3 +10,11 @@ test('gepa.components is refused for the alternation, naming the field and the f
   expect(Object.keys(g.gepa.components)).toEqual(['system_prompt', 'format_rules']);
   expect(parseWorkflowInput<any>('gepaRlAlternation', { gepa: { seed_prompt: 'Be brief.' } }).gepa.seed_prompt).toBe('Be brief.');
 });
+
+test('expert.restart_from_base is refused inside gepa-rl, saying why; expert-iteration on its own takes it', () => {
+  expect(() => parseWorkflowInput('gepaRlAlternation', { alternation: { expert_rounds_per_round: 1 }, expert: { restart_from_base: true } })).toThrow(
+    /expert\.restart_from_base: true is refused inside gepa-rl \(got true\): an expert phase starts from the weights the RL phase before it trained/,
+  );
+  expect(parseWorkflowInput<any>('gepaRlAlternation', { alternation: { expert_rounds_per_round: 1 }, expert: { restart_from_base: false } }).expert.restart_from_base).toBe(false);
+  expect(parseWorkflowInput<any>('expertIteration', { expert: { restart_from_base: true } }).expert.restart_from_base).toBe(true);
+});

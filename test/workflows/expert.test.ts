@@ -138,6 +138,17 @@ async function sftStepExamples(h: WorkflowHandle): Promise<string[][]> {
   }
   return out;
 }
+/** The train-split problem indices a workflow's `activity` calls named (read from its history). */
+async function trainProblems(workflowId: string, activity: string): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (const e of (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a?.activityType?.name !== activity) continue;
+    const req = JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString('utf8'));
+    if (req.split === 'train') for (const i of req.indices as number[]) out.add(i);
+  }
+  return out;
+}
 /** Steps grouped into epochs of `perEpoch` steps, each epoch's examples in the order they were trained. */
 function epochOrders(steps: string[][], perEpoch: number): string[][] {
   return Array.from({ length: steps.length / perEpoch }, (_, e) => steps.slice(e * perEpoch, (e + 1) * perEpoch).flat());
@@ -485,5 +496,13 @@ test('GEPA+RL+expert iteration by config flags alone: an expert phase after each
   const cfg = JSON.parse(readFileSync(path.join(runs, 'alt-ei/round0_expert/config.json'), 'utf8'));
   expect(cfg.policy.checkpoint).toBe(r.phases[0].checkpoint_after); // EI starts from the RL phase's weights
   expect(cfg.expert.n_rounds).toBe(1);
+  // its own position in the train order: past the RL phase's 1 batch of 2 problems (and its seed),
+  // so it does not re-attempt the problems RL just trained on
+  expect(cfg.start_round).toBe(1);
+  const rlProblems = await trainProblems(r.phases[0].workflow_id, 'scoreRollouts');
+  const expertProblems = await trainProblems(r.phases[1].workflow_id, 'groundTruthPartition');
+  expect(rlProblems.size).toBe(2);
+  expect(expertProblems.size).toBe(4);
+  expect([...expertProblems].filter((i) => rlProblems.has(i))).toEqual([]);
   expect(existsSync(path.join(runs, 'alt-ei/round0_expert/metrics.jsonl'))).toBe(true);
 });
