@@ -105,9 +105,9 @@ export interface ScoreRolloutsResult {
 }
 
 /** A task whose score throws (a bug in a code task) scores 0 with the error as feedback, not a failed batch. */
-function scoreSafely(task: Task, x: Example, completion: string, verdict?: MathVerdict): ScoreResult {
+function scoreSafely(task: Task, x: Example, completion: string, verdict?: MathVerdict, stop?: 'stop' | 'length'): ScoreResult {
   try {
-    return task.score(x, completion, verdict);
+    return task.score(x, completion, verdict, stop);
   } catch (e) {
     const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return { reward: 0, correct: false, format_ok: false, extracted: null, feedback: `Scoring failed in task ${task.name}: ${why}. Scored 0.` };
@@ -139,7 +139,7 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
   for (const [k, r] of blob.rollouts.entries()) {
     const x = xs[r.prompt_index];
     if (!x) throw new Error(`rollout for prompt ${r.prompt_index} but only ${xs.length} problems were sampled`);
-    const s = scoreSafely(task, x, r.text, verdicts?.[k]);
+    const s = scoreSafely(task, x, r.text, verdicts?.[k], r.stop_reason);
     // an API rollout has no token ids; its count is the provider's
     const numTokens = r.num_tokens ?? r.token_ids.length;
     rewards_PG[r.prompt_index].push(s.reward);

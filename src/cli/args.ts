@@ -225,6 +225,11 @@ function coerce(leaf: Leaf, raw: string): unknown {
         }
       }
       return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+    case 'union': {
+      // a number or a word (gepa.val_size: 20 | all): a number when it reads as one, for the schema to check
+      const v = Number(raw);
+      return raw.trim() !== '' && !Number.isNaN(v) ? v : raw;
+    }
     case 'enum':
       if (leaf.options && !leaf.options.includes(raw)) {
         throw new OverrideError(`${where}: expected one of ${leaf.options.join(' | ')}, got ${JSON.stringify(raw)}`);

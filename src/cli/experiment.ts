@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseWorkflowInput } from '../config';
-import { airlinePolicy } from '../tasks/tau2/data';
+import { parseWorkflowInput, type GepaConfig, type TaskConfig } from '../config';
+import { gepaValSize, valSubsetLine } from '../core/gepa/budget';
+import { loadSplitsCached } from '../tasks';
 import { TASK_QUEUE, type WorkflowType } from '../constants';
 import { webUiUrl } from '../connection';
 import { COMMANDS, OverrideError, parseOverrides, splitFlags, unknownConfigKeys, UsageError } from './args';
@@ -64,7 +65,6 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
   const run = { ...((input.run as object) ?? {}) } as Record<string, unknown>;
   if (!run.run_id) run.run_id = workflowId;
   input.run = run;
-  seedEpisodicPolicy(workflowType, input);
   const parsed = parseWorkflowInput<{ run: { output_dir: string; run_id: string } }>(workflowType, input);
   return {
     workflowType,
@@ -78,22 +78,33 @@ export function prepareExperiment(command: string, argv: string[]): ExperimentSt
 }
 
 /**
- * GEPA on tau2-airline starts from the task's own policy (policy.md, exactly tau2's agent prompt)
- * unless a seed prompt or components are given: the generic default prompt would make the
- * reflector rewrite "You are a helpful assistant" instead of the policy.
+ * What a GEPA run (or an alternation's GEPA phases) will score candidates on, as the workflow sizes
+ * it (core/gepa gepaValSize on the task's val split): "val: 33 of 100 rows, budget 150;
+ * gepa.val_size=all scores all". Null for other workflows, or when this process cannot load the
+ * task (a task registered only in the worker; a dataset the worker will report).
  */
-function seedEpisodicPolicy(workflowType: string, input: Record<string, unknown>): void {
-  const task = (input.task ?? {}) as { env?: string };
-  const gepa = { ...((input.gepa as object) ?? {}) } as Record<string, unknown>;
-  if (workflowType !== 'gepaOptimization' || task.env !== 'tau2-airline' || gepa.seed_prompt !== undefined || gepa.components !== undefined) return;
-  gepa.seed_prompt = airlinePolicy();
-  input.gepa = gepa;
+export async function gepaValNote(workflowType: WorkflowType, input: unknown): Promise<string | null> {
+  if (workflowType !== 'gepaOptimization' && workflowType !== 'gepaRlAlternation') return null;
+  const c = input as { task: TaskConfig; gepa: GepaConfig; alternation?: { gepa_iterations: number } };
+  let available: number;
+  try {
+    available = (await loadSplitsCached(c.task)).val.length;
+  } catch {
+    return null;
+  }
+  const g = c.gepa;
+  const max_iterations = workflowType === 'gepaRlAlternation' ? c.alternation?.gepa_iterations : g.max_iterations;
+  const val_size = gepaValSize({ available, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations, rollouts_per_problem: g.rollouts_per_problem });
+  const line = valSubsetLine({ val_size, available, budget: g.max_metric_calls });
+  return workflowType === 'gepaRlAlternation' ? `each GEPA phase's ${line}` : line;
 }
 
 /** Start the workflow, print where to follow it, then watch it unless --detach. */
 export async function startExperiment(command: string, argv: string[]): Promise<void> {
   const { workflowType, workflowId, input, runDir, detach, json, notes } = prepareExperiment(command, argv);
   for (const n of notes) console.error(n);
+  const valNote = await gepaValNote(workflowType, parseWorkflowInput(workflowType, input));
+  if (valNote) console.log(valNote);
   const c = await client();
   const handle = await c.workflow.start(workflowType, { taskQueue: TASK_QUEUE, workflowId, args: [input] }).catch((e: Error) => {
     if (e.name === 'WorkflowExecutionAlreadyStartedError') throw new UsageError(`a workflow with id ${workflowId} is already running or recorded; choose another --id (or watch it: gepa-rl watch ${workflowId})`);

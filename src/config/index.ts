@@ -15,7 +15,8 @@ import { reflectionSchema, teacherSchema } from './lm';
 import { optimSchema } from './optim';
 import { policySchema, trainablePolicySchema } from './policy';
 import { fastSlowIssues, fastSlowSchema } from './fastSlow';
-import { isEpisodicTask, taskConfigSchema } from './task';
+import { isEpisodicTask, taskConfigSchema, withTaskDefaults } from './task';
+import { componentIssues } from '../core/gepa/components';
 
 export { taskConfigSchema, type TaskConfig } from './task';
 export * from './lm';
@@ -116,11 +117,9 @@ export const gepaSchema = z
     max_no_improvement: z.number().int().positive().optional().describe('stop after N iterations without a better best val score'),
     minibatch_size: z.number().int().positive().default(3).describe('reflection minibatch size'),
     val_size: z
-      .number()
-      .int()
-      .positive()
+      .union([z.number().int().positive(), z.literal('all')])
       .optional()
-      .describe('val rows candidates are scored on (default: the val split, made smaller so the budget pays the seed plus 3 full iterations, at least 8 rows)'),
+      .describe('val rows candidates are scored on; all: the whole val split, as gepa-ai/gepa (default: the val split, made smaller so the budget pays the seed plus 3 full iterations, at least 8 rows; the start prints which)'),
     component_selector: z.enum(['round_robin', 'all']).default('round_robin').describe('which components are rewritten per iteration'),
     parallelism: z.number().int().positive().default(4).describe('evaluation chunks run in parallel'),
     parallel_proposals: z
@@ -179,7 +178,11 @@ export const gepaInputSchema = z
     n_eval: nEval(),
     phase: phase(),
   })
-  .strict();
+  .strict()
+  // components are checked here, before any run directory exists (core/gepa/components.ts)
+  .superRefine((c, ctx) => {
+    for (const i of componentIssues(c.gepa)) ctx.addIssue({ code: 'custom', path: i.path.split('.'), message: i.message });
+  });
 export type GepaInput = z.infer<typeof gepaInputSchema>;
 
 export const alternationSchema = z
@@ -577,7 +580,8 @@ function conditionallyUnread(type: WorkflowType, schema: z.ZodType, raw: unknown
 export function parseWorkflowInput<T = unknown>(type: WorkflowType, raw: unknown): T {
   const schema = WORKFLOW_INPUT_SCHEMAS[type];
   if (!schema) throw new ConfigError(type, [{ path: '', message: `no input schema for workflow type ${type}` }]);
-  const r = schema.safeParse(raw ?? {});
+  // task-dependent defaults first (tau2-airline's agent at temperature 0: config/task.ts withTaskDefaults)
+  const r = schema.safeParse(withTaskDefaults(raw ?? {}));
   if (r.success) {
     const unread = [...unsupportedTask(type, r.data), ...conditionallyUnread(type, schema, raw ?? {}, r.data)];
     if (unread.length) throw new ConfigError(type, unread);

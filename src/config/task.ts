@@ -10,6 +10,34 @@ export const TASK_NAMES = ['arithmetic', 'gsm8k', 'math', 'aime', 'hotpotqa', 'j
  */
 export const EPISODIC_TASKS: readonly string[] = ['tau2-airline'];
 export const isEpisodicTask = (t: { env: string }): boolean => EPISODIC_TASKS.includes(t.env);
+
+/**
+ * The policy's sampling temperature when the config gives none: 1.0, except on an episodic task,
+ * whose policy is a tool-calling agent sampled at 0 (tau2-bench's default for agent and user).
+ */
+export const EPISODIC_AGENT_TEMPERATURE = 0;
+
+/**
+ * A workflow input with the defaults that depend on its task filled in, before the schema fills the
+ * rest: on an episodic task, policy.temperature is EPISODIC_AGENT_TEMPERATURE unless given. Anything
+ * malformed is left as it is for the schema to report.
+ */
+export function withTaskDefaults(raw: unknown): unknown {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const r = raw as { task?: unknown; policy?: unknown };
+  const env = r.task && typeof r.task === 'object' ? (r.task as { env?: unknown }).env : undefined;
+  if (typeof env !== 'string' || !isEpisodicTask({ env })) return raw;
+  if (r.policy !== undefined && (typeof r.policy !== 'object' || r.policy === null || Array.isArray(r.policy))) return raw;
+  const policy = (r.policy ?? {}) as Record<string, unknown>;
+  if (policy.temperature !== undefined) return raw;
+  return { ...r, policy: { ...policy, temperature: EPISODIC_AGENT_TEMPERATURE } };
+}
+/**
+ * How a math task asks and rewards: `ours` (each task's own prompt and 0/1 reward) or `cookbook`
+ * (tinker-cookbook recipes/math_rl: src/tasks/cookbook.ts), for the tasks the cookbook has.
+ */
+export const TASK_STYLES = ['ours', 'cookbook'] as const;
+export const COOKBOOK_STYLE_TASKS = ['gsm8k', 'math', 'arithmetic'] as const;
 export const GRADER_NAMES = ['exact', 'numeric', 'math', 'contains', 'regex', 'f1'] as const;
 
 const TASK_NAME_SHAPE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
@@ -42,6 +70,10 @@ export const taskConfigSchema = z
     n_val: z.number().int().positive().optional().describe('cap on val examples (default: task default)'),
     n_test: z.number().int().positive().optional().describe('cap on test examples (default: all)'),
     data_seed: z.number().int().nonnegative().default(0).describe('seed for splits and generated problems'),
+    style: z
+      .enum(TASK_STYLES)
+      .default('ours')
+      .describe("gsm8k, math, arithmetic: prompt and reward; ours (default) | cookbook: tinker-cookbook math_rl's environment (its few-shot prefix and suffix, \\boxed answer, reward 0.1*(format-1)+correct), to reproduce a cookbook number (docs/TASKS.md)"),
     arithmetic_digits: z.number().int().min(1).max(9).default(2).describe('arithmetic: digits per operand'),
     arithmetic_operators: z.string().regex(/^[+\-*]+$/, 'only + - * allowed').default('+-*').describe('arithmetic: operators to draw from'),
     jsonl_path: z.string().optional().describe('jsonl task: path to a JSONL file'),
@@ -68,6 +100,9 @@ export const taskConfigSchema = z
         ? 'a task written in code must be registered with registerTask before the config is parsed'
         : 'for a task registered in code (registerTask) in the worker, also set code_task: true';
       ctx.addIssue({ code: 'custom', path: ['env'], message: `unknown task ${JSON.stringify(t.env)}; known tasks: ${known.join(', ')} (${hint})` });
+    }
+    if (t.style !== 'ours' && !(COOKBOOK_STYLE_TASKS as readonly string[]).includes(t.env)) {
+      ctx.addIssue({ code: 'custom', path: ['style'], message: `style=${t.style} exists for ${COOKBOOK_STYLE_TASKS.join(', ')} only (tinker-cookbook math_rl has those environments); got env=${t.env}` });
     }
     if (t.env === 'jsonl' && !t.jsonl_path) {
       ctx.addIssue({ code: 'custom', path: ['jsonl_path'], message: 'env=jsonl needs jsonl_path (got nothing)' });

@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { bindTaskRegistry, type TaskConfig } from '../config/task';
 import { arithmeticTask } from './arithmetic';
+import { cookbookStyle } from './cookbook';
 import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
 import type { Example, Splits, Task } from './types';
 import { FAILURE } from '../failures';
@@ -10,9 +11,10 @@ import { tau2AirlineTask } from './tau2/task';
 export type { Example, Splits, Task } from './types';
 
 const registry = new Map<string, (cfg: TaskConfig) => Task>([
-  ['arithmetic', () => arithmeticTask],
-  ['gsm8k', () => gsm8kTask],
-  ['math', () => mathTask],
+  // style=cookbook: the same data asked and rewarded as tinker-cookbook math_rl does (cookbook.ts)
+  ['arithmetic', (cfg) => (cfg.style === 'cookbook' ? cookbookStyle(arithmeticTask, 'arithmetic') : arithmeticTask)],
+  ['gsm8k', (cfg) => (cfg.style === 'cookbook' ? cookbookStyle(gsm8kTask, 'gsm8k') : gsm8kTask)],
+  ['math', (cfg) => (cfg.style === 'cookbook' ? cookbookStyle(mathTask, 'math') : mathTask)],
   ['aime', () => aimeTask],
   ['hotpotqa', () => hotpotqaTask],
   ['jsonl', jsonlTask],

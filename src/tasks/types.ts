@@ -26,9 +26,11 @@ export interface Task {
   render(x: Example): ChatMessage[];
   /**
    * Tasks graded by Math-Verify (gradedByMathVerify in src/config/task.ts) get its verdict on this
-   * completion and throw MissingVerdict without one; every other task ignores it.
+   * completion and throw MissingVerdict without one; every other task ignores it. `stop`: why the
+   * sampler ended the completion (`length`: at max_tokens), for tasks whose format counts a clean
+   * stop (style=cookbook); absent when unknown (a whole reply given to `gepa-rl grade`).
    */
-  score(x: Example, completion: string, verdict?: MathVerdict): ScoreResult;
+  score(x: Example, completion: string, verdict?: MathVerdict, stop?: 'stop' | 'length'): ScoreResult;
   /**
    * Tasks graded by Math-Verify: the gold text it parses (default: `answer` as given). A dataset whose
    * answers are bare LaTeX says so here (MATH: `\\boxed{answer}`, so "-2,1" is a list, not -2.1).

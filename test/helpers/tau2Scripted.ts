@@ -21,14 +21,14 @@ function taskOfOpening(text: string): Tau2Task {
 }
 
 /** Agent calls seen, for tests that count them (a resumed episode must not repeat any). */
-export const agentCalls: { model: string; n: number }[] = [];
+export const agentCalls: { model: string; n: number; temperature?: number }[] = [];
 
 export function registerScriptedTau2Agent(model = 'scripted-tau2-agent', opts: { failAtCall?: { n: number; times: number } } = {}): void {
   let calls = 0;
   let failures = 0;
   registerScriptedToolReplies(model, (req: ToolCompletionRequest) => {
     calls++;
-    agentCalls.push({ model, n: calls });
+    agentCalls.push({ model, n: calls, temperature: req.temperature });
     if (opts.failAtCall && calls === opts.failAtCall.n && failures < opts.failAtCall.times) {
       failures++;
       calls--; // this call is paid for again on retry

@@ -4,7 +4,7 @@
  * error that names the file and says what to do. (How fast it fails is the error boundary's
  * business, issue 15 item 1; here only the message and what is left on disk are asserted.)
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -109,4 +109,17 @@ test('a GEPA run whose output_dir is on a read-only disk fails saying which fold
   } finally {
     disk.unmount();
   }
+});
+
+test('GEPA components a run cannot use are refused when the input is parsed: the run fails naming the key, and no run directory is made', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const bad = { ...input(runs, 'badcomp', { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 }) };
+  bad.gepa = { ...bad.gepa, components: { format: 'F', system_prompt: 'P' } } as typeof bad.gepa;
+  const err = await worker
+    .runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-badcomp-${Date.now()}`, args: [bad] }))
+    .catch((e) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect(messages(err)).toMatch(/gepa\.components: gepa\.components must list system_prompt first; got the order \["format","system_prompt"\]/);
+  expect(existsSync(path.join(runs, 'badcomp'))).toBe(false);
 });

@@ -4,7 +4,8 @@
  * per-task table and the refusal floor; GEPA on the policy raises the train score, with records
  * only from failed episodes.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
@@ -33,15 +34,16 @@ afterAll(async () => {
 const task = (over: Record<string, unknown> = {}) => ({ env: 'tau2-airline', tau2_user_provider: 'scripted', tau2_user_model: 'scripted-tau2-user', ...over });
 const policy = { backend: 'api', api_provider: 'scripted', api_model: 'scripted-tau2-agent', temperature: 0 };
 
-test('evaluate: k trials, pass^1 and pass^k, per-task table, refusal floor', async () => {
+test('evaluate: k trials, pass^1 and pass^k, per-task table, refusal floor; the agent at temperature 0 by default', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
+  const callsBefore = agentCalls.length;
   const r = await worker.runUntil(
     env.client.workflow.execute(evaluation, {
       taskQueue: TASK_QUEUE,
       workflowId: `tau2-eval-${Date.now()}`,
       // the seed policy (the default prompt stands for policy.md): the scripted agent never writes
-      args: [{ run: { run_id: 'e1', output_dir: runs }, task: task({ n_test: 6 }), policy, eval: { split: 'test', trials: 2, parallelism: 3 } }],
+      args: [{ run: { run_id: 'e1', output_dir: runs }, task: task({ n_test: 6 }), policy: { ...policy, temperature: undefined }, eval: { split: 'test', trials: 2, parallelism: 3 } }],
     }),
   );
   // test tasks 2 6 8 13 16 18: 2, 6, 13 make no DB change and have nothing to communicate
@@ -56,12 +58,16 @@ test('evaluate: k trials, pass^1 and pass^k, per-task table, refusal floor', asy
   ]);
   expect(r.tau2!.usage.agent.calls).toBe(12);
   expect(r.tau2!.usage.user.calls).toBe(24);
+  // no policy.temperature given: the agent samples at 0, tau2-bench's default
+  const calls = agentCalls.slice(callsBefore).filter((c) => c.model === 'scripted-tau2-agent');
+  expect(calls).toHaveLength(12);
+  expect(calls.every((c) => c.temperature === 0)).toBe(true);
   expect(r.accuracy).toBe(0.5);
   const file = JSON.parse(readFileSync(path.join(runs, 'e1/tau2_evaluation.json'), 'utf8'));
   expect(file.pass_hat['pass^2']).toBe(0.5);
 });
 
-test('GEPA on the policy: a reflector that adds the rule raises the train score; records only from failures', async () => {
+test('GEPA on the policy, started with no seed prompt (as `temporal workflow start` does): it evolves policy.md; a reflector that adds the rule raises the train score; records only from failures', async () => {
   const runs = tmpRunsDir();
   const worker = await createTsWorker(env, TASK_QUEUE);
   tau2ReflectionPrompts.length = 0;
@@ -76,7 +82,8 @@ test('GEPA on the policy: a reflector that adds the rule raises the train score;
           task: task({ n_train: 6, n_val: 6 }),
           policy,
           reflection: { provider: 'scripted', model: 'scripted-tau2-reflector' },
-          gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: seed, eval_test: true },
+          // no seed_prompt: the task seeds GEPA with policy.md (the rule lives in the workflow, not the CLI)
+          gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, eval_test: true },
           n_eval: 6,
         },
       ],
@@ -91,6 +98,10 @@ test('GEPA on the policy: a reflector that adds the rule raises the train score;
   expect(r.test_score).toBeGreaterThan(r.seed_test_score!);
   expect(r.best_prompt).toContain(RULE);
   expect(r.best_prompt.startsWith(seed)).toBe(true);
+  // the seed candidate is policy.md itself, and the reflector was shown policy.md to rewrite
+  const prompts = readFileSync(path.join(runs, 'g1/prompts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(prompts[0]).toMatchObject({ candidate_id: 0, text: seed });
+  expect(tau2ReflectionPrompts[0]).toContain(seed.slice(0, 200));
   expect(tau2ReflectionPrompts.length).toBeGreaterThan(0);
   for (const p of tau2ReflectionPrompts) {
     expect(p).not.toMatch(/Task completed successfully/);
@@ -142,3 +153,34 @@ test('GEPA max_cost_usd: stops before an iteration would push the spend past the
   expect(spent + next).toBeGreaterThan(0.6);
   expect(r.budget_used).toBeLessThan(40);
 });
+
+test('an episode that cannot read the airline DB fails the run at once: DatasetError is not retried (the one non-retryable list)', async () => {
+  // a data folder whose db.json lacks its tables; every other file is the real one
+  const data = mkdtempSync(path.join(tmpdir(), 'tau2-data-'));
+  cpSync(path.resolve(__dirname, '../../data/tau2_airline'), path.join(data, 'tau2_airline'), { recursive: true, filter: (f) => !f.endsWith('db.json') });
+  writeFileSync(path.join(data, 'tau2_airline/db.json'), '{"flights": {}}');
+  const before = process.env.GEPA_RL_DATA_DIR;
+  process.env.GEPA_RL_DATA_DIR = data;
+  try {
+    const runs = tmpRunsDir();
+    const worker = await createTsWorker(env, TASK_QUEUE);
+    const failure = await worker.runUntil(async () => {
+      const h = await env.client.workflow.start(evaluation, {
+        taskQueue: TASK_QUEUE,
+        workflowId: `tau2-baddb-${Date.now()}`,
+        args: [{ run: { run_id: 'd1', output_dir: runs }, task: task({ n_test: 1 }), policy, eval: { split: 'test' } }],
+      });
+      const err = await h.result().then(() => null, (e: Error) => e);
+      const history = (await h.fetchHistory()).events ?? [];
+      return { err, history };
+    });
+    const chain: string[] = [];
+    for (let f: any = failure.err; f; f = f.cause) chain.push(`${f.type ?? f.name}: ${f.message}`);
+    expect(chain.join(' <- ')).toMatch(/DatasetError: airline db: missing table "users"/);
+    const started = failure.history.filter((e) => e.activityTaskStartedEventAttributes && /tau2Episode/.test(JSON.stringify(failure.history.find((s) => Number(s.eventId) === Number(e.activityTaskStartedEventAttributes!.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType)));
+    expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
+  } finally {
+    if (before === undefined) delete process.env.GEPA_RL_DATA_DIR;
+    else process.env.GEPA_RL_DATA_DIR = before;
+  }
+}, 120_000);

@@ -54,11 +54,13 @@ export const MIN_DEFAULT_VAL_SIZE = 8;
 
 /**
  * The val rows GEPA scores candidates on: `requested` (gepa.val_size) when given, capped by the
- * split; otherwise the whole split, made smaller when needed so the budget pays the seed plus
+ * split (`all`: the whole split, as gepa-ai/gepa scores every candidate on its whole valset);
+ * otherwise the whole split, made smaller when needed so the budget pays the seed plus
  * DEFAULT_ITERATIONS_PAID full iterations (but never below MIN_DEFAULT_VAL_SIZE): budget 150 with
  * minibatch 3 scores 33 val rows, so a default run iterates instead of stopping after the seed.
  */
-export function gepaValSize(a: { available: number; budget: number; minibatch: number; requested?: number; max_iterations?: number; rollouts_per_problem?: number }): number {
+export function gepaValSize(a: { available: number; budget: number; minibatch: number; requested?: number | 'all'; max_iterations?: number; rollouts_per_problem?: number }): number {
+  if (a.requested === 'all') return a.available;
   if (a.requested !== undefined) return Math.min(a.requested, a.available);
   const k = Math.max(1, Math.min(a.max_iterations ?? DEFAULT_ITERATIONS_PAID, DEFAULT_ITERATIONS_PAID));
   const fits = Math.floor((a.budget / (a.rollouts_per_problem ?? 1) - k * 2 * a.minibatch) / (k + 1));
@@ -118,4 +120,13 @@ export function release(budget: Budget, r: Reservation): number {
 function setReserved(budget: Budget, n: number): void {
   if (n > 0) budget.reserved = n;
   else delete budget.reserved;
+}
+
+/**
+ * The line a GEPA run prints at its start: how many val rows candidates are scored on, of how many,
+ * under which budget, and how to score them all when that is a subset.
+ */
+export function valSubsetLine(a: { val_size: number; available: number; budget: number }): string {
+  if (a.val_size >= a.available) return `val: all ${a.available} rows, budget ${a.budget}`;
+  return `val: ${a.val_size} of ${a.available} rows, budget ${a.budget}; gepa.val_size=all scores all`;
 }

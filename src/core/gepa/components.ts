@@ -29,29 +29,42 @@ export const SYSTEM_PROMPT_COMPONENT = 'system_prompt';
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /**
+ * What is wrong with a config's components, each with the key it is about (empty: nothing). The
+ * input schema reports these when the config is parsed, before any run directory exists; the seed
+ * is built by seedComponents from a config that passed.
+ */
+export function componentIssues(cfg: { components?: Record<string, string>; reflection_prompts?: Record<string, string> }): { path: string; message: string }[] {
+  const given = cfg.components;
+  const issues: { path: string; message: string }[] = [];
+  if (given) {
+    const names = Object.keys(given);
+    if (!names.length) issues.push({ path: 'gepa.components', message: 'gepa.components is empty: give at least a system_prompt (or leave components out to use seed_prompt)' });
+    const bad = names.filter((n) => !NAME.test(n));
+    if (bad.length) issues.push({ path: 'gepa.components', message: `gepa.components names must be identifiers (letters, digits, _ . -, not starting with a digit); got ${JSON.stringify(bad)}` });
+    if (SYSTEM_PROMPT_COMPONENT in given && names[0] !== SYSTEM_PROMPT_COMPONENT) {
+      issues.push({ path: 'gepa.components', message: `gepa.components must list system_prompt first; got the order ${JSON.stringify(names)}` });
+    }
+  }
+  const known = given && Object.keys(given).length ? [...new Set([SYSTEM_PROMPT_COMPONENT, ...Object.keys(given)])] : [SYSTEM_PROMPT_COMPONENT];
+  const unknown = Object.keys(cfg.reflection_prompts ?? {}).filter((n) => !known.includes(n));
+  if (unknown.length) {
+    issues.push({ path: 'gepa.reflection_prompts', message: `gepa.reflection_prompts names components that do not exist: ${JSON.stringify(unknown)} (components: ${JSON.stringify(known)})` });
+  }
+  return issues;
+}
+
+/**
  * The seed candidate's components from the config: `components` when given (system_prompt first;
  * when it has no system_prompt, seed_prompt is put first under that name), else
- * {system_prompt: seed_prompt}. Per-component reflection templates must name existing components.
+ * {system_prompt: seed_prompt}. A config componentIssues finds fault with is refused (as the schema
+ * already did).
  */
 export function seedComponents(cfg: { seed_prompt: string; components?: Record<string, string>; reflection_prompts?: Record<string, string> }): Record<string, string> {
+  const issues = componentIssues(cfg);
+  if (issues.length) throw new Error(issues.map((i) => i.message).join('; '));
   const given = cfg.components;
-  let out: Record<string, string>;
-  if (!given) out = { [SYSTEM_PROMPT_COMPONENT]: cfg.seed_prompt };
-  else {
-    const names = Object.keys(given);
-    if (!names.length) throw new Error('gepa.components is empty: give at least a system_prompt (or leave components out to use seed_prompt)');
-    const bad = names.filter((n) => !NAME.test(n));
-    if (bad.length) throw new Error(`gepa.components names must be identifiers (letters, digits, _ . -, not starting with a digit); got ${JSON.stringify(bad)}`);
-    if (SYSTEM_PROMPT_COMPONENT in given && names[0] !== SYSTEM_PROMPT_COMPONENT) {
-      throw new Error(`gepa.components must list system_prompt first; got the order ${JSON.stringify(names)}`);
-    }
-    out = SYSTEM_PROMPT_COMPONENT in given ? { ...given } : { [SYSTEM_PROMPT_COMPONENT]: cfg.seed_prompt, ...given };
-  }
-  const unknown = Object.keys(cfg.reflection_prompts ?? {}).filter((n) => !(n in out));
-  if (unknown.length) {
-    throw new Error(`gepa.reflection_prompts names components that do not exist: ${JSON.stringify(unknown)} (components: ${JSON.stringify(Object.keys(out))})`);
-  }
-  return out;
+  if (!given) return { [SYSTEM_PROMPT_COMPONENT]: cfg.seed_prompt };
+  return SYSTEM_PROMPT_COMPONENT in given ? { ...given } : { [SYSTEM_PROMPT_COMPONENT]: cfg.seed_prompt, ...given };
 }
 
 /**

@@ -6,6 +6,9 @@ import { PassThrough } from 'node:stream';
 import { runGrade } from '../../../src/cli/grade';
 import { toOpenAiMessages } from '../../../src/llm/tools';
 import { prepareExperiment } from '../../../src/cli/main';
+import { taskSeedPrompt } from '../../../src/activities/tasks';
+import { DEFAULT_SYSTEM_PROMPT, taskConfigSchema } from '../../../src/config';
+import { seedLeftToTask } from '../../../src/core/gepa';
 import { airlinePolicy, loadTau2Tasks } from '../../../src/tasks/tau2/data';
 import { AirlineEnv } from '../../../src/tasks/tau2/env';
 import { agentView } from '../../../src/tasks/tau2/llmAgents';
@@ -84,11 +87,14 @@ test('bad lines say what was wrong', async () => {
   expect(out.map((o) => o.line)).toEqual([1, 2, 3, 4, 5, 6]);
 });
 
-test('gepa-rl gepa env=tau2-airline seeds GEPA with policy.md unless a seed prompt is given', () => {
+test('the seed rule is the task\'s, not the CLI\'s: the CLI sends the config as given; the task names policy.md as its seed', async () => {
+  // the CLI adds nothing: a run started with `temporal workflow start` gets the same input
   const a = prepareExperiment('gepa', ['env=tau2-airline', 'backend=api', 'api_model=gpt-4.1', '--id', 'x']);
-  expect((a.input.gepa as { seed_prompt: string }).seed_prompt).toBe(airlinePolicy());
-  const b = prepareExperiment('gepa', ['env=tau2-airline', 'seed_prompt=Be kind.', '--id', 'y']);
-  expect((b.input.gepa as { seed_prompt: string }).seed_prompt).toBe('Be kind.');
-  const c = prepareExperiment('gepa', ['env=gsm8k', '--id', 'z']);
-  expect(c.input.gepa).toBeUndefined();
+  expect(a.input.gepa).toBeUndefined();
+  expect(await taskSeedPrompt({ task: taskConfigSchema.parse({ env: 'tau2-airline' }) })).toBe(airlinePolicy());
+  expect(await taskSeedPrompt({ task: taskConfigSchema.parse({ env: 'gsm8k' }) })).toBeNull();
+  // left to the task only while neither seed_prompt nor components are given
+  expect(seedLeftToTask({ seed_prompt: DEFAULT_SYSTEM_PROMPT }, DEFAULT_SYSTEM_PROMPT)).toBe(true);
+  expect(seedLeftToTask({ seed_prompt: 'Be kind.' }, DEFAULT_SYSTEM_PROMPT)).toBe(false);
+  expect(seedLeftToTask({ seed_prompt: DEFAULT_SYSTEM_PROMPT, components: { system_prompt: 'x' } }, DEFAULT_SYSTEM_PROMPT)).toBe(false);
 });
