@@ -1,0 +1,67 @@
+/**
+ * fastSlowTraining across continue-as-new: with Temporal suggesting it after 40 history events, the
+ * run continues-as-new after every batch, so the pool, the score window, the RNG, the trial, the
+ * steps' trace refs and the checkpoint all go through the carry. It must end as the uninterrupted run
+ * of the same input did (the result of the committed history, recorded by fastSlow.test.ts).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TASK_QUEUE } from '../../src/constants';
+import { fastSlowTraining } from '../../src/workflows/fastSlowTraining';
+import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+
+let env: TestWorkflowEnvironment;
+let trainerProc: TrainerProcess;
+let taskFile: string;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalBinary() }, extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] },
+  });
+  trainerProc = await startTrainerWorker(env.address);
+  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'fstask-')), 'vowels.jsonl');
+  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
+}, 600_000);
+
+afterAll(async () => {
+  await trainerProc?.stop();
+  await env?.teardown();
+});
+
+const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+/** The uninterrupted run's input and result, from the committed history. */
+function committedRun(): { input: any; result: any } {
+  const h = JSON.parse(readFileSync(path.join(ROOT, 'test/histories/fastSlowTraining.json'), 'utf8'));
+  const payload = (p: any) => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8'));
+  const started = h.events[0].workflowExecutionStartedEventAttributes;
+  const done = h.events.find((e: any) => e.workflowExecutionCompletedEventAttributes).workflowExecutionCompletedEventAttributes;
+  return { input: payload(started.input.payloads[0]), result: payload(done.result.payloads[0]) };
+}
+
+test('continue-as-new after every batch carries the pool, window, RNG, trial and trace refs: the run ends as the uninterrupted one', async () => {
+  const runs = tmpRunsDir();
+  const { input, result: uninterrupted } = committedRun();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const { r, firstStatus } = await worker.runUntil(async () => {
+    const h = await env.client.workflow.start(fastSlowTraining, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `fs-can-${Date.now()}`,
+      args: [{ ...input, run: { ...input.run, output_dir: runs, run_id: 'fs-can' }, task: { ...input.task, jsonl_path: taskFile } }],
+    });
+    const res = await h.result();
+    const first = env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
+    return { r: res, firstStatus: (await first.describe()).status.name };
+  });
+  expect(firstStatus).toBe('CONTINUED_AS_NEW');
+  expect(r.batches_done).toBe(uninterrupted.batches_done);
+  expect(r.pool).toEqual(uninterrupted.pool);
+  expect(r.counters).toEqual(uninterrupted.counters);
+  expect(r.table).toEqual(uninterrupted.table);
+  // no rollout row lost or written twice
+  const rows = jsonl(path.join(runs, 'fs-can/rollouts.jsonl'));
+  expect(new Set(rows.map((x) => x.key)).size).toBe(rows.length);
+  expect(rows.length).toBe(r.batches_done * 12);
+}, 900_000);
