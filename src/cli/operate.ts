@@ -113,7 +113,7 @@ async function setPrompt(h: WorkflowHandle, text: string): Promise<{ previous: s
     while (inner?.cause instanceof Error) inner = inner.cause;
     const why = inner?.message ?? (e as Error).message;
     if (/No registered handler for update/.test(why)) {
-      throw new UsageError(`workflow ${h.workflowId} (${desc.type}) does not accept set_prompt: its prompt cannot be replaced while it runs (rlTraining and gepaRlAlternation accept it)`);
+      throw new UsageError(`workflow ${h.workflowId} (${desc.type}) does not accept set_prompt: its prompt cannot be replaced while it runs (rlTraining and gepaRlAlternation accept it; fastSlowTraining adds it to its prompt pool)`);
     }
     throw new UsageError(`set_prompt rejected by ${h.workflowId}: ${why}`);
   }
