@@ -44,6 +44,8 @@ CFG = {
     "parallel_proposals": env("GEPA_BENCH_PARALLEL_PROPOSALS", ""),
     # the reference's task LM: litellm (DefaultAdapter with a model string, batch_completion) or callable
     "reference_lm": env("GEPA_BENCH_REFERENCE_LM", "litellm"),
+    # the reference's cache_evaluation, on by default as ours is at temperature 0 (gepa.cache_evaluation)
+    "reference_cache": env("GEPA_BENCH_REFERENCE_CACHE", "1") == "1",
     "settings": [x.strip() for x in env("GEPA_BENCH_SETTINGS", "api,local").split(",") if x.strip()],
     "latency_ms": int(env("GEPA_BENCH_LATENCY_MS", "1500")),
     # ours: strict (default: never past max_metric_calls) or reference (gepa-ai/gepa's check before each iteration)
@@ -186,6 +188,7 @@ def run_reference(data_path: str, seed: int, setting: str, base_url: str) -> dic
     cmd = [
         sys.executable, os.path.join(HERE, "reference.py"), "--data", data_path, "--out", out,
         "--task-lm", c["reference_lm"], "--max-litellm-workers", str(c["max_litellm_workers"]),
+        *(["--cache-evaluation"] if c["reference_cache"] else []),
         "--base-url", base_url, "--model", c["model"], "--seed-prompt", c["seed_prompt"],
         "--max-metric-calls", str(c["budget"]), "--minibatch-size", str(c["minibatch"]),
         "--max-tokens", str(c["max_tokens"]), "--temperature", str(c["temperature"]),
@@ -240,7 +243,7 @@ def main() -> int:
           f"temperature {c['reflection_temperature']}, max_tokens {c['reflection_max_tokens']}); max_metric_calls {c['budget']}, "
           f"minibatch {c['minibatch']}; ours: parallelism {c['parallelism']}, parallel_proposals {c['parallel_proposals'] or '(default)'}, "
           f"budget_rule {c['budget_rule']}{' ' + ' '.join(c['ours_extra']) if c['ours_extra'] else ''}; reference: task LM {c['reference_lm']}"
-          f"{', max_litellm_workers ' + str(c['max_litellm_workers']) if c['reference_lm'] == 'litellm' else ''}; settings {', '.join(c['settings'])}"
+          f"{', max_litellm_workers ' + str(c['max_litellm_workers']) if c['reference_lm'] == 'litellm' else ''}, cache_evaluation {c['reference_cache']}; settings {', '.join(c['settings'])}"
           f" (API latency {c['latency_ms']} ms); seeds {c['seeds']}", flush=True)
     only = env("GEPA_BENCH_ONLY", "")
     proxy = None
@@ -315,7 +318,8 @@ def report_seed(results: list[dict]) -> None:
         if r.get("counters"):
             k = r["counters"]
             extra = (f"; {k['iterations']} iterations: {k['accepted']} accepted, {k['rejected']} rejected "
-                     f"({k['rejected_unfenced']} truncated/unclosed/empty reflections), {k['skipped_perfect']} skipped (perfect minibatch); stop: {r['stop_reason']}")
+                     f"({k['rejected_unfenced']} truncated/unclosed/empty reflections), {k['skipped_perfect']} skipped (perfect minibatch)"
+                     f"{', ' + str(k['cache_hits']) + ' cache hits' if 'cache_hits' in k else ''}; stop: {r['stop_reason']}")
         elif r.get("ref_counters"):
             k = r["ref_counters"]
             extra = f"; {k['iterations']} iterations: {k['accepted']} accepted, {k['rejected']} rejected, {k['skipped']} skipped (perfect minibatch)"

@@ -184,6 +184,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--task-lm", choices=("litellm", "callable"), default="litellm")
     ap.add_argument("--max-litellm-workers", type=int, default=10)
+    # gepa's cache_evaluation (a (candidate, val example) already scored is not evaluated or counted again)
+    ap.add_argument("--cache-evaluation", action="store_true")
     a = ap.parse_args()
 
     data = json.load(open(a.data))
@@ -221,6 +223,7 @@ def main() -> int:
             max_metric_calls=a.max_metric_calls,
             reflection_minibatch_size=a.minibatch_size,
             seed=a.seed,
+            cache_evaluation=a.cache_evaluation,
             display_progress_bar=False,
             callbacks=[counts],
         )
@@ -232,6 +235,7 @@ def main() -> int:
         "name": "gepa (reference)",
         "gepa_version": importlib.metadata.version("gepa"),
         "task_lm": a.task_lm,
+        "cache_evaluation": a.cache_evaluation,
         "best_val_score": result.val_aggregate_scores[best],
         "seed_val_score": result.val_aggregate_scores[0],
         "n_candidates": result.num_candidates,
