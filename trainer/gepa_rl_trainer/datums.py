@@ -12,6 +12,17 @@ def chat_prompt_ids(tok, messages: list[dict]) -> list[int]:
     return list(tok(text, add_special_tokens=False)["input_ids"])
 
 
+def sft_examples(req: dict) -> list[dict]:
+    """The {messages, completion} SFT examples of a cross_entropy request, checked."""
+    if not req.get("sft_examples_ref"):
+        raise InvalidRequest("loss=cross_entropy needs sft_examples_ref (got none)")
+    examples = blobs.read_json(req["sft_examples_ref"])
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, dict) or "messages" not in ex or "completion" not in ex:
+            raise InvalidRequest(f"SFT example {i} needs messages and completion (got {str(ex)[:200]})")
+    return examples
+
+
 def training_examples(req: dict, tok) -> list[dict]:
     """{prompt, completion, logprobs, advantage} per example: SFT examples (completion + EOS, no
     sampler logprobs, advantage 1) for cross_entropy; otherwise the rollouts with a non-zero
@@ -19,12 +30,8 @@ def training_examples(req: dict, tok) -> list[dict]:
     at (the learner scores them under that same distribution)."""
     loss = req["loss"]
     if loss == "cross_entropy":
-        if not req.get("sft_examples_ref"):
-            raise InvalidRequest("loss=cross_entropy needs sft_examples_ref (got none)")
         data = []
-        for i, ex in enumerate(blobs.read_json(req["sft_examples_ref"])):
-            if not isinstance(ex, dict) or "messages" not in ex or "completion" not in ex:
-                raise InvalidRequest(f"SFT example {i} needs messages and completion (got {str(ex)[:200]})")
+        for ex in sft_examples(req):
             comp = list(tok(ex["completion"], add_special_tokens=False)["input_ids"]) + [tok.eos_token_id]
             data.append({"prompt": chat_prompt_ids(tok, ex["messages"]), "completion": comp, "logprobs": None, "advantage": 1.0})
         return data

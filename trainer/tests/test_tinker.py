@@ -102,7 +102,7 @@ class Stack:
 
         def fb(data, loss_fn, loss_fn_config=None):
             # the learner's logprobs sit 0.1 nats above the sampler's on every target
-            outs = [{"logprobs": LearnerLogprobs([x + 0.1 for x in d.loss_fn_inputs["logprobs"].tolist()])} for d in data]
+            outs = [{"logprobs": LearnerLogprobs([x + 0.1 for x in d.loss_fn_inputs["logprobs"].tolist()])} if "logprobs" in d.loss_fn_inputs else {} for d in data]
             return done(SimpleNamespace(metrics={"loss:sum": self.loss}, loss_fn_outputs=outs))
 
         tc.forward_backward.side_effect = fb
@@ -255,3 +255,81 @@ def test_cispo_goes_to_tinkers_own_cispo_with_the_local_clip_bounds(tmp_path):
     other = Stack()
     TinkerBackend(env=KEY, service=other.service).train_step(step_req(tmp_path / "b", 0, loss="ppo"))
     assert other.clients[0].forward_backward.call_args.kwargs == {}
+
+
+# --- rendering and stops: tinker-cookbook's renderers (issue 23, item 6) ---------------------------------
+
+def sampling_stack(replies: list[str]):
+    """A Stack whose sampling client answers `replies` (as token ids) to every prompt."""
+    stack = Stack()
+
+    def sampler(kw):
+        sc = create_autospec(SamplingClient, instance=True)
+        sc.opened_with = kw
+        sc.get_tokenizer.return_value = stack.tok
+        seqs = [SimpleNamespace(tokens=(t := stack.tok.encode(text, add_special_tokens=False)), logprobs=[-0.5] * len(t), stop_reason="stop") for text in replies]
+        sc.sample.side_effect = lambda prompt, num_samples, sampling_params, **k: done(SimpleNamespace(sequences=seqs[:num_samples]))
+        stack.samplers.append(sc)
+        return sc
+
+    stack.service.create_sampling_client.side_effect = lambda **kw: done(sampler(kw))
+    return stack
+
+
+def sample_on(stack, base_model, tmp_path, prompts):
+    b = TinkerBackend(env=KEY, service=stack.service)
+    req = {"model": dict(MODEL, base_model=base_model), "checkpoint": None, "prompts": prompts, "num_samples": 1,
+           "sampling": {"max_tokens": 8, "temperature": 1.0, "top_p": 1.0, "seed": 5}, "blob_dir": str(tmp_path / "b"), "return_texts": True}
+    res = b.sample(req)
+    return res, stack.samplers[0].sample.call_args_list, blobs.read_json(res["rollouts_ref"])["rollouts"]
+
+
+def test_a_base_model_samples_with_the_cookbooks_role_colon_renderer_and_its_stop_sequence(tmp_path):
+    from tinker_cookbook import renderers
+
+    stack = sampling_stack(["4\n\nUser:"])
+    prompts = [[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]]
+    res, calls, rollouts = sample_on(stack, "Qwen/Qwen3-8B-Base", tmp_path, prompts)
+    ref = renderers.get_renderer("role_colon", stack.tok)  # the cookbook's choice for a base model
+    params = calls[0].kwargs["sampling_params"]
+    assert params.stop == ref.get_stop_sequences() == ["\n\nUser:"]  # not the tokenizer's eos id
+    assert calls[0].kwargs["prompt"].to_ints() == ref.build_generation_prompt(prompts[0]).to_ints()
+    assert stack.tok.decode(rollouts[0]["prompt_token_ids"]).endswith("System: Be brief.\n\nUser: 2+2?\n\nAssistant:")
+    assert res["texts"] == [["4"]]  # the stop sequence is not part of the reply
+
+
+def test_an_instruct_model_renders_as_the_cookbooks_qwen3_instruct_renderer(tmp_path):
+    from tinker_cookbook import renderers
+
+    stack = sampling_stack(["4<|im_end|>"])
+    prompts = [[{"role": "user", "content": "2+2?"}]]
+    res, calls, rollouts = sample_on(stack, "Qwen/Qwen3-4B-Instruct-2507", tmp_path, prompts)
+    ref = renderers.get_renderer("qwen3_instruct", stack.tok)
+    assert calls[0].kwargs["sampling_params"].stop == ref.get_stop_sequences()
+    # the cookbook's prompt: no default system message (the HF chat template of this tokenizer adds one)
+    assert rollouts[0]["prompt_token_ids"] == ref.build_generation_prompt(prompts[0]).to_ints()
+    assert "SmolLM" not in stack.tok.decode(rollouts[0]["prompt_token_ids"])
+    assert res["texts"] == [["4"]]
+
+
+def test_sft_on_tinker_trains_the_cookbooks_supervised_example(tmp_path):
+    from tinker_cookbook import renderers
+
+    stack = Stack()
+    b = TinkerBackend(env=KEY, service=stack.service)
+    ex = [{"messages": [{"role": "user", "content": "2+2?"}], "completion": "4"}]
+    req = dict(step_req(tmp_path, 0, loss="cross_entropy"), sft_examples_ref=blobs.write_json(str(tmp_path / "sft"), ex))
+    b.train_step(req)
+    (datum,), _ = stack.clients[0].forward_backward.call_args.args
+    model_input, weights = renderers.get_renderer("qwen3_instruct", stack.tok).build_supervised_example([*ex[0]["messages"], {"role": "assistant", "content": "4"}])
+    tokens = model_input.to_ints()
+    assert datum.model_input.to_ints() == tokens[:-1]
+    assert datum.loss_fn_inputs["target_tokens"].tolist() == tokens[1:]
+    assert datum.loss_fn_inputs["weights"].tolist() == pytest.approx(weights.tolist()[1:])
+    # the targets: the reply and the renderer's end of message
+    assert stack.tok.decode([t for t, w in zip(tokens, weights.tolist()) if w > 0]) == "4<|im_end|>"
+
+
+def test_a_model_the_cookbook_has_no_renderer_for_is_refused_by_name(tmp_path):
+    with pytest.raises(InvalidRequest, match=r"no renderer for base model 'nope/model'"):
+        sample_on(sampling_stack(["x"]), "nope/model", tmp_path, [[{"role": "user", "content": "hi"}]])

@@ -11,6 +11,10 @@ meta.json, so the workflow passes checkpoints around exactly as with the local b
 training client resumes from the state path with its optimiser when the checkpoint is an earlier
 step of the same run; from another run's checkpoint it loads the weights only (a fresh Adam).
 
+Prompts, stop sequences, SFT targets and reply text come from tinker-cookbook's renderer for the base
+model (cookbook_renderer), as in the cookbook's recipes: e.g. qwen3_instruct stops at <|im_end|>,
+role_colon (base models) at "\n\nUser:"; the HF chat template and eos_token_id are not used here.
+
 What is tested offline (trainer/tests/test_tinker.py): datum conversion, the LoRA and Adam
 arguments, the metrics, and the whole call sequence against a stand-in for the service client
 (train, retry, resume, sample from saved sampler weights). The Tinker service itself cannot be
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from .. import blobs
 from .. import checkpoints as ckpts
-from ..datums import chat_prompt_ids, training_examples
+from ..datums import sft_examples, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
 from ..losses import CISPO_CLIP_HIGH, CISPO_CLIP_LOW
 from ..requests import AdamSettings, parse_sample_request, parse_train_step_request, sample_result
@@ -58,6 +62,45 @@ def rl_datum_arrays(prompt_ids: list[int], completion_ids: list[int], sampler_lo
         "logprobs": [0.0] * n_prompt_targets + list(sampler_logprobs),
         "advantages": [0.0] * n_prompt_targets + [float(advantage)] * len(completion_ids),
     }
+
+
+def cookbook_renderer(base_model: str, tok):
+    """tinker-cookbook's renderer for a Tinker base model, the one its recipes pick
+    (model_info.get_recommended_renderer_name: qwen3_instruct for Qwen3-*-Instruct-2507, role_colon for
+    base models, llama3 ...): it renders the prompts, gives the stop sequences, builds the SFT targets
+    (the reply and its end-of-message token) and parses replies, as the cookbook's RL and SFT do."""
+    try:
+        from tinker_cookbook import model_info, renderers
+    except ImportError as e:
+        raise InvalidRequest(
+            "the tinker backend renders prompts with tinker-cookbook's renderers, and tinker-cookbook is not installed: "
+            "run scripts/setup.sh (it installs tinker-cookbook==0.6.1 with --no-deps)"
+        ) from e
+    try:
+        name = model_info.get_recommended_renderer_name(base_model)
+    except Exception as e:  # the cookbook's ConfigurationError for a model it does not know
+        raise InvalidRequest(f"tinker-cookbook has no renderer for base model {base_model!r} ({e}): use a Tinker base model it lists") from e
+    return renderers.get_renderer(name, tok)
+
+
+def reply_text(renderer, tokens: list[int]) -> str:
+    """A sampled reply's text as the cookbook reads it: the renderer parses the message (its stop
+    sequence and any end-of-message token removed) and its text content is kept."""
+    from tinker_cookbook.renderers import get_text_content
+
+    message, _ok = renderer.parse_response(tokens)
+    return get_text_content(message)
+
+
+def sft_renderer_arrays(renderer, messages: list[dict], completion: str) -> dict:
+    """An SFT datum as the cookbook builds one (renderer.build_supervised_example, trained on the last
+    assistant message): the rendered prompt, then the completion and the renderer's end of message."""
+    model_input, weights_T = renderer.build_supervised_example([*messages, {"role": "assistant", "content": completion}])
+    tokens, weights = model_input.to_ints(), [float(w) for w in weights_T.tolist()]
+    k = next((t for t, w in enumerate(weights) if w > 0), len(weights))
+    if k == 0 or k == len(weights) or any(w <= 0 for w in weights[k:]):
+        raise InvalidRequest(f"the renderer's SFT example has no prompt, no target or a gap in its targets (weights {weights})")
+    return sft_datum_arrays(tokens[:k], tokens[k:])
 
 
 def sft_datum_arrays(prompt_ids: list[int], completion_ids: list[int]) -> dict:
@@ -164,9 +207,15 @@ class TinkerBackend:
         self._service = service
         self._training: dict[str, tuple[object, str | None]] = {}  # run+model -> (client, checkpoint dir it holds)
         self._sampling: dict[str, object] = {}  # sampler path or base model -> sampling client
+        self._renderers: dict[str, object] = {}  # base model -> tinker-cookbook renderer
 
     def __repr__(self) -> str:  # never shows the key
         return f"TinkerBackend(training_clients={len(self._training)}, sampling_clients={len(self._sampling)})"
+
+    def _renderer(self, base_model: str, tok):
+        if base_model not in self._renderers:
+            self._renderers[base_model] = cookbook_renderer(base_model, tok)
+        return self._renderers[base_model]
 
     def service(self):
         if self._service is None:
@@ -210,7 +259,8 @@ class TinkerBackend:
 
     def _arrays(self, req: dict, tok) -> list[dict]:
         if req["loss"] == "cross_entropy":
-            return [sft_datum_arrays(e["prompt"], e["completion"]) for e in training_examples(req, tok)]
+            renderer = self._renderer(req["model"]["base_model"], tok)
+            return [sft_renderer_arrays(renderer, e["messages"], e["completion"]) for e in sft_examples(req)]
         return [rl_datum_arrays(e["prompt"], e["completion"], e["logprobs"], e["advantage"]) for e in training_examples(req, tok)]
 
     def train_step(self, req: dict) -> dict:
@@ -275,8 +325,10 @@ class TinkerBackend:
         sc = self._sampling_client(r.model, r.checkpoint)
         tok = sc.get_tokenizer()
         sp = r.sampling
-        prompt_ids_P = [chat_prompt_ids(tok, msgs) for msgs in r.prompts]
-        stop = [tok.eos_token_id] if tok.eos_token_id is not None else None
+        # prompts and stops from tinker-cookbook's renderer for this model, as the cookbook samples
+        renderer = self._renderer(r.model["base_model"], tok)
+        prompt_ids_P = [renderer.build_generation_prompt(msgs).to_ints() for msgs in r.prompts]
+        stop = renderer.get_stop_sequences()
         futures = [
             sc.sample(
                 prompt=tinker.types.ModelInput.from_ints(ids),
@@ -291,7 +343,7 @@ class TinkerBackend:
                 toks = list(seq.tokens)
                 if seq.logprobs is None or len(seq.logprobs) != len(toks):
                     raise InvalidRequest(f"Tinker returned {len(toks)} tokens but {'no' if seq.logprobs is None else len(seq.logprobs)} logprobs for prompt {p}")
-                text = tok.decode(toks, skip_special_tokens=True)
+                text = reply_text(renderer, toks)
                 rollouts.append({"prompt_index": p, "sample_index": s, "prompt_token_ids": prompt_ids_P[p], "token_ids": toks,
                                  "logprobs": list(seq.logprobs), "text": text, "stop_reason": "length" if seq.stop_reason == "length" else "stop"})
         ref = blobs.write_json(r.blob_dir, {"model": r.model, "checkpoint": r.checkpoint, "rollouts": rollouts})
