@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseWorkflowInput, type GepaConfig, type TaskConfig } from '../config';
-import { gepaValSize, valSubsetLine } from '../core/gepa/budget';
+import { checkInitialBudget, gepaValSize, valSubsetLine } from '../core/gepa/budget';
 import { loadSplitsCached } from '../tasks';
 import { TASK_QUEUE, type WorkflowType } from '../constants';
 import { webUiUrl } from '../connection';
@@ -87,15 +87,24 @@ export async function gepaValNote(workflowType: WorkflowType, input: unknown): P
   if (workflowType !== 'gepaOptimization' && workflowType !== 'gepaRlAlternation') return null;
   const c = input as { task: TaskConfig; gepa: GepaConfig; alternation?: { gepa_iterations: number } };
   let available: number;
+  let train: number;
   try {
-    available = (await loadSplitsCached(c.task)).val.length;
+    const splits = await loadSplitsCached(c.task);
+    available = splits.val.length;
+    train = splits.train.length;
   } catch {
     return null;
   }
   const g = c.gepa;
   const max_iterations = workflowType === 'gepaRlAlternation' ? c.alternation?.gepa_iterations : g.max_iterations;
   const val_size = gepaValSize({ available, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations, rollouts_per_problem: g.rollouts_per_problem });
-  const line = valSubsetLine({ val_size, available, budget: g.max_metric_calls });
+  // the check the workflow makes at its start, made here so no workflow is started to fail
+  try {
+    checkInitialBudget(g.max_metric_calls, val_size, Math.min(g.minibatch_size, Math.max(1, train)), g.rollouts_per_problem);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const line = valSubsetLine({ val_size, available, budget: g.max_metric_calls, minibatch: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
   return workflowType === 'gepaRlAlternation' ? `each GEPA phase's ${line}` : line;
 }
 

@@ -44,9 +44,11 @@ describe('GEPA val subset', () => {
     expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 'all' })).toBe(100);
     expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 20 })).toBe(20);
   });
-  test('the line printed at start', () => {
-    expect(valSubsetLine({ val_size: 33, available: 100, budget: 150 })).toBe('val: 33 of 100 rows, budget 150; gepa.val_size=all scores all');
-    expect(valSubsetLine({ val_size: 100, available: 100, budget: 150 })).toBe('val: all 100 rows, budget 150');
+  test('the line printed at start: the subset, and what scoring all needs when the budget is short of it', () => {
+    // the whole split needs the seed (100) and one iteration (2*3 + 100): 206
+    expect(valSubsetLine({ val_size: 33, available: 100, budget: 150, minibatch: 3 })).toBe('val: 33 of 100 rows, budget 150; gepa.val_size=all scores all (with gepa.max_metric_calls >= 206)');
+    expect(valSubsetLine({ val_size: 60, available: 100, budget: 300, minibatch: 3 })).toBe('val: 60 of 100 rows, budget 300; gepa.val_size=all scores all');
+    expect(valSubsetLine({ val_size: 100, available: 100, budget: 300, minibatch: 3 })).toBe('val: all 100 rows, budget 300');
   });
   test('val_size=all is accepted by the schema and by the CLI; anything else but a positive integer is refused', () => {
     expect(parseWorkflowInput<GepaInput>('gepaOptimization', { gepa: { val_size: 'all' } }).gepa.val_size).toBe('all');
@@ -56,11 +58,13 @@ describe('GEPA val subset', () => {
   });
   test('what `gepa-rl gepa` and `gepa-rl gepa-rl` print at start, from the task\'s real val split', async () => {
     const note = (type: 'gepaOptimization' | 'gepaRlAlternation', raw: unknown) => gepaValNote(type, parseWorkflowInput(type, raw));
-    expect(await note('gepaOptimization', { task: { env: 'gsm8k' } })).toBe('val: 33 of 100 rows, budget 150; gepa.val_size=all scores all');
-    expect(await note('gepaOptimization', { task: { env: 'gsm8k' }, gepa: { max_metric_calls: 50 } })).toBe('val: 8 of 100 rows, budget 50; gepa.val_size=all scores all');
-    expect(await note('gepaOptimization', { task: { env: 'gsm8k' }, gepa: { val_size: 'all' } })).toBe('val: all 100 rows, budget 150');
+    expect(await note('gepaOptimization', { task: { env: 'gsm8k' } })).toBe('val: 33 of 100 rows, budget 150; gepa.val_size=all scores all (with gepa.max_metric_calls >= 206)');
+    expect(await note('gepaOptimization', { task: { env: 'gsm8k' }, gepa: { max_metric_calls: 50 } })).toBe('val: 8 of 100 rows, budget 50; gepa.val_size=all scores all (with gepa.max_metric_calls >= 206)');
+    expect(await note('gepaOptimization', { task: { env: 'gsm8k' }, gepa: { val_size: 'all', max_metric_calls: 300 } })).toBe('val: all 100 rows, budget 300');
     expect(await note('gepaOptimization', { task: { env: 'arithmetic' } })).toBe('val: 33 of 50 rows, budget 150; gepa.val_size=all scores all');
     expect(await note('gepaRlAlternation', { task: { env: 'arithmetic' } })).toBe("each GEPA phase's val: 33 of 50 rows, budget 150; gepa.val_size=all scores all");
+    // val_size=all on a budget that cannot pay the seed and one iteration: refused before any workflow starts
+    await expect(note('gepaOptimization', { task: { env: 'gsm8k' }, gepa: { val_size: 'all' } })).rejects.toThrow(/max_metric_calls=150 cannot pay for the seed evaluation on 100 val rows plus one iteration .* it needs at least 206/);
     expect(await gepaValNote('rlTraining', parseWorkflowInput('rlTraining', {}))).toBeNull();
   });
 });

@@ -124,9 +124,11 @@ function setReserved(budget: Budget, n: number): void {
 
 /**
  * The line a GEPA run prints at its start: how many val rows candidates are scored on, of how many,
- * under which budget, and how to score them all when that is a subset.
+ * under which budget, and how to score them all when that is a subset (with the budget that needs,
+ * minimumBudget on the whole split, when this one is smaller).
  */
-export function valSubsetLine(a: { val_size: number; available: number; budget: number }): string {
+export function valSubsetLine(a: { val_size: number; available: number; budget: number; minibatch: number; rollouts_per_problem?: number }): string {
   if (a.val_size >= a.available) return `val: all ${a.available} rows, budget ${a.budget}`;
-  return `val: ${a.val_size} of ${a.available} rows, budget ${a.budget}; gepa.val_size=all scores all`;
+  const needs = minimumBudget(a.available, Math.min(a.minibatch, a.available), a.rollouts_per_problem ?? 1);
+  return `val: ${a.val_size} of ${a.available} rows, budget ${a.budget}; gepa.val_size=all scores all${a.budget < needs ? ` (with gepa.max_metric_calls >= ${needs})` : ''}`;
 }
