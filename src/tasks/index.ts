@@ -4,7 +4,7 @@ import { bindTaskRegistry, type TaskConfig } from '../config/task';
 import { arithmeticTask } from './arithmetic';
 import { cookbookStyle } from './cookbook';
 import { aimeTask, gsm8kTask, hotpotqaTask, jsonlTask, mathTask } from './datasets';
-import type { Example, Splits, Task } from './types';
+import type { Splits, Task } from './types';
 import { FAILURE } from '../failures';
 import { tau2AirlineTask } from './tau2/task';
 
@@ -63,4 +63,3 @@ export function loadSplitsCached(cfg: TaskConfig): Promise<Splits> {
 }
 
 export type { TaskConfig };
-export type { Example as TaskExample };

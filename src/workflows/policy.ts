@@ -55,7 +55,6 @@ export interface Evaluated {
   rewards_PG: number[][];
   correct_PG: boolean[][];
   traces_refs: BlobRef[];
-  rollouts_refs: BlobRef[];
   tokens: number;
   /** USD the sampling cost where it is measured (episodic tasks: agent + user calls); else 0 */
   cost_usd: number;
@@ -175,7 +174,6 @@ export async function runPolicy(
     correct: parts.flatMap((p) => p.scored.correct_PG.map((c) => c[0] ?? false)),
     format_ok: parts.flatMap((p) => p.scored.format_ok_PG.map((c) => c[0] ?? false)),
     traces_refs: parts.map((p) => p.scored.traces_ref),
-    rollouts_refs: parts.map((p) => p.rollouts_ref),
     tokens: parts.flatMap((p) => p.scored.num_tokens_PG.flat()).reduce((a, b) => a + b, 0),
     cost_usd: parts.reduce((a, p) => a + ('episodes' in p ? p.episodes.reduce((b, e) => b + e.usage.agent.cost_usd + e.usage.user.cost_usd, 0) : 0), 0),
   };

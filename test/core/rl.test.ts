@@ -14,7 +14,7 @@ test('group-centred and GRPO advantages by hand', () => {
 
 test('constant-reward groups are counted and optionally dropped', () => {
   const r = computeBatchAdvantages([[1, 1], [0, 1]], { advantage: 'group_centered', drop_constant_reward_groups: true });
-  expect(r).toEqual({ advantages_PG: [[0, 0], [-0.5, 0.5]], kept_P: [false, true], n_constant_groups: 1 });
+  expect(r).toEqual({ advantages_PG: [[0, 0], [-0.5, 0.5]], n_constant_groups: 1 });
 });
 
 test('batch plans are deterministic, cover the train set each epoch, and differ by seed', () => {

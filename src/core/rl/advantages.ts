@@ -28,18 +28,16 @@ export interface AdvantageOptions {
 export function computeBatchAdvantages(
   rewards_PG: number[][],
   opts: AdvantageOptions,
-): { advantages_PG: number[][]; kept_P: boolean[]; n_constant_groups: number } {
+): { advantages_PG: number[][]; n_constant_groups: number } {
   let n_constant_groups = 0;
-  const kept_P: boolean[] = [];
   const advantages_PG = rewards_PG.map((rewards_G) => {
     const constant = isConstant(rewards_G);
     if (constant) n_constant_groups++;
     const keep = !(constant && opts.drop_constant_reward_groups);
-    kept_P.push(keep);
     if (!keep) return rewards_G.map(() => 0);
     return opts.advantage === 'grpo_std' ? grpoStdAdvantages(rewards_G) : groupCenteredAdvantages(rewards_G);
   });
-  return { advantages_PG, kept_P, n_constant_groups };
+  return { advantages_PG, n_constant_groups };
 }
 
 /**
