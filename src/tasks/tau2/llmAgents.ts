@@ -1,7 +1,8 @@
 /**
  * The model-backed agent and user of a tau2 episode. The agent is tau2's LLMAgent: the fixed
  * instruction wrapper around the policy (the GEPA component) as system prompt, the 14 tool schemas,
- * tool_choice auto, temperature 0 and the trial's seed; every call's usage and cost is recorded. An
+ * tool_choice auto, policy.temperature (0 unless given, as tau2-bench: config/task.ts withTaskDefaults)
+ * and the trial's seed; every call's usage and cost is recorded. An
  * empty reply is re-sampled up to 2 times, then returned (the orchestrator ends the episode as
  * agent_error). The user simulator is tau2's: guidelines + scenario as system prompt, the agent's
  * text turns as `user` and its own as `assistant` (roles flipped); it never sees tool traffic.
