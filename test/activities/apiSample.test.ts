@@ -3,8 +3,6 @@
  * Anthropic's APIs: token counts are the provider's, the rollouts say they came from an API.
  */
 import { mkdtempSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -13,26 +11,18 @@ import { buildPrompts, scoreRollouts } from '../../src/activities/tasks';
 import { taskConfigSchema } from '../../src/config/task';
 import { readBlob } from '../../src/storage/blobs';
 import type { PolicySampleResult, RolloutsBlob } from '../../src/types';
+import { startFakeProvider, type FakeProvider, type FakeRequest } from '../helpers/fakeProvider';
 
-let server: Server;
+let fake: FakeProvider;
 let base: string;
-let calls = 0;
-let reply: (url: string, body: any) => unknown;
+/** every request is answered with the body `reply` builds from it */
+const answerWith = (reply: (req: FakeRequest) => unknown) => fake.plan([], (req) => ({ kind: 'json', body: reply(req) }));
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let data = '';
-    req.on('data', (d) => (data += d));
-    req.on('end', () => {
-      calls++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(reply(req.url ?? '', JSON.parse(data))));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake = await startFakeProvider();
+  base = fake.base;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => fake.close());
 
 const task = taskConfigSchema.parse({ env: 'arithmetic' });
 
@@ -57,11 +47,11 @@ async function sample(over: Partial<ApiSampleRequest>, env: NodeJS.ProcessEnv) {
 
 test('openai: token counts are the provider usage (one completion: exact; n completions: its total split by length)', async () => {
   // texts of 3 and 9 characters; the provider counts 8 completion tokens for the pair, 5 for one
-  reply = (_url, body) => ({
+  answerWith(({ body }) => ({
     id: 'x', object: 'chat.completion', created: 0, model: 'gpt-4o-mini',
     choices: Array.from({ length: body.n ?? 1 }, (_, i) => ({ index: i, message: { role: 'assistant', content: i ? 'abcdefghi' : 'abc' }, finish_reason: 'stop' })),
     usage: { prompt_tokens: 30, completion_tokens: (body.n ?? 1) === 1 ? 5 : 8, total_tokens: 0 },
-  });
+  }));
   const two = await sample({}, { OPENAI_API_KEY: 'sk-test' });
   expect(two.result.num_tokens).toEqual([[2, 6], [2, 6]]);
   expect(two.scored.num_tokens_PG).toEqual([[2, 6], [2, 6]]);
@@ -72,11 +62,11 @@ test('openai: token counts are the provider usage (one completion: exact; n comp
 });
 
 test('anthropic: one call per completion, so each completion has its own count', async () => {
-  calls = 0;
-  reply = () => ({
+  const before = fake.requests.length;
+  answerWith(() => ({
     id: 'm', type: 'message', role: 'assistant', model: 'claude-haiku-4-5',
-    content: [{ type: 'text', text: 'x' }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 10 + calls },
-  });
+    content: [{ type: 'text', text: 'x' }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 10 + fake.requests.length - before },
+  }));
   const r = await sample({ provider: 'anthropic', model: 'claude-haiku-4-5', base_url: base }, { ANTHROPIC_API_KEY: 'sk-test' });
   expect(r.result.num_tokens).toEqual([[11, 12], [13, 14]]);
   expect(r.scored.num_tokens_PG).toEqual([[11, 12], [13, 14]]);

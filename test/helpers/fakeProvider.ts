@@ -15,11 +15,14 @@ export type FakeReply =
   | { kind: 'reset' }
   | { kind: 'raw'; status: number; contentType: string; body: string }
   /** a 200 chat completion with an empty choices list (OpenAI) */
-  | { kind: 'no-choices' };
+  | { kind: 'no-choices' }
+  /** this JSON body (status 200 unless given), for a test that builds the provider's reply itself */
+  | { kind: 'json'; body: unknown; status?: number; headers?: Record<string, string> };
 
 export interface FakeRequest {
   url: string;
   body: any;
+  headers: IncomingMessage['headers'];
   at: number;
 }
 
@@ -60,7 +63,7 @@ export async function startFakeProvider(port = 0): Promise<FakeProvider> {
     let data = '';
     req.on('data', (d) => (data += d));
     req.on('end', () => {
-      const r: FakeRequest = { url: req.url ?? '', body: data ? JSON.parse(data) : null, at: Date.now() };
+      const r: FakeRequest = { url: req.url ?? '', body: data ? JSON.parse(data) : null, headers: req.headers, at: Date.now() };
       requests.push(r);
       const reply = queue.shift() ?? fallback(r);
       const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -79,6 +82,8 @@ export async function startFakeProvider(port = 0): Promise<FakeProvider> {
         case 'raw':
           res.writeHead(reply.status, { 'content-type': reply.contentType });
           return res.end(reply.body);
+        case 'json':
+          return json(reply.status ?? 200, reply.body, reply.headers);
         case 'no-choices':
           return json(200, { id: 'chatcmpl-1', object: 'chat.completion', created: 0, model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 10, completion_tokens: 0, total_tokens: 10 } });
       }

@@ -2,32 +2,24 @@
  * Providers through the official clients against a local HTTP server that imitates OpenAI's and
  * Anthropic's APIs (a scripted stand-in for paid APIs; tests only).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { classifyProviderError, createProvider, estimateCost, PROVIDER_CONFIG_FAILURE, providerForActivity, toActivityFailure } from '../../src/llm';
+import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 
 const KEY = 'sk-test-SECRET-123456';
-let server: Server;
+let fake: FakeProvider;
 let base: string;
-const seen: Array<{ url: string; body: any; headers: IncomingMessage['headers'] }> = [];
+/** what the server was sent (url, body, headers), since the test began */
+let seen: FakeProvider['requests'];
+/** each request's reply, built from its url and body */
 let script: (url: string, body: any) => { status: number; body: unknown; headers?: Record<string, string> };
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let data = '';
-    req.on('data', (d) => (data += d));
-    req.on('end', () => {
-      const body = data ? JSON.parse(data) : null;
-      seen.push({ url: req.url ?? '', body, headers: req.headers });
-      const r = script(req.url ?? '', body);
-      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers ?? {}) });
-      res.end(JSON.stringify(r.body));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake = await startFakeProvider();
+  base = fake.base;
+  fake.plan([], (req) => ({ kind: 'json', ...script(req.url, req.body) }));
+  seen = fake.requests;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => fake.close());
 beforeEach(() => (seen.length = 0));
 
 const openaiOk = (n = 1) => ({
