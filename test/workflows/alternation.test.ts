@@ -11,6 +11,7 @@ import { registerScriptedReflector } from '../helpers/scripted';
 import { writeReport } from '../../src/report';
 import { pauseSignal, resumeSignal, setPromptUpdate } from '../../src/workflows/messages';
 import { gepaPhaseSeed } from '../../src/core/alternation';
+import { readJsonlFile as readJsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -35,7 +36,6 @@ async function trainedProblems(workflowId: string): Promise<number[]> {
   });
 }
 
-const readJsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 afterAll(async () => {
   await trainerProc?.stop();

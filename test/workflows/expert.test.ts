@@ -24,6 +24,7 @@ import { pauseSignal, resumeSignal, statusQueries, stopSignal } from '../../src/
 import { WAVE_PROBLEMS_PER_CHUNK } from '../../src/workflows/policy';
 import { registerScriptedReflector } from '../helpers/scripted';
 import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, VENV_PYTHON, type TrainerProcess } from '../helpers/stack';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -88,7 +89,6 @@ afterAll(async () => {
 });
 
 const policy = { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 };
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 /** The handle of the last run() (its first execution: before any continue-as-new). */
 let lastRun: WorkflowHandle;

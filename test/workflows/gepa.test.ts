@@ -8,6 +8,7 @@ import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
 import { registerScriptedReplies } from '../../src/llm';
 import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 
@@ -32,7 +33,6 @@ function input(runsDir: string, runId: string, over: Record<string, unknown> = {
   };
 }
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 test('GEPA improves the prompt, never exceeds the budget, rejects unchanged replies and records everything', async () => {
   const runs = tmpRunsDir();

@@ -14,6 +14,7 @@ import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
 import { registerScriptedReplies } from '../../src/llm';
 import { registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 
@@ -27,7 +28,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 function input(runsDir: string, runId: string, gepa: Record<string, unknown>, policy: Record<string, unknown> = {}) {
   return {
