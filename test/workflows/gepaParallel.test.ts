@@ -186,6 +186,7 @@ test('temperature 0: the evaluation cache serves a merged child its subsample ro
   expect(fromHistory(off.h).sampled).toBe(off.r.budget_used);
   expect(jsonl(path.join(runs, 'on/metrics.jsonl')).pop()).toMatchObject({ 'gepa/cache_hits': sub.length });
   expect(JSON.parse(readFileSync(path.join(runs, 'on/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: sub.length });
+  expect(JSON.parse(readFileSync(path.join(runs, 'off/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: null }); // null: the run kept no cache
 });
 
 test('cache_evaluation=true is refused at a temperature above 0, naming what was received', () => {
