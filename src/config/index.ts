@@ -468,10 +468,13 @@ const CONDITIONAL_READS: ConditionalRead[] = [
   {
     types: ['gepaOptimization', 'gepaRlAlternation'],
     keys: ['gepa.cache_evaluation'],
-    unread: (c) =>
-      c.gepa.cache_evaluation === true && c.policy.temperature > 0
-        ? `true needs a deterministic policy (policy.temperature=0, got ${c.policy.temperature}): a sampled reply differs between draws, so a cached score would stand in for a draw never made`
-        : null,
+    unread: (c) => {
+      const [on, t] = [c.gepa.cache_evaluation, c.policy.temperature];
+      if (on === true && t > 0) return `true needs a deterministic policy (policy.temperature=0, got ${t}): a sampled reply differs between draws, so a cached score would stand in for a draw never made`;
+      if (on === false && t > 0) return `false is what runs at policy.temperature=${t} already (the cache is on only at temperature 0)`;
+      if (on === true && t === 0) return 'true is what runs at policy.temperature=0 already (its default there; false turns it off)';
+      return null;
+    },
   },
   {
     types: ['gepaRlAlternation'],

@@ -189,7 +189,7 @@ test('temperature 0: the evaluation cache serves a merged child its subsample ro
   expect(JSON.parse(readFileSync(path.join(runs, 'off/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: null }); // null: the run kept no cache
 });
 
-test('cache_evaluation=true is refused at a temperature above 0, naming what was received', () => {
+test('cache_evaluation=true is refused at a temperature above 0, naming what was received; a value the temperature already implies too', () => {
   const err = (() => {
     try {
       parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: true }, { temperature: 0.7 }));
@@ -200,7 +200,8 @@ test('cache_evaluation=true is refused at a temperature above 0, naming what was
   })();
   expect(err).toBeInstanceOf(ConfigError);
   expect(err!.message).toMatch(/gepa.cache_evaluation.*true needs a deterministic policy \(policy.temperature=0, got 0.7\).*got true/);
-  // off is accepted at any temperature, on at 0
-  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: false }, { temperature: 0.7 }))).not.toThrow();
-  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: true }, { temperature: 0 }))).not.toThrow();
+  // accepted only where it changes what runs: false at temperature 0; the value a temperature already implies is refused
+  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: false }, { temperature: 0 }))).not.toThrow();
+  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: false }, { temperature: 0.7 }))).toThrow(/false is what runs at policy.temperature=0.7 already/);
+  expect(() => parseWorkflowInput('gepaOptimization', input('/tmp', 'x', { cache_evaluation: true }, { temperature: 0 }))).toThrow(/true is what runs at policy.temperature=0 already/);
 });
