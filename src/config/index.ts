@@ -487,6 +487,11 @@ const CONDITIONAL_READS: ConditionalRead[] = [
     unread: (c) => (c.expert.use_hints === false ? 'read only with expert.use_hints=true (false: best-of-N, no teacher)' : null),
   },
   {
+    types: ['gepaOptimization'],
+    keys: ['gepa.seed_prompt'],
+    unread: (c) => (c.gepa.components && 'system_prompt' in c.gepa.components ? 'not read when gepa.components has system_prompt (that is the seed candidate\'s system prompt)' : null),
+  },
+  {
     types: ['sftTraining'],
     keys: ['sft.traces_file'],
     unread: (c) => (c.sft.source !== 'traces' ? `read only with sft.source=traces (got ${c.sft.source})` : null),

@@ -78,6 +78,10 @@ test('found by the every-key test: sft.traces_file without source=traces, rl.dro
     'gepa.component_selector: gepaRlAlternation does not read gepa.component_selector: the alternation evolves a single system prompt: there is one component to rewrite',
   ]);
   expect(refusals('gepaOptimization', { gepa: { component_selector: 'all' } })).toEqual([]);
+  expect(refusals('gepaOptimization', { gepa: { seed_prompt: 'S', components: { system_prompt: 'A', style: 'B' } } })).toEqual([
+    "gepa.seed_prompt: gepaOptimization does not read gepa.seed_prompt here: not read when gepa.components has system_prompt (that is the seed candidate's system prompt); got \"S\"",
+  ]);
+  expect(refusals('gepaOptimization', { gepa: { seed_prompt: 'S', components: { style: 'B' } } })).toEqual([]);
 });
 
 test.each([
