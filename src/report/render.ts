@@ -5,6 +5,7 @@ import { gepaPhases } from './gepa';
 import { esc } from './html';
 import type { ReportData } from './load';
 import { checkpointRows, factsRows, lineageTrees, paretoTables, promptRows, proposalRows, sampleDetails } from './sections';
+import { fastSlowSection } from './fastSlow';
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}h1{font-size:22px}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}
@@ -27,6 +28,7 @@ ${STYLE}</style></head><body>
 <details><summary>config</summary><pre>${esc(JSON.stringify(d.config, null, 2))}</pre></details></section>
 ${d.warnings.length ? `<section class="warn" data-section="warnings"><b>warnings</b><ul>${d.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}
 <section data-section="curves"><h2>Learning curves</h2><div class="charts">${charts.join('')}</div></section>
+${fastSlowSection(d)}
 <section data-section="prompts"><h2>Prompt evolution</h2><table data-table="prompts"><tr><th>phase</th><th>candidate</th><th>parents</th><th>val score</th><th>metric calls</th><th>prompt (diff against parent)</th></tr>${prompts.join('')}</table>${prompts.length ? '' : '<p class="empty">no data</p>'}</section>
 <section data-section="proposals"><h2>GEPA proposals</h2><p>Every reflection proposal with its outcome: accepted, rejected on the minibatch, or rejected before evaluation (truncated, unclosed fence, empty, unchanged, too long, a reflection error); rejected ones are shown back to the reflector.</p><table data-table="proposals"><tr><th>phase</th><th>iteration</th><th>component</th><th>parent</th><th>outcome</th><th>reason</th><th>tokens in / out</th><th>proposed text (excerpt)</th></tr>${proposals.join('')}</table>${proposals.length ? '' : '<p class="empty">no data</p>'}</section>
 <section data-section="pareto"><h2>GEPA Pareto front</h2><p>Per val instance, the front is the set of candidates with the best score on it; parents are drawn from the front in proportion to the instances they win (dominated candidates excluded).</p>${paretoTables(gepaByPhase)}</section>

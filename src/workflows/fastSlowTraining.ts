@@ -462,7 +462,7 @@ async function recordVerdict(
 
 async function logPrompt(r: FastSlowRun, id: number, how: string): Promise<void> {
   const p = promptById(r.state, id);
-  await ts.appendRows({ run_dir: r.paths.run_dir, file: 'prompts.jsonl', rows: [{ key: `prompt-${id}`, id, parent: p.parent, origin: p.origin, born: p.born, accepted_by: how, prompt: p.text }] });
+  await ts.appendRows({ run_dir: r.paths.run_dir, file: 'prompts.jsonl', rows: [{ key: `prompt-${id}`, candidate_id: id, parent_ids: p.parent === null ? [] : [p.parent], origin: p.origin, born: p.born, accepted_by: how, text: p.text }] });
 }
 
 /** The reflection activity; a failure after Temporal's retries is a rejected proposal, an unusable provider fails the run (as gepaOptimization). */

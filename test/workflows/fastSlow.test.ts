@@ -12,6 +12,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { fastSlowTraining } from '../../src/workflows/fastSlowTraining';
 import { setPromptUpdate, statusQueries } from '../../src/workflows/messages';
+import { loadReportData, renderReport } from '../../src/report';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
@@ -117,6 +118,14 @@ test('a GEPA round reflects on RL rollouts already sampled (no policy call of it
   // status shows the pool
   expect(status.pool.map((p) => p.id)).toEqual(r.pool.filter((p) => p.status === 'member').map((p) => p.id));
   expect(status.progress).toEqual({ done: nBatches, total: nBatches, unit: 'batches' });
+
+  // the report: the 2x2 table, the pool over steps with a column per prompt, the child and its verdict
+  const html = renderReport(loadReportData(path.join(runs, 'fs1')));
+  expect(html).toContain('data-section="fast-slow"');
+  expect(html).toMatch(/<th>trained weights<\/th><td>[\d.]+<\/td><td>[\d.]+<\/td>/);
+  expect(html).toContain('<th>prompt 0</th><th>prompt 1</th>');
+  expect(html).toMatch(/child 1 (kept|dropped)/);
+  expect(jsonl(path.join(runs, 'fs1/prompts.jsonl'))[0]).toMatchObject({ candidate_id: 0, parent_ids: [], text: 'Be brief.' });
 }, 900_000);
 
 test('set_prompt adds a prompt to the pool and later batches sample under it; the E-SPL grouping and pause/resume run', async () => {
