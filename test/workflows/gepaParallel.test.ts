@@ -68,6 +68,15 @@ function fromHistory(h: History): { sampled: number; maxOutstanding: number } {
   return { sampled, maxOutstanding };
 }
 
+/** The run's status, or {} before its first workflow task has registered the query. */
+async function statusOf(h: { query: (name: string) => Promise<unknown> }): Promise<{ budget_used?: number }> {
+  const s = await h.query('status').catch((e: Error) => {
+    if (/did not register a handler/.test(String(e))) return {};
+    throw e; // a failed run answers no query: say so instead of waiting
+  });
+  return (s ?? {}) as { budget_used?: number };
+}
+
 /** Each iteration 1..n has exactly one event row in metrics.jsonl (none lost, none twice). */
 function iterationRows(runDir: string): number[] {
   return jsonl(path.join(runDir, 'metrics.jsonl'))
@@ -117,7 +126,7 @@ test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, 
   const w1 = await createTsWorker(env, TASK_QUEUE);
   await w1.runUntil(async () => {
     for (;;) {
-      const s = (await h.query('status')) as { budget_used?: number };
+      const s = await statusOf(h);
       if ((s.budget_used ?? 0) >= 12) return;
       await new Promise((res) => setTimeout(res, 20));
     }
@@ -187,6 +196,32 @@ test('temperature 0: the evaluation cache serves a merged child its subsample ro
   expect(jsonl(path.join(runs, 'on/metrics.jsonl')).pop()).toMatchObject({ 'gepa/cache_hits': sub.length });
   expect(JSON.parse(readFileSync(path.join(runs, 'on/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: sub.length });
   expect(JSON.parse(readFileSync(path.join(runs, 'off/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: null }); // null: the run kept no cache
+});
+
+test('P=3 with use_merge, stopped by the stop signal while iterations are in flight: they land, then the run ends; never past the budget', async () => {
+  const runs = tmpRunsDir();
+  const worker = await createTsWorker(env, TASK_QUEUE);
+  const { r, h } = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(gepaOptimization, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `gepa-p3-merge-${Date.now()}`,
+      args: [input(runs, 'p3m', { max_metric_calls: 200, parallel_proposals: 3, use_merge: true, components: { style: 'Be brief.' } })],
+    });
+    // stop once a few iterations have landed
+    for (;;) {
+      const s = await statusOf(handle);
+      if ((s.budget_used ?? 0) >= 40) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await handle.signal('stop');
+    return { r: await handle.result(), h: await handle.fetchHistory() };
+  });
+  expect(r.stop_reason).toBe('stop_signal');
+  expect(r.budget_used).toBeLessThanOrEqual(200);
+  expect(fromHistory(h).sampled).toBe(r.budget_used);
+  // every iteration dispatched before the stop landed and wrote its one row
+  expect(iterationRows(path.join(runs, 'p3m'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
+  expect(jsonl(path.join(runs, 'p3m/prompts.jsonl')).map((p) => p.candidate_id)).toEqual(r.candidates.map((c) => c.id));
 });
 
 test('cache_evaluation=true is refused at a temperature above 0, naming what was received; a value the temperature already implies too', () => {
