@@ -114,3 +114,88 @@ def test_vllm_samples_from_the_adapter_the_train_step_wrote(smol, tmp_path):
                                             "sampling": {"max_tokens": 6, "temperature": 0.0, "top_p": 1.0, "seed": 0}, "blob_dir": str(tmp_path)})["rollouts_ref"])["rollouts"][0]
     assert by_vllm["token_ids"] == by_torch["token_ids"]
     assert max(abs(a - b) for a, b in zip(by_vllm["logprobs"], by_torch["logprobs"])) < 1e-2
+
+
+def test_a_full_fine_tunes_weights_are_loaded_into_the_running_engine(smol, tmp_path):
+    """lora_rank=0: the engine loads a checkpoint's model.safetensors in place (no restart) when a
+    request names it, and the base weights again when a request names none. The checkpoint is the
+    base with its MLP weights scaled (what train_step's writer stores: safetensors' save_model, tied
+    tensors once), as a full fine-tune of SmolLM2 with Adam would need ~2.5 GB more memory here."""
+    from safetensors.torch import save_model
+
+    full = dict(SMOL, lora_rank=0)
+    tok = smol.tokenizer(SMOL["base_model"])
+    model = smol.live_model(full, None).model
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "mlp.down_proj" in name:
+                p.mul_(1.5)
+    ckpt = tmp_path / "full" / "0"
+    ckpt.mkdir(parents=True)
+    save_model(model, str(ckpt / "model.safetensors"))
+    (ckpt / "DONE").write_text("")
+    smol.models.drop()  # the live model was changed in place: rebuilt from the base below
+    prompt_ids = chat_prompt_ids(tok, [{"role": "user", "content": "Name a colour."}])
+    completion_ids = list(tok("Blue, like the sky.", add_special_tokens=False)["input_ids"])
+    engine = smol.vllm()
+    base = torch.tensor(engine.score(full, None, prompt_ids, completion_ids))
+    t0 = __import__("time").time()
+    tuned = torch.tensor(engine.score(full, str(ckpt), prompt_ids, completion_ids))
+    print(f"weights loaded and scored in {__import__('time').time() - t0:.1f}s")
+    again = torch.tensor(engine.score(full, None, prompt_ids, completion_ids))
+    learner_base = score_learner_full(smol, full, None, prompt_ids, completion_ids)
+    learner_tuned = score_learner_full(smol, full, str(ckpt), prompt_ids, completion_ids)
+    assert float((learner_tuned - learner_base).abs().sum()) > 0.5
+    assert float((base - learner_base).abs().max()) < 1e-2 and float((again - base).abs().max()) < 1e-4
+    assert float((tuned - learner_tuned).abs().max()) < 1e-2, (tuned, learner_tuned)
+
+
+def score_learner_full(b, ref, checkpoint, prompt_ids, completion_ids) -> torch.Tensor:
+    model = b.live_model(ref, checkpoint).model
+    with torch.no_grad():
+        (lp_T, _), = forward_logprobs(model, b.tokenizer(ref["base_model"]), [{"prompt": prompt_ids, "completion": completion_ids}], b.device)
+    return lp_T
+
+
+def test_kill_9_of_the_vllm_server_mid_batch_fails_retryably_and_the_retry_writes_every_row_once(smol, tmp_path):
+    """The vLLM process killed while it samples a batch: the call fails with a retryable error (not
+    InvalidRequest), writes no rollouts blob, and the retry starts a new engine and returns every
+    (prompt, sample) row exactly once."""
+    import os
+    import signal
+    import threading
+
+    from gepa_rl_trainer.errors import InvalidRequest
+
+    engine = smol.vllm()
+    prompts = jsonl_prompts(tmp_path)
+    sample(smol, tmp_path / "warm", prompts[:1], None, seed=0, num_samples=1, max_tokens=2)  # an engine for this model ref
+    pid = engine.server_pid()
+    sent = threading.Event()
+    post = engine._post
+
+    def posting(route, body):
+        sent.set()
+        return post(route, body)
+
+    def kill_when_sent():
+        sent.wait()
+        __import__("time").sleep(0.5)  # the request is in the engine: 8 rows x 48 tokens take many seconds here
+        os.kill(pid, signal.SIGKILL)
+
+    engine._post = posting
+    killer = threading.Thread(target=kill_when_sent)
+    killer.start()
+    blob_dir = tmp_path / "blobs"
+    try:
+        with pytest.raises(RuntimeError) as e:
+            sample(smol, blob_dir, prompts, None, seed=7, max_tokens=48)
+    finally:
+        killer.join()
+        engine._post = post
+    assert not isinstance(e.value, InvalidRequest) and "died mid-request" in str(e.value)
+    assert not blob_dir.exists() or not list(blob_dir.iterdir())
+    res = sample(smol, blob_dir, prompts, None, seed=7, max_tokens=48)  # what Temporal's retry runs
+    assert engine.server_pid() not in (None, pid)
+    rows = blobs.read_json(res["rollouts_ref"])["rollouts"]
+    assert sorted((r["prompt_index"], r["sample_index"]) for r in rows) == [(p, s) for p in range(len(prompts)) for s in range(2)]

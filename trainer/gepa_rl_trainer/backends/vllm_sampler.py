@@ -119,7 +119,9 @@ class VllmSampler:
             raise VllmUnavailable(f"policy.sampler=vllm: vLLM is not installed ({py} not found; `make setup` installs it in .venv-vllm, or set GEPA_RL_VLLM_PYTHON); {FALLBACK}")
         folder = hf_folder(base_model)
         rank = lora_rank_for_engine(lora_rank) if lora_rank > 0 else 0
-        if self._alive() and self.key is not None and self.key[0] == folder and self.key[1] >= rank:
+        # a LoRA engine serves any rank up to its own; a full fine-tune needs an engine without LoRA
+        # (its layers are wrapped, and the checkpoint's weights load by the plain layers' names)
+        if self._alive() and self.key is not None and self.key[0] == folder and (self.key[1] == 0) == (rank == 0) and self.key[1] >= rank:
             return
         self.stop()
         with socket.socket() as s:

@@ -36,7 +36,11 @@ def _load_weights_from(worker, path: str) -> int:
     # skips lm_head when the embeddings are tied, so the embeddings take it
     if "model.embed_tokens.weight" not in tensors and "lm_head.weight" in tensors:
         tensors["model.embed_tokens.weight"] = tensors.pop("lm_head.weight")
-    worker.model_runner.model.load_weights(weights=iter(tensors.items()))
+    runner = worker.model_runner
+    if hasattr(runner, "reload_weights"):  # in place, undoing and redoing the kernels' weight layouts (the CPU backend repacks them)
+        runner.reload_weights(weights_iterator=iter(tensors.items()))
+    else:
+        runner.model.load_weights(weights=iter(tensors.items()))
     return len(tensors)
 
 
