@@ -13,7 +13,7 @@ node dist/cli/main.js rl --id "$ID" env=arithmetic arithmetic_digits=1 arithmeti
 node - "runs/$ID/metrics.jsonl" <<'JS'
 const rows = require('fs').readFileSync(process.argv[2], 'utf8').trim().split('\n').map(JSON.parse);
 const test = rows.filter((r) => 'test/env/all/correct' in r);
-const train = rows.filter((r) => 'env/all/reward/total' in r);
+const train = rows.filter((r) => String(r.key).startsWith('batch-'));
 const f = (x) => (x === undefined ? '-' : x.toFixed(3));
 console.log(`test accuracy: start ${f(test[0]['test/env/all/correct'])} -> end ${f(test[test.length - 1]['test/env/all/correct'])}`);
 console.log(`test mean reward: start ${f(test[0]['test/env/all/reward/total'])} -> end ${f(test[test.length - 1]['test/env/all/reward/total'])}`);

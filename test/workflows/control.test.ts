@@ -117,7 +117,7 @@ test('rlTraining: pause holds it at the step boundary, set_prompt changes the pr
   expect(paused.progress).toEqual({ done: 0, total: nBatches, unit: 'batches' });
   expect(paused.phase).toBe('eval'); // 'sampling' is set only after the boundary
   const runDir = path.join(runs, 'ctl-rl');
-  expect(jsonl(path.join(runDir, 'metrics.jsonl')).filter((m) => 'env/all/reward/total' in m)).toEqual([]);
+  expect(jsonl(path.join(runDir, 'metrics.jsonl')).filter((m) => String(m.key).startsWith('batch-'))).toEqual([]);
   const statusOut = JSON.parse(await cli('status', id));
   expect(statusOut).toMatchObject({ paused: true, batch: 0, n_batches: nBatches, system_prompt: 'Be brief.' });
 
@@ -154,7 +154,7 @@ test('rlTraining: pause holds it at the step boundary, set_prompt changes the pr
   expect(r.batches_done).toBeGreaterThanOrEqual(2);
   expect(r.batches_done).toBeLessThan(nBatches);
   // the batch running when stop arrived finished: one metrics row per batch done, none after
-  const rows = jsonl(path.join(runDir, 'metrics.jsonl')).filter((m) => 'env/all/reward/total' in m);
+  const rows = jsonl(path.join(runDir, 'metrics.jsonl')).filter((m) => String(m.key).startsWith('batch-'));
   expect(rows.map((m) => m['progress/batch'])).toEqual(Array.from({ length: r.batches_done }, (_, i) => i));
   // every batch trained under the prompt set at the boundary before it
   const samples = jsonl(path.join(runDir, 'samples.jsonl'));
@@ -205,7 +205,7 @@ test('gepaOptimization: frontier and candidates queries, set_prompt refused clea
 
   const refused = await cliError('set-prompt', id, 'a new prompt');
   expect(refused.name).toBe('UsageError');
-  expect(refused.message).toBe(`workflow ${id} (gepaOptimization) does not accept set_prompt: its prompt cannot be replaced while it runs (rlTraining and gepaRlAlternation accept it)`);
+  expect(refused.message).toBe(`workflow ${id} (gepaOptimization) does not accept set_prompt: its prompt cannot be replaced while it runs (rlTraining and gepaRlAlternation accept it; fastSlowTraining adds it to its prompt pool)`);
 
   // an attached watch in its own process: Ctrl-C detaches, the process exits, the run goes on
   const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/cli/tsRegister.js'), path.join(ROOT, 'src/cli/main.ts'), 'watch', id], {
