@@ -15,7 +15,7 @@ import torch
 from gepa_rl_trainer import blobs
 from gepa_rl_trainer.backends.local import LocalBackend, forward_logprobs
 from gepa_rl_trainer.backends.vllm_sampler import vllm_python
-from gepa_rl_trainer.datums import chat_prompt_ids, training_examples
+from gepa_rl_trainer.datums import chat_prompt_ids
 
 SMOL = {"backend": "local", "base_model": "smollm2-135m-instruct", "lora_rank": 4, "lora_alpha": 8, "lora_target_modules": ["q_proj", "v_proj"], "sampler": "vllm"}
 OPTIM = {"learning_rate": 1e-4, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.0, "grad_clip": 0.0}
