@@ -122,8 +122,9 @@ export const defaultThreads = (): number => 1;
 /**
  * Default slots: one per core at one thread each (bench/local-lm/README.md, "Slots": GEPA's
  * evaluations send their policy calls together and each slot serves one; on the loaded 2-core
- * machine 2 slots gave 1.18-1.21x one slot's policy throughput, every reply equal, while one
- * 2-thread context did not finish the same batch in 5 minutes). --slots / GEPA_RL_LM_SLOTS.
+ * machine 2 slots gave 1.18-1.21x one slot's policy throughput at load 11-18 and 0.98x at load
+ * 3-5, every reply equal, while one 2-thread context was 7x slower than one thread at load 3-5 and
+ * did not finish the batch in 5 minutes at 11-18). --slots / GEPA_RL_LM_SLOTS.
  */
 export const defaultSlots = (threads: number): number => Math.max(1, Math.floor(availableParallelism() / threads));
 
