@@ -67,4 +67,11 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    code = asyncio.run(main())
+    if code != 0:
+        # A failed connect leaves the SDK's native runtime threads behind; the interpreter's teardown
+        # then crashed now and then (SIGSEGV instead of exit 1). Nothing is left to clean up: exit at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
