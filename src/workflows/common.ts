@@ -3,7 +3,7 @@
  * non-retryable failure, the model reference built from the policy config, and the metrics sinks.
  * Deterministic only.
  */
-import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as tsActivities from '../activities';
 import type { RunPaths } from '../activities/run';
 import type { ScoreRolloutsRequest, ScoreRolloutsResult } from '../activities/tasks';
@@ -16,6 +16,11 @@ import { FAILURE, NON_RETRYABLE } from '../failures';
 import { foldMetrics, type Control } from './control';
 import type { ModelRef } from '../types';
 import { mean, type MetricsRow } from '../core/metrics';
+import { reflectionErrorOutcome, type ProposalOutcome } from '../core/gepa';
+import { hasLearningSignal, shouldSave } from '../core/rl';
+import { optimParams, type OptimConfig, type RlConfig } from '../config';
+import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
+import type { BlobRef } from '../types';
 
 /**
  * Every TS activity heartbeats while it runs (src/activities/pulse.ts), so the heartbeat timeout is
@@ -134,3 +139,62 @@ export function trainerRunId(runId: string, phase: string | undefined): string {
   return runId + (phase ? `/${phase}` : '');
 }
 
+
+/**
+ * One reflection activity (gepaOptimization, fastSlowTraining). A reflection LM that errors does not
+ * crash the run: a failure after Temporal's retries (429/5xx/network) is returned as a rejected
+ * proposal 'reflection error: ...' and the loop goes on. The one exception, decided here: a provider
+ * that cannot be used at all (missing API key or base URL, a rejected key, an unknown model: type
+ * ProviderConfig) fails the run at once with that message, since every later iteration would fail
+ * the same way and only burn the metric-call budget.
+ */
+export async function reflect(reflection: { provider: string; model: string }, args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposalOutcome> {
+  try {
+    return await ts.proposeComponent(args);
+  } catch (e) {
+    const cause = e instanceof ActivityFailure ? e.cause : e;
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
+      const { provider, model } = reflection;
+      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: `the reflection LM (provider=${provider}, model=${model}) cannot be used: ${msg}` });
+    }
+    if (!(e instanceof ActivityFailure)) throw e;
+    log.warn('reflection failed after retries; recorded as a rejected proposal', { error: msg });
+    return reflectionErrorOutcome(`reflection error: ${msg}`);
+  }
+}
+
+/** What one RL optimiser step reads of a run (rlTraining, fastSlowTraining). */
+export interface TrainStepRun {
+  input: { policy: TrainablePolicyConfig; rl: Pick<RlConfig, 'loss' | 'save_every' | 'n_batches' | 'learning_rate'>; optim: OptimConfig };
+  trainer: ReturnType<typeof trainerActivities>;
+  paths: Pick<RunPaths, 'checkpoint_root'>;
+  status: { checkpoint: string | null };
+}
+
+/**
+ * One optimiser step on the batch's advantages (none when they teach nothing) under the trainer run
+ * id `trainerRunId` (optimizer state is kept only within one trainer run); the new checkpoint goes
+ * into the status.
+ */
+export async function trainBatch(r: TrainStepRun, trainerRunId: string, batch: number, rolloutsRef: BlobRef, advantages_D: number[]): Promise<Record<string, number> | null> {
+  const { input, status } = r;
+  if (!hasLearningSignal(advantages_D)) {
+    log.info('every group has constant reward: no train step this batch', { batch });
+    return null;
+  }
+  const step = await r.trainer.train_step({
+    run_id: trainerRunId,
+    step: batch,
+    model: modelRef(input.policy),
+    checkpoint_in: status.checkpoint,
+    checkpoint_root: r.paths.checkpoint_root,
+    loss: input.rl.loss,
+    rollouts_ref: rolloutsRef,
+    advantages: advantages_D,
+    keep: shouldSave(batch + 1, input.rl.save_every, input.rl.n_batches),
+    optim: optimParams(input.rl.learning_rate, input.optim),
+  });
+  status.checkpoint = step.checkpoint_out;
+  return step.metrics as unknown as Record<string, number>;
+}

@@ -10,14 +10,12 @@
  * Every rule is in src/core/fastslow; the state (pool, window, RNG, trial) continues-as-new with the
  * batch, checkpoint and the RL steps' trace refs the next round may reflect on.
  */
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import { optimParams, samplingParams, type FastSlowInput } from '../config';
-import { FAILURE } from '../failures';
-import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
+import { allHandlersFinished, condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { samplingParams, type FastSlowInput } from '../config';
 import { createRng } from '../core/rng';
-import { acceptIfImproved, reflectionErrorOutcome, type ProposalOutcome } from '../core/gepa';
+import { acceptIfImproved } from '../core/gepa';
 import { fractionTrue, initialEvalRow, mean, type TestScore } from '../core/metrics';
-import { hasLearningSignal, offPolicySamplingWarning, planBatch, shouldEval, shouldSave, testProblems } from '../core/rl';
+import { offPolicySamplingWarning, planBatch, shouldEval, testProblems } from '../core/rl';
 import {
   addPrompt,
   addSetPrompt,
@@ -53,7 +51,7 @@ import { gepaEvalSeed, gepaReflectionSeed, testEvalSeed, trainBatchSeed } from '
 import type { BlobRef } from '../types';
 import type * as fastSlowActivities from '../activities/fastSlow';
 import type { RunPaths } from '../activities/run';
-import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
+import { finishTraining, logMetrics, modelRef, parseInput, reflect, runIdOf, scoreRollouts, trainBatch, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
 import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
 import { evaluateTest, runOnOf, runPolicy } from './policy';
@@ -286,7 +284,7 @@ async function runBatch(r: FastSlowRun, batch: number): Promise<void> {
   status.reward = mean(rewards_PG.flat());
   status.accuracy = fractionTrue(correct_PG.flat());
   status.phase = 'training';
-  const optim = await trainBatch(r, batch, rollouts_ref, adv.advantages_PG.flat());
+  const optim = await trainBatch(r, r.run_id, batch, rollouts_ref, adv.advantages_PG.flat());
 
   state.entries.push(...batchEntries(batch, indices_P, prompts_PG, rewards_PG));
   r.steps = [...r.steps.filter((s) => s.step > batch - f.score_window), { ...rows, traces_ref: scored.traces_ref }];
@@ -343,28 +341,6 @@ async function sampleRows(r: FastSlowRun, batch: number, rows: StepRows) {
   return { rollouts_ref: sample.rollouts_ref, scored };
 }
 
-async function trainBatch(r: FastSlowRun, batch: number, rolloutsRef: BlobRef, advantages_D: number[]): Promise<Record<string, number> | null> {
-  const { input, status } = r;
-  if (!hasLearningSignal(advantages_D)) {
-    log.info('every group has constant reward: no train step this batch', { batch });
-    return null;
-  }
-  const step = await r.trainer.train_step({
-    run_id: r.run_id,
-    step: batch,
-    model: modelRef(input.policy),
-    checkpoint_in: status.checkpoint,
-    checkpoint_root: r.paths.checkpoint_root,
-    loss: input.rl.loss,
-    rollouts_ref: rolloutsRef,
-    advantages: advantages_D,
-    keep: shouldSave(batch + 1, input.rl.save_every, input.rl.n_batches),
-    optim: optimParams(input.rl.learning_rate, input.optim),
-  });
-  status.checkpoint = step.checkpoint_out;
-  return step.metrics as unknown as Record<string, number>;
-}
-
 /**
  * A GEPA round after step `batch`: a parent from the window's front, a minibatch of its own RL
  * rollouts from the window (their traces, rewards and feedback: no policy call), one reflection,
@@ -392,7 +368,7 @@ async function gepaRound(r: FastSlowRun, batch: number): Promise<void> {
     return { traces_ref: rec.traces_ref, rows: mb.filter((m) => m.step === step).flatMap((m) => traceRows(rec, m.problem, parentId)) };
   });
   const { traces_ref } = await fs.selectTraces({ parts, blob_dir: r.paths.blob_dir });
-  const p = await reflect(r, {
+  const p = await reflect(r.input.reflection, {
     reflection: input.reflection,
     component: 'system_prompt',
     current_text: parent.text,
@@ -463,23 +439,6 @@ async function recordVerdict(
 async function logPrompt(r: FastSlowRun, id: number, how: string): Promise<void> {
   const p = promptById(r.state, id);
   await ts.appendRows({ run_dir: r.paths.run_dir, file: 'prompts.jsonl', rows: [{ key: `prompt-${id}`, candidate_id: id, parent_ids: p.parent === null ? [] : [p.parent], origin: p.origin, born: p.born, accepted_by: how, text: p.text }] });
-}
-
-/** The reflection activity; a failure after Temporal's retries is a rejected proposal, an unusable provider fails the run (as gepaOptimization). */
-async function reflect(r: FastSlowRun, args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposalOutcome> {
-  try {
-    return await ts.proposeComponent(args);
-  } catch (e) {
-    const cause = e instanceof ActivityFailure ? e.cause : e;
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
-      const { provider, model } = r.input.reflection;
-      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: `the reflection LM (provider=${provider}, model=${model}) cannot be used: ${msg}` });
-    }
-    if (!(e instanceof ActivityFailure)) throw e;
-    log.warn('reflection failed after retries; recorded as a rejected proposal', { error: msg });
-    return reflectionErrorOutcome(`reflection error: ${msg}`);
-  }
 }
 
 /** The test split under a prompt and a checkpoint (one fixed seed for every cell, so the cells are paired). */

@@ -16,7 +16,7 @@
  * dispatched), so the order of acceptance is the same on every replay. Continue-as-new waits until
  * nothing is in flight: the carry never holds half an iteration.
  */
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FAILURE } from '../failures';
 import { DEFAULT_SYSTEM_PROMPT, type GepaInput } from '../config';
 import {
@@ -57,7 +57,6 @@ import {
   recordReflectionUsage,
   recordRejectedChild,
   recordRejectedReflection,
-  reflectionErrorOutcome,
   reflectionProposal,
   reflectionTemplateFor,
   renderSystemPrompt,
@@ -73,13 +72,11 @@ import {
   type MetricSpend,
   type Payment,
   type Plan,
-  type ProposalOutcome,
   type Reservation,
   type ProposalRow,
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
-import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
-import { logMetrics, mean, parseInput, runIdOf, ts } from './common';
+import { logMetrics, mean, parseInput, reflect, runIdOf, ts } from './common';
 import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
 import { runPolicy, type RunOn } from './policy';
@@ -353,7 +350,7 @@ async function proposeChild(run: GepaRun, state: GepaState, it: number, parentCo
   const child = { components: { ...parentComponents }, proposals: [] as ProposalRow[], unfenced_first: new Set<string>(), proposed: false };
   for (const comp of components) {
     run.view.phase = `iteration ${it}: reflecting on ${comp}`;
-    const p = await reflect(run, {
+    const p = await reflect(run.input.reflection, {
       reflection: run.input.reflection,
       component: comp,
       current_text: parentComponents[comp],
@@ -376,29 +373,6 @@ async function proposeChild(run: GepaRun, state: GepaState, it: number, parentCo
     child.proposed = true;
   }
   return child;
-}
-
-/**
- * One reflection activity. A reflection LM that errors does not crash the run: a failure after
- * Temporal's retries (429/5xx/network) is returned as a rejected proposal 'reflection error: ...'
- * and the loop goes on. The one exception, decided here: a provider that cannot be used at all
- * (missing API key or base URL, a rejected key, an unknown model: type ProviderConfig) fails the run at once with that message,
- * since every later iteration would fail the same way and only burn the metric-call budget.
- */
-async function reflect(run: GepaRun, args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposalOutcome> {
-  try {
-    return await ts.proposeComponent(args);
-  } catch (e) {
-    const cause = e instanceof ActivityFailure ? e.cause : e;
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
-      const { provider, model } = run.input.reflection;
-      throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: `the reflection LM (provider=${provider}, model=${model}) cannot be used: ${msg}` });
-    }
-    if (!(e instanceof ActivityFailure)) throw e;
-    log.warn('reflection failed after retries; recorded as a rejected proposal', { error: msg });
-    return reflectionErrorOutcome(`reflection error: ${msg}`);
-  }
 }
 
 /** gepa.eval_test: the seed and the best candidate on the test split (not counted in the budget, as the reference). */

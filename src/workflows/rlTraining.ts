@@ -8,11 +8,11 @@
  * Every rule (batch plan, advantages, when to train, metric names, eval/save schedule) lives in src/core/rl/.
  */
 import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import { optimParams, samplingParams, type RlInput } from '../config';
-import { computeBatchAdvantages, hasLearningSignal, offPolicySamplingWarning, planBatch, rlBatchRow, shouldEval, shouldSave, testProblems } from '../core/rl';
+import { samplingParams, type RlInput } from '../config';
+import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlBatchRow, shouldEval, testProblems } from '../core/rl';
 import { fractionTrue, initialEvalRow, mean, type TestScore } from '../core/metrics';
 import type { BlobRef } from '../types';
-import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, trainerRunId, ts } from './common';
+import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainBatch, trainerActivities, trainerRunId, ts } from './common';
 import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
 import type { RunPaths } from '../activities/run';
@@ -196,7 +196,7 @@ async function runBatch(r: RlRun, batch: number, previous: Writing, prebuilt: Pr
 
   status.phase = 'training';
   const prompts: Prebuilt = batch + 1 < input.rl.n_batches ? { ready: buildBatchPrompts(r, position + 1).catch(() => null) } : null;
-  const optim = await trainBatch(r, batch, rollouts_ref, adv.advantages_PG.flat());
+  const optim = await trainBatch(r, trainerRunId(r.run_id, r.input.phase), batch, rollouts_ref, adv.advantages_PG.flat());
   const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches, 'after') ? await evaluate(r) : null;
   const row = rlBatchRow({
     batch,
@@ -245,29 +245,6 @@ async function sampleBatch(r: RlRun, position: number, prebuilt: Prebuilt) {
   status.phase = 'scoring';
   const scored = await scoreRollouts({ task: input.task, split: 'train', indices: indices_P, prompts_ref, golds_ref, rollouts_ref: sample.rollouts_ref, blob_dir: paths.blob_dir });
   return { rollouts_ref: sample.rollouts_ref, scored };
-}
-
-/** One optimiser step on the batch's advantages (none when they teach nothing); the new checkpoint goes into the status. */
-async function trainBatch(r: RlRun, batch: number, rolloutsRef: BlobRef, advantages_D: number[]): Promise<Record<string, number> | null> {
-  const { input, status } = r;
-  if (!hasLearningSignal(advantages_D)) {
-    log.info('every group has constant reward: no train step this batch', { batch });
-    return null;
-  }
-  const step = await r.trainer.train_step({
-    run_id: trainerRunId(r.run_id, input.phase),
-    step: batch,
-    model: modelRef(input.policy),
-    checkpoint_in: status.checkpoint,
-    checkpoint_root: r.paths.checkpoint_root,
-    loss: input.rl.loss,
-    rollouts_ref: rolloutsRef,
-    advantages: advantages_D,
-    keep: shouldSave(batch + 1, input.rl.save_every, input.rl.n_batches),
-    optim: optimParams(input.rl.learning_rate, input.optim),
-  });
-  status.checkpoint = step.checkpoint_out;
-  return step.metrics as unknown as Record<string, number>;
 }
 
 /** Test-split evaluation of the current checkpoint under the current prompt; the split size is read each time (a replayed history has that activity here). */
