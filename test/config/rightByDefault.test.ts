@@ -4,19 +4,12 @@
  * GEPA components refused by the schema, not after the run directory exists.
  */
 import { gepaValNote, prepareExperiment } from '../../src/cli/experiment';
-import { ConfigError, parseWorkflowInput, type GepaInput } from '../../src/config';
+import { parseWorkflowInput, type GepaInput } from '../../src/config';
 import { withTaskDefaults } from '../../src/config/task';
 import { gepaValSize, valSubsetLine } from '../../src/core/gepa/budget';
+import { configIssues } from '../helpers/configIssues';
 
-function issues(type: Parameters<typeof parseWorkflowInput>[0], raw: unknown): string[] {
-  try {
-    parseWorkflowInput(type, raw);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const issues = configIssues;
 
 const tau2 = { env: 'tau2-airline' };
 const api = { backend: 'api', api_provider: 'openai', api_model: 'gpt-4.1' };

@@ -4,18 +4,9 @@
  * naming the key, why nothing would read it, and what was received.
  */
 import { prepareExperiment } from '../../src/cli/main';
-import { ConfigError, parseWorkflowInput } from '../../src/config';
-import type { WorkflowType } from '../../src/constants';
+import { configIssues } from '../helpers/configIssues';
 
-function refusals(type: WorkflowType, raw: unknown): string[] {
-  try {
-    parseWorkflowInput(type, raw);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const refusals = configIssues;
 
 const tau2 = { env: 'tau2-airline' };
 
