@@ -43,3 +43,21 @@ export function registerScriptedReflector(model = 'scripted-reflector'): void {
     return `The instructions look fine to me:\n\`\`\`\n${current}\n\`\`\``;
   });
 }
+
+/**
+ * A policy for merge tests: '-' right iff the prompt says "subtract carefully", '*' iff "multiply
+ * carefully", '+' unless "subtract carefully" comes without "multiply carefully" (two siblings that
+ * each fix one component are worth merging).
+ */
+export function registerTipsPolicy(model = 'tips-policy'): void {
+  registerScriptedReplies(model, (req: CompletionRequest) => {
+    const sys = req.messages.find((m) => m.role === 'system')?.content ?? '';
+    const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(req.messages.filter((x) => x.role === 'user').map((x) => x.content).join('\n'));
+    if (!m) return 'no idea';
+    const v = solve(m[0])!;
+    const S = sys.includes('subtract carefully');
+    const M = sys.includes('multiply carefully');
+    const ok = m[2] === '+' ? !S || M : m[2] === '-' ? S : M;
+    return `The answer is ${ok ? v : v + 1}`;
+  });
+}

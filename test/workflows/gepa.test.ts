@@ -7,7 +7,7 @@ import { FENCE_REPAIR_PROMPT } from '../../src/core/gepa';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
 import { registerScriptedReplies } from '../../src/llm';
-import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
+import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector, registerTipsPolicy } from '../helpers/scripted';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
@@ -256,19 +256,7 @@ test('a run whose worker is stopped mid-run and resumed ends with exactly the ca
 });
 
 test('multi-component candidates with per-component reflection prompts; two siblings that fixed different components are merged', async () => {
-  // policy: '-' right iff the prompt says "subtract carefully", '*' iff "multiply carefully",
-  // '+' unless "subtract carefully" comes without "multiply carefully"
-  registerScriptedReplies('tips-policy', (req) => {
-    const sys = req.messages.find((m) => m.role === 'system')?.content ?? '';
-    const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(req.messages.filter((x) => x.role === 'user').map((x) => x.content).join('\n'));
-    if (!m) return 'no idea';
-    const [a, b] = [Number(m[1]), Number(m[3])];
-    const v = m[2] === '+' ? a + b : m[2] === '-' ? a - b : a * b;
-    const S = sys.includes('subtract carefully');
-    const M = sys.includes('multiply carefully');
-    const ok = m[2] === '+' ? !S || M : m[2] === '-' ? S : M;
-    return `The answer is ${ok ? v : v + 1}`;
-  });
+  registerTipsPolicy();
   // reflector: the sub/mul templates start with SUB/MUL; it adds that tip once; anything else is left alone
   const seen: string[] = [];
   registerScriptedReplies('tips-reflector', (req) => {

@@ -13,7 +13,7 @@ import { parseWorkflowInput, ConfigError } from '../../src/config';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
 import { registerScriptedReplies } from '../../src/llm';
-import { registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
+import { registerScriptedPolicy, registerScriptedReflector, registerTipsPolicy } from '../helpers/scripted';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
@@ -143,17 +143,7 @@ test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, 
 
 test('temperature 0: the evaluation cache serves a merged child its subsample rows on the val set; only sampled rows are paid; result, metrics and run.json count the hits', async () => {
   // the merge run of gepa.test.ts (two siblings each fixing one component, then merged), at max_iterations 4
-  registerScriptedReplies('tips-policy-c', (req) => {
-    const sys = req.messages.find((m) => m.role === 'system')?.content ?? '';
-    const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(req.messages.filter((x) => x.role === 'user').map((x) => x.content).join('\n'));
-    if (!m) return 'no idea';
-    const [a, b] = [Number(m[1]), Number(m[3])];
-    const v = m[2] === '+' ? a + b : m[2] === '-' ? a - b : a * b;
-    const S = sys.includes('subtract carefully');
-    const M = sys.includes('multiply carefully');
-    const ok = m[2] === '+' ? !S || M : m[2] === '-' ? S : M;
-    return `The answer is ${ok ? v : v + 1}`;
-  });
+  registerTipsPolicy('tips-policy-c');
   registerScriptedReplies('tips-reflector-c', (req) => {
     const p = req.messages[0].content;
     const cur = /```\n([\s\S]*?)\n```/.exec(p)?.[1] ?? '';
