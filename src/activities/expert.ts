@@ -122,11 +122,11 @@ export async function sftBatchesOf(req: { refs: BlobRef[]; batch_size: number; s
   return { batches, n: all.length };
 }
 
-/** A traceGeneration run's sft_examples.json; a missing or malformed file is a non-retryable error. */
 /**
  * A traces file's SFT examples (core/expert/traceFile): traceGeneration's sft_examples.json as
  * written, or the seeds' {"question", "answer"} JSONL, each question rendered by the task under the
- * run's system prompt with its answer (the worked solution) as the completion.
+ * run's system prompt with its answer (the worked solution) as the completion. A missing or
+ * malformed file is a non-retryable error.
  */
 async function readSftExamplesFile(file: string, taskConfig: TaskConfig, systemPrompt: string): Promise<SftExample[]> {
   let text: string;
