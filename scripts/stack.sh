@@ -123,8 +123,9 @@ up() {
     fi
   fi
   # TS worker (task queue gepa-rl). A worker started from an older build of dist/ is restarted, so
-  # new workflow types and fixes are picked up (running workflows resume on the new worker).
-  local build; build=$(cat .data/stamps/build 2>/dev/null || echo none)
+  # new workflow types and fixes are picked up (running workflows resume on the new worker). The
+  # build is told by dist/ itself (its newest .js), so `make build` or a bare tsc counts as well as setup.
+  local build; build=$(find dist -name '*.js' -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
   if alive worker && [ "$(cat "$PIDS/worker.build" 2>/dev/null)" != "$build" ]; then
     say "dist/ was rebuilt since the TS worker started: restarting it"
     stop_one worker
