@@ -5,7 +5,7 @@ import { lmProviderSchema } from './lm';
 export const samplingSchema = z
   .object({
     max_tokens: z.number().int().positive().default(256).describe('max completion tokens when sampling'),
-    temperature: z.number().nonnegative().default(1.0).describe('sampling temperature'),
+    temperature: z.number().nonnegative().default(1.0).describe('sampling temperature (env=tau2-airline: 0 unless given, as tau2-bench)'),
     top_p: z.number().gt(0).max(1).default(1.0).describe('nucleus sampling mass'),
   })
   .strict();
