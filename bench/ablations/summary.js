@@ -4,6 +4,9 @@
 //   summary.js print-row < row.json            that row as a line of the per-run table
 //   summary.js table results.jsonl...          mean and spread over the seeds, one line per ablation (markdown);
 //                                              several files (runs of several invocations) are read as one
+//   summary.js compare results.jsonl...        rl against fast-slow at equal RL steps (one table per number of steps):
+//                                              last and best test accuracy, steps to reach rl's final accuracy (same
+//                                              seed), KL to the base model when logged, samples and reflection calls
 const fs = require('fs');
 const path = require('path');
 
@@ -31,6 +34,39 @@ function row(name, seed, dir, secs) {
   const ex = rows.filter((r) => 'expert/hints' in r || 'expert/distill_steps' in r);
   const sum = (k) => ex.reduce((a, r) => a + (typeof r[k] === 'number' ? r[k] : 0), 0);
   const out = { name, seed: Number(seed), start: test[0]?.['test/env/all/correct'] ?? null, end: test[test.length - 1]?.['test/env/all/correct'] ?? null, n_test_evals: test.length, wall_s: Number(secs) };
+  // an RL run (rl, fast-slow): its steps, every test evaluation by the steps done before it, the best of them,
+  // the policy samples its batches drew, and KL to the base model when the trainer logs it
+  const top = rows.filter((r) => r.dir === dir);
+  const batches = top.filter((r) => /^batch-\d+$/.test(String(r.key)));
+  if (batches.length && !phases.length) {
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const evals = top.filter((r) => typeof r['test/env/all/correct'] === 'number').sort((a, b) => a.step - b.step);
+    out.steps = batches.length;
+    out.evals = evals.map((r) => [r.step, r['test/env/all/correct']]);
+    out.best = Math.max(...evals.map((r) => r['test/env/all/correct']));
+    out.train_samples = batches.length * cfg.rl.groups_per_batch * cfg.rl.group_size;
+    const n_test = Math.min(cfg.n_eval ?? Infinity, cfg.task.n_test ?? Infinity);
+    // test samples: one per test problem per evaluation; fast-slow scores the seed prompt too when the best is another
+    const extra = evals.filter((r) => typeof r['fast_slow/best_prompt_id'] === 'number' && r['fast_slow/best_prompt_id'] !== 0).length;
+    const t22 = top.find((r) => r.key === 'final-2x2');
+    out.test_samples = !Number.isFinite(n_test) ? null : n_test * (evals.length + extra + (t22 && t22['fast_slow/best_prompt_id'] !== 0 ? 1 : 0));
+    const klKeys = [...new Set(top.flatMap((r) => Object.keys(r)))].filter((k) => /kl/i.test(k) && /base/i.test(k));
+    if (klKeys.length) {
+      const last = [...top].reverse().find((r) => typeof r[klKeys[0]] === 'number');
+      out.kl_base = { key: klKeys[0], step: last?.step ?? null, value: last?.[klKeys[0]] ?? null };
+    }
+    if (t22) {
+      const c = (k) => t22[`test/2x2/${k}/correct`];
+      out.table2x2 = { base_seed: c('base_weights/seed_prompt'), base_best: c('base_weights/best_prompt'), trained_seed: c('trained_weights/seed_prompt'), trained_best: c('trained_weights/best_prompt'), best_prompt_id: t22['fast_slow/best_prompt_id'] };
+      const lastEval = evals[evals.length - 1];
+      out.seed_prompt_end = lastEval?.['test/seed_prompt/env/all/correct'] ?? null;
+    }
+    const poolFile = path.join(dir, 'fast_slow', 'pool.json');
+    if (fs.existsSync(poolFile)) {
+      const pool = JSON.parse(fs.readFileSync(poolFile, 'utf8'));
+      Object.assign(out, { rounds: pool.counters.rounds, proposed: pool.counters.proposed, accepted: pool.counters.accepted, rejected: pool.counters.rejected, skipped_perfect: pool.counters.skipped_perfect, reflection_calls: pool.reflection_usage.calls });
+    }
+  }
   if (ex.length) {
     Object.assign(out, { hints: sum('expert/hints'), hints_dropped: sum('expert/hints_dropped'), distilled: sum('expert/distill_examples'), distill_steps: sum('expert/distill_steps') });
     out.distill_loss = ex.filter((r) => typeof r['expert/distill_loss_first_epoch'] === 'number').map((r) => [r['expert/distill_loss_first_epoch'], r['expert/distill_loss_last_epoch']]);
@@ -42,6 +78,10 @@ const f3 = (x) => (x === null || x === undefined ? '  -  ' : x.toFixed(3));
 
 function printRow(r) {
   let line = `${r.name.padEnd(12)} ${String(r.seed).padStart(4)}  test acc ${f3(r.start)} -> ${f3(r.end)}   ${String(r.wall_s).padStart(5)} s`;
+  if (r.evals) line += `   ${r.steps} steps, test by step ${r.evals.map(([st, a]) => `${st}:${f3(a)}`).join(' ')}, best ${f3(r.best)}, ${r.train_samples} train samples, ${r.test_samples} test samples`;
+  if (r.kl_base) line += `, ${r.kl_base.key} ${r.kl_base.value === null ? '-' : r.kl_base.value.toPrecision(3)} (step ${r.kl_base.step})`;
+  if ('reflection_calls' in r) line += `, rounds ${r.rounds} (accepted ${r.accepted}, rejected ${r.rejected}, skipped ${r.skipped_perfect}), ${r.reflection_calls} reflection calls`;
+  if (r.table2x2) line += `, 2x2 base/trained x seed/best ${f3(r.table2x2.base_seed)} ${f3(r.table2x2.base_best)} / ${f3(r.table2x2.trained_seed)} ${f3(r.table2x2.trained_best)} (best prompt ${r.table2x2.best_prompt_id})`;
   if ('hints' in r) line += `   hints ${r.hints} (dropped ${r.hints_dropped}), distilled ${r.distilled} in ${r.distill_steps} steps, CE first->last pass ${r.distill_loss.map(([a, b]) => `${a.toFixed(2)}->${b.toFixed(2)}`).join(', ') || '-'}`;
   return line;
 }
@@ -53,10 +93,17 @@ function stats(xs) {
   return { mean, sd, min: Math.min(...xs), max: Math.max(...xs), n };
 }
 
-function table(files) {
-  const rs = files
+function readRows(files) {
+  return files
     .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
     .filter((r) => r.start !== null && r.end !== null);
+}
+
+// rl and fast-slow rows of different lengths (GEPA_RL_ABLATION_STEPS) are different ablations
+const label = (r) => (r.name === 'rl' || r.name === 'fast-slow') && r.steps ? `${r.name} (${r.steps} steps)` : r.name;
+
+function table(files) {
+  const rs = readRows(files).map((r) => ({ ...r, name: label(r) }));
   const names = [...new Set(rs.map((r) => r.name))];
   const lines = ['| ablation | seeds | start test acc (mean ± sd) | end test acc (mean ± sd) | end − start (mean, min..max) | wall per run (mean s) |', '|---|---|---|---|---|---|'];
   for (const n of names) {
@@ -71,11 +118,43 @@ function table(files) {
   return lines.join('\n');
 }
 
+// steps done at the first test evaluation whose accuracy reaches `target` (null: never)
+function stepsToReach(r, target) {
+  const hit = r.evals.find(([, a]) => a >= target - 1e-9);
+  return hit ? hit[0] : null;
+}
+
+function compare(files) {
+  const rs = readRows(files).filter((r) => (r.name === 'rl' || r.name === 'fast-slow') && r.evals);
+  const lines = [];
+  for (const steps of [...new Set(rs.map((r) => r.steps))].sort((a, b) => a - b)) {
+    const at = rs.filter((r) => r.steps === steps);
+    const rl = new Map(at.filter((r) => r.name === 'rl').map((r) => [r.seed, r]));
+    lines.push(`${steps} RL steps`, '', "| arm | seeds | end test acc (mean ± sd) | best test acc (mean ± sd) | steps to rl's final acc, per seed | end − rl's end, per seed | KL to base (last) | train samples / run | test samples / run | reflection calls / run | children kept / proposed | wall per run (mean s) |", '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const name of ['rl', 'fast-slow']) {
+      const g = at.filter((r) => r.name === name).sort((a, b) => a.seed - b.seed);
+      if (!g.length) continue;
+      const pm = (xs) => { const x = stats(xs); return x.n > 1 ? `${f3(x.mean)} ± ${f3(x.sd)}` : `${f3(x.mean)} (one seed)`; };
+      const perSeed = (fn) => g.map((r) => (rl.has(r.seed) ? fn(r, rl.get(r.seed)) : '?')).join(', ');
+      const reach = perSeed((r, b) => { const s = stepsToReach(r, b.end); return s === null ? 'never' : String(s); });
+      const diff = perSeed((r, b) => `${r.end - b.end >= 0 ? '+' : ''}${f3(r.end - b.end)}`);
+      const kl = g.every((r) => r.kl_base && typeof r.kl_base.value === 'number') ? pm(g.map((r) => r.kl_base.value)) : 'not logged';
+      const mean = (xs) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : null);
+      const refl = g.every((r) => 'reflection_calls' in r) ? mean(g.map((r) => r.reflection_calls)).toFixed(1) : '0';
+      const kept = g.every((r) => 'accepted' in r) ? `${g.reduce((a, r) => a + r.accepted, 0)} / ${g.reduce((a, r) => a + r.proposed, 0)}` : '-';
+      lines.push(`| ${name} | ${g.map((r) => r.seed).join(',')} | ${pm(g.map((r) => r.end))} | ${pm(g.map((r) => r.best))} | ${reach} | ${diff} | ${kl} | ${mean(g.map((r) => r.train_samples))} | ${mean(g.map((r) => r.test_samples ?? 0))} | ${refl} | ${kept} | ${mean(g.map((r) => r.wall_s)).toFixed(0)} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'row') console.log(JSON.stringify(row(...args)));
 else if (cmd === 'print-row') console.log(printRow(JSON.parse(fs.readFileSync(0, 'utf8'))));
 else if (cmd === 'table') console.log(table(args));
+else if (cmd === 'compare') console.log(compare(args));
 else {
-  console.error('usage: summary.js row NAME SEED RUN_DIR SECONDS | print-row < row.json | table results.jsonl...');
+  console.error('usage: summary.js row NAME SEED RUN_DIR SECONDS | print-row < row.json | table results.jsonl... | compare results.jsonl...');
   process.exit(2);
 }
