@@ -22,12 +22,11 @@ import {
   type ReflectionReply,
   type ReflectionTurn,
   type RejectedProposal,
-  type TraceRecord,
 } from '../core/gepa';
 import { classifyProviderError, providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { readBlob } from '../storage/blobs';
 import type { BlobRef } from '../types';
-import type { ScoredSample } from './tasks';
+import { reflectorRecords, type ScoredSample } from '../core/traces';
 import type { TaskConfig } from '../config/task';
 import { checkAirlinePolicy } from '../tasks/tau2/guard';
 
@@ -52,7 +51,7 @@ export type ProposeResult = ProposalOutcome;
 
 export async function proposeComponent(req: ProposeRequest): Promise<ProposeResult> {
   const traces = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
-  const records: TraceRecord[] = traces.filter((t) => t.reflect !== false).map((t) => ({ input: t.input, output: t.output, reward: t.reward, feedback: t.feedback }));
+  const records = reflectorRecords(traces);
   const prompt = buildReflectionPrompt({ component: req.component, current_text: req.current_text, records, rejected: req.rejected, template: req.template });
   // gepa.debug: the deterministic rule of core/gepa (no LM call), parsed like any reply
   if (req.debug) return proposalOutcome(parseReflectionReply(debugProposal(req.current_text, records), req.current_text), emptyTally(), null);

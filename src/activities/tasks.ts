@@ -10,7 +10,7 @@ import { hintedSystemPrompt } from '../core/expert/hints';
 import { getTask, loadSplitsCached, type Example, type Task } from '../tasks';
 import { FileBlobStore, readBlob } from '../storage/blobs';
 import type { BlobRef, ChatMessage, MathVerdict, RolloutsBlob, ScoreResult } from '../types';
-import type { Tau2EpisodeSummary } from './tau2';
+import { traceInput, type ScoredSample } from '../core/traces';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -62,25 +62,7 @@ export async function buildPrompts(req: BuildPromptsRequest): Promise<{ prompts_
   return { prompts_ref, n: prompts.length, golds_ref: await store.put(xs.map((x) => (task.verifierGold ? task.verifierGold(x) : x.answer))) };
 }
 
-/** One scored sample as stored in the traces blob (the GEPA trace, DESIGN §5). */
-export interface ScoredSample {
-  index: number; // index into the split
-  id: string;
-  sample_index: number;
-  input: string;
-  messages: ChatMessage[];
-  output: string;
-  reward: number;
-  correct: boolean;
-  format_ok: boolean;
-  extracted: string | null;
-  feedback: string;
-  num_tokens: number;
-  /** false: not shown to the reflector (episodic tasks record failures only, as the tau-bench adapter does) */
-  reflect?: boolean;
-  /** episodic tasks: the episode's summary (termination, usage, steps, conversation ref) */
-  episode?: Tau2EpisodeSummary;
-}
+export type { ScoredSample } from '../core/traces';
 
 export interface ScoreRolloutsRequest {
   task: TaskConfig;
@@ -151,7 +133,7 @@ export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRol
       index: req.indices[r.prompt_index],
       id: x.id,
       sample_index: r.sample_index,
-      input: messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n'),
+      input: traceInput(messages),
       messages,
       output: r.text,
       reward: s.reward,

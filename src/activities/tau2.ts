@@ -21,7 +21,10 @@ import { gradeTau2, goldState } from '../tasks/tau2/evaluate';
 import { LlmToolAgent, LlmUser, type CallUsage } from '../tasks/tau2/llmAgents';
 import { initialCheckpoint, replayToolCalls, runEpisode, type EpisodeCheckpoint, type EpisodeMessage } from '../tasks/tau2/orchestrator';
 import type { BlobRef } from '../types';
-import type { ScoredSample } from './tasks';
+import type { ScoredSample } from '../core/traces';
+import { episodeTrace, summariseTau2, sumUsage, type EpisodeUsage, type Tau2EpisodeSummary, type Tau2EvaluationSummary } from '../core/tau2';
+
+export type { EpisodeUsage, Tau2EpisodeSummary, Tau2EvaluationSummary } from '../core/tau2';
 
 export interface Tau2EpisodeRequest {
   task: TaskConfig;
@@ -34,13 +37,6 @@ export interface Tau2EpisodeRequest {
   /** the same for every candidate, so comparisons are paired */
   seed: number;
   blob_dir: string;
-}
-
-export interface EpisodeUsage {
-  agent: { calls: number; tokens_in: number; tokens_out: number; cost_usd: number };
-  user: { calls: number; tokens_in: number; tokens_out: number; cost_usd: number };
-  /** calls whose model has no known price (their cost is not in cost_usd) */
-  unpriced_calls: number;
 }
 
 export interface Tau2EpisodeResult {
@@ -66,8 +62,6 @@ export interface Tau2EpisodeResult {
   sample: ScoredSample;
 }
 
-export type Tau2EpisodeSummary = Pick<Tau2EpisodeResult, 'task_id' | 'trial' | 'seed' | 'success' | 'termination' | 'db_changing' | 'usage' | 'steps' | 'tool_errors' | 'attempt' | 'resumed_from_step' | 'trace_ref'>;
-
 /** What a heartbeat carries: the checkpoint inline while small, else its blob ref. */
 interface Heartbeat {
   checkpoint?: EpisodeCheckpoint;
@@ -76,23 +70,6 @@ interface Heartbeat {
 }
 
 const INLINE_CHECKPOINT_BYTES = 256_000;
-
-export function emptyUsage(): EpisodeUsage {
-  return { agent: { calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0 }, user: { calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0 }, unpriced_calls: 0 };
-}
-
-export function sumUsage(calls: CallUsage[]): EpisodeUsage {
-  const u = emptyUsage();
-  for (const c of calls) {
-    const s = u[c.role];
-    s.calls++;
-    s.tokens_in += c.prompt_tokens;
-    s.tokens_out += c.completion_tokens;
-    if (c.cost_usd === null) u.unpriced_calls++;
-    else s.cost_usd += c.cost_usd;
-  }
-  return u;
-}
 
 function taskAt(req: Pick<Tau2EpisodeRequest, 'task' | 'split' | 'index'>): Tau2Task {
   const split = req.split === 'test' ? 'test' : 'train'; // val is train (see src/tasks/tau2/task.ts)
@@ -103,41 +80,6 @@ function taskAt(req: Pick<Tau2EpisodeRequest, 'task' | 'split' | 'index'>): Tau2
 
 export function policyText(p: string): string {
   return !p.trim() || p === DEFAULT_SYSTEM_PROMPT ? airlinePolicy() : p;
-}
-
-/** The source adapter's record (Inputs / Generated Outputs), built for train episodes; test episodes carry no gold. */
-function gepaSample(req: Tau2EpisodeRequest, task: Tau2Task, messages: EpisodeMessage[], g: ReturnType<typeof gradeTau2>): ScoredSample {
-  const train = req.split !== 'test';
-  const input = JSON.stringify(
-    {
-      user_instruction: renderScenario(task),
-      user_id: scenarioUserId(task),
-      ...(train ? { expected_actions: task.evaluation_criteria.actions.map((a) => a.name) } : {}),
-    },
-    null,
-    1,
-  );
-  const lastTurns = messages
-    .filter((m) => m.role !== 'tool' && m.content)
-    .slice(-4)
-    .map((m) => `${m.role === 'user' ? 'user' : 'agent'}: ${String(m.content).slice(0, 300)}`);
-  const output = JSON.stringify({ actions_taken: g.actions_taken.map((a) => a.name), final_reward: g.reward, message_count: messages.length, termination: g.termination, last_turns: lastTurns }, null, 1);
-  return {
-    index: req.index,
-    id: task.id,
-    sample_index: req.trial,
-    input,
-    messages: [],
-    output,
-    reward: g.reward,
-    correct: g.success,
-    format_ok: true,
-    extracted: null,
-    // test episodes never show the gold state (leakage): only the outcome
-    feedback: train ? g.feedback : g.success ? 'Task completed successfully.' : `Task failed (${g.termination}).`,
-    num_tokens: 0,
-    reflect: train && !g.success,
-  };
 }
 
 export async function tau2Episode(req: Tau2EpisodeRequest): Promise<Tau2EpisodeResult> {
@@ -201,7 +143,18 @@ export async function tau2Episode(req: Tau2EpisodeRequest): Promise<Tau2EpisodeR
     sample: null as unknown as ScoredSample,
   };
   const { sample: _s, feedback: _f, reward: _r, db_match: _d, message_count: _m, ...summary } = result;
-  result.sample = { ...gepaSample(req, task, final.messages, g), num_tokens: usage.reduce((a, u) => a + u.completion_tokens, 0), episode: summary };
+  const view = {
+    split: req.split,
+    index: req.index,
+    trial: req.trial,
+    task_id: task.id,
+    user_instruction: renderScenario(task),
+    user_id: scenarioUserId(task),
+    expected_actions: task.evaluation_criteria.actions.map((a) => a.name),
+    messages: final.messages,
+    grade: g,
+  };
+  result.sample = { ...episodeTrace(view), num_tokens: usage.reduce((a, u) => a + u.completion_tokens, 0), episode: summary };
   return result;
 }
 
@@ -210,85 +163,14 @@ export async function tau2CollectTraces(req: { samples: ScoredSample[]; blob_dir
   return { traces_ref: await new FileBlobStore(req.blob_dir).put(req.samples) };
 }
 
-/** pass^k = mean over tasks of C(c, k) / C(n, k) (n trials, c successes). */
-export function passHatK(successes_T: boolean[][], k: number): number {
-  const comb = (n: number, r: number) => {
-    if (r > n) return 0;
-    let x = 1;
-    for (let i = 0; i < r; i++) x = (x * (n - i)) / (i + 1);
-    return x;
-  };
-  const rows = successes_T.filter((s) => s.length >= k);
-  if (!rows.length) return 0;
-  return rows.reduce((a, s) => a + comb(s.filter(Boolean).length, k) / comb(s.length, k), 0) / rows.length;
-}
-
-export interface Tau2EvaluationSummary {
-  n_tasks: number;
-  trials: number;
-  pass_hat: Record<string, number>;
-  /** pass^1 on the tasks whose gold changes the DB, and on those where it does not */
-  pass1_db_changing: number;
-  pass1_no_change: number;
-  /** what an agent that never writes scores on these tasks (measured offline with the do-nothing agent) */
-  refusal_floor: number;
-  per_task: { task_id: string; db_changing: boolean; successes: number; trials: number; noop_success: boolean; terminations: string[]; attempts: number[]; resumed_from_steps: number[] }[];
-  usage: EpisodeUsage;
-  cost_per_episode_usd: number;
-  mean_steps: number;
-}
-
 /** The tau2 evaluation summary (pass^1..k, per-task table, refusal floor), written to tau2_evaluation.json. */
 export async function writeTau2Evaluation(req: { run_dir: string; split: 'train' | 'val' | 'test'; traces_refs: BlobRef[] }): Promise<Tau2EvaluationSummary> {
   const samples = (await Promise.all(req.traces_refs.map((r) => readBlob<ScoredSample[]>(r)))).flat();
   const results = samples.map((s) => s.episode).filter((e): e is Tau2EpisodeSummary => !!e);
   if (results.length !== samples.length) throw new Error(`writeTau2Evaluation: ${samples.length - results.length} of ${samples.length} traces are not tau2 episodes`);
-  const summary = summariseTau2(req.split, results);
+  const tasks = new Map(loadTau2Split(req.split === 'test' ? 'test' : 'train').map((t) => [t.id, t]));
+  const summary = summariseTau2(results, (id) => noopPasses(tasks.get(id)!));
   await writeJsonAtomic(path.join(req.run_dir, 'tau2_evaluation.json'), summary);
-  return summary;
-}
-
-export function summariseTau2(splitName: 'train' | 'val' | 'test', results: Tau2EpisodeSummary[]): Tau2EvaluationSummary {
-  const req = { split: splitName, results };
-  const byTask = new Map<string, typeof req.results>();
-  for (const r of req.results) byTask.set(r.task_id, [...(byTask.get(r.task_id) ?? []), r]);
-  const split = req.split === 'test' ? 'test' : 'train';
-  const tasks = new Map(loadTau2Split(split).map((t) => [t.id, t]));
-  const per_task = [...byTask.entries()].map(([task_id, rs]) => {
-    const t = tasks.get(task_id)!;
-    const noop = noopPasses(t);
-    return { task_id, db_changing: rs[0].db_changing, successes: rs.filter((r) => r.success).length, trials: rs.length, noop_success: noop, terminations: rs.map((r) => r.termination), attempts: rs.map((r) => r.attempt), resumed_from_steps: rs.map((r) => r.resumed_from_step) };
-  });
-  const trials = Math.min(...per_task.map((p) => p.trials));
-  const succ = [...byTask.values()].map((rs) => rs.map((r) => r.success));
-  const pass_hat: Record<string, number> = {};
-  for (let k = 1; k <= trials; k++) pass_hat[`pass^${k}`] = passHatK(succ, k);
-  const sub = (changing: boolean) => {
-    const rows = [...byTask.values()].filter((rs) => rs[0].db_changing === changing).map((rs) => rs.map((r) => r.success));
-    return rows.length ? passHatK(rows, 1) : 0;
-  };
-  const usage = emptyUsage();
-  for (const r of req.results) {
-    for (const role of ['agent', 'user'] as const) {
-      usage[role].calls += r.usage[role].calls;
-      usage[role].tokens_in += r.usage[role].tokens_in;
-      usage[role].tokens_out += r.usage[role].tokens_out;
-      usage[role].cost_usd += r.usage[role].cost_usd;
-    }
-    usage.unpriced_calls += r.usage.unpriced_calls;
-  }
-  const summary: Tau2EvaluationSummary = {
-    n_tasks: per_task.length,
-    trials,
-    pass_hat,
-    pass1_db_changing: sub(true),
-    pass1_no_change: sub(false),
-    refusal_floor: per_task.filter((p) => p.noop_success).length / Math.max(1, per_task.length),
-    per_task,
-    usage,
-    cost_per_episode_usd: (usage.agent.cost_usd + usage.user.cost_usd) / Math.max(1, req.results.length),
-    mean_steps: req.results.reduce((a, r) => a + r.steps, 0) / Math.max(1, req.results.length),
-  };
   return summary;
 }
 

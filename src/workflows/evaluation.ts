@@ -7,7 +7,7 @@
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
 import { isEpisodicTask } from '../config/task';
-import type { Tau2EvaluationSummary } from '../activities/tau2';
+import type { Tau2EvaluationSummary } from '../core/tau2';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { betweenWaves, installControl } from './control';
 import { progress, statusQueries } from './messages';
