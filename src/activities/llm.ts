@@ -3,6 +3,7 @@
  * Keys are read from the worker's environment by the provider; they never enter inputs or history.
  */
 import { heartbeat } from '@temporalio/activity';
+import { apiPromptSeed } from '../core/seeds';
 import { providerForActivity, toActivityFailure, type ProviderName } from '../llm';
 import { completionTokensPerText } from '../llm/usage';
 import { FileBlobStore, readBlob } from '../storage/blobs';
@@ -42,7 +43,7 @@ export async function apiSample(req: ApiSampleRequest): Promise<PolicySampleResu
           temperature: req.temperature,
           top_p: req.top_p,
           n: req.num_samples,
-          seed: req.seed + i,
+          seed: apiPromptSeed(req.seed, i),
         });
       } catch (e) {
         throw toActivityFailure(e);

@@ -40,6 +40,14 @@ export function chunkSeed(passSeed: number, chunk: number): number {
   return passSeed + chunk * 7_919;
 }
 
+/**
+ * Prompt `i` of one API sampling call (backend=api): providers take one seed per request, so each
+ * prompt gets its own, and its `n` samples share it.
+ */
+export function apiPromptSeed(callSeed: number, i: number): number {
+  return callSeed + i;
+}
+
 /** Wave `wave` of a staged evaluation (each wave samples a fresh slice of the split). */
 export function waveSeed(passSeed: number, wave: number): number {
   return passSeed + wave * 1_000_003;

@@ -19,6 +19,10 @@ describe('core/seeds: each random stream of a run has its own seed', () => {
     }
   });
 
+  it("gives each prompt of an API sampling call its own seed: the call's seed plus the prompt's index", () => {
+    expect([0, 1, 2].map((i) => seeds.apiPromptSeed(40, i))).toEqual([40, 41, 42]);
+  });
+
   it('gives every GEPA phase of an alternation a different seed', () => {
     const s = new Set(Array.from({ length: 20 }, (_, r) => seeds.gepaPhaseSeed(7, r)));
     expect(s.size).toBe(20);
