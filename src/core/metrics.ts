@@ -35,6 +35,38 @@ export function initialEvalRow(t: TestScore): MetricsRow {
   return { key: 'eval-0', step: 0, 'progress/batch': 0, ...testMetrics(t), 'env/all/correct': t.accuracy, 'env/all/reward/total': t.reward };
 }
 
+/** What an evaluation workflow (evaluatePrompt, evaluation) measured on its split. */
+export interface EvaluationScores {
+  accuracy: number;
+  mean_reward: number;
+  /** evaluatePrompt */
+  format_ok_rate?: number;
+  /** evaluation */
+  answer_proportion?: number;
+  thinking_proportion?: number;
+  /** evaluation of an episodic task (tau2-airline, core/tau2.ts) */
+  tau2?: { pass_hat: Record<string, number>; refusal_floor: number; cost_per_episode_usd: number };
+}
+
+/**
+ * The one metrics row of an evaluation workflow (key `evaluation`, step 0), its names prefixed by
+ * the split: `<split>/env/all/correct`, `<split>/env/all/reward/total`, then whichever of
+ * format_ok, answer_proportion, thinking_proportion and `tau2/pass^k`, refusal_floor and
+ * cost_per_episode_usd it measured.
+ */
+export function evaluationRow(split: string, s: EvaluationScores): MetricsRow {
+  const row: MetricsRow = { key: 'evaluation', step: 0, [`${split}/env/all/correct`]: s.accuracy, [`${split}/env/all/reward/total`]: s.mean_reward };
+  if (s.format_ok_rate !== undefined) row[`${split}/env/all/format_ok`] = s.format_ok_rate;
+  if (s.answer_proportion !== undefined) row[`${split}/answer_proportion`] = s.answer_proportion;
+  if (s.thinking_proportion !== undefined) row[`${split}/thinking_proportion`] = s.thinking_proportion;
+  if (s.tau2) {
+    for (const [k, v] of Object.entries(s.tau2.pass_hat)) row[`${split}/tau2/${k}`] = v;
+    row[`${split}/tau2/refusal_floor`] = s.tau2.refusal_floor;
+    row[`${split}/tau2/cost_per_episode_usd`] = s.tau2.cost_per_episode_usd;
+  }
+  return row;
+}
+
 /**
  * The optimiser metrics of a train step as a row's `optim/*` fields (the RL row adds the KL pair and
  * the LR): `optim/loss` is the sum over the step's trained tokens (Tinker's loss:sum),

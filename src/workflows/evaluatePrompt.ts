@@ -5,6 +5,7 @@
 import { setHandler, workflowInfo } from '@temporalio/workflow';
 import { samplingParams, type EvaluatePromptInput } from '../config';
 import type { RunPaths } from '../activities/run';
+import { evaluationRow } from '../core/metrics';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
 import { progress, statusQueries } from './messages';
 
@@ -47,15 +48,7 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
   status.phase = 'done';
   status.done = n;
   status.accuracy = result.accuracy;
-  await logMetrics(paths, input.run, [
-    {
-      key: 'evaluation',
-      step: 0,
-      [`${input.split}/env/all/correct`]: result.accuracy,
-      [`${input.split}/env/all/reward/total`]: result.mean_reward,
-      [`${input.split}/env/all/format_ok`]: result.format_ok_rate,
-    },
-  ]);
+  await logMetrics(paths, input.run, [evaluationRow(input.split, result)]);
   await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy: result.accuracy, mean_reward: result.mean_reward, n } });
   return result;
 }

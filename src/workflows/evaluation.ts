@@ -7,6 +7,7 @@
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
 import { isEpisodicTask } from '../config/task';
+import { evaluationRow } from '../core/metrics';
 import type { Tau2EvaluationSummary } from '../core/tau2';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
 import { betweenWaves, installControl } from './control';
@@ -53,17 +54,7 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
   const tau2 = isEpisodicTask(input.task) ? await ts.writeTau2Evaluation({ run_dir: paths.run_dir, split, traces_refs: ev.traces_refs }) : undefined;
   status.step = ev.done.length;
   status.accuracy = summary.accuracy;
-  await logMetrics(paths, input.run, [
-    {
-      key: 'evaluation',
-      step: 0,
-      [`${split}/env/all/correct`]: summary.accuracy,
-      [`${split}/env/all/reward/total`]: summary.mean_reward,
-      [`${split}/answer_proportion`]: summary.answer_proportion,
-      [`${split}/thinking_proportion`]: summary.thinking_proportion,
-      ...(tau2 ? { ...Object.fromEntries(Object.entries(tau2.pass_hat).map(([k, v]) => [`${split}/tau2/${k}`, v])), [`${split}/tau2/refusal_floor`]: tau2.refusal_floor, [`${split}/tau2/cost_per_episode_usd`]: tau2.cost_per_episode_usd } : {}),
-    },
-  ], control);
+  await logMetrics(paths, input.run, [evaluationRow(split, { ...summary, tau2 })], control);
   status.phase = 'done';
   const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary, stopped: ev.stopped, ...(tau2 ? { tau2 } : {}) };
   await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
