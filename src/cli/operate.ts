@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/workflow';
 import { TASK_QUEUE } from '../constants';
+import { setPromptRefusal, takesSetPrompt } from '../core/setPrompt';
 import { pauseSignal, resumeSignal, setPromptUpdate, statusQuery, stopSignal } from '../workflows/messages';
 import { UsageError } from './args';
 import { describeRunState, readRunStates } from './runs';
@@ -106,6 +107,7 @@ async function handleFor(id: string): Promise<WorkflowHandle> {
 async function setPrompt(h: WorkflowHandle, text: string): Promise<{ previous: string }> {
   const desc = await h.describe();
   if (desc.status.name !== 'RUNNING') throw new UsageError(`workflow ${h.workflowId} is ${desc.status.name}, not running; set-prompt changes a running workflow`);
+  if (!takesSetPrompt(desc.type)) throw new UsageError(setPromptRefusal(h.workflowId, desc.type));
   try {
     return await h.executeUpdate(setPromptUpdate, { args: [text] });
   } catch (e) {
@@ -113,7 +115,7 @@ async function setPrompt(h: WorkflowHandle, text: string): Promise<{ previous: s
     while (inner?.cause instanceof Error) inner = inner.cause;
     const why = inner?.message ?? (e as Error).message;
     if (/No registered handler for update/.test(why)) {
-      throw new UsageError(`workflow ${h.workflowId} (${desc.type}) does not accept set_prompt: its prompt cannot be replaced while it runs (rlTraining and gepaRlAlternation accept it; fastSlowTraining adds it to its prompt pool)`);
+      throw new UsageError(setPromptRefusal(h.workflowId, desc.type));
     }
     throw new UsageError(`set_prompt rejected by ${h.workflowId}: ${why}`);
   }
