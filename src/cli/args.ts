@@ -4,8 +4,8 @@
  * Values are coerced by the leaf's zod type; unknown keys get a did-you-mean; help is generated
  * from the schemas' descriptions and defaults; the CLI's own flags. Pure.
  */
-import type { z } from 'zod';
-import { leafPaths, NOT_READ, RENAMED, samplingSchema, unreadKeyMessage, WORKFLOW_INPUT_SCHEMAS } from '../config';
+import type { ZodType } from 'zod';
+import { type Leaf, leafPaths, leavesOf, NOT_READ, RENAMED, samplingSchema, unreadKeyMessage, WORKFLOW_INPUT_SCHEMAS } from '../config';
 import type { WorkflowType } from '../constants';
 
 export const COMMANDS = {
@@ -46,61 +46,9 @@ export function splitFlags(argv: string[]): { flags: Record<string, string | tru
   return { flags, rest };
 }
 
-interface Leaf {
-  path: string[];
-  kind: string; // number | boolean | string | enum | array | ...
-  nullable: boolean;
-  description: string;
-  defaultValue: unknown;
-  options?: string[];
-}
-
-type AnyZod = z.ZodType & { _zod: { def: Record<string, any> }; description?: string };
-
-function unwrap(s: AnyZod): { inner: AnyZod; nullable: boolean; defaultValue: unknown; description: string } {
-  let cur = s;
-  let nullable = false;
-  let defaultValue: unknown = undefined;
-  let description = s.description ?? '';
-  for (;;) {
-    const def = cur._zod.def;
-    if (def.type === 'default' || def.type === 'prefault') {
-      const v = def.defaultValue;
-      defaultValue = typeof v === 'function' ? v() : v;
-    } else if (def.type === 'nullable') nullable = true;
-    else if (def.type === 'pipe') {
-      // a section whose defaults are filled by a transform (an LM's max_tokens by provider): its input schema
-      cur = def.in as AnyZod;
-      description ||= cur.description ?? '';
-      continue;
-    } else if (def.type !== 'optional') break;
-    cur = def.innerType as AnyZod;
-    description ||= cur.description ?? '';
-  }
-  return { inner: cur, nullable, defaultValue, description };
-}
-
-export function leavesOf(schema: AnyZod, prefix: string[] = []): Leaf[] {
-  const { inner, nullable, defaultValue, description } = unwrap(schema);
-  const def = inner._zod.def;
-  if (def.type === 'object') {
-    return Object.entries(def.shape as Record<string, AnyZod>).flatMap(([k, v]) => leavesOf(v, [...prefix, k]));
-  }
-  return [
-    {
-      path: prefix,
-      kind: def.type,
-      nullable,
-      description,
-      defaultValue,
-      options: def.type === 'enum' ? Object.values(def.entries as Record<string, string>) : undefined,
-    },
-  ];
-}
-
-function schemaFor(command: string): { type: WorkflowType; schema: AnyZod } {
+function schemaFor(command: string): { type: WorkflowType; schema: ZodType } {
   const type = (COMMANDS as Record<string, WorkflowType>)[command];
-  const schema = type && (WORKFLOW_INPUT_SCHEMAS[type] as AnyZod | undefined);
+  const schema = type && WORKFLOW_INPUT_SCHEMAS[type];
   if (!type || !schema) throw new OverrideError(`unknown command ${JSON.stringify(command)} (expected one of ${Object.keys(COMMANDS).join(', ')})`);
   return { type, schema };
 }
@@ -156,7 +104,7 @@ export function refusal(command: string, key: string, leaves: Leaf[]): string {
   const helpHint = `('gepa-rl help ${command}' lists every key it reads)`;
   // the same name elsewhere: a key of another workflow, one this workflow refuses on purpose, or an old name
   const known = new Set<string>([...Object.keys(RENAMED), ...Object.keys(NOT_READ[type] ?? {})]);
-  for (const t of Object.values(COMMANDS)) for (const l of leavesOf(WORKFLOW_INPUT_SCHEMAS[t] as AnyZod)) known.add(l.path.join('.'));
+  for (const t of Object.values(COMMANDS)) for (const l of leavesOf(WORKFLOW_INPUT_SCHEMAS[t]!)) known.add(l.path.join('.'));
   const paths = [...known].filter((p) => p === key || (!key.includes('.') && p.split('.').pop() === key));
   const why = paths.find((p) => NOT_READ[type]?.[p]) ?? paths.find((p) => RENAMED[p]) ?? paths[0];
   if (why) return `${command}: ${unreadKeyMessage(type, why)}.${NOT_READ[type]?.[why] || RENAMED[why] ? '' : mean} ${helpHint}`;

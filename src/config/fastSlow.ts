@@ -2,7 +2,7 @@
  * The `fast_slow` part of fastSlowTraining's input (DESIGN §5 "Fast–slow training"): the prompt pool
  * inside RL, how its rollouts are shared and grouped, and the GEPA rounds paid from RL's samples.
  * The whole input (run, task, policy, reflection, rl, optim, n_eval, system_prompt, fast_slow) is
- * composed in index.ts; the cross-field checks are `fastSlowIssues`. Pure.
+ * composed in inputs.ts; the cross-field checks are `fastSlowIssues`. Pure.
  */
 import { z } from 'zod';
 

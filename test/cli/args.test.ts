@@ -1,5 +1,5 @@
-import { helpText, leavesOf, parseOverrides } from '../../src/cli/args';
-import { parseWorkflowInput, WORKFLOW_INPUT_SCHEMAS } from '../../src/config';
+import { helpText, parseOverrides } from '../../src/cli/args';
+import { leavesOf, parseWorkflowInput, WORKFLOW_INPUT_SCHEMAS } from '../../src/config';
 
 test('seed-style key=value overrides map to the typed config', () => {
   const raw = parseOverrides('rl', ['env=gsm8k', 'n_batches=20', 'learning_rate=5e-4', 'advantage=grpo_std', 'lora_target_modules=q_proj,v_proj', 'max_tokens=64']);

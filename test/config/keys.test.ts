@@ -4,8 +4,8 @@
  * fails too), naming the key and the workflow, and the key that does what was meant when one does.
  * `gepa-rl help <command>` lists exactly the keys the command's schema accepts.
  */
-import { COMMANDS, helpText, leavesOf, parseOverrides } from '../../src/cli/args';
-import { ConfigError, parseWorkflowInput, WORKFLOW_INPUT_SCHEMAS } from '../../src/config';
+import { COMMANDS, helpText, parseOverrides } from '../../src/cli/args';
+import { ConfigError, leavesOf, parseWorkflowInput, WORKFLOW_INPUT_SCHEMAS } from '../../src/config';
 import { prepareExperiment } from '../../src/cli/main';
 
 /** Per command: keys other commands have that this one never reads, and a fragment of the refusal. */
