@@ -10,15 +10,17 @@ import type { HintOutcome } from './hints';
 export interface ExpertTotals {
   hints: number;
   hints_leaked: number;
-  /** planned problems left out before sampling because their gold answer is empty or missing */
+  /**
+   * problems without a gold answer (empty or missing): left out at planning, or, should one reach
+   * the teacher, refused by it (the same check, so the hint tally's no_truth is 0 in practice)
+   */
   skipped_no_ground_truth: number;
   hints_dropped: number;
-  no_ground_truth: number;
   teacher_errors: number;
   skipped_rounds: number;
 }
 
-export const NO_TOTALS: ExpertTotals = { hints: 0, hints_leaked: 0, skipped_no_ground_truth: 0, hints_dropped: 0, no_ground_truth: 0, teacher_errors: 0, skipped_rounds: 0 };
+export const NO_TOTALS: ExpertTotals = { hints: 0, hints_leaked: 0, skipped_no_ground_truth: 0, hints_dropped: 0, teacher_errors: 0, skipped_rounds: 0 };
 
 /** What the teacher phase of one round produced, problem by problem. */
 export interface HintTally {
@@ -66,9 +68,8 @@ export function addRoundToTotals(totals: ExpertTotals, r: { skipped_no_ground_tr
   return {
     hints: totals.hints + h.hints,
     hints_leaked: totals.hints_leaked + h.leaked,
-    skipped_no_ground_truth: totals.skipped_no_ground_truth + (r.skipped_no_ground_truth ?? 0),
+    skipped_no_ground_truth: totals.skipped_no_ground_truth + (r.skipped_no_ground_truth ?? 0) + h.no_truth,
     hints_dropped: totals.hints_dropped + h.dropped,
-    no_ground_truth: totals.no_ground_truth + h.no_truth,
     teacher_errors: totals.teacher_errors + h.errors,
     skipped_rounds: totals.skipped_rounds + (r.skipped ? 1 : 0),
   };

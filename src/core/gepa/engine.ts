@@ -144,7 +144,7 @@ function planMerge(state: GepaState, opts: GepaOptions): Plan | null {
   const t = chooseMergeTriplet(state.candidates, mergeTriplets(state.candidates, state.component_names, m), state.rng);
   if (!t) return null; // stays due: tried again after the next accepted child
   const [a, b] = [state.candidates[t.a], state.candidates[t.b]];
-  const subsample = mergeSubsample(a.val_scores, b.val_scores, opts.merge_subsample ?? MERGE_SUBSAMPLE, state.rng);
+  const subsample = mergeSubsample(a.val_scores, b.val_scores, MERGE_SUBSAMPLE, state.rng);
   if (!canAfford(state.budget, callsFor(state, subsample.length + state.val_size))) return null;
   markMergeTried(m, t);
   m.due -= 1;

@@ -45,6 +45,7 @@ export function initMergeState(): MergeState {
   return { due: 0, tested: 0, accepted: 0, last_found_new: false, tried_triplets: [], tried_merges: [] };
 }
 
+/** Val instances a merged child is first run on (gepa's merge proposer samples 5). */
 export const MERGE_SUBSAMPLE = 5;
 
 /** Every ancestor of a candidate (parents, their parents, ...). */

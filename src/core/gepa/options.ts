@@ -8,7 +8,7 @@ import type { GepaOptions } from './types';
  * The gepa settings the engine reads: a structural slice of the config's gepa section, the engine's
  * options with the ones the config always fills required.
  */
-export type GepaSettings = Omit<GepaOptions, 'merge_subsample'> & Required<Pick<GepaOptions, 'use_merge' | 'max_merge_invocations' | 'min_improvement_threshold' | 'format_guard'>>;
+export type GepaSettings = GepaOptions & Required<Pick<GepaOptions, 'use_merge' | 'max_merge_invocations' | 'min_improvement_threshold' | 'format_guard'>>;
 
 export function gepaOptions(g: GepaSettings): GepaOptions {
   return {

@@ -92,8 +92,6 @@ export interface GepaOptions {
   /** system-aware merge of two front candidates (merge.ts) */
   use_merge?: boolean;
   max_merge_invocations?: number;
-  /** val instances the merged child is first run on (default 5) */
-  merge_subsample?: number;
   /** at most this many candidates kept (pruned by the Pareto rule, never the best) */
   pool_size?: number;
   /** a child is accepted only if its minibatch mean beats the parent's by at least this (0: strictly better sum) */
