@@ -137,7 +137,7 @@ export const expertSchema = z
     max_hint_regenerations: z.number().int().nonnegative().default(3).describe('a leaking hint is regenerated up to k times, then dropped'),
     expert_samples: z.number().int().positive().default(4).describe('samples per failed problem under prompt + hint (best-of-N)'),
     max_successes_per_problem: z.number().int().positive().default(10).describe('verified successes kept per problem'),
-    restart_from_base: z.boolean().default(false).describe('distil each round from the base model on the whole buffer'),
+    restart_from_base: z.boolean().default(false).describe('distil each round from the base model on the whole buffer (expert-iteration only: refused inside gepa-rl, whose expert phases start from the RL weights)'),
     sft_learning_rate: z.number().positive().default(1e-4).describe('Adam learning rate of the distillation (M-step)'),
     sft_epochs: z.number().int().positive().default(3).describe('passes of the distillation over its examples each round (the round\'s successes, or the whole buffer with restart_from_base)'),
     sft_batch_size: z.number().int().positive().default(8).describe('examples per distillation optimiser step'),
