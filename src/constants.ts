@@ -21,3 +21,13 @@ export type WorkflowType = (typeof WORKFLOW_TYPES)[number];
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_TEMPORAL_UI = 'http://localhost:8233';
 export const DEFAULT_LOCAL_LM_URL = 'http://127.0.0.1:8765/v1';
+
+/**
+ * The LLM providers a config may name, written once: the config schemas build their enums from it
+ * (config/lm.ts) and the provider factories dispatch on it (llm/). Here, below both, so the config
+ * (and through it the workflow bundle) uses it without importing llm/.
+ */
+export const PROVIDERS = ['openai', 'anthropic', 'openai-compatible', 'local', 'scripted'] as const;
+
+/** `scripted` is the in-process test stand-in for paid APIs (src/llm/scripted.ts), never a default. */
+export type ProviderName = (typeof PROVIDERS)[number];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROVIDERS } from '../llm/providers';
+import { PROVIDERS } from '../constants';
 
 /** Every provider an LM setting may name (reflection, teacher, user simulator, an API policy); scripted: tests only. */
 export const lmProviderSchema = z.enum(PROVIDERS);

@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { ProviderCallError, ProviderConfigError, ProviderResponseError } from './errors';
-import type { ProviderName } from './providers';
+import type { ProviderName } from '../constants';
 import type { CompletionRequest, LlmProvider } from './types';
 
 export interface CallContext {

@@ -3,9 +3,8 @@
  * environment: one rule for the completion providers (./create.ts) and the tool-calling ones
  * (./tools.ts). Keys are read here and nowhere else; they never enter inputs, messages or results.
  */
-import { DEFAULT_LOCAL_LM_URL } from '../constants';
+import { DEFAULT_LOCAL_LM_URL, PROVIDERS } from '../constants';
 import { MissingKeyError, ProviderConfigError } from './errors';
-import { PROVIDERS } from './providers';
 import type { ProviderConfig } from './types';
 
 export interface Endpoint {

@@ -19,7 +19,7 @@
  *   create.ts      the dispatch (createProvider, providerForActivity)
  *   tools.ts       tool calling; usage.ts per-text token counts; localServer.ts the local server
  */
-export { PROVIDERS, type ProviderName } from './providers';
+export { PROVIDERS, type ProviderName } from '../constants';
 export type { Completion, CompletionRequest, LlmProvider, ProviderConfig } from './types';
 export { MissingKeyError, PROVIDER_BAD_RESPONSE_FAILURE, PROVIDER_CONFIG_FAILURE, ProviderConfigError } from './errors';
 export { estimateCost } from './prices';

@@ -1,6 +1,6 @@
 /** The one provider interface (DESIGN §4.4): messages in; texts, finish reasons, usage and cost out. */
 import type { ChatMessage } from '../types';
-import type { ProviderName } from './providers';
+import type { ProviderName } from '../constants';
 
 export interface ProviderConfig {
   provider: ProviderName;

@@ -25,21 +25,7 @@
  */
 import { shuffle, weightedChoice, type RngState } from '../rng';
 import { paretoFronts, removeDominatedCandidates, liveCandidates } from './pareto';
-import type { Candidate } from './types';
-
-export interface MergeState {
-  /** merges scheduled and not yet tried */
-  due: number;
-  /** merges tried (a triplet was found and its child evaluated on the subsample) */
-  tested: number;
-  accepted: number;
-  /** the previous iteration added a candidate (reflective child) */
-  last_found_new: boolean;
-  /** "a,b,ancestor" of every tried triplet */
-  tried_triplets: string[];
-  /** "a,b:source per component" of every tried merge */
-  tried_merges: string[];
-}
+import type { Candidate, MergeState } from './types';
 
 export function initMergeState(): MergeState {
   return { due: 0, tested: 0, accepted: 0, last_found_new: false, tried_triplets: [], tried_merges: [] };

@@ -1,6 +1,5 @@
 import type { Budget } from './budget';
 import type { RngState } from '../rng';
-import type { MergeState } from './merge';
 import type { EvalCache } from './evalCache';
 
 /** A candidate program: named text components, the system prompt first. */
@@ -52,6 +51,21 @@ export interface GepaCounters {
   reflection_errors: number;
   /** val rows served by the evaluation cache (evalCache.ts): not sampled, not paid */
   cache_hits: number;
+}
+
+/** The merge proposer's state (merge.ts). */
+export interface MergeState {
+  /** merges scheduled and not yet tried */
+  due: number;
+  /** merges tried (a triplet was found and its child evaluated on the subsample) */
+  tested: number;
+  accepted: number;
+  /** the previous iteration added a candidate (reflective child) */
+  last_found_new: boolean;
+  /** "a,b,ancestor" of every tried triplet */
+  tried_triplets: string[];
+  /** "a,b:source per component" of every tried merge */
+  tried_merges: string[];
 }
 
 export interface GepaState {
