@@ -49,13 +49,18 @@ class Engine:
         from vllm import LLM
 
         kw = {}
+        # on a GPU the engine takes this share of the device's memory (vLLM's default 0.9 leaves too
+        # little for the learner the trainer worker holds on the same device); no effect on a CPU,
+        # whose KV cache is VLLM_CPU_KVCACHE_SPACE
+        if os.environ.get("GEPA_RL_VLLM_GPU_MEMORY_UTILIZATION"):
+            kw["gpu_memory_utilization"] = float(os.environ["GEPA_RL_VLLM_GPU_MEMORY_UTILIZATION"])
         if max_lora_rank > 0:
             kw.update(enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1)
         self.model = model
         self.llm = LLM(
             model=model,
             dtype=os.environ.get("GEPA_RL_VLLM_DTYPE", "float32"),
-            enforce_eager=True,
+            enforce_eager=os.environ.get("GEPA_RL_VLLM_ENFORCE_EAGER", "1") != "0",  # 0: CUDA graphs on a GPU
             max_model_len=max_model_len,
             logprobs_mode="processed_logprobs",
             generation_config="vllm",  # no sampling defaults or extra stop ids from the model folder
