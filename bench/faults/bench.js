@@ -13,11 +13,27 @@
  *     "repeated", and allowed only for an attempt that was in flight at a kill;
  *   - recovery per kill: from the kill to the next completed activity of the run, and to the moment
  *     every activity that was in flight at the kill had completed (its retry included).
+ *   - nothing paid twice: every train_step (run id, step) and every reflection (proposeComponent) is
+ *     scheduled once; an attempt done again is allowed only for one in flight at a kill; the
+ *     reflection calls the run counted (its reflection_usage) equal those its completed reflections
+ *     returned; fastSlowTraining's rollouts.jsonl (writeRolloutRows) has each planned rollout once,
+ *     under the prompt the history planned;
+ *   - with --unkilled, each workflow first runs once without kills (same seed) and the killed run must
+ *     write the same row keys, train the same steps and reflect the same number of times;
+ *   - no vLLM server left behind by a dead trainer worker.
  * A shuffled deck of process kinds (seeded) decides what dies, so every kind is killed once before any
- * is killed twice (a run without the LM server draws only the other three).
+ * is killed twice (a run without the LM server draws only the other kinds; vllm, the trainer worker's
+ * vLLM child server, only while a policy.sampler=vllm run goes on, and then it and the trainer worker
+ * only mid-batch: the engine is up and a policy_sample is in flight).
  *
- * Usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt]
- *          [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P]
+ * Usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt,fs,vllm]
+ *          [--procs trainer,worker,temporal,lm,vllm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P]
+ *          [--min-in-flight N] [--unkilled | --unkilled-id WORKFLOW_ID]
+ * fs is fastSlowTraining (gepa-rl fast-slow, a GEPA round after every step); vllm is rlTraining with
+ * policy.sampler=vllm. --min-in-flight N waits (up to 2 min) before each kill until the runs it hits
+ * have N activities started and in flight (with --gepa-p 4: a kill with several iterations in flight).
+ * --unkilled-id ID compares with a completed run of the same workflow, config and seed already on the
+ * server (bench-faults-<key>-unkilled-... of an earlier --unkilled, or one started by hand with the same keys).
  * --gepa-p P runs the gepa workload with gepa.parallel_proposals=P and a budget that pays the seed
  * plus P iterations at once (3 + 7P metric calls, at least 15), so a kill finds P iterations in flight.
  * --parallel starts the runs at once and every kill hits each run going on then (that uses the killed
@@ -40,21 +56,27 @@ const { Client, Connection } = require('@temporalio/client');
 const { defaultPayloadConverter } = require('@temporalio/common');
 const { connectSettings } = require(path.join(ROOT, 'dist/connection'));
 
-const USAGE = 'usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt] [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P] [--policy MODEL] [--check .data/bench-faults-last.json]';
+const USAGE = 'usage: node bench/faults/bench.js [--kills N] [--workflows rl,gepa,expert,alt,fs,vllm] [--procs trainer,worker,temporal,lm,vllm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P] [--min-in-flight N] [--unkilled | --unkilled-id ID] [--policy MODEL] [--check <stack dir>/bench-faults-last.json]';
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return dflt;
   if (process.argv[i + 1] === undefined) throw new Error(`--${name} needs a value. ${USAGE}`);
   return process.argv[i + 1];
 };
-const KINDS = ['trainer', 'worker', 'temporal', 'lm'];
+const KINDS = ['trainer', 'worker', 'temporal', 'lm', 'vllm'];
 const KILLS = Number(arg('kills', '2'));
-const WORKFLOWS = arg('workflows', 'rl,gepa,expert,alt').split(',');
+const WORKFLOWS = arg('workflows', 'rl,gepa,expert,alt,fs').split(',');
 const PROCS = arg('procs', KINDS.join(',')).split(',');
 const [DELAY_MIN, DELAY_MAX] = arg('delay', '10,40').split(',').map(Number);
 const PARALLEL = process.argv.includes('--parallel');
 const CHECK = arg('check', null);
 const GEPA_P = Number(arg('gepa-p', '1'));
+const MIN_IN_FLIGHT = Number(arg('min-in-flight', '0'));
+const UNKILLED = process.argv.includes('--unkilled');
+// a completed unkilled run of the same config and seed (for one workflow), instead of running one again
+const UNKILLED_ID = arg('unkilled-id', null);
+// the stack script's state folder (scripts/stack.sh: GEPA_RL_STACK_DIR, relative to the repository root, else .data)
+const STACK_DIR = path.resolve(ROOT, process.env.GEPA_RL_STACK_DIR || '.data');
 let seed = Number(arg('seed', '1'));
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +105,21 @@ const RUNS = {
     lm: true,
     args: ['env=arithmetic', 'n_rounds=1', 'rl_batches_per_round=2', 'skip_first_gepa=false', 'gepa_iterations=1', 'max_metric_calls=10', 'gepa.minibatch_size=2', 'gepa.parallelism=2', 'groups_per_batch=2', 'group_size=2', 'reflection.max_tokens=128', 'n_eval=2', ...MODEL],
   },
+  // one-digit sums so SmolLM2 gets some right at 12 tokens: groups with a reward spread, so steps train
+  // a GEPA round (one reflection) after every step but the last, its child on trial in the next
+  fs: {
+    cmd: 'fast-slow',
+    type: 'fastSlowTraining',
+    lm: true,
+    args: ['env=arithmetic', 'task.arithmetic_digits=1', 'n_batches=4', 'groups_per_batch=2', 'group_size=4', 'fast_slow.gepa_every=1', 'fast_slow.score_window=2', 'eval_every=0', 'n_eval=2', 'reflection.max_tokens=128', ...MODEL],
+  },
+  vllm: {
+    cmd: 'rl',
+    type: 'rlTraining',
+    lm: false,
+    vllm: true,
+    args: ['env=arithmetic', 'task.arithmetic_digits=1', 'policy.sampler=vllm', 'n_batches=6', 'groups_per_batch=2', 'group_size=4', 'eval_every=0', 'n_eval=2', ...MODEL],
+  },
 };
 const SAMPLING = ['policy_sample', 'apiSample', 'tau2Episode'];
 
@@ -90,6 +127,7 @@ function checkArgs() {
   const bad = [];
   if (!Number.isInteger(KILLS) || KILLS < 0) bad.push(`--kills must be a whole number >= 0 (got ${arg('kills')})`);
   for (const w of WORKFLOWS) if (!RUNS[w]) bad.push(`--workflows: unknown workflow ${w} (expected some of ${Object.keys(RUNS).join(',')})`);
+  if (!Number.isInteger(MIN_IN_FLIGHT) || MIN_IN_FLIGHT < 0) bad.push(`--min-in-flight must be a whole number >= 0 (got ${arg('min-in-flight')})`);
   if (!Number.isInteger(GEPA_P) || GEPA_P < 1) bad.push(`--gepa-p must be a whole number >= 1 (got ${arg('gepa-p')})`);
   for (const p of PROCS) if (!KINDS.includes(p)) bad.push(`--procs: unknown process ${p} (expected some of ${KINDS.join(',')})`);
   if (!(DELAY_MIN >= 0 && DELAY_MAX >= DELAY_MIN)) bad.push(`--delay must be MIN,MAX seconds with 0 <= MIN <= MAX (got ${arg('delay')})`);
@@ -105,11 +143,44 @@ const stackUp = (lm) => {
   if (r.code !== 0) throw new Error(`stack up failed:\n${r.out}`);
   return r.out;
 };
-const pidOf = (name) => {
+const pidFile = (name) => {
   try {
-    return Number(fs.readFileSync(path.join(ROOT, '.data/pids', `${name}.pid`), 'utf8').trim());
+    return Number(fs.readFileSync(path.join(STACK_DIR, 'pids', `${name}.pid`), 'utf8').trim());
   } catch {
     return null;
+  }
+};
+/** Processes whose command line holds vllm_server.py: pid, port and the trainer worker (--parent-pid) that started it. */
+function vllmServers() {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let argv;
+    try {
+      argv = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!argv.some((a) => a.endsWith('vllm_server.py'))) continue;
+    const opt = (k) => Number(argv[argv.indexOf(k) + 1]);
+    let state = '';
+    try {
+      state = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+    } catch {
+      continue;
+    }
+    if (state !== 'Z') out.push({ pid: Number(d), port: opt('--port'), parent: opt('--parent-pid') });
+  }
+  return out;
+}
+/** The vLLM server of this stack's trainer worker (the only one whose --parent-pid is our trainer), or null. */
+const vllmOf = () => vllmServers().find((v) => v.parent === pidFile('trainer')) ?? null;
+const pidOf = (name) => (name === 'vllm' ? (vllmOf()?.pid ?? null) : pidFile(name));
+const httpOk = async (url) => {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(3000) })).ok;
+  } catch {
+    return false;
   }
 };
 
@@ -191,6 +262,49 @@ async function inFlight(client, workflowId, startedBy) {
   return out;
 }
 
+/** Activities a worker has started and not completed (root and running children), with their types. */
+async function startedNow(client, workflowId) {
+  const out = [];
+  let ids = [workflowId];
+  try {
+    ids = (await histories(client, workflowId)).map((h) => h.id);
+  } catch {
+    return out;
+  }
+  for (const id of ids) {
+    const d = await client.workflow.getHandle(id).describe().catch(() => null);
+    if (!d || d.status.name !== 'RUNNING') continue;
+    for (const p of d.raw.pendingActivities ?? []) if (p.state === 2 || p.state === 'PENDING_ACTIVITY_STATE_STARTED') out.push({ key: `${id}/${p.activityId}`, type: p.activityType?.name });
+  }
+  return out;
+}
+
+/**
+ * Waits (up to capMs) until a kill of `name` hits what it should: vllm, and the trainer worker while a
+ * vllm run goes on, only mid-batch (the engine answers /health and a policy_sample of a vllm run is in flight); with --min-in-flight N, N started
+ * activities in the runs. False when that moment did not come (the runs ended, or the cap).
+ */
+const midBatch = (name, runs) => name === 'vllm' || (name === 'trainer' && runs.some((r) => r.spec.vllm));
+async function readyToKill(client, runs, name, capMs) {
+  const until = Date.now() + capMs;
+  while (Date.now() < until) {
+    const live = [];
+    for (const r of runs) if (r.running && (await isRunning(client, r))) live.push(r);
+    if (!live.length) return false;
+    const started = (await Promise.all(live.map((r) => startedNow(client, r.id)))).flat();
+    let ok = started.length >= MIN_IN_FLIGHT;
+    if (midBatch(name, live)) {
+      const v = vllmOf();
+      const vllmRuns = live.filter((r) => r.spec.vllm);
+      const sampling = (await Promise.all(vllmRuns.map((r) => startedNow(client, r.id)))).flat().some((a) => a.type === 'policy_sample');
+      ok = ok && v !== null && sampling && (await httpOk(`http://127.0.0.1:${v.port}/health`));
+    }
+    if (ok) return true;
+    await sleep(1000);
+  }
+  return false;
+}
+
 /** Waits until the run has completed an activity after `t` (or closed); the time of that completion, or null. */
 async function nextCompletion(client, workflowId, t, capMs) {
   const until = Date.now() + capMs;
@@ -218,9 +332,22 @@ function checkRows(acts) {
     if (!expected.has(f)) expected.set(f, new Set());
     for (const r of a.input.rows) expected.get(f).add(r.key);
   }
+  // fastSlowTraining's rollouts.jsonl: row k of step s is keyed fs-s-k and carries the prompt the history planned for it
+  const plannedPrompt = new Map(); // file path -> key -> prompt id
+  for (const a of acts) {
+    if (a.type !== 'writeRolloutRows' || a.done === null) continue;
+    const f = path.resolve(a.input.run_dir, 'rollouts.jsonl');
+    if (!expected.has(f)) (expected.set(f, new Set()), plannedPrompt.set(f, new Map()));
+    a.input.row_prompt.forEach((pid, k) => (expected.get(f).add(`fs-${a.input.step}-${k}`), plannedPrompt.get(f).set(`fs-${a.input.step}-${k}`, pid)));
+  }
   let lost = 0;
   let dup = 0;
   const detail = [];
+  for (const [f, want] of plannedPrompt) {
+    for (const r of jsonl(f)) {
+      if (want.has(r.key) && want.get(r.key) !== r.prompt_id) (lost++, detail.push(`${path.relative(ROOT, f)} ${r.key} under prompt ${r.prompt_id}, planned ${want.get(r.key)}`));
+    }
+  }
   for (const [f, keys] of expected) {
     const counts = new Map();
     for (const r of jsonl(f)) counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
@@ -284,10 +411,96 @@ function checkMetricCalls(hs, acts, pendingAtKills) {
   return { repeatedInFlight, repeatedBeyond, mismatch, over, notes };
 }
 
+/**
+ * Work that costs (a train step, a reflection): each scheduled once (train_step per trainer run id and
+ * step, proposeComponent per workflow, reflection seed and component), attempts done again split into
+ * those in flight at a kill and the rest; the reflection calls each run counted (reflection_usage)
+ * against the calls its completed reflections returned.
+ */
+function checkPaidTwice(hs, acts, pendingAtKills) {
+  const PAID = { train_step: (a) => `${a.input.run_id}/${a.input.step}`, proposeComponent: (a) => `${a.wf}/${JSON.stringify(a.input.seed)}/${a.input.component}` };
+  const out = { notes: [] };
+  for (const [type, keyOf] of Object.entries(PAID)) {
+    const mine = acts.filter((a) => a.type === type);
+    const byKey = new Map();
+    for (const a of mine) byKey.set(keyOf(a), (byKey.get(keyOf(a)) ?? 0) + 1);
+    const twice = [...byKey.values()].reduce((n, c) => n + c - 1, 0);
+    let inFlight = 0;
+    let beyond = 0;
+    for (const a of mine) {
+      if (a.attempt <= 1) continue;
+      if (pendingAtKills.has(`${a.wf}/${a.id}`)) inFlight += a.attempt - 1;
+      else beyond += a.attempt - 1;
+    }
+    if (twice) out.notes.push(`${type}: ${twice} scheduled twice`);
+    out[type] = { scheduled: mine.length, done: mine.filter((a) => a.done !== null).length, twice, inFlight, beyond };
+  }
+  // reflection calls: the run's own count against what its completed reflections returned
+  let counted = 0;
+  let returned = 0;
+  for (const h of hs) {
+    const got = activities(h).filter((a) => a.type === 'proposeComponent' && a.done !== null).reduce((n, a) => n + (a.result?.calls ?? 0), 0);
+    let usage = null;
+    if (h.type === 'gepaOptimization') {
+      const end = h.events.find((e) => e.workflowExecutionCompletedEventAttributes);
+      usage = end ? decode(end.workflowExecutionCompletedEventAttributes.result)[0]?.reflection_usage : null;
+    } else if (h.type === 'fastSlowTraining') {
+      const dir = activities(h).find((a) => a.type === 'appendRows')?.input.run_dir;
+      try {
+        usage = JSON.parse(fs.readFileSync(path.join(dir, 'fast_slow/pool.json'), 'utf8')).reflection_usage;
+      } catch {
+        usage = null;
+      }
+    } else continue;
+    if (!usage) continue;
+    counted += usage.calls;
+    returned += got;
+    if (usage.calls !== got) out.notes.push(`${h.id}: reflection_usage.calls ${usage.calls}, its completed reflections returned ${got}`);
+  }
+  out.reflectionCalls = { counted, returned };
+  out.bad = out.train_step.twice + out.train_step.beyond + out.proposeComponent.twice + out.proposeComponent.beyond + (counted !== returned ? 1 : 0);
+  return out;
+}
+
+/** What a run's folders and history hold, to compare a killed run with an unkilled one of the same seed. */
+function footprint(acts) {
+  const keys = {}; // run-dir-relative file -> sorted keys
+  const dirs = [...new Set(acts.filter((a) => a.input?.run_dir).map((a) => a.input.run_dir))];
+  const rollouts = new Map();
+  for (const dir of dirs) {
+    for (const f of ['metrics.jsonl', 'proposals.jsonl', 'prompts.jsonl', 'samples.jsonl', 'rollouts.jsonl', 'checkpoints.jsonl']) {
+      const rows = jsonl(path.join(dir, f));
+      if (!rows.length) continue;
+      const name = `${dirs.indexOf(dir)}/${f}`;
+      keys[name] = [...new Set(rows.map((r) => r.key ?? `step-${r.step}`))].sort();
+      if (f === 'rollouts.jsonl') for (const r of rows) rollouts.set(`${name}/${r.key}`, JSON.stringify([r.prompt_id, r.reward, r.output]));
+    }
+  }
+  const trainSteps = acts.filter((a) => a.type === 'train_step' && a.done !== null).map((a) => a.input.step).sort((a, b) => a - b);
+  const reflections = acts.filter((a) => a.type === 'proposeComponent' && a.done !== null).length;
+  return { keys, rollouts: Object.fromEntries(rollouts), trainSteps, reflections };
+}
+
+/** Differences between a killed run's footprint and its unkilled twin's: what must match, and rollouts whose content differs. */
+function compareFootprints(killed, clean) {
+  const diffs = [];
+  for (const f of new Set([...Object.keys(killed.keys), ...Object.keys(clean.keys)])) {
+    const a = killed.keys[f] ?? [];
+    const b = clean.keys[f] ?? [];
+    const missing = b.filter((k) => !a.includes(k));
+    const extra = a.filter((k) => !b.includes(k));
+    if (missing.length || extra.length) diffs.push(`${f}: ${missing.length} keys of the unkilled run missing (${missing.slice(0, 3).join(',')}), ${extra.length} extra (${extra.slice(0, 3).join(',')})`);
+  }
+  if (killed.trainSteps.join(',') !== clean.trainSteps.join(',')) diffs.push(`train steps ${killed.trainSteps.join(',')} vs unkilled ${clean.trainSteps.join(',')}`);
+  if (killed.reflections !== clean.reflections) diffs.push(`reflections ${killed.reflections} vs unkilled ${clean.reflections}`);
+  const contentDiffers = Object.keys(clean.rollouts).filter((k) => k in killed.rollouts && killed.rollouts[k] !== clean.rollouts[k]).length;
+  return { diffs, contentDiffers, trainSteps: clean.trainSteps.length, reflections: clean.reflections };
+}
+
 /** Starts one run (the CLI, detached); returns its state for the kill loop and the checks. */
-function startRun(key) {
+function startRun(key, tag = '') {
   const spec = RUNS[key];
-  const id = `bench-faults-${key}-${Date.now()}`;
+  const id = `bench-faults-${key}${tag}-${Date.now()}`;
   const start = sh('node', ['dist/cli/main.js', spec.cmd, '--detach', '--id', id, 'seed=3', ...spec.args]);
   if (start.code !== 0) throw new Error(`start of ${key} failed:\n${start.out}`);
   return { key, spec, id, t0: Date.now(), killLog: [], running: true };
@@ -303,6 +516,7 @@ const isRunning = async (client, run) => {
  * call it) or has finished. One kill at a time; the next only after every run it hit completed an
  * activity again, so each recovery is measured alone.
  */
+const trainerPids = new Set(); // trainer workers this bench killed: a vLLM server of theirs still alive at the end is left behind
 async function killLoop(client, runs, kills) {
   const anyLm = runs.some((r) => r.spec.lm);
   for (;;) {
@@ -310,13 +524,22 @@ async function killLoop(client, runs, kills) {
     const want = runs.filter((r) => r.running && r.killLog.length < kills);
     if (!want.length) return;
     await sleep((DELAY_MIN + rand() * (DELAY_MAX - DELAY_MIN)) * 1000);
-    const kinds = PROCS.filter((p) => p !== 'lm' || want.some((r) => r.spec.lm));
+    const kinds = PROCS.filter((p) => (p !== 'lm' || want.some((r) => r.spec.lm)) && (p !== 'vllm' || want.some((r) => r.spec.vllm)));
     if (!kinds.length) return;
     const name = drawKind(kinds);
+    const mid = midBatch(name, want);
+    if ((mid || MIN_IN_FLIGHT > 0) && !(await readyToKill(client, want, name, mid ? 15 * 60_000 : 2 * 60_000))) {
+      process.stdout.write(`  (no moment to kill ${name}${mid ? ' mid-batch' : ` with ${MIN_IN_FLIGHT} in flight`} came; the kill is skipped)\n`);
+      continue;
+    }
     const pid = pidOf(name);
-    if (!pid) continue;
+    if (!pid) {
+      deck.unshift(name);
+      continue;
+    }
+    if (name === 'trainer') trainerPids.add(pid);
     const hit = [];
-    for (const r of runs) if (r.running && (name !== 'lm' || r.spec.lm) && (await isRunning(client, r))) hit.push({ r, pending: await inFlight(client, r.id) });
+    for (const r of runs) if (r.running && (name !== 'lm' || r.spec.lm) && (name !== 'vllm' || r.spec.vllm) && (await isRunning(client, r))) hit.push({ r, pending: await inFlight(client, r.id) });
     process.kill(pid, 'SIGKILL');
     const at = Date.now();
     if (name !== 'temporal') for (const h of hit) h.pending = [...new Set([...h.pending, ...(await inFlight(client, h.r.id, at))])];
@@ -366,8 +589,10 @@ async function finishRun(client, run) {
   const pendingAtKills = new Set(killLog.flatMap((k) => k.pending));
   const rows = checkRows(acts);
   const calls = checkMetricCalls(hs, acts, pendingAtKills);
-  for (const d of [...rows.detail, ...calls.notes].slice(0, 20)) process.stdout.write(`  ${key}: ${d}\n`);
-  return { key, type: spec.type, status, kills: killLog.length, rows, calls, recovery, wallS };
+  const paid = checkPaidTwice(hs, acts, pendingAtKills);
+  const cmp = run.clean ? compareFootprints(footprint(acts), run.clean) : null;
+  for (const d of [...rows.detail, ...calls.notes, ...paid.notes, ...(cmp?.diffs ?? [])].slice(0, 20)) process.stdout.write(`  ${key}: ${d}\n`);
+  return { key, type: spec.type, status, kills: killLog.length, rows, calls, paid, cmp, recovery, wallS, maxInFlight: Math.max(0, ...killLog.map((k) => k.pending.length)) };
 }
 
 async function main() {
@@ -377,15 +602,30 @@ async function main() {
   const connection = await Connection.connect(settings.connectionOptions);
   const client = new Client({ connection, namespace: settings.namespace });
   const results = [];
-  const saved = path.join(ROOT, '.data/bench-faults-last.json');
+  const saved = path.join(STACK_DIR, 'bench-faults-last.json');
+  // the same workflow with the same seed and no kills: what the killed run must match
+  const unkilled = async (w) => {
+    if (UNKILLED_ID) {
+      console.log(`  ${RUNS[w].type} unkilled: ${UNKILLED_ID} (given)`);
+      return footprint((await histories(client, UNKILLED_ID)).flatMap(activities));
+    }
+    const t = Date.now();
+    const run = startRun(w, '-unkilled');
+    await client.workflow.getHandle(run.id).result();
+    const acts = (await histories(client, run.id)).flatMap(activities);
+    console.log(`  ${RUNS[w].type} unkilled (${run.id}): ${((Date.now() - t) / 1000).toFixed(0)}s`);
+    return footprint(acts);
+  };
   const save = (runs) => fs.writeFileSync(saved, JSON.stringify(runs.map(({ spec, ...r }) => r), null, 1));
   if (CHECK) {
     // the checks again over the runs (and kills) a previous bench recorded
-    const runs = JSON.parse(fs.readFileSync(CHECK, 'utf8')).map((r) => ({ ...r, spec: RUNS[r.key] }));
+    const runs = JSON.parse(fs.readFileSync(path.resolve(CHECK), 'utf8')).map((r) => ({ ...r, spec: RUNS[r.key] }));
     for (const r of runs) results.push(await finishRun(client, r));
   } else if (PARALLEL) {
     console.log(`${WORKFLOWS.map((w) => RUNS[w].type).join(', ')} at once: kills at random moments until each has seen ${KILLS}`);
-    const runs = WORKFLOWS.map(startRun);
+    const clean = {};
+    if (UNKILLED || UNKILLED_ID) for (const w of WORKFLOWS) clean[w] = await unkilled(w);
+    const runs = WORKFLOWS.map((w) => ({ ...startRun(w), clean: clean[w] }));
     await killLoop(client, runs, KILLS);
     save(runs);
     for (const r of runs) results.push(await finishRun(client, r));
@@ -394,7 +634,8 @@ async function main() {
     for (const w of WORKFLOWS) {
       console.log(`${RUNS[w].type}: ${KILLS} kills at random moments`);
       stackUp(RUNS[w].lm);
-      const run = startRun(w);
+      const clean = UNKILLED || UNKILLED_ID ? await unkilled(w) : undefined;
+      const run = { ...startRun(w), clean };
       await killLoop(client, [run], KILLS);
       done.push(run);
       save(done);
@@ -405,29 +646,38 @@ async function main() {
   const s = (x) => (x === null ? 'never' : `${x.toFixed(0)}s`);
   const fmt = (r) =>
     r.recovery.map((x) => `${x.name} ${s(x.next)}${x.inflight === undefined ? '' : ` / ${s(x.inflight)} (${x.types.join(',')}${x.retry === undefined ? '' : `; retried after ${s(x.retry)}`})`}`).join('; ') || '-';
-  console.log('\n| workflow | kills | survived | rows lost | rows duplicated | repeated metric calls: in flight at a kill / beyond | budget kept | run time | recovery per kill: next completed activity / in-flight activities done (their types; retry started) |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| workflow | kills | survived | rows lost | rows duplicated | repeated metric calls: in flight at a kill / beyond | budget kept | train steps: done (redone in flight / beyond; scheduled twice) | reflections: done (redone in flight / beyond; scheduled twice), calls counted / returned | vs unkilled run | run time | recovery per kill: next completed activity / in-flight activities done (their types; retry started) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   let killed = 0;
   let survived = 0;
   let lost = 0;
   let dup = 0;
   let beyond = 0;
+  let paidTwice = 0;
+  const paidCell = (p) => `${p.done} (${p.inFlight} / ${p.beyond}; ${p.twice})`;
+  const cmpCell = (c) => (c ? (c.diffs.length ? `${c.diffs.length} DIFFERENCES` : `same keys, ${c.trainSteps} train steps, ${c.reflections} reflections; ${c.contentDiffers} rollouts differ in content`) : '-');
   for (const r of results) {
     const budgetOk = !r.calls.over && r.calls.mismatch === 0;
-    const ok = r.status === 'COMPLETED' && r.rows.lost === 0 && r.rows.dup === 0 && budgetOk && r.calls.repeatedBeyond === 0;
+    const cmpOk = !r.cmp || r.cmp.diffs.length === 0;
+    const ok = r.status === 'COMPLETED' && r.rows.lost === 0 && r.rows.dup === 0 && budgetOk && r.calls.repeatedBeyond === 0 && r.paid.bad === 0 && cmpOk;
+    paidTwice += r.paid.bad;
     killed += r.kills;
     survived += ok ? r.kills : 0;
     lost += r.rows.lost;
     dup += r.rows.dup;
     beyond += r.calls.repeatedBeyond;
     console.log(
-      `| ${r.type} | ${r.kills} | ${ok ? r.kills : 0} (${r.status}) | ${r.rows.lost} of ${r.rows.rowsChecked} | ${r.rows.dup} | ${r.calls.repeatedInFlight} / ${r.calls.repeatedBeyond} | ${budgetOk ? 'yes' : 'NO'} | ${r.wallS.toFixed(0)}s | ${fmt(r)} |`,
+      `| ${r.type} | ${r.kills} | ${ok ? r.kills : 0} (${r.status}) | ${r.rows.lost} of ${r.rows.rowsChecked} | ${r.rows.dup} | ${r.calls.repeatedInFlight} / ${r.calls.repeatedBeyond} | ${budgetOk ? 'yes' : 'NO'} | ${paidCell(r.paid.train_step)} | ${paidCell(r.paid.proposeComponent)}, ${r.paid.reflectionCalls.counted} / ${r.paid.reflectionCalls.returned} | ${cmpCell(r.cmp)} | ${r.wallS.toFixed(0)}s | ${fmt(r)} |`,
     );
   }
   const killedKinds = new Set(results.flatMap((r) => r.recovery.map((x) => x.name)));
   console.log(`\nprocess kinds killed: ${[...killedKinds].sort().join(', ')}`);
-  console.log(`faults: ${survived} kills survived of ${killed}, ${lost} lost, ${dup} duplicated${beyond ? `, ${beyond} metric calls repeated beyond the ones in flight` : ''}`);
-  process.exit(survived === killed && lost === 0 && dup === 0 && beyond === 0 ? 0 : 1);
+  // a vLLM server whose trainer worker this bench killed, still alive: left behind (it should exit with its parent)
+  await sleep(trainerPids.size ? 5000 : 0);
+  const orphans = vllmServers().filter((v) => trainerPids.has(v.parent));
+  if (orphans.length) console.log(`vLLM servers left behind by killed trainer workers: ${orphans.map((v) => `pid ${v.pid} (parent ${v.parent})`).join(', ')}`);
+  console.log(`faults: ${survived} kills survived of ${killed}, ${lost} lost, ${dup} duplicated, ${paidTwice} paid twice${beyond ? `, ${beyond} metric calls repeated beyond the ones in flight` : ''}${orphans.length ? `, ${orphans.length} vLLM servers left behind` : ''}`);
+  process.exit(survived === killed && lost === 0 && dup === 0 && beyond === 0 && paidTwice === 0 && !orphans.length ? 0 : 1);
 }
 
 main().catch((e) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/faults: kill -9 of random stack processes during runs on the local model; see bench.js.
-#   bench/faults/run.sh [--kills N] [--workflows rl,gepa,expert,alt] [--procs trainer,worker,temporal,lm] [--seed S] [--delay MIN,MAX] [--parallel]
+#   bench/faults/run.sh [--kills N] [--workflows rl,gepa,expert,alt,fs,vllm] [--procs trainer,worker,temporal,lm,vllm] [--seed S] [--delay MIN,MAX] [--parallel] [--gepa-p P] [--min-in-flight N] [--unkilled]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/setup.sh >/dev/null
