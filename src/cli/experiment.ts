@@ -97,14 +97,14 @@ export async function gepaValNote(workflowType: WorkflowType, input: unknown): P
   }
   const g = c.gepa;
   const max_iterations = workflowType === 'gepaRlAlternation' ? c.alternation?.gepa_iterations : g.max_iterations;
-  const val_size = gepaValSize({ available, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations, rollouts_per_problem: g.rollouts_per_problem });
+  const val_size = gepaValSize({ available, max_metric_calls: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations, rollouts_per_problem: g.rollouts_per_problem });
   // the check the workflow makes at its start, made here so no workflow is started to fail
   try {
     checkInitialBudget(g.max_metric_calls, val_size, Math.min(g.minibatch_size, Math.max(1, train)), g.rollouts_per_problem);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const line = valSubsetLine({ val_size, available, budget: g.max_metric_calls, minibatch: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
+  const line = valSubsetLine({ val_size, available, max_metric_calls: g.max_metric_calls, minibatch: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem });
   return workflowType === 'gepaRlAlternation' ? `each GEPA phase's ${line}` : line;
 }
 

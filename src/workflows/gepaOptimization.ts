@@ -191,7 +191,7 @@ function installQueries(view: LiveView, control: Control): void {
   setHandler(statusQueries.gepaOptimization, () => ({
     phase: view.phase,
     paused: control.paused,
-    progress: progress(view.state?.budget.used ?? 0, view.state?.budget.limit ?? 0, 'metric calls'),
+    progress: progress(view.state?.budget.metric_calls ?? 0, view.state?.budget.max_metric_calls ?? 0, 'metric calls'),
     ...(view.state ? summarizeState(view.state) : {}),
     ...(view.final_test ?? {}),
     ...(view.state?.candidates.length ? { seed_val_score: view.state.candidates[0].val_mean } : {}),
@@ -213,7 +213,7 @@ async function openRun(input: GepaInput, carry: GepaCarry | undefined, view: Liv
   // the val rows candidates are scored on: fixed at the start (a default that fits the budget, core/gepa/budget.ts)
   const valSize =
     carry?.state.val_size ??
-    gepaValSize({ available: sizes.val, budget: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations, rollouts_per_problem: g.rollouts_per_problem });
+    gepaValSize({ available: sizes.val, max_metric_calls: g.max_metric_calls, minibatch: g.minibatch_size, requested: g.val_size, max_iterations: g.max_iterations, rollouts_per_problem: g.rollouts_per_problem });
   return {
     input,
     opts: gepaOptions(g),
@@ -269,7 +269,7 @@ async function evaluateSeed(run: GepaRun): Promise<GepaState> {
   const taskSeed = seedLeftToTask(g, DEFAULT_SYSTEM_PROMPT) ? await ts.taskSeedPrompt({ task: run.input.task }) : null;
   try {
     seed = seedComponents(taskSeed === null ? g : { ...g, seed_prompt: taskSeed });
-    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, budget: g.max_metric_calls, budget_rule: g.budget_rule, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem, cache_evaluation: evalCacheEnabled(g.cache_evaluation, run.input.policy.temperature) });
+    state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, max_metric_calls: g.max_metric_calls, budget_rule: g.budget_rule, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem, cache_evaluation: evalCacheEnabled(g.cache_evaluation, run.input.policy.temperature) });
   } catch (e) {
     throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: (e as Error).message });
   }

@@ -32,16 +32,16 @@ describe('the tau2 agent samples at temperature 0 unless told otherwise (tau2-be
 
 describe('GEPA val subset', () => {
   test('sized to the budget by default; val_size=all is the whole split', () => {
-    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3 })).toBe(33); // (150 - 3*2*3) / 4
-    expect(gepaValSize({ available: 100, budget: 50, minibatch: 3 })).toBe(8); // (50 - 18) / 4 = 8
-    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 'all' })).toBe(100);
-    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 20 })).toBe(20);
+    expect(gepaValSize({ available: 100, max_metric_calls: 150, minibatch: 3 })).toBe(33); // (150 - 3*2*3) / 4
+    expect(gepaValSize({ available: 100, max_metric_calls: 50, minibatch: 3 })).toBe(8); // (50 - 18) / 4 = 8
+    expect(gepaValSize({ available: 100, max_metric_calls: 150, minibatch: 3, requested: 'all' })).toBe(100);
+    expect(gepaValSize({ available: 100, max_metric_calls: 150, minibatch: 3, requested: 20 })).toBe(20);
   });
   test('the line printed at start: the subset, and what scoring all needs when the budget is short of it', () => {
     // the whole split needs the seed (100) and one iteration (2*3 + 100): 206
-    expect(valSubsetLine({ val_size: 33, available: 100, budget: 150, minibatch: 3 })).toBe('val: 33 of 100 rows, budget 150; gepa.val_size=all scores all (with gepa.max_metric_calls >= 206)');
-    expect(valSubsetLine({ val_size: 60, available: 100, budget: 300, minibatch: 3 })).toBe('val: 60 of 100 rows, budget 300; gepa.val_size=all scores all');
-    expect(valSubsetLine({ val_size: 100, available: 100, budget: 300, minibatch: 3 })).toBe('val: all 100 rows, budget 300');
+    expect(valSubsetLine({ val_size: 33, available: 100, max_metric_calls: 150, minibatch: 3 })).toBe('val: 33 of 100 rows, budget 150; gepa.val_size=all scores all (with gepa.max_metric_calls >= 206)');
+    expect(valSubsetLine({ val_size: 60, available: 100, max_metric_calls: 300, minibatch: 3 })).toBe('val: 60 of 100 rows, budget 300; gepa.val_size=all scores all');
+    expect(valSubsetLine({ val_size: 100, available: 100, max_metric_calls: 300, minibatch: 3 })).toBe('val: all 100 rows, budget 300');
   });
   test('val_size=all is accepted by the schema and by the CLI; anything else but a positive integer is refused', () => {
     expect(parseWorkflowInput<GepaInput>('gepaOptimization', { gepa: { val_size: 'all' } }).gepa.val_size).toBe('all');

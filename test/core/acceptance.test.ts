@@ -3,7 +3,7 @@ import { keepsFormat } from '../../src/core/gepa/acceptance';
 import { addEvaluatedCandidate, initState, judgeChild } from '../../src/core/gepa/engine';
 
 function state() {
-  const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
+  const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, max_metric_calls: 100, minibatch_size: 2 });
   addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0] });
   return st;
 }
@@ -22,9 +22,9 @@ describe('format-regression guard', () => {
 
   test('with the guard on, a strictly better child that lowers the format-ok rate is rejected', () => {
     const st = state();
-    const used = st.budget.used;
+    const used = st.budget.metric_calls;
     expect(judgeChild(st, parent, betterButSloppier, { format_guard: true })).toEqual({ accept: false, reason: 'format regression' });
-    expect(st.budget.used).toBe(used + 3); // its minibatch calls are spent all the same
+    expect(st.budget.metric_calls).toBe(used + 3); // its minibatch calls are spent all the same
   });
 
   test('with the guard off the same child is accepted', () => {

@@ -149,45 +149,45 @@ describe('acceptance, budget and components', () => {
     expect(() => checkInitialBudget(206, 100, 3)).not.toThrow();
     expect(minimumBudget(100, 3)).toBe(206);
     expect(() => checkInitialBudget(5, 0, 3)).toThrow(/val set is empty/);
-    expect(canAfford({ used: 8, limit: 10 }, 2)).toBe(true);
-    expect(canAfford({ used: 8, limit: 10 }, 3)).toBe(false);
+    expect(canAfford({ metric_calls: 8, max_metric_calls: 10 }, 2)).toBe(true);
+    expect(canAfford({ metric_calls: 8, max_metric_calls: 10 }, 3)).toBe(false);
   });
   test('the default val size leaves the budget room for several iterations; an explicit one is kept', () => {
     // gsm8k / math / hotpotqa (val 100) and arithmetic (val 50) with the default budget 150, minibatch 3
-    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3 })).toBe(33);
-    expect(gepaValSize({ available: 50, budget: 150, minibatch: 3 })).toBe(33);
-    expect(gepaValSize({ available: 30, budget: 150, minibatch: 3 })).toBe(30); // aime
-    expect(gepaValSize({ available: 8, budget: 50, minibatch: 3 })).toBe(8);
+    expect(gepaValSize({ available: 100, max_metric_calls: 150, minibatch: 3 })).toBe(33);
+    expect(gepaValSize({ available: 50, max_metric_calls: 150, minibatch: 3 })).toBe(33);
+    expect(gepaValSize({ available: 30, max_metric_calls: 150, minibatch: 3 })).toBe(30); // aime
+    expect(gepaValSize({ available: 8, max_metric_calls: 50, minibatch: 3 })).toBe(8);
     // the alternation's phases: 3 iterations of 16 traces
-    expect(gepaValSize({ available: 100, budget: 150, minibatch: 16, max_iterations: 3 })).toBe(13);
+    expect(gepaValSize({ available: 100, max_metric_calls: 150, minibatch: 16, max_iterations: 3 })).toBe(13);
     for (const [available, mb, it] of [[100, 3, undefined], [50, 3, undefined], [30, 3, undefined], [100, 16, 3]] as const) {
-      const v = gepaValSize({ available, budget: 150, minibatch: mb, max_iterations: it });
+      const v = gepaValSize({ available, max_metric_calls: 150, minibatch: mb, max_iterations: it });
       expect(v + 3 * (2 * mb + v)).toBeLessThanOrEqual(150); // seed + 3 worst-case iterations fit
     }
-    expect(gepaValSize({ available: 100, budget: 150, minibatch: 3, requested: 100 })).toBe(100);
-    expect(gepaValSize({ available: 6, budget: 150, minibatch: 3, requested: 100 })).toBe(6);
-    expect(gepaValSize({ available: 100, budget: 20, minibatch: 3 })).toBe(8); // never below 8: then refused with the minimum
+    expect(gepaValSize({ available: 100, max_metric_calls: 150, minibatch: 3, requested: 100 })).toBe(100);
+    expect(gepaValSize({ available: 6, max_metric_calls: 150, minibatch: 3, requested: 100 })).toBe(6);
+    expect(gepaValSize({ available: 100, max_metric_calls: 20, minibatch: 3 })).toBe(8); // never below 8: then refused with the minimum
   });
   test('budget accounting per iteration type', () => {
     const opts: GepaOptions = { minibatch_size: 3, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 20, minibatch_size: 2 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, max_metric_calls: 20, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0, 1, 0] });
-    expect(st.budget.used).toBe(4); // seed on val
+    expect(st.budget.metric_calls).toBe(4); // seed on val
     const plan = planIteration(st, opts);
     expect(plan.kind).toBe('reflect');
     expect(recordParentMinibatch(st, [1, 1, 1], opts)).toBe(true); // perfect: skipped, calls still counted
-    expect(st.budget.used).toBe(7);
+    expect(st.budget.metric_calls).toBe(7);
     planIteration(st, opts);
     recordParentMinibatch(st, [0, 1, 0], opts);
     expect(judgeChild(st, { scores: [0, 1, 0], format_ok: [true, true, true] }, { scores: [1, 1, 0], format_ok: [true, true, true] }, {})).toEqual({ accept: true, reason: null });
-    expect(st.budget.used).toBe(13);
+    expect(st.budget.metric_calls).toBe(13);
     // 13 used, worst case of the next iteration is 3+3+4=10 > 7 left: stop before spending
     expect(planIteration(st, opts)).toEqual({ kind: 'stop', cause: 'budget', reason: expect.stringMatching(/^budget: 13\/20/) });
   });
   test('round-robin: the pointer moves only when the reflector is asked, and a child continues its parent\'s pointer', () => {
     const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
     const comps = { system_prompt: 's', a: 'A', b: 'B' };
-    const st = initState({ seed: 3, components: comps, val_size: 2, train_size: 10, budget: 1000, minibatch_size: 2 });
+    const st = initState({ seed: 3, components: comps, val_size: 2, train_size: 10, max_metric_calls: 1000, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: comps, parents: [], val_scores: [0, 0] });
     // a perfect (skipped) minibatch does not move the pointer
     expect(planIteration(st, opts).kind).toBe('reflect');
@@ -253,7 +253,7 @@ describe('reflection', () => {
 describe('stop conditions', () => {
   const base: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3 };
   const fresh = (val: number[]) => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget: 1000, minibatch_size: 2 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, max_metric_calls: 1000, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: val });
     return st;
   };
@@ -293,7 +293,7 @@ describe('stop conditions', () => {
 
 describe('reflection usage', () => {
   test('tokens and cost are summed per reflection call; unknown prices stay null until one is known', () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, budget: 10, minibatch_size: 2 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 2, max_metric_calls: 10, minibatch_size: 2 });
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: null });
     recordReflectionUsage(st, { calls: 2, usage: { prompt_tokens: 100, completion_tokens: 10 }, cost_usd: null });
     expect(summarizeState(st).reflection_usage).toEqual({ calls: 2, tokens_in: 100, tokens_out: 10, cost_usd: null });
@@ -409,7 +409,7 @@ describe('merge', () => {
 
   test('engine: a merge is scheduled by an accepted child and tried on the next iteration, within the budget', () => {
     const opts: GepaOptions = { minibatch_size: 2, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 1 };
-    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 100, minibatch_size: 2 });
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, max_metric_calls: 100, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
     recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
     // only two candidates: no triplet yet, so the scheduled merge waits and the iteration reflects
@@ -417,17 +417,17 @@ describe('merge', () => {
     expect(st.merge).toMatchObject({ due: 1, tested: 0, last_found_new: false });
     recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);
     expect(st.merge!.due).toBe(1); // capped: max_merge_invocations=1
-    const used = st.budget.used;
+    const used = st.budget.metric_calls;
     const plan = planIteration(st, opts);
     expect(plan).toMatchObject({ kind: 'merge', parent_ids: [1, 2], ancestor: 0, components: { sys: 'B', fmt: 'Y', tips: 'P' } });
     if (plan.kind !== 'merge') throw new Error('expected a merge');
     expect(plan.subsample.slice().sort()).toEqual([0, 1, 2, 3]);
     const v = judgeMerge(st, plan, plan.subsample.map(() => 1));
     expect(v).toEqual({ accept: true, parent_sums: [2, 2], child_sum: 4 });
-    expect(st.budget.used).toBe(used + 4);
+    expect(st.budget.metric_calls).toBe(used + 4);
     const m = recordMergeAccepted(st, { components: plan.components, parents: plan.parent_ids, val_scores: [1, 1, 1, 1] });
     expect(m.parents).toEqual([1, 2]);
-    expect(st.budget.used).toBe(used + 8);
+    expect(st.budget.metric_calls).toBe(used + 8);
     expect(summarizeState(st).merges).toEqual({ tested: 1, accepted: 1 });
     // no more merges after max_merge_invocations
     recordAccepted(st, { components: { sys: 'Z', fmt: 'Y', tips: 'P' }, parents: [3], val_scores: [1, 1, 1, 1] }, opts);
@@ -437,7 +437,7 @@ describe('merge', () => {
   test('engine: a merge that does not fit the budget is not planned', () => {
     const opts: GepaOptions = { minibatch_size: 1, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 3, use_merge: true, max_merge_invocations: 5 };
     // 3 candidates x 4 val = 12 used; reflective worst case 1+1+4 = 6 fits 19, a merge needs 4+4 = 8
-    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, budget: 19, minibatch_size: 2 });
+    const st = initState({ seed: 3, components: c0.components, val_size: 4, train_size: 10, max_metric_calls: 19, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: c0.components, parents: [], val_scores: c0.val_scores });
     recordAccepted(st, { components: c1.components, parents: [0], val_scores: c1.val_scores }, opts);
     recordAccepted(st, { components: c2.components, parents: [0], val_scores: c2.val_scores }, opts);
@@ -453,7 +453,7 @@ describe('knobs of the founding spec', () => {
     expect(acceptIfImproved([0.5, 0.5], [0.5, 0.5], 0)).toBe(false);
     expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0.25)).toBe(true); // 0.5 - 0.25 = 0.25
     expect(acceptIfImproved([0, 0.5], [0.5, 0.5], 0.3)).toBe(false);
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, max_metric_calls: 100, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0] });
     const ok = [true, true];
     expect(judgeChild(st, { scores: [0, 0], format_ok: ok }, { scores: [0, 1], format_ok: ok }, { min_improvement_threshold: 0.6 })).toEqual({ accept: false, reason: 'not better' });
@@ -461,7 +461,7 @@ describe('knobs of the founding spec', () => {
   });
   test('pool_size: at most that many live candidates, pruned by the Pareto rule, never the best; pruned ones are never parents', () => {
     const opts = { ...base, pool_size: 2 };
-    const st = initState({ seed: 5, components: { system_prompt: 's' }, val_size: 3, train_size: 10, budget: 1000, minibatch_size: 2 });
+    const st = initState({ seed: 5, components: { system_prompt: 's' }, val_size: 3, train_size: 10, max_metric_calls: 1000, minibatch_size: 2 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's0' }, parents: [], val_scores: [0, 0, 0] });
     recordAccepted(st, { components: { system_prompt: 's1' }, parents: [0], val_scores: [1, 0, 0] }, opts);
     expect(st.candidates.map((c) => !!c.pruned)).toEqual([false, false]); // 2 fit the pool
@@ -479,13 +479,13 @@ describe('knobs of the founding spec', () => {
     expect(problemSpreads([[1, 0, 1, 0], [1, 1], [0.3]])).toEqual([0.5, 0, 0]);
     expect(minimumBudget(10, 3, 4)).toBe(4 * (10 + 16));
     expect(() => checkInitialBudget(100, 10, 3, 4)).toThrow(/each × 4 rollouts_per_problem.*it needs at least 104/);
-    expect(gepaValSize({ available: 100, budget: 600, minibatch: 3, rollouts_per_problem: 4 })).toBe(33);
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, budget: 200, minibatch_size: 3, rollouts_per_problem: 4 });
+    expect(gepaValSize({ available: 100, max_metric_calls: 600, minibatch: 3, rollouts_per_problem: 4 })).toBe(33);
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 4, train_size: 10, max_metric_calls: 200, minibatch_size: 3, rollouts_per_problem: 4 });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0.5, 0, 0] });
-    expect(st.budget.used).toBe(16);
+    expect(st.budget.metric_calls).toBe(16);
     planIteration(st, { ...base, minibatch_size: 3 });
     recordParentMinibatch(st, [0.25, 0, 0.5], base);
-    expect(st.budget.used).toBe(28);
+    expect(st.budget.metric_calls).toBe(28);
     const text = formatRecords([
       { input: 'Q1', output: 'a', reward: 1, feedback: 'ok' },
       { input: 'Q1', output: 'b', reward: 0, feedback: 'wrong' },

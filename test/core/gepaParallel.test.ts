@@ -25,42 +25,42 @@ import {
 
 const opts: GepaOptions = { minibatch_size: 3, component_selector: 'round_robin', perfect_score: 1, rejected_memory: 5 };
 const seeded = (budget: number, extra: Partial<Parameters<typeof initState>[0]> = {}): GepaState => {
-  const st = initState({ seed: 5, components: { system_prompt: 's' }, val_size: 6, train_size: 12, budget, minibatch_size: 3, ...extra });
+  const st = initState({ seed: 5, components: { system_prompt: 's' }, val_size: 6, train_size: 12, max_metric_calls: budget, minibatch_size: 3, ...extra });
   addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [0, 0, 1, 0, 1, 0] });
   return st;
 };
 
 describe('parallel proposals: the budget reservation (budget.ts, parallel.ts)', () => {
   test('reserve, spend from the reservation, release: spent + reserved never passes the limit', () => {
-    const b = { used: 0, limit: 30 };
+    const b = { metric_calls: 0, max_metric_calls: 30 };
     const r1 = reserve(b, 12);
     const r2 = reserve(b, 12);
-    expect(b).toEqual({ used: 0, limit: 30, reserved: 24 });
+    expect(b).toEqual({ metric_calls: 0, max_metric_calls: 30, reserved: 24 });
     expect(canAfford(b, 7)).toBe(false); // 0 + 24 + 7 > 30
     expect(canAfford(b, 6)).toBe(true);
     expect(() => reserve(b, 7)).toThrow(/reserving 7 metric calls would exceed the budget \(0\/30 used, 24 reserved\)/);
     spend(b, 3, r1);
     spend(b, 3, r1);
-    expect(b).toEqual({ used: 6, limit: 30, reserved: 18 });
+    expect(b).toEqual({ metric_calls: 6, max_metric_calls: 30, reserved: 18 });
     expect(r1.calls).toBe(6);
     expect(release(b, r1)).toBe(6); // the val set it never paid: its child was rejected
-    expect(b).toEqual({ used: 6, limit: 30, reserved: 12 });
+    expect(b).toEqual({ metric_calls: 6, max_metric_calls: 30, reserved: 12 });
     expect(canAfford(b, 12)).toBe(true); // 6 + 12 + 12 = 30
     expect(() => spend(b, 13, r2)).toThrow(/spending 13 metric calls exceeds the 12 this iteration still holds reserved/);
     expect(() => spend(b, 13)).toThrow(/would exceed the budget \(6\/30 used, 12 reserved\)/);
     spend(b, 12, r2);
     expect(release(b, r2)).toBe(0);
-    expect(b).toEqual({ used: 18, limit: 30 }); // nothing in flight: no reserved field
+    expect(b).toEqual({ metric_calls: 18, max_metric_calls: 30 }); // nothing in flight: no reserved field
   });
 
   test('budget_rule=reference: a reservation is held but never refused, and an iteration starts while fewer than the limit are spent', () => {
-    const b: Budget = { used: 25, limit: 30, rule: 'reference' };
+    const b: Budget = { metric_calls: 25, max_metric_calls: 30, rule: 'reference' };
     const r = reserve(b, 12);
     reserve(b, 12);
     expect(b.reserved).toBe(24);
     expect(canAfford(b, 12)).toBe(true);
     spend(b, 12, r);
-    expect(b.used).toBe(37);
+    expect(b.metric_calls).toBe(37);
     expect(canAfford(b, 1)).toBe(false);
   });
 
@@ -86,14 +86,14 @@ describe('parallel proposals: the budget reservation (budget.ts, parallel.ts)', 
     // a lands: its parent minibatch was perfect (3 paid), 9 go back
     expect(recordParentMinibatch(st, [1, 1, 1], opts, { from: ra })).toBe(true);
     release(st.budget, ra);
-    expect(st.budget).toMatchObject({ used: 9, reserved: 12 });
+    expect(st.budget).toMatchObject({ metric_calls: 9, reserved: 12 });
     expect(planIteration(st, opts, { in_flight: 1 }).kind).toBe('wait'); // 9 + 12 + 12 = 33 > 30
     // b lands having paid its whole worst case
     spend(st.budget, 12, rb);
     release(st.budget, rb);
     expect(planIteration(st, opts, { in_flight: 0 })).toMatchObject({ kind: 'stop', cause: 'budget' });
     expect(st.stop_reason).toBe('budget: 21/30 metric calls used; the next iteration could need 12');
-    expect(st.budget.used).toBeLessThanOrEqual(30);
+    expect(st.budget.metric_calls).toBeLessThanOrEqual(30);
   });
 
   test('the stop signal with iterations in flight waits for them, then stops', () => {
@@ -167,12 +167,12 @@ describe('the evaluation cache (evalCache.ts)', () => {
 
   test('a candidate whose val rows partly came from the cache pays only the sampled ones', () => {
     const st = seeded(60, { rollouts_per_problem: 2 });
-    expect(st.budget.used).toBe(12);
+    expect(st.budget.metric_calls).toBe(12);
     const r = reserve(st.budget, 24);
     addEvaluatedCandidate(st, { components: { system_prompt: 't' }, parents: [0], val_scores: [1, 1, 1, 1, 1, 1] }, { from: r, paid: 2 });
-    expect(st.budget.used).toBe(16); // 2 rows x 2 rollouts
+    expect(st.budget.metric_calls).toBe(16); // 2 rows x 2 rollouts
     expect(release(st.budget, r)).toBe(20);
-    expect(initState({ seed: 1, components: { s: 'x' }, val_size: 2, train_size: 4, budget: 50, minibatch_size: 1, cache_evaluation: true }).eval_cache).toEqual({});
-    expect(initState({ seed: 1, components: { s: 'x' }, val_size: 2, train_size: 4, budget: 50, minibatch_size: 1 }).eval_cache).toBeNull();
+    expect(initState({ seed: 1, components: { s: 'x' }, val_size: 2, train_size: 4, max_metric_calls: 50, minibatch_size: 1, cache_evaluation: true }).eval_cache).toEqual({});
+    expect(initState({ seed: 1, components: { s: 'x' }, val_size: 2, train_size: 4, max_metric_calls: 50, minibatch_size: 1 }).eval_cache).toBeNull();
   });
 });

@@ -37,7 +37,7 @@ import {
 } from '../../src/core/gepa';
 
 const fresh = (val: number[], budget = 1000) => {
-  const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, budget, minibatch_size: 2 });
+  const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: val.length, train_size: 10, max_metric_calls: budget, minibatch_size: 2 });
   addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: val });
   return st;
 };
@@ -47,7 +47,7 @@ describe('stop decision', () => {
   test('the causes in their order: signal, cost, max_iterations, score_threshold, max_no_improvement, budget', () => {
     expect(STOP_CAUSES).toEqual(['stop_signal', 'cost_budget', 'max_iterations', 'score_threshold', 'max_no_improvement', 'budget']);
     const st = fresh([1, 1], 8); // val 2 spent
-    st.budget.used = 3; // the next iteration needs 2*2+2 = 6 > 5 left
+    st.budget.metric_calls = 3; // the next iteration needs 2*2+2 = 6 > 5 left
     const all = { ...base, max_cost_usd: 0.01, max_iterations: 0, score_threshold: 1, max_no_improvement: 1 };
     st.iterations_without_improvement = 1;
     const cost = { metric_usd: 0.02, metric_calls: 2, max_usd_per_call: 0.01, reflection_usd: 0, reflection_calls: 0 };
@@ -60,16 +60,16 @@ describe('stop decision', () => {
     expect(stopDecision(fresh([0, 0]), base)).toBeNull();
   });
   test("budget_rule=reference (gepa-ai/gepa's rule): an iteration starts while the limit is not reached, and its spending can pass it", () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 8, minibatch_size: 2, budget_rule: 'reference' });
+    const st = initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, max_metric_calls: 8, minibatch_size: 2, budget_rule: 'reference' });
     addEvaluatedCandidate(st, { components: { system_prompt: 's' }, parents: [], val_scores: [1, 1] });
-    st.budget.used = 3; // strict would stop here: the next iteration could need 6 > 5 left
+    st.budget.metric_calls = 3; // strict would stop here: the next iteration could need 6 > 5 left
     expect(stopDecision(st, base)).toBeNull();
     expect(canAfford(st.budget, 6)).toBe(true);
     spend(st.budget, 6); // 9 of 8: allowed under this rule
-    expect(st.budget.used).toBe(9);
+    expect(st.budget.metric_calls).toBe(9);
     expect(stopDecision(st, base)).toEqual({ cause: 'budget', reason: 'budget: 9/8 metric calls used; the limit is reached (gepa.budget_rule=reference: checked before each iteration)' });
     // the seed evaluation plus one iteration must still fit, under either rule
-    expect(() => initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, budget: 7, minibatch_size: 2, budget_rule: 'reference' })).toThrow(/needs at least 8/);
+    expect(() => initState({ seed: 1, components: { system_prompt: 's' }, val_size: 2, train_size: 10, max_metric_calls: 7, minibatch_size: 2, budget_rule: 'reference' })).toThrow(/needs at least 8/);
     // strict (the default) never passes the limit
     const strict = fresh([1, 1], 8);
     expect(strict.budget.rule).toBeUndefined();
@@ -112,7 +112,7 @@ describe('rejection memory', () => {
     expect(st.rejected.system_prompt.map((r) => [r.reason, r.text.length])).toEqual([['reflection error', 1], ['empty', 2000]]);
   });
   test('a child that lost on the minibatch: only the components it rewrote are remembered, with both sums', () => {
-    const st = initState({ seed: 1, components: { system_prompt: 's', sub: 'u' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
+    const st = initState({ seed: 1, components: { system_prompt: 's', sub: 'u' }, val_size: 2, train_size: 10, max_metric_calls: 100, minibatch_size: 2 });
     recordRejectedChild(
       st,
       { parent: { system_prompt: 's', sub: 'u' }, child: { system_prompt: 's', sub: 'u2' }, components: ['system_prompt', 'sub'], reason: 'not better', parent_score: 2, child_score: 1, unfenced_first: new Set(['sub']) },

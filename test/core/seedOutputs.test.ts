@@ -11,10 +11,10 @@ import { finalNumber, parseTracesFile } from '../../src/core/expert/traceFile';
 import { initialEvalRow } from '../../src/core/metrics';
 
 test('GEPA final row: best score, test score, candidates and metric calls under the recipe names', () => {
-  const st = initState({ seed: 1, components: { system_prompt: 's', sub: 'u' }, val_size: 2, train_size: 10, budget: 100, minibatch_size: 2 });
+  const st = initState({ seed: 1, components: { system_prompt: 's', sub: 'u' }, val_size: 2, train_size: 10, max_metric_calls: 100, minibatch_size: 2 });
   addEvaluatedCandidate(st, { components: { system_prompt: 's', sub: 'u' }, parents: [], val_scores: [1, 0] });
   addEvaluatedCandidate(st, { components: { system_prompt: 's2', sub: 'u' }, parents: [0], val_scores: [1, 1] });
-  st.budget.used = 9;
+  st.budget.metric_calls = 9;
   const fin = finalMetricsRow(st, { test_score: 0.75, seed_test_score: 0.5, n_test: 4 });
   expect(fin).toMatchObject({ 'final/best_score': 1, 'final/test_score': 0.75, 'final/num_candidates': 2, 'final/total_metric_calls': 9 });
   // without eval_test, as the recipe: no test score

@@ -9,9 +9,10 @@
 export const BUDGET_RULES = ['strict', 'reference'] as const;
 export type BudgetRule = (typeof BUDGET_RULES)[number];
 
+/** Names: the cap is `max_metric_calls` (the user's gepa key), the count spent `metric_calls`. */
 export interface Budget {
-  used: number;
-  limit: number;
+  metric_calls: number;
+  max_metric_calls: number;
   /** absent: strict */
   rule?: BudgetRule;
   /**
@@ -33,14 +34,14 @@ export function minimumBudget(valSize: number, minibatch: number, rollouts = 1):
  * Refuse, before anything is spent, a budget that cannot pay for the seed evaluation plus one
  * iteration: such a run would only score the seed and stop.
  */
-export function checkInitialBudget(limit: number, valSize: number, minibatch: number, rollouts = 1): void {
+export function checkInitialBudget(maxMetricCalls: number, valSize: number, minibatch: number, rollouts = 1): void {
   if (valSize <= 0) throw new BudgetError('the val set is empty: GEPA needs at least one val example to score candidates');
   const need = minimumBudget(valSize, minibatch, rollouts);
-  if (limit < need) {
-    const small = limit < valSize * rollouts ? ` (it is smaller than one evaluation of the val set, ${valSize} rows)` : '';
+  if (maxMetricCalls < need) {
+    const small = maxMetricCalls < valSize * rollouts ? ` (it is smaller than one evaluation of the val set, ${valSize} rows)` : '';
     const per = rollouts > 1 ? `, each × ${rollouts} rollouts_per_problem` : '';
     throw new BudgetError(
-      `max_metric_calls=${limit} cannot pay for the seed evaluation on ${valSize} val rows plus one iteration ` +
+      `max_metric_calls=${maxMetricCalls} cannot pay for the seed evaluation on ${valSize} val rows plus one iteration ` +
         `(2 × minibatch ${minibatch} + ${valSize} val = ${reflectiveIterationCost(minibatch, valSize)}${per})${small}: ` +
         `it needs at least ${need}. Raise gepa.max_metric_calls to ${need} or more, or lower gepa.val_size / gepa.minibatch_size${rollouts > 1 ? ' / gepa.rollouts_per_problem' : ''}.`,
     );
@@ -59,11 +60,11 @@ export const MIN_DEFAULT_VAL_SIZE = 8;
  * DEFAULT_ITERATIONS_PAID full iterations (but never below MIN_DEFAULT_VAL_SIZE): budget 150 with
  * minibatch 3 scores 33 val rows, so a default run iterates instead of stopping after the seed.
  */
-export function gepaValSize(a: { available: number; budget: number; minibatch: number; requested?: number | 'all'; max_iterations?: number; rollouts_per_problem?: number }): number {
+export function gepaValSize(a: { available: number; max_metric_calls: number; minibatch: number; requested?: number | 'all'; max_iterations?: number; rollouts_per_problem?: number }): number {
   if (a.requested === 'all') return a.available;
   if (a.requested !== undefined) return Math.min(a.requested, a.available);
   const k = Math.max(1, Math.min(a.max_iterations ?? DEFAULT_ITERATIONS_PAID, DEFAULT_ITERATIONS_PAID));
-  const fits = Math.floor((a.budget / (a.rollouts_per_problem ?? 1) - k * 2 * a.minibatch) / (k + 1));
+  const fits = Math.floor((a.max_metric_calls / (a.rollouts_per_problem ?? 1) - k * 2 * a.minibatch) / (k + 1));
   return Math.min(a.available, Math.max(fits, MIN_DEFAULT_VAL_SIZE));
 }
 
@@ -76,7 +77,7 @@ export function reflectiveIterationCost(minibatch: number, valSize: number): num
  * iterations in flight hold reserved (strict), or the limit is not reached yet (reference).
  */
 export function canAfford(budget: Budget, calls: number): boolean {
-  return budget.rule === 'reference' ? budget.used < budget.limit : budget.used + (budget.reserved ?? 0) + calls <= budget.limit;
+  return budget.rule === 'reference' ? budget.metric_calls < budget.max_metric_calls : budget.metric_calls + (budget.reserved ?? 0) + calls <= budget.max_metric_calls;
 }
 
 /** The unspent part of one in-flight iteration's reserved worst case. */
@@ -95,15 +96,15 @@ export function spend(budget: Budget, calls: number, from?: Reservation): void {
     from.calls -= calls;
     setReserved(budget, (budget.reserved ?? 0) - calls);
   } else if (budget.rule !== 'reference' && !canAfford(budget, calls)) {
-    throw new BudgetError(`spending ${calls} metric calls would exceed the budget (${budget.used}/${budget.limit} used${budget.reserved ? `, ${budget.reserved} reserved` : ''})`);
+    throw new BudgetError(`spending ${calls} metric calls would exceed the budget (${budget.metric_calls}/${budget.max_metric_calls} used${budget.reserved ? `, ${budget.reserved} reserved` : ''})`);
   }
-  budget.used += calls;
+  budget.metric_calls += calls;
 }
 
 /** Hold back an iteration's worst case before it is dispatched (strict: it must fit; reference: held, never refused). */
 export function reserve(budget: Budget, calls: number): Reservation {
   if (budget.rule !== 'reference' && !canAfford(budget, calls)) {
-    throw new BudgetError(`reserving ${calls} metric calls would exceed the budget (${budget.used}/${budget.limit} used, ${budget.reserved ?? 0} reserved)`);
+    throw new BudgetError(`reserving ${calls} metric calls would exceed the budget (${budget.metric_calls}/${budget.max_metric_calls} used, ${budget.reserved ?? 0} reserved)`);
   }
   setReserved(budget, (budget.reserved ?? 0) + calls);
   return { calls };
@@ -127,8 +128,8 @@ function setReserved(budget: Budget, n: number): void {
  * under which budget, and how to score them all when that is a subset (with the budget that needs,
  * minimumBudget on the whole split, when this one is smaller).
  */
-export function valSubsetLine(a: { val_size: number; available: number; budget: number; minibatch: number; rollouts_per_problem?: number }): string {
-  if (a.val_size >= a.available) return `val: all ${a.available} rows, budget ${a.budget}`;
+export function valSubsetLine(a: { val_size: number; available: number; max_metric_calls: number; minibatch: number; rollouts_per_problem?: number }): string {
+  if (a.val_size >= a.available) return `val: all ${a.available} rows, budget ${a.max_metric_calls}`;
   const needs = minimumBudget(a.available, Math.min(a.minibatch, a.available), a.rollouts_per_problem ?? 1);
-  return `val: ${a.val_size} of ${a.available} rows, budget ${a.budget}; gepa.val_size=all scores all${a.budget < needs ? ` (with gepa.max_metric_calls >= ${needs})` : ''}`;
+  return `val: ${a.val_size} of ${a.available} rows, budget ${a.max_metric_calls}; gepa.val_size=all scores all${a.max_metric_calls < needs ? ` (with gepa.max_metric_calls >= ${needs})` : ''}`;
 }

@@ -54,10 +54,10 @@ export function recordMetricCost(s: MetricSpend, costUsd: number, problems: numb
 }
 
 /** What the cost stop reads: the metric spend, with the calls and reflection usage counted in the state. */
-export function costSoFar(s: MetricSpend, state: { budget: { used: number }; reflection_usage: { calls: number; cost_usd: number | null } }): CostSoFar {
+export function costSoFar(s: MetricSpend, state: { budget: { metric_calls: number }; reflection_usage: { calls: number; cost_usd: number | null } }): CostSoFar {
   return {
     metric_usd: s.metric_cost_usd,
-    metric_calls: state.budget.used,
+    metric_calls: state.budget.metric_calls,
     max_usd_per_call: s.max_usd_per_call,
     reflection_usd: state.reflection_usage.cost_usd ?? 0,
     reflection_calls: state.reflection_usage.calls,

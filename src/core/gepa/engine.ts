@@ -20,7 +20,7 @@ export function initState(args: {
   components: Record<string, string>;
   val_size: number;
   train_size: number;
-  budget: number;
+  max_metric_calls: number;
   minibatch_size: number;
   rollouts_per_problem?: number;
   /** gepa.budget_rule (default strict) */
@@ -29,14 +29,14 @@ export function initState(args: {
   cache_evaluation?: boolean;
 }): GepaState {
   const k = args.rollouts_per_problem ?? 1;
-  checkInitialBudget(args.budget, args.val_size, Math.min(args.minibatch_size, Math.max(1, args.train_size)), k);
+  checkInitialBudget(args.max_metric_calls, args.val_size, Math.min(args.minibatch_size, Math.max(1, args.train_size)), k);
   if (args.train_size <= 0) throw new Error('the train set is empty: GEPA draws its reflection minibatches from it');
   const names = Object.keys(args.components);
   if (!names.length) throw new Error('a candidate needs at least one component');
   return {
     component_names: names,
     candidates: [],
-    budget: args.budget_rule === 'reference' ? { used: 0, limit: args.budget, rule: 'reference' } : { used: 0, limit: args.budget },
+    budget: args.budget_rule === 'reference' ? { metric_calls: 0, max_metric_calls: args.max_metric_calls, rule: 'reference' } : { metric_calls: 0, max_metric_calls: args.max_metric_calls },
     val_size: args.val_size,
     train_size: args.train_size,
     rng: createRng(args.seed),
@@ -87,7 +87,7 @@ export function addEvaluatedCandidate(state: GepaState, c: EvaluatedCandidate, p
     iteration: c.iteration ?? state.counters.iterations,
     val_scores: c.val_scores.slice(),
     val_mean: mean(c.val_scores),
-    metric_calls: state.budget.used,
+    metric_calls: state.budget.metric_calls,
   };
   const prevBest = state.candidates.length ? bestCandidate(state.candidates).val_mean : -Infinity;
   state.candidates.push(cand);
@@ -244,8 +244,8 @@ export function summarizeState(state: GepaState): GepaSummary {
   const best = state.candidates.length ? bestCandidate(state.candidates) : null;
   return {
     iteration: state.counters.iterations,
-    budget_used: state.budget.used,
-    budget_limit: state.budget.limit,
+    budget_used: state.budget.metric_calls,
+    budget_limit: state.budget.max_metric_calls,
     val_size: state.val_size,
     best_val_score: best ? best.val_mean : null,
     best_candidate_id: best ? best.id : null,

@@ -50,7 +50,7 @@ export function stopDecision(state: GepaState, opts: GepaOptions, inputs: StopIn
   const next = callsFor(state, reflectiveIterationCost(Math.min(opts.minibatch_size, state.train_size), state.val_size));
   if (!canAfford(state.budget, next)) {
     const why = state.budget.rule === 'reference' ? 'the limit is reached (gepa.budget_rule=reference: checked before each iteration)' : `the next iteration could need ${next}`;
-    return { cause: 'budget', reason: `budget: ${state.budget.used}/${state.budget.limit} metric calls used; ${why}` };
+    return { cause: 'budget', reason: `budget: ${state.budget.metric_calls}/${state.budget.max_metric_calls} metric calls used; ${why}` };
   }
   return null;
 }
