@@ -19,7 +19,7 @@ import { airlinePolicy, airlineToolSchemas, loadTau2Split, scenarioUserId, rende
 import { AirlineEnv } from '../tasks/tau2/env';
 import { gradeTau2, goldState } from '../tasks/tau2/evaluate';
 import { LlmToolAgent, LlmUser, type CallUsage } from '../tasks/tau2/llmAgents';
-import { initialCheckpoint, replayToolCalls, runEpisode, type EpisodeCheckpoint, type EpisodeMessage } from '../tasks/tau2/orchestrator';
+import { initialCheckpoint, replayToolCalls, runEpisode, type EpisodeCheckpoint } from '../tasks/tau2/orchestrator';
 import type { BlobRef } from '../types';
 import type { ScoredSample } from '../core/traces';
 import { episodeTrace, summariseTau2, sumUsage, type EpisodeUsage, type Tau2EpisodeSummary, type Tau2EvaluationSummary } from '../core/tau2';
