@@ -19,7 +19,6 @@ import { mean, type MetricsRow } from '../core/metrics';
 import { reflectionErrorOutcome, type ProposalOutcome } from '../core/gepa';
 import { hasLearningSignal, shouldSave } from '../core/rl';
 import { optimParams, type OptimConfig, type RlConfig } from '../config';
-import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
 import type { BlobRef } from '../types';
 
 /**
@@ -154,7 +153,7 @@ export async function reflect(reflection: { provider: string; model: string }, a
   } catch (e) {
     const cause = e instanceof ActivityFailure ? e.cause : e;
     const msg = cause instanceof Error ? cause.message : String(cause);
-    if (cause instanceof ApplicationFailure && cause.type === PROVIDER_CONFIG_FAILURE) {
+    if (cause instanceof ApplicationFailure && cause.type === FAILURE.ProviderConfig) {
       const { provider, model } = reflection;
       throw ApplicationFailure.create({ type: FAILURE.InvalidConfig, nonRetryable: true, message: `the reflection LM (provider=${provider}, model=${model}) cannot be used: ${msg}` });
     }

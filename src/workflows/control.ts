@@ -1,10 +1,29 @@
 /**
  * The handlers of the messages every long workflow answers (DESIGN §6): pause / resume / stop
  * signals, the set_prompt update and the `metrics` query. The definitions are in messages.ts, which
- * the CLI imports too; each workflow registers its own `status` (messages.ts statusQueries).
+ * the CLI imports too; each workflow answers its own `status` through `setStatusHandler`.
  */
-import { condition, setHandler } from '@temporalio/workflow';
-import { metricsQuery, pauseSignal, resumeSignal, setPromptUpdate, stopSignal, type MetricsSummary } from './messages';
+import { condition, setHandler, type QueryDefinition } from '@temporalio/workflow';
+import type { WorkflowType } from '../constants';
+import { metricsQuery, pauseSignal, resumeSignal, setPromptUpdate, statusQueries, stopSignal, type MetricsSummary, type StatusOf } from './messages';
+
+/**
+ * This run's `status` handler. Module state is the run's own: the SDK gives every workflow run its
+ * own instances of the workflow modules (its module cache is per run, reused V8 context or not).
+ */
+let statusHandler: (() => unknown) | null = null;
+
+/** Answer the `status` query of workflow type `type` with `handler`, which the error boundary also reads (boundary.ts). */
+export function setStatusHandler<W extends WorkflowType>(type: W, handler: () => StatusOf<W>): void {
+  const def: QueryDefinition<StatusOf<W>> = statusQueries[type];
+  setHandler(def, handler);
+  statusHandler = handler;
+}
+
+/** The run's status now, as its `status` query would answer (undefined before the workflow sets its handler). */
+export function currentStatus(): unknown {
+  return statusHandler?.();
+}
 
 export function emptyMetricsSummary(): MetricsSummary {
   return { rows: 0, last_key: null, latest: {} };

@@ -2,19 +2,13 @@
  * evaluatePrompt: accuracy of one system prompt on K problems of a task with the policy model.
  * Samples on the trainer queue (policy_sample), scores with the task's checker on the TS queue.
  */
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import { samplingParams, type EvaluatePromptInput } from '../config';
 import type { RunPaths } from '../activities/run';
 import { evaluationRow } from '../core/metrics';
 import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
-import { progress, statusQueries } from './messages';
-
-export interface EvaluatePromptStatus {
-  phase: 'starting' | 'sampling' | 'scoring' | 'done';
-  done: number;
-  total: number;
-  accuracy: number | null;
-}
+import { progress, type EvaluatePromptStatus } from './messages';
+import { setStatusHandler } from './control';
 
 export interface EvaluatePromptResult {
   run_id: string;
@@ -29,7 +23,7 @@ export interface EvaluatePromptResult {
 
 export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult> {
   const status: EvaluatePromptStatus = { phase: 'starting', done: 0, total: 0, accuracy: null };
-  setHandler(statusQueries.evaluatePrompt, () => ({ ...status, paused: false, progress: progress(status.done, status.total, 'problems') }));
+  setStatusHandler('evaluatePrompt', () => ({ ...status, paused: false, progress: progress(status.done, status.total, 'problems') }));
 
   const input = parseInput<EvaluatePromptInput>('evaluatePrompt', raw);
   const runId = runIdOf(input.run);

@@ -4,14 +4,14 @@
  * (accuracy, answer proportion, thinking proportion, mean reward) under runs/<id>/. Samples in
  * waves: `pause` waits between waves, `stop` finishes the current wave and writes what is done.
  */
-import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput } from '../config';
 import { isEpisodicTask } from '../config/task';
 import { evaluationRow } from '../core/metrics';
 import type { Tau2EvaluationSummary } from '../core/tau2';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { betweenWaves, installControl } from './control';
-import { progress, statusQueries } from './messages';
+import { betweenWaves, installControl, setStatusHandler } from './control';
+import { progress } from './messages';
 import { runPolicyInWaves } from './policy';
 
 export interface EvaluationResult {
@@ -34,7 +34,7 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0, accuracy: null as number | null };
   const control = installControl();
-  setHandler(statusQueries.evaluation, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
+  setStatusHandler('evaluation', () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'evaluation', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const split = input.eval.split;

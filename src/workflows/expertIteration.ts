@@ -10,7 +10,7 @@
  * and the success counts travel through continue-as-new; the rules (tally, buffer choice, rows,
  * hint verdicts, success cap) live in src/core/expert.
  */
-import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, workflowInfo } from '@temporalio/workflow';
 import type { ExpertIterationInput } from '../config';
 import {
   addRoundToTotals,
@@ -36,12 +36,10 @@ import { hintedAttemptSeed, teacherHintSeed, testEvalSeed, trainBatchSeed } from
 import type { BlobRef } from '../types';
 import type { RunPaths } from '../activities/run';
 import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, ts } from './common';
-import { installControl, type Control, type ControlState } from './control';
-import { progress, statusQueries } from './messages';
+import { installControl, setStatusHandler, type Control, type ControlState } from './control';
+import { progress } from './messages';
 import { evaluateTest, runOnOf, runPolicy, type Evaluated, type RunOn } from './policy';
 import { trainSft, type SftLoopResult } from './sftLoop';
-
-export type { ExpertTotals };
 
 /** What a run knows between rounds: all of it travels through continue-as-new. */
 interface ExpertState {
@@ -112,7 +110,7 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const st = startState(input, carry);
   const live = { phase: 'starting', round: st.round, accuracy: null as number | null };
   const control = installControl({ initial: carry?.control });
-  setHandler(statusQueries.expertIteration, () => statusOf(input, st, live, control));
+  setStatusHandler('expertIteration', () => statusOf(input, st, live, control));
   const runId = runIdOf(input.run);
   const paths =
     carry?.paths ??

@@ -8,16 +8,16 @@
  * position the RL phases plan (so it never re-attempts their problems with their seeds), and each
  * GEPA phase runs on a seed of its own round. The phase order and the adoption rule are core/alternation.ts.
  */
-import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, executeChild, getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import type { AlternationInput } from '../config';
-import type { GepaResult } from './gepaOptimization';
-import type { RlResult } from './rlTraining';
-import type { ExpertResult } from './expertIteration';
+import { gepaOptimization } from './gepaOptimization';
+import { rlTraining } from './rlTraining';
+import { expertIteration } from './expertIteration';
 import { adoptsGepaPrompt, alternationPhases, expertPhaseStartRound, gepaPhaseSeed, type PhasePlan } from '../core/alternation';
 import type { RunPaths } from '../activities/run';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { installControl, type Control } from './control';
-import { progress, setPromptUpdate, statusQueries, stopSignal } from './messages';
+import { installControl, setStatusHandler, type Control } from './control';
+import { progress, setPromptUpdate, stopSignal } from './messages';
 
 export interface PhaseRecord {
   round: number;
@@ -96,7 +96,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
 }
 
 function installStatus(s: AlternationState, control: Control, total: number): void {
-  setHandler(statusQueries.gepaRlAlternation, () => ({
+  setStatusHandler('gepaRlAlternation', () => ({
     phase: s.current ? `round ${s.current.round} ${s.current.kind}` : 'between phases',
     progress: progress(s.phases.length, total, 'phases'),
     round: s.current?.round ?? null,
@@ -139,7 +139,7 @@ async function runPhase(alt: Alternation, phase: PhasePlan): Promise<void> {
 /** GEPA on s with θ fixed, on its own random stream; its prompt is adopted by the rule of core/alternation.ts. */
 async function gepaPhase(alt: Alternation, phase: PhasePlan, childId: string): Promise<{ score: number | null; adopted: boolean }> {
   const { input } = alt;
-  const r = await executeChild<(raw: unknown) => Promise<GepaResult>>('gepaOptimization', {
+  const r = await executeChild(gepaOptimization, {
     workflowId: childId,
     args: [
       {
@@ -165,7 +165,7 @@ async function trainingPhase(alt: Alternation, phase: PhasePlan, childId: string
   const { input } = alt;
   const common = { run: { ...input.run, run_id: alt.run_id }, task: input.task, policy: { ...input.policy, checkpoint: alt.s.checkpoint } };
   if (phase.kind === 'expert') {
-    const r = await executeChild<(raw: unknown) => Promise<ExpertResult>>('expertIteration', {
+    const r = await executeChild(expertIteration, {
       workflowId: childId,
       args: [
         {
@@ -186,7 +186,7 @@ async function trainingPhase(alt: Alternation, phase: PhasePlan, childId: string
     alt.s.last_test = r.final_test_accuracy ?? alt.s.last_test;
     return r.final_test_accuracy;
   }
-  const r = await executeChild<(raw: unknown) => Promise<RlResult>>('rlTraining', {
+  const r = await executeChild(rlTraining, {
     workflowId: childId,
     args: [{ ...common, rl: { ...input.rl, n_batches: input.alternation.rl_batches_per_round }, optim: input.optim, n_eval: input.n_eval, system_prompt: alt.s.prompt, phase: phase.folder, start_batch: alt.s.rl_batches_done }],
   });

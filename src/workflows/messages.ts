@@ -8,10 +8,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate, type QueryDefinition } from '@temporalio/workflow';
 import type { WorkflowType } from '../constants';
+import type { ExpertTotals } from '../core/expert';
 import type { GepaSummary } from '../core/gepa';
-import type { EvaluatePromptStatus } from './evaluatePrompt';
-import type { ExpertTotals } from './expertIteration';
-import type { RlStatus } from './rlTraining';
 import type { FastSlowStatus } from './fastSlowTraining';
 
 export const pauseSignal = defineSignal('pause');
@@ -49,6 +47,29 @@ export interface StatusBase {
   phase: string;
   paused: boolean;
   progress: Progress;
+}
+
+/** evaluatePrompt's own status fields. */
+export interface EvaluatePromptStatus {
+  phase: 'starting' | 'sampling' | 'scoring' | 'done';
+  done: number;
+  total: number;
+  accuracy: number | null;
+}
+
+/** rlTraining's own status fields. */
+export interface RlStatus {
+  phase: string;
+  batch: number;
+  n_batches: number;
+  reward: number | null;
+  accuracy: number | null;
+  test_accuracy: number | null;
+  checkpoint: string | null;
+  paused: boolean;
+  system_prompt: string;
+  /** what makes this run's numbers mean less than their names (e.g. off-policy sampling) */
+  warnings: string[];
 }
 
 /** The `status` query's answer of each workflow type (its own fields and the shared StatusBase). */

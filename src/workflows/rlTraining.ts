@@ -7,14 +7,14 @@
  * is marked failed in run.json, with the reason, by the error boundary (boundary.ts).
  * Every rule (batch plan, advantages, when to train, metric names, eval/save schedule) lives in src/core/rl/.
  */
-import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, workflowInfo } from '@temporalio/workflow';
 import { samplingParams, type RlInput } from '../config';
 import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlBatchRow, shouldEval, testProblems } from '../core/rl';
 import { fractionTrue, initialEvalRow, mean, type TestScore } from '../core/metrics';
 import type { BlobRef } from '../types';
 import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainBatch, trainerActivities, trainerRunId, ts } from './common';
-import { installControl, type Control, type ControlState } from './control';
-import { progress, statusQueries } from './messages';
+import { installControl, setStatusHandler, type Control, type ControlState } from './control';
+import { progress, type RlStatus } from './messages';
 import type { RunPaths } from '../activities/run';
 import { evaluateTest, runOnOf } from './policy';
 import { testEvalSeed, trainBatchSeed } from '../core/seeds';
@@ -40,20 +40,6 @@ export interface RlResult {
   stopped: boolean;
 }
 
-export interface RlStatus {
-  phase: string;
-  batch: number;
-  n_batches: number;
-  reward: number | null;
-  accuracy: number | null;
-  test_accuracy: number | null;
-  checkpoint: string | null;
-  paused: boolean;
-  system_prompt: string;
-  /** what makes this run's numbers mean less than their names (e.g. off-policy sampling) */
-  warnings: string[];
-}
-
 /** One run of this workflow (one execution between continue-as-new): the status holds the live checkpoint and prompt. */
 interface RlRun {
   input: RlInput;
@@ -70,7 +56,7 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
   const input = parseInput<RlInput>('rlTraining', raw);
   const status = startStatus(input, carry);
   const control = installControl({ onSetPrompt: (p) => replacePrompt(status, p), initial: carry?.control });
-  setHandler(statusQueries.rlTraining, () => ({ ...status, paused: control.paused, progress: progress(status.batch, status.n_batches, 'batches') }));
+  setStatusHandler('rlTraining', () => ({ ...status, paused: control.paused, progress: progress(status.batch, status.n_batches, 'batches') }));
   const runId = runIdOf(input.run);
   const paths =
     carry?.paths ??

@@ -4,7 +4,7 @@
  * rationales, MATH solutions) or from a traceGeneration run's sft_examples.json. One optimiser step
  * per batch of examples, the examples reshuffled every epoch (seeded by the run seed) (the loop in sftLoop.ts, shared with expert iteration); test accuracy before and after.
  */
-import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, workflowInfo } from '@temporalio/workflow';
 import { FAILURE } from '../failures';
 import type { SftInput } from '../config';
 import { sftBatchesPerEpoch, sftStepRow } from '../core/expert/sft';
@@ -13,8 +13,8 @@ import { testProblems } from '../core/rl';
 import { testEvalSeed } from '../core/seeds';
 import type { RunPaths } from '../activities/run';
 import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, ts } from './common';
-import { installControl, type Control } from './control';
-import { progress, statusQueries } from './messages';
+import { installControl, setStatusHandler, type Control } from './control';
+import { progress } from './messages';
 import { evaluateTest, runOnOf } from './policy';
 import { trainSft, type SftStep } from './sftLoop';
 
@@ -47,7 +47,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const runId = runIdOf(input.run);
   const status: SftRun['status'] = { phase: 'starting', step: 0, total: 0, loss: null, test_accuracy: null, checkpoint: input.policy.checkpoint };
   const control = installControl();
-  setHandler(statusQueries.sftTraining, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'steps') }));
+  setStatusHandler('sftTraining', () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'steps') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const r: SftRun = { input, paths, test_indices: testProblems(input.n_eval, sizes.test), status, control };

@@ -6,11 +6,11 @@
  * Problems without a ground truth are never sampled (counted). Samples in waves: `pause` waits
  * between waves, `stop` finishes the current wave and writes the files for the problems done.
  */
-import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
 import { logMetrics, parseInput, runIdOf, ts } from './common';
-import { betweenWaves, installControl } from './control';
-import { progress, statusQueries } from './messages';
+import { betweenWaves, installControl, setStatusHandler } from './control';
+import { progress } from './messages';
 import { runPolicyInWaves } from './policy';
 import type { TraceStats } from '../core/expert';
 
@@ -29,7 +29,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   const runId = runIdOf(input.run);
   const status = { phase: 'starting', step: 0, total: 0 };
   const control = installControl();
-  setHandler(statusQueries.traceGeneration, () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
+  setStatusHandler('traceGeneration', () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
   const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'traceGeneration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
   const sizes = await ts.taskSplitSizes({ task: input.task });
   const planned = Array.from({ length: Math.min(t.n_problems, sizes.train) }, (_, i) => i);

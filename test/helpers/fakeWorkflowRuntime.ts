@@ -83,7 +83,9 @@ export const runtime = {
           },
       },
     ),
-  executeChild: async (type: string, opts: { workflowId: string; args: unknown[] }) => {
+  executeChild: async (workflow: string | ((...a: any[]) => Promise<unknown>), opts: { workflowId: string; args: unknown[] }) => {
+    // by its function, as the workflows call it (the SDK's type is the function's name), or by name
+    const type = typeof workflow === 'string' ? workflow : workflow.name;
     harness.calls.push({ kind: 'child', name: type, args: snapshot(opts.args) });
     return runWorkflow(type, opts.args, opts.workflowId);
   },
