@@ -43,6 +43,20 @@ def test_a_broken_vllm_that_exits_while_loading_names_its_error_and_the_fallback
     backend._vllm = None
 
 
+def test_a_vllm_server_killed_with_sigkill_while_loading_fails_retryably(backend, tmp_path, monkeypatch):
+    # kill -9 (or the out-of-memory killer) during the engine's load is not a broken install: a
+    # retryable error, so Temporal's retry starts the server again (before: VllmUnavailable, non-retryable)
+    killed = tmp_path / "python"
+    killed.write_text("#!/bin/sh\nkill -9 $$\n")
+    killed.chmod(0o755)
+    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(killed))
+    backend._vllm = None
+    with pytest.raises(RuntimeError) as e:
+        backend.sample(vllm_req(tmp_path))
+    assert not isinstance(e.value, InvalidRequest) and "killed (SIGKILL) while loading" in str(e.value)
+    backend._vllm = None
+
+
 def test_the_sampler_is_read_only_on_the_local_backend():
     with pytest.raises(InvalidRequest, match="read only with backend=local"):
         backend_for({"backend": "tinker", "base_model": "x", "sampler": "vllm"})

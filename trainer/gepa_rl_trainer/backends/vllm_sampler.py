@@ -144,6 +144,10 @@ class VllmSampler:
         while True:
             if self.proc.poll() is not None:
                 rc, self.proc = self.proc.returncode, None
+                if rc == -signal.SIGKILL:
+                    # killed from outside while loading (kill -9, the out-of-memory killer): not a broken
+                    # install, so retryable like a death mid-request; the retry starts it again
+                    raise RuntimeError(f"the vLLM server was killed (SIGKILL) while loading {folder} (log: {self.log_path}); the call is retried and starts it again")
                 raise VllmUnavailable(f"policy.sampler=vllm: the vLLM server exited ({rc}) while loading {folder}: {self._last_log_line()} (log: {self.log_path}); {FALLBACK}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as r:
