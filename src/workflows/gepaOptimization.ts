@@ -77,8 +77,8 @@ import {
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
 import { logMetrics, mean, parseInput, reflect, runIdOf, ts } from './common';
-import { installControl, type Control, type ControlState } from './control';
-import { progress, statusQueries } from './messages';
+import { installControl, setStatusHandler, type Control, type ControlState } from './control';
+import { progress } from './messages';
 import { runPolicy, type RunOn } from './policy';
 import { gepaEvalSeed, gepaReflectionSeed } from '../core/seeds';
 import { testProblems } from '../core/rl';
@@ -188,7 +188,7 @@ async function landNext(state: GepaState, inFlight: InFlight[]): Promise<void> {
 }
 
 function installQueries(view: LiveView, control: Control): void {
-  setHandler(statusQueries.gepaOptimization, () => ({
+  setStatusHandler('gepaOptimization', () => ({
     phase: view.phase,
     paused: control.paused,
     progress: progress(view.state?.budget.metric_calls ?? 0, view.state?.budget.max_metric_calls ?? 0, 'metric calls'),
