@@ -7,6 +7,7 @@
 export type {
   BlobRef,
   ChatMessage,
+  KlToBaseRequest,
   LossName,
   MathVerifyRolloutsRequest,
   ModelRef,
@@ -50,6 +51,20 @@ export interface PolicySampleResult {
   /** [prompt][sample] */
   num_tokens: number[][];
   texts: string[][] | null;
+  seconds: number;
+}
+
+/**
+ * KL(pi_theta || pi_base) per token along rollouts the policy sampled (policy_kl_to_base): `kl` the
+ * whole-vocabulary KL at each sampled position, `k1` the mean of log pi_theta - log pi_base over the
+ * sampled tokens (tinker-cookbook's kl_policy_base), `k3` TRL's estimator; means over `tokens`.
+ */
+export interface KlToBaseResult {
+  kl: number;
+  k1: number;
+  k3: number;
+  tokens: number;
+  sequences: number;
   seconds: number;
 }
 

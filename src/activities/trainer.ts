@@ -2,7 +2,7 @@
  * Types of the Python trainer worker's activities (task queue gepa-rl-trainer, DESIGN §4.3).
  * Implemented in trainer/gepa_rl_trainer/activities.py (and wandb_sink.py); workflows proxy them by name.
  */
-import type { MathVerifyRolloutsRequest, MathVerifyRolloutsResult, PolicySampleRequest, PolicySampleResult, TrainStepRequest, TrainStepResult, WandbLogRequest } from '../types';
+import type { KlToBaseRequest, KlToBaseResult, MathVerifyRolloutsRequest, MathVerifyRolloutsResult, PolicySampleRequest, PolicySampleResult, TrainStepRequest, TrainStepResult, WandbLogRequest } from '../types';
 
 /** The requests are zod schemas in src/config/trainer.ts; the Python workers validate each against its JSON Schema. */
 export type { WandbLogRequest };
@@ -18,6 +18,7 @@ export interface WandbLogResult {
 export interface TrainerActivities {
   policy_sample(req: PolicySampleRequest): Promise<PolicySampleResult>;
   train_step(req: TrainStepRequest): Promise<TrainStepResult>;
+  policy_kl_to_base(req: KlToBaseRequest): Promise<KlToBaseResult>;
   wandb_log(req: WandbLogRequest): Promise<WandbLogResult>;
 }
 

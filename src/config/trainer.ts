@@ -55,6 +55,17 @@ export const trainStepRequestSchema = z
   .strict();
 export type TrainStepRequest = z.infer<typeof trainStepRequestSchema>;
 
+/** KL(pi_theta || pi_base) on rollouts the policy sampled (the local backend; trainer/gepa_rl_trainer/backends/local.py kl_to_base). */
+export const klToBaseRequestSchema = z
+  .object({
+    model: modelRefSchema,
+    checkpoint: z.string().nullable().describe('the weights the rollouts were sampled under (pi_theta); null for the base model'),
+    base_checkpoint: z.string().nullable().describe("the weights KL is measured against (pi_base): the run's start, null for the base model"),
+    rollouts_refs: z.array(blobRefSchema).min(1).describe('rollout blobs written by policy_sample under `checkpoint`'),
+  })
+  .strict();
+export type KlToBaseRequest = z.infer<typeof klToBaseRequestSchema>;
+
 /** The grader's batched call: every rollout of one sampled chunk against its problem's gold. */
 export const mathVerifyRolloutsRequestSchema = z
   .object({
@@ -85,6 +96,7 @@ export type WandbLogRequest = z.infer<typeof wandbLogRequestSchema>;
 export const TRAINER_REQUEST_SCHEMAS = {
   policy_sample: policySampleRequestSchema,
   train_step: trainStepRequestSchema,
+  policy_kl_to_base: klToBaseRequestSchema,
   math_verify_rollouts: mathVerifyRolloutsRequestSchema,
   wandb_log: wandbLogRequestSchema,
 } as const;

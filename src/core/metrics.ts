@@ -2,6 +2,7 @@
  * The parts of metrics.jsonl rows every training workflow shares (DESIGN §4.6): the row type, the
  * test and optimiser fields, the step-0 evaluation row, and the means they are made of. Pure.
  */
+import { klToBaseMetrics, type KlToBase } from './klToBase';
 
 /** One metrics.jsonl row: `key` makes a retried write idempotent, `step` orders the rows. */
 export type MetricsRow = { key: string; step: number } & Record<string, unknown>;
@@ -19,11 +20,13 @@ export function fractionTrue(xs: readonly boolean[]): number {
 export interface TestScore {
   accuracy: number;
   reward: number;
+  /** KL(π_θ‖π_base) on this evaluation's rollouts, where measured (core/klToBase.ts) */
+  kl_to_base?: KlToBase;
 }
 
-/** The test metrics of a row (an evaluation's accuracy and mean reward). */
-export function testMetrics(t: TestScore): { 'test/env/all/correct': number; 'test/env/all/reward/total': number } {
-  return { 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward };
+/** The test metrics of a row (an evaluation's accuracy and mean reward, and its KL to the base where measured). */
+export function testMetrics(t: TestScore): { 'test/env/all/correct': number; 'test/env/all/reward/total': number } & Record<string, number> {
+  return { 'test/env/all/correct': t.accuracy, 'test/env/all/reward/total': t.reward, ...(t.kl_to_base ? klToBaseMetrics(t.kl_to_base) : {}) };
 }
 
 /**

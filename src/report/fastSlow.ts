@@ -1,6 +1,6 @@
 /**
  * The fast–slow section (fastSlowTraining runs): the 2x2 table {base, trained weights} x {seed, best
- * prompt} on test, the pool over steps (which prompts each batch sampled, their share of the
+ * prompt} on test, KL(π_θ‖π_base) at each evaluation, the pool over steps (which prompts each batch sampled, their share of the
  * rollouts and reward), per-prompt reward curves, and every child with its reflection and verdict.
  * Empty for other runs.
  */
@@ -8,6 +8,8 @@ import { lineChart, type Series } from './charts';
 import { esc, num } from './html';
 import type { ReportData, Row } from './load';
 
+/** A KL value to 4 significant digits (they are small: 4 decimals would show 0). */
+const sig = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v === 0 ? '0' : v.toPrecision(4)) : '');
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const isBatch = (m: Row) => typeof m['fast_slow/pool_size'] === 'number';
 const promptIds = (rows: Row[]): number[] =>
@@ -22,6 +24,13 @@ export function fastSlowSection(d: ReportData): string {
   const table = t
     ? `<table data-table="fast-slow-2x2"><tr><th>test accuracy</th><th>seed prompt</th><th>best prompt (${esc(t['fast_slow/best_prompt_id'])})</th></tr><tr><th>base weights</th><td>${cell('base', 'seed')}</td><td>${cell('base', 'best')}</td></tr><tr><th>trained weights</th><td>${cell('trained', 'seed')}</td><td>${cell('trained', 'best')}</td></tr></table>`
     : '<p class="empty">no 2x2 table (the run has not finished)</p>';
+  // KL(pi_theta || pi_base) on the seed prompt's test rollouts at each evaluation (core/klToBase.ts)
+  const klRows = d.metrics.filter((m) => typeof m['test/kl_to_base'] === 'number');
+  const kl = klRows.length
+    ? `<table data-table="fast-slow-kl"><tr><th>row</th><th>step</th><th>KL(π_θ‖π_base) per token</th><th>k1</th><th>k3</th><th>tokens</th></tr>${klRows
+        .map((m) => `<tr><td>${esc(m.key)}</td><td>${esc(m.step)}</td><td>${esc(sig(m['test/kl_to_base']))}</td><td>${esc(sig(m['test/kl_to_base/k1']))}</td><td>${esc(sig(m['test/kl_to_base/k3']))}</td><td>${esc(m['test/kl_to_base/tokens'])}</td></tr>`)
+        .join('')}</table>`
+    : '<p class="empty">KL to the base not measured (see the run\'s warnings: policy.backend=tinker does not measure it)</p>';
   const pool = batches
     .map((m) => {
       const cells = ids.map((id) => (typeof m[`env/prompt_${id}/frac_rollouts`] === 'number' ? `${num(m[`env/prompt_${id}/frac_rollouts`])} · ${num(m[`env/prompt_${id}/reward/total`])}` : ''));
@@ -42,6 +51,7 @@ export function fastSlowSection(d: ReportData): string {
     .join('');
   return `<section data-section="fast-slow"><h2>Fast–slow training</h2>
 <h3>2×2 on test</h3>${table}
+<h3>KL to the base model on test</h3><p>Per token over the test rollouts of the seed prompt, at their sampling temperature: the whole-vocabulary KL at each sampled position, and the sampled-token estimators k1 (log π_θ − log π_base) and k3 (TRL).</p>${kl}
 <h3>The pool over steps</h3><p>Per batch: members in the pool, the best one, and per prompt its share of the batch's rollouts · its mean reward.</p>
 <table data-table="fast-slow-pool"><tr><th>batch</th><th>pool</th><th>best</th>${ids.map((id) => `<th>prompt ${id}</th>`).join('')}<th>GEPA</th></tr>${pool}</table>
 <div class="charts">${lineChart('fs-prompt-reward', 'train reward per prompt', 'batch', series, { integerX: true })}</div>

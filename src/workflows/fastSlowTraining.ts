@@ -54,7 +54,8 @@ import type { RunPaths } from '../activities/run';
 import { finishTraining, logMetrics, modelRef, parseInput, reflect, runIdOf, scoreRollouts, trainBatch, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
 import { installControl, type Control, type ControlState } from './control';
 import { progress, statusQueries } from './messages';
-import { evaluateTest, runOnOf, runPolicy } from './policy';
+import { evaluateTestWithKl, runOnOf, runPolicy } from './policy';
+import { klToBaseSkipReason, type KlToBase } from '../core/klToBase';
 import { NON_RETRYABLE } from '../failures';
 
 const fs = proxyActivities<typeof fastSlowActivities>({
@@ -91,6 +92,10 @@ export interface FastSlowResult {
   reflection_usage: FastSlowState['reflection_usage'];
   /** test accuracy {base, trained} weights x {seed, best} prompt (null when stopped before the first batch) */
   table: TwoByTwo | null;
+  /** KL(π_θ‖π_base) per token on the test rollouts of the trained weights under the seed prompt, at the end (core/klToBase.ts) */
+  kl_to_base: KlToBase | null;
+  /** why KL to the base was not measured (a backend without it), else null */
+  kl_to_base_skipped: string | null;
   stopped: boolean;
 }
 
@@ -178,7 +183,7 @@ export async function fastSlowTraining(raw: unknown, carry?: FastSlowCarry): Pro
   if (!carry) {
     await logPrompt(r, 0, 'seed');
     // the base weights under the seed prompt: the start of the RL curve and one cell of the 2x2 table
-    r.base_seed_test = await evaluate(r, input.system_prompt, input.policy.checkpoint);
+    r.base_seed_test = await evaluate(r, input.system_prompt, input.policy.checkpoint, true);
     await logMetrics(paths, input.run, [initialEvalRow(r.base_seed_test)], control);
   }
   let batch = status.batch;
@@ -206,6 +211,8 @@ export async function fastSlowTraining(raw: unknown, carry?: FastSlowCarry): Pro
     counters: state.counters,
     reflection_usage: state.reflection_usage,
     table,
+    kl_to_base: table?.trained_seed.kl_to_base ?? null,
+    kl_to_base_skipped: klToBaseSkipReason(input.policy.backend),
     stopped: control.stopRequested,
   } satisfies FastSlowResult);
 }
@@ -230,6 +237,11 @@ function startStatus(input: FastSlowInput, carry: FastSlowCarry | undefined, sta
   if (offPolicy) {
     status.warnings.push(offPolicy);
     if (!carry) log.warn(offPolicy);
+  }
+  const noKl = klToBaseSkipReason(input.policy.backend);
+  if (noKl) {
+    status.warnings.push(noKl);
+    if (!carry) log.warn(noKl);
   }
   return status;
 }
@@ -441,18 +453,25 @@ async function logPrompt(r: FastSlowRun, id: number, how: string): Promise<void>
   await ts.appendRows({ run_dir: r.paths.run_dir, file: 'prompts.jsonl', rows: [{ key: `prompt-${id}`, candidate_id: id, parent_ids: p.parent === null ? [] : [p.parent], origin: p.origin, born: p.born, accepted_by: how, text: p.text }] });
 }
 
-/** The test split under a prompt and a checkpoint (one fixed seed for every cell, so the cells are paired). */
-async function evaluate(r: FastSlowRun, prompt: string, checkpoint: string | null): Promise<TestScore> {
+/**
+ * The test split under a prompt and a checkpoint (one fixed seed for every cell, so the cells are
+ * paired); with `kl`, KL(π_θ‖π_base) on its rollouts, π_base the run's start (policy.checkpoint).
+ */
+async function evaluate(r: FastSlowRun, prompt: string, checkpoint: string | null, kl = false): Promise<TestScore> {
   r.status.phase = 'eval';
-  const ev = await evaluateTest(runOnOf(r.input, r.paths.blob_dir, checkpoint), testProblems(r.input.n_eval, r.test_size), prompt, testEvalSeed(r.input.run.seed));
-  return { accuracy: ev.accuracy, reward: ev.reward };
+  const on = runOnOf(r.input, r.paths.blob_dir, checkpoint);
+  return evaluateTestWithKl(on, testProblems(r.input.n_eval, r.test_size), prompt, testEvalSeed(r.input.run.seed), kl ? { base_checkpoint: r.input.policy.checkpoint } : null);
 }
 
-/** The current weights on test under the best pool prompt and under the seed prompt (once when they are the same). */
+/**
+ * The current weights on test under the best pool prompt and under the seed prompt (once when they
+ * are the same), KL to the base on the seed prompt's rollouts (the prompt every arm of a comparison
+ * shares, so the KL reflects the weights).
+ */
 async function evaluateBestAndSeed(r: FastSlowRun, batch: number): Promise<{ best: TestScore; seed: TestScore }> {
   const best = bestPrompt(r.state, batch, r.input.fast_slow.score_window);
-  const bestScore = await evaluate(r, best.text, r.status.checkpoint);
-  const seedScore = best.id === 0 ? bestScore : await evaluate(r, r.input.system_prompt, r.status.checkpoint);
+  const bestScore = await evaluate(r, best.text, r.status.checkpoint, best.id === 0);
+  const seedScore = best.id === 0 ? bestScore : await evaluate(r, r.input.system_prompt, r.status.checkpoint, true);
   r.last_test = bestScore;
   r.last_seed_test = seedScore;
   r.status.test_accuracy = bestScore.accuracy;

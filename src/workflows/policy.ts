@@ -14,6 +14,7 @@ import type { BlobRef } from '../types';
 import { fractionTrue, mean } from '../core/metrics';
 import { modelRef, scoreRollouts, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
 import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
+import { klToBaseSkipReason, type KlToBase } from '../core/klToBase';
 
 /**
  * One tau2 episode per activity: up to 200 steps of model calls, heartbeating after every step and
@@ -55,6 +56,8 @@ export interface Evaluated {
   rewards_PG: number[][];
   correct_PG: boolean[][];
   traces_refs: BlobRef[];
+  /** each chunk's rollouts blob (an episodic task's: its traces) */
+  rollouts_refs: BlobRef[];
   tokens: number;
   /** USD the sampling cost where it is measured (episodic tasks: agent + user calls); else 0 */
   cost_usd: number;
@@ -174,6 +177,7 @@ export async function runPolicy(
     correct: parts.flatMap((p) => p.scored.correct_PG.map((c) => c[0] ?? false)),
     format_ok: parts.flatMap((p) => p.scored.format_ok_PG.map((c) => c[0] ?? false)),
     traces_refs: parts.map((p) => p.scored.traces_ref),
+    rollouts_refs: parts.map((p) => p.rollouts_ref),
     tokens: parts.flatMap((p) => p.scored.num_tokens_PG.flat()).reduce((a, b) => a + b, 0),
     cost_usd: parts.reduce((a, p) => a + ('episodes' in p ? p.episodes.reduce((b, e) => b + e.usage.agent.cost_usd + e.usage.user.cost_usd, 0) : 0), 0),
   };
@@ -215,9 +219,33 @@ export async function evaluateTest(
   indices: number[],
   systemPrompt: string,
   seed: number,
-): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef }> {
+): Promise<{ accuracy: number; reward: number; traces_ref: BlobRef; rollouts_refs: BlobRef[] }> {
   const ev = await runPolicy(on, 'test', indices, systemPrompt, { seed });
-  return { accuracy: fractionTrue(ev.correct), reward: mean(ev.scores), traces_ref: ev.traces_refs[0] };
+  return { accuracy: fractionTrue(ev.correct), reward: mean(ev.scores), traces_ref: ev.traces_refs[0], rollouts_refs: ev.rollouts_refs };
+}
+
+/**
+ * A test evaluation with, when `kl` is given, KL(π_θ‖π_base) on its rollouts (core/klToBase.ts): π_θ
+ * the checkpoint they were sampled under, π_base `kl.base_checkpoint` (the run's start). Only where
+ * the local trainer holds the weights (klToBaseSkipReason: the caller records why not elsewhere).
+ */
+export async function evaluateTestWithKl(
+  on: RunOn,
+  indices: number[],
+  systemPrompt: string,
+  seed: number,
+  kl: { base_checkpoint: string | null } | null,
+): Promise<{ accuracy: number; reward: number; kl_to_base?: KlToBase }> {
+  const ev = await evaluateTest(on, indices, systemPrompt, seed);
+  const p = on.policy;
+  if (!kl || p.backend === 'api' || klToBaseSkipReason(p.backend) !== null || isEpisodicTask(on.task)) return { accuracy: ev.accuracy, reward: ev.reward };
+  const k = await trainerActivities(on.trainer_heartbeat_timeout_s).policy_kl_to_base({
+    model: modelRef(p),
+    checkpoint: on.checkpoint === undefined ? p.checkpoint : on.checkpoint,
+    base_checkpoint: kl.base_checkpoint,
+    rollouts_refs: ev.rollouts_refs,
+  });
+  return { accuracy: ev.accuracy, reward: ev.reward, kl_to_base: { kl: k.kl, k1: k.k1, k3: k.k3, tokens: k.tokens } };
 }
 
 export type { ChatMessage };

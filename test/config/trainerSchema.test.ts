@@ -22,7 +22,7 @@ test('the committed trainer request schema equals a fresh export from zod (else 
   const committed = readFileSync(FILE, 'utf8');
   expect(committed).toBe(JSON.stringify(trainerRequestsJsonSchema(), null, 2) + '\n');
   const activities = JSON.parse(committed).activities;
-  expect(Object.keys(activities).sort()).toEqual(['math_verify_rollouts', 'policy_sample', 'train_step', 'wandb_log']);
+  expect(Object.keys(activities).sort()).toEqual(['math_verify_rollouts', 'policy_kl_to_base', 'policy_sample', 'train_step', 'wandb_log']);
   // every field the TS side always sends is required on the Python side, defaults included
   expect(activities.train_step.properties.optim.required).toEqual(['learning_rate', 'beta1', 'beta2', 'eps', 'weight_decay', 'grad_clip']);
   expect(activities.policy_sample.properties.model.additionalProperties).toBe(false);

@@ -115,6 +115,16 @@ test('a GEPA round reflects on RL rollouts already sampled (no policy call of it
     expect(table[`test/2x2/${k}/correct`]).toBeGreaterThanOrEqual(0);
   }
   expect(r.table!.base_seed.accuracy).toBe(rows.find((m) => m.key === 'eval-0')!['test/env/all/correct']);
+  // KL(pi_theta || pi_base) on the seed prompt's test rollouts: exactly 0 before any train step (LoRA's B = 0 at init), > 0 after
+  expect(rows.find((m) => m.key === 'eval-0')!['test/kl_to_base']).toBe(0);
+  expect(r.final_checkpoint).not.toBeNull();
+  expect(Number.isFinite(table['test/kl_to_base'])).toBe(true);
+  expect(table['test/kl_to_base']).toBeGreaterThan(0);
+  expect(table['test/kl_to_base/k3']).toBeGreaterThan(0);
+  expect(table['test/kl_to_base/tokens']).toBeGreaterThan(0);
+  expect(r.kl_to_base!.kl).toBe(table['test/kl_to_base']);
+  expect(r.kl_to_base_skipped).toBeNull();
+  expect(types.filter((t) => t === 'policy_kl_to_base').length).toBe(2); // at the start and at the end
   // status shows the pool
   expect(status.pool.map((p) => p.id)).toEqual(r.pool.filter((p) => p.status === 'member').map((p) => p.id));
   expect(status.progress).toEqual({ done: nBatches, total: nBatches, unit: 'batches' });
@@ -125,6 +135,8 @@ test('a GEPA round reflects on RL rollouts already sampled (no policy call of it
   expect(html).toMatch(/<th>trained weights<\/th><td>[\d.]+<\/td><td>[\d.]+<\/td>/);
   expect(html).toContain('<th>prompt 0</th><th>prompt 1</th>');
   expect(html).toMatch(/child 1 (kept|dropped)/);
+  expect(html).toContain('data-table="fast-slow-kl"');
+  expect(html).toMatch(/<tr><td>eval-0<\/td><td>0<\/td><td>0<\/td>/); // KL 0 at the start
   expect(jsonl(path.join(runs, 'fs1/prompts.jsonl'))[0]).toMatchObject({ candidate_id: 0, parent_ids: [], text: 'Be brief.' });
 }, 900_000);
 

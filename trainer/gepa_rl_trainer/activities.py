@@ -126,7 +126,14 @@ def train_step(req: dict) -> dict:
     return _run("train_step", req)
 
 
-ACTIVITIES = [policy_sample, train_step]
+@activity.defn(name="policy_kl_to_base")
+def policy_kl_to_base(req: dict) -> dict:
+    validate_request("policy_kl_to_base", req)
+    activity.logger.info("policy_kl_to_base: checkpoint %s vs %s", req.get("checkpoint"), req.get("base_checkpoint"))
+    return _run("kl_to_base", req)
+
+
+ACTIVITIES = [policy_sample, train_step, policy_kl_to_base]
 
 
 def preload(model: str) -> None:

@@ -95,3 +95,20 @@ def kl_sample_train_sums(logp_T: torch.Tensor, sampler_logp_T: torch.Tensor) -> 
     with torch.no_grad():
         diff_T = sampler_logp_T - logp_T
         return float(diff_T.sum()), float((0.5 * diff_T**2).sum())
+
+
+def kl_to_base_sums(logp_TV: torch.Tensor, base_logp_TV: torch.Tensor, target_T: torch.Tensor) -> tuple[float, float, float]:
+    """KL(pi_theta || pi_base) along one of the policy's own sampled sequences, as three per-token
+    sums (the caller divides by the tokens of all sequences):
+      exact: sum_t sum_v p_t(v) (log p_t(v) - log q_t(v)), the whole-vocabulary KL at each visited
+             position (>= 0, 0 only where the two distributions are equal; the lowest variance);
+      k1:    sum_t log p_t(x_t) - log q_t(x_t) over the sampled tokens (tinker-cookbook's
+             kl_policy_base; unbiased, can be negative on few tokens);
+      k3:    sum_t r_t - 1 - log r_t, r_t = q_t(x_t) / p_t(x_t) (TRL GRPO's `kl`; unbiased, >= 0).
+    p = the policy (logp_TV), q = the base (base_logp_TV), both log-softmaxed the same way."""
+    with torch.no_grad():
+        p_TV = logp_TV.exp()
+        exact_T = torch.where(p_TV > 0, p_TV * (logp_TV - base_logp_TV), torch.zeros_like(p_TV)).sum(dim=-1)
+        d_T = logp_TV.gather(-1, target_T[:, None]).squeeze(-1) - base_logp_TV.gather(-1, target_T[:, None]).squeeze(-1)
+        k3_T = torch.exp(-d_T) - 1 + d_T
+        return float(exact_T.sum()), float(d_T.sum()), float(k3_T.sum())

@@ -23,7 +23,7 @@ def refusal(activity_fn, req) -> ApplicationError:
 
 def test_every_activity_the_workers_register_has_a_request_schema():
     names = {fn.__temporal_activity_definition.name for fn in [*ACTIVITIES, wandb_log, math_verify_rollouts]}
-    assert names == set(VALIDATORS) == {"policy_sample", "train_step", "wandb_log", "math_verify_rollouts"}
+    assert names == set(VALIDATORS) == {"policy_sample", "train_step", "policy_kl_to_base", "wandb_log", "math_verify_rollouts"}
 
 
 def test_a_malformed_train_step_is_refused_naming_each_field_and_the_value_received(tmp_path):

@@ -2,8 +2,10 @@
  * metrics.jsonl rows of fast–slow training, with tinker-cookbook's names (DESIGN §4.6): the RL
  * batch row (core/rl rlBatchRow: env/all/*, optim/*, test/env/all/* under the best prompt) plus the
  * pool's columns, per-prompt rewards as tinker-cookbook's per-env tags (env/prompt_<id>/...), the
- * seed prompt's test score, and the final 2x2 table. Pure.
+ * seed prompt's test score with KL(π_θ‖π_base) on its rollouts (test/kl_to_base*, core/klToBase.ts),
+ * and the final 2x2 table (with the trained weights' KL to the base). Pure.
  */
+import { klToBaseMetrics } from '../klToBase';
 import type { MetricsRow, TestScore } from '../metrics';
 import { rlBatchRow, type RlBatchFacts } from '../rl/metrics';
 
@@ -38,6 +40,8 @@ export function fastSlowBatchRow(f: FastSlowBatchFacts): MetricsRow {
   if (seed_test) {
     row['test/seed_prompt/env/all/correct'] = seed_test.accuracy;
     row['test/seed_prompt/env/all/reward/total'] = seed_test.reward;
+    // KL to the base is measured on the seed prompt's test rollouts (the prompt rl shares)
+    if (seed_test.kl_to_base) Object.assign(row, klToBaseMetrics(seed_test.kl_to_base));
   }
   return row;
 }
@@ -60,5 +64,6 @@ export function twoByTwoRow(t: TwoByTwo, step: number): MetricsRow {
     'test/2x2/trained_weights/seed_prompt/correct': t.trained_seed.accuracy,
     'test/2x2/trained_weights/best_prompt/correct': t.trained_best.accuracy,
     'fast_slow/best_prompt_id': t.best_prompt_id,
+    ...(t.trained_seed.kl_to_base ? klToBaseMetrics(t.trained_seed.kl_to_base) : {}),
   };
 }

@@ -21,8 +21,8 @@ from .. import blobs
 from .. import checkpoints as ckpts
 from ..datums import chat_prompt_ids, training_examples
 from ..errors import InvalidRequest, NonFiniteLoss
-from ..losses import batch_loss, entropy_sum, kl_sample_train_sums, sampling_log_softmax
-from ..requests import TrainStepRequest, parse_sample_request, parse_train_step_request, sample_result
+from ..losses import batch_loss, entropy_sum, kl_sample_train_sums, kl_to_base_sums, sampling_log_softmax
+from ..requests import TrainStepRequest, parse_sample_request, parse_train_step_request, require, sample_result
 from .model_cache import Live, ModelCache
 from .sampling import Prefill, expanded, prefill_distinct, sample_rollouts
 
@@ -199,6 +199,50 @@ class LocalBackend:
         ckpts.record(root, step, out_dir, metrics, keep)
         ckpts.prune_superseded(root, r.checkpoint_in, out_dir, step)
         return {"checkpoint_out": str(out_dir), "metrics": metrics, "reused": False, "seconds": time.time() - t0}
+
+    # ----------------------------------------------------------------------------- KL to the base
+    def kl_to_base(self, req: dict) -> dict:
+        """policy_kl_to_base: KL(pi_theta || pi_base) on rollouts the policy sampled (the test split's),
+        pi_theta = the weights at `checkpoint`, pi_base = those at `base_checkpoint` (null: the base
+        model). Both are scored by the learner's forward at the rollouts' sampling temperature over the
+        whole vocabulary (no top-p: a nucleus of one would give the other's tokens probability 0), as
+        TRL scores its reference model. LoRA from the base model: the base is the live model with its
+        adapter disabled (peft disable_adapter, no second copy); full fine-tune (lora_rank=0) or a run
+        started from a checkpoint: a frozen copy of the start weights (ModelCache.reference_model).
+        Returns per-token means (losses.kl_to_base_sums): kl (whole-vocabulary), k1, k3, and tokens."""
+        t0 = time.time()
+        require(req, "model", "rollouts_refs")
+        model_ref, checkpoint, base_ckpt = req["model"], req.get("checkpoint"), req.get("base_checkpoint")
+        data = []
+        for ref in req["rollouts_refs"]:
+            blob = blobs.read_json(ref)
+            temperature = float((blob.get("sampling") or {}).get("temperature", 1.0))
+            data += [{"prompt": r["prompt_token_ids"], "completion": r["token_ids"], "temperature": temperature, "top_p": 1.0} for r in blob["rollouts"] if r["token_ids"]]
+        sums = {"kl": 0.0, "k1": 0.0, "k3": 0.0}
+        tokens = sum(len(d["completion"]) for d in data)
+        with self._lock, torch.no_grad():
+            tok = self.tokenizer(model_ref["base_model"])
+            live = self.live_model(model_ref, checkpoint)
+            lora = int(model_ref.get("lora_rank") or 0) > 0
+            for c in range(0, len(data), TRAIN_MICROBATCH):
+                batch = data[c : c + TRAIN_MICROBATCH]
+                policy_rows = forward_logprobs(live.model, tok, batch, self.device)
+                if checkpoint == base_ckpt:
+                    base_rows = policy_rows  # the same weights
+                elif lora and base_ckpt is None:
+                    with live.model.disable_adapter():
+                        base_rows = forward_logprobs(live.model, tok, batch, self.device)
+                else:
+                    base_rows = forward_logprobs(self.models.reference_model(model_ref, base_ckpt).model, tok, batch, self.device)
+                for d, (_, lp_TV), (_, lb_TV) in zip(batch, policy_rows, base_rows):
+                    target_T = torch.tensor(d["completion"], dtype=torch.long, device=lp_TV.device)
+                    exact, k1, k3 = kl_to_base_sums(lp_TV, lb_TV, target_T)
+                    sums["kl"] += exact
+                    sums["k1"] += k1
+                    sums["k3"] += k3
+                self.heartbeat(f"kl to base: {min(c + TRAIN_MICROBATCH, len(data))}/{len(data)}")
+        n = max(tokens, 1)
+        return {"kl": sums["kl"] / n, "k1": sums["k1"] / n, "k3": sums["k3"] / n, "tokens": tokens, "sequences": len(data), "seconds": time.time() - t0}
 
     def _optimiser_step(self, live: Live, tok, data: list[dict], r: TrainStepRequest) -> dict:
         """Gradients accumulated over microbatches, clipped, one Adam step; the step's metrics."""

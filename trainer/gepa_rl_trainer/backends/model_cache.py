@@ -79,6 +79,7 @@ class ModelCache:
         self.dtype = default_dtype(self.device)
         self._tokenizers: dict[str, object] = {}
         self.live: Live | None = None
+        self.reference: Live | None = None  # the frozen weights KL(pi_theta || pi_base) is measured against
         threads = os.environ.get("GEPA_RL_TORCH_THREADS")
         if threads:
             torch.set_num_threads(int(threads))
@@ -98,6 +99,18 @@ class ModelCache:
             self.live = None
             self.live = self._build(model_ref, checkpoint)
         return self.live
+
+    def reference_model(self, model_ref: dict, checkpoint: str | None) -> Live:
+        """A frozen copy of (model, checkpoint), held beside the live model (a second copy of the
+        weights in memory): the base of KL(pi_theta || pi_base) when the live model cannot give it by
+        disabling its adapter (full fine-tune, or a run started from a checkpoint). Never trained."""
+        key = model_key(model_ref)
+        if self.reference is None or self.reference.key != key or self.reference.checkpoint != checkpoint:
+            self.reference = None
+            self.reference = self._build(model_ref, checkpoint)
+            for p in self.reference.model.parameters():
+                p.requires_grad_(False)
+        return self.reference
 
     def drop(self) -> None:
         """Forget the live model (it may hold half-updated state): the next request rebuilds it."""

@@ -317,6 +317,13 @@ class TinkerBackend:
             self._sampling[key] = self.service().create_sampling_client(**kwargs).result()
         return self._sampling[key]
 
+    def kl_to_base(self, req: dict) -> dict:
+        """Not on Tinker (the workflows skip it there and record why, core/rl/klToBase.ts)."""
+        raise InvalidRequest(
+            "policy_kl_to_base is not implemented on backend=tinker: test/kl_to_base is the whole-vocabulary KL at each "
+            "sampled position, and Tinker's compute_logprobs gives only the sampled tokens' logprobs"
+        )
+
     def sample(self, req: dict) -> dict:
         import tinker
 
