@@ -26,7 +26,9 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 env = os.environ.get
 
 CFG = {
-    "budget": int(env("GEPA_BENCH_BUDGET", "50")),
+    # 72 at 16 val: after the seed's 16, two iterations' worst cases (2 x 3 + 16 = 22 each) fit beside
+    # each other, so parallel proposals overlap (at 50 only one fits: P > 1 ran as P = 1)
+    "budget": int(env("GEPA_BENCH_BUDGET", "72")),
     "n_val": int(env("GEPA_BENCH_N_VAL", "16")),
     "n_train": int(env("GEPA_BENCH_N_TRAIN", "40")),
     "n_test": int(env("GEPA_BENCH_N_TEST", "16")),
@@ -40,8 +42,9 @@ CFG = {
     # ours: evaluation calls in flight, as many as the reference's max_litellm_workers (gepa's default 10)
     "parallelism": int(env("GEPA_BENCH_PARALLELISM", "10")),
     "max_litellm_workers": int(env("GEPA_BENCH_MAX_LITELLM_WORKERS", "10")),
-    # ours: gepa.parallel_proposals (reflective iterations in flight); empty: the workflow's default
-    "parallel_proposals": env("GEPA_BENCH_PARALLEL_PROPOSALS", ""),
+    # ours: gepa.parallel_proposals (reflective iterations in flight; the budget's reservations bound
+    # how many really are); empty: the workflow's default (1)
+    "parallel_proposals": env("GEPA_BENCH_PARALLEL_PROPOSALS", "4"),
     # the reference's task LM: litellm (DefaultAdapter with a model string, batch_completion) or callable
     "reference_lm": env("GEPA_BENCH_REFERENCE_LM", "litellm"),
     # the reference's cache_evaluation, on by default as ours is at temperature 0 (gepa.cache_evaluation)
