@@ -29,10 +29,9 @@ import {
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { getActivator } from '@temporalio/workflow/lib/global-attributes';
 import type * as runActivities from '../activities/run';
 import { FAILURE } from '../failures';
-import { statusQuery } from './messages';
+import { currentStatus } from './control';
 
 /** Short and few retries: marking run.json must not hold up the failure it reports. */
 const runDir = proxyActivities<Pick<typeof runActivities, 'finishRun'>>({
@@ -63,10 +62,10 @@ class Boundary {
     this.last = what;
   }
 
-  /** The workflow's own `status` query answer at this moment (SDK internals; {} when it has none yet). */
+  /** The workflow's own `status` answer at this moment (control.ts setStatusHandler; {} when it has none yet). */
   status(): Record<string, unknown> {
     try {
-      const s = getActivator().queryHandlers.get(statusQuery.name)?.handler();
+      const s = currentStatus();
       return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
     } catch {
       return {};

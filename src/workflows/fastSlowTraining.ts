@@ -10,7 +10,7 @@
  * Every rule is in src/core/fastslow; the state (pool, window, RNG, trial) continues-as-new with the
  * batch, checkpoint and the RL steps' trace refs the next round may reflect on.
  */
-import { allHandlersFinished, condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { samplingParams, type FastSlowInput } from '../config';
 import { createRng } from '../core/rng';
 import { acceptIfImproved } from '../core/gepa';
@@ -42,9 +42,7 @@ import {
   traceRows,
   twoByTwoRow,
   type FastSlowState,
-  type PoolEntryView,
   type StepRows,
-  type Trial,
   type TwoByTwo,
 } from '../core/fastslow';
 import { gepaEvalSeed, gepaReflectionSeed, testEvalSeed, trainBatchSeed } from '../core/seeds';
@@ -52,8 +50,8 @@ import type { BlobRef } from '../types';
 import type * as fastSlowActivities from '../activities/fastSlow';
 import type { RunPaths } from '../activities/run';
 import { finishTraining, logMetrics, modelRef, parseInput, reflect, runIdOf, scoreRollouts, trainBatch, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
-import { installControl, type Control, type ControlState } from './control';
-import { progress, statusQueries } from './messages';
+import { installControl, setStatusHandler, type Control, type ControlState } from './control';
+import { progress, type FastSlowStatus } from './messages';
 import { evaluateTestWithKl, runOnOf, runPolicy } from './policy';
 import { klToBaseSkipReason, type KlToBase } from '../core/klToBase';
 import { NON_RETRYABLE } from '../failures';
@@ -99,23 +97,6 @@ export interface FastSlowResult {
   stopped: boolean;
 }
 
-export interface FastSlowStatus {
-  phase: string;
-  batch: number;
-  n_batches: number;
-  reward: number | null;
-  accuracy: number | null;
-  /** test accuracy under the best pool prompt, and under the seed prompt, at the last evaluation */
-  test_accuracy: number | null;
-  seed_test_accuracy: number | null;
-  checkpoint: string | null;
-  best_prompt_id: number;
-  pool: PoolEntryView[];
-  trial: Trial | null;
-  counters: FastSlowState['counters'];
-  warnings: string[];
-}
-
 interface FastSlowRun {
   input: FastSlowInput;
   trainer: ReturnType<typeof trainerActivities>;
@@ -150,7 +131,7 @@ export async function fastSlowTraining(raw: unknown, carry?: FastSlowCarry): Pro
       return prev;
     },
   });
-  setHandler(statusQueries.fastSlowTraining, () => ({
+  setStatusHandler('fastSlowTraining', () => ({
     ...status,
     pool: poolView(state, status.batch - 1, f.score_window),
     best_prompt_id: bestPrompt(state, status.batch - 1, f.score_window).id,

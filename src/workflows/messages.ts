@@ -10,7 +10,7 @@ import { defineQuery, defineSignal, defineUpdate, type QueryDefinition } from '@
 import type { WorkflowType } from '../constants';
 import type { ExpertTotals } from '../core/expert';
 import type { GepaSummary } from '../core/gepa';
-import type { FastSlowStatus } from './fastSlowTraining';
+import type { FastSlowState, PoolEntryView, Trial } from '../core/fastslow';
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -69,6 +69,24 @@ export interface RlStatus {
   paused: boolean;
   system_prompt: string;
   /** what makes this run's numbers mean less than their names (e.g. off-policy sampling) */
+  warnings: string[];
+}
+
+/** fastSlowTraining's own status fields: the prompt pool with each prompt's recent reward and whether it is on the front. */
+export interface FastSlowStatus {
+  phase: string;
+  batch: number;
+  n_batches: number;
+  reward: number | null;
+  accuracy: number | null;
+  /** test accuracy under the best pool prompt, and under the seed prompt, at the last evaluation */
+  test_accuracy: number | null;
+  seed_test_accuracy: number | null;
+  checkpoint: string | null;
+  best_prompt_id: number;
+  pool: PoolEntryView[];
+  trial: Trial | null;
+  counters: FastSlowState['counters'];
   warnings: string[];
 }
 

@@ -7,8 +7,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import { samplingParams, type PolicyConfig as SamplingPolicyConfig, type TrainablePolicyConfig } from '../config';
 import { isEpisodicTask, type TaskConfig } from '../config/task';
 import type * as tau2Activities from '../activities/tau2';
-import { PROVIDER_CONFIG_FAILURE } from '../llm/errors';
-import { NON_RETRYABLE } from '../failures';
+import { FAILURE, NON_RETRYABLE } from '../failures';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { fractionTrue, mean } from '../core/metrics';
@@ -111,7 +110,7 @@ async function sampleEpisodes(on: RunOn, split: 'train' | 'val' | 'test', indice
   const p = on.policy;
   if (p.backend !== 'api') {
     throw ApplicationFailure.create({
-      type: PROVIDER_CONFIG_FAILURE,
+      type: FAILURE.ProviderConfig,
       nonRetryable: true,
       message: `${on.task.env} runs a tool-calling agent: set policy.backend=api with policy.api_provider=openai | anthropic | openai-compatible (got backend=${p.backend})`,
     });
