@@ -4,7 +4,7 @@
  * TS worker in-process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -30,9 +30,10 @@ export function temporalBinary(): string {
   return p;
 }
 
-export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+/** The dev server from the venv; `extraArgs` go to `temporal server start-dev` (a dynamic-config value, say). */
+export async function startTestEnv(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinary() }, extraArgs: ['--log-level', 'error'] },
+    server: { executable: { type: 'existing-path', path: temporalBinary() }, extraArgs: ['--log-level', 'error', ...extraArgs] },
   });
 }
 
@@ -101,4 +102,41 @@ export async function createTsWorker(env: TestWorkflowEnvironment, taskQueue: st
     ...WORKFLOW_BUNDLE,
     activities: { ...activities, ...extraActivities },
   });
+}
+
+/** What `useTestStack` starts for a test file; filled in by its beforeAll. */
+export interface TestStack {
+  env: TestWorkflowEnvironment;
+  /** the real trainer worker (with `trainer: true`) */
+  trainer: TrainerProcess;
+}
+
+/**
+ * The dev server for the test file that calls it (with `trainer: true`, also the real trainer worker
+ * polling it): started in a beforeAll after `before` (scripted replies to register, a task file to
+ * write), stopped in an afterAll. Read `stack.env` inside tests, never at the top level.
+ */
+export function useTestStack(opts: { trainer?: boolean; serverArgs?: string[]; before?: () => void | Promise<void> } = {}): TestStack {
+  const stack = {} as TestStack;
+  beforeAll(async () => {
+    await opts.before?.();
+    stack.env = await startTestEnv(opts.serverArgs);
+    if (opts.trainer) stack.trainer = await startTrainerWorker(stack.env.address);
+  }, 600_000);
+  afterAll(async () => {
+    await stack.trainer?.stop();
+    await stack.env?.teardown();
+  });
+  return stack;
+}
+
+/**
+ * A user JSONL task of `n` rows graded by regex: reward 1 when the completion has two vowels in a
+ * row, which random text hits about half the time, so rewards vary between samples and real train
+ * steps happen. Returns the file's path.
+ */
+export function writeVowelsTask(n = 30): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'vowels-task-')), 'vowels.jsonl');
+  writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
+  return file;
 }

@@ -1,27 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { evaluatePrompt } from '../../src/workflows/evaluatePrompt';
 import { statusQueries } from '../../src/workflows/messages';
 import { expectStatusShape } from '../helpers/status';
-import { createTsWorker, ROOT, startTestEnv, temporalBinary, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, temporalBinary, tmpRunsDir, useTestStack } from '../helpers/stack';
+import { readJsonlFile } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-
-beforeAll(async () => {
-  env = await startTestEnv();
-  trainerProc = await startTrainerWorker(env.address);
-}, 600_000);
-
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
-});
+const stack = useTestStack({ trainer: true });
 
 function input(runsDir: string, overrides: Record<string, unknown> = {}) {
   return {
@@ -37,9 +26,9 @@ function input(runsDir: string, overrides: Record<string, unknown> = {}) {
 
 test('evaluatePrompt samples with the real trainer worker, scores, and answers status', async () => {
   const runsDir = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(evaluatePrompt, {
+    const handle = await stack.env.client.workflow.start(evaluatePrompt, {
       taskQueue: TASK_QUEUE,
       workflowId: `eval-${Date.now()}`,
       args: [input(runsDir)],
@@ -80,7 +69,7 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
   expect(result.mean_reward).toBeCloseTo(result.results.reduce((a, r) => a + r.reward, 0) / 4, 12);
   expect(result.run_dir).toBe(path.join(runsDir, 'eval-test'));
   expect(result.traces_ref.uri).toMatch(/^file:\/\//);
-  const rows = readFileSync(path.join(result.run_dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rows = readJsonlFile(path.join(result.run_dir, 'metrics.jsonl'));
   expect(rows).toHaveLength(1);
   expect(rows[0]['test/env/all/correct']).toBeCloseTo(result.accuracy);
   expect(rows[0]['test/env/all/reward/total']).toBeCloseTo(result.mean_reward);
@@ -88,13 +77,13 @@ test('evaluatePrompt samples with the real trainer worker, scores, and answers s
 
 test('evaluatePrompt starts and reports its result through the Temporal CLI', async () => {
   const runsDir = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const id = `eval-cli-${Date.now()}`;
   const cli = (args: string[]) =>
-    execFileSync(temporalBinary(), [...args, '--address', env.address, '--namespace', env.namespace ?? 'default'], { encoding: 'utf8' });
+    execFileSync(temporalBinary(), [...args, '--address', stack.env.address, '--namespace', stack.env.namespace ?? 'default'], { encoding: 'utf8' });
   const out = await worker.runUntil(async () => {
     cli(['workflow', 'start', '--type', 'evaluatePrompt', '--task-queue', TASK_QUEUE, '--workflow-id', id, '--input', JSON.stringify(input(runsDir, { run: { run_id: 'eval-cli', output_dir: runsDir, seed: 3 } }))]);
-    await env.client.workflow.getHandle(id).result();
+    await stack.env.client.workflow.getHandle(id).result();
     return cli(['workflow', 'result', '--workflow-id', id, '--output', 'json']);
   });
   expect(out).toContain('"accuracy"');
@@ -102,9 +91,9 @@ test('evaluatePrompt starts and reports its result through the Temporal CLI', as
 });
 
 test('evaluatePrompt rejects a bad config at once, naming the field and the value', async () => {
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const err = await worker.runUntil(
-    env.client.workflow
+    stack.env.client.workflow
       .execute(evaluatePrompt, {
         taskQueue: TASK_QUEUE,
         workflowId: `eval-bad-${Date.now()}`,

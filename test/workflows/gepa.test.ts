@@ -1,25 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { FENCE_REPAIR_PROMPT } from '../../src/core/gepa';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
-import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { createTsWorker, ROOT, tmpRunsDir, useTestStack } from '../helpers/stack';
 import { registerScriptedReplies } from '../../src/llm';
 import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector, registerTipsPolicy } from '../helpers/scripted';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  registerScriptedPolicy();
-  registerScriptedReflector();
-  env = await startTestEnv();
-}, 600_000);
-
-afterAll(async () => {
-  await env?.teardown();
+const stack = useTestStack({
+  before: () => {
+    registerScriptedPolicy();
+    registerScriptedReflector();
+  },
 });
 
 function input(runsDir: string, runId: string, over: Record<string, unknown> = {}, reflector = 'scripted-reflector') {
@@ -36,9 +30,9 @@ function input(runsDir: string, runId: string, over: Record<string, unknown> = {
 
 test('GEPA improves the prompt, never exceeds the budget, rejects unchanged replies and records everything', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-${Date.now()}`, args: [input(runs, 'g1')] });
+    const h = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-${Date.now()}`, args: [input(runs, 'g1')] });
     const res = await h.result();
     expect(await h.query('status')).toMatchObject({ phase: 'done' });
     return res;
@@ -59,9 +53,9 @@ test('GEPA improves the prompt, never exceeds the budget, rejects unchanged repl
 
 test('a truncated reflection reply is rejected and remembered, never adopted; no repair call by default', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, {
+    stack.env.client.workflow.execute(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `gepa-junk-${Date.now()}`,
       args: [input(runs, 'g2', { seed_prompt: 'JUNK: answer the question.', max_metric_calls: 30 })],
@@ -88,9 +82,9 @@ test('a complete reply without a fence is adopted whole, as the reference does',
     return /step by step/.test(current) ? current : `${current} Think step by step.`;
   });
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-prose-${Date.now()}`, args: [input(runs, 'g9', {}, 'prose-reflector')] }),
+    stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-prose-${Date.now()}`, args: [input(runs, 'g9', {}, 'prose-reflector')] }),
   );
   expect(r.best_prompt).toBe('Answer the question. Think step by step.');
   expect(r.best_val_score).toBe(1);
@@ -99,11 +93,11 @@ test('a complete reply without a fence is adopted whole, as the reference does',
 
 test('with the default budget a run scores a val subset that fits it and iterates; eval_test scores seed and best on test; result, status, metrics and run.json say so', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const cfg = { ...input(runs, 'g10', { max_metric_calls: undefined, eval_test: true }), n_eval: 9 };
   cfg.task = { env: 'arithmetic', n_train: 40, n_val: 50, n_test: 12 };
   const { r, status } = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-default-${Date.now()}`, args: [cfg] });
+    const h = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-default-${Date.now()}`, args: [cfg] });
     const res = await h.result();
     return { r: res, status: (await h.query('status')) as Record<string, unknown> };
   });
@@ -127,9 +121,9 @@ test('with the default budget a run scores a val subset that fits it and iterate
 
 test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, every sample a metric call, at most pool_size live candidates', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, {
+    stack.env.client.workflow.execute(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `gepa-debug-${Date.now()}`,
       args: [input(runs, 'g11', { debug: true, rollouts_per_problem: 2, pool_size: 1, max_metric_calls: 80 }, 'nobody-registered-this')],
@@ -148,9 +142,9 @@ test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, 
 test("budget_rule=reference runs iterations until the limit is reached, as gepa-ai/gepa; strict stops before an iteration could pass it", async () => {
   // val 6, minibatch 3: an iteration costs 6 (rejected child) or 12 (accepted); budget 21 pays the seed (6) plus one worst case
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const run = (id: string, budget_rule: string) =>
-    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-rule-${id}-${Date.now()}`, args: [input(runs, id, { debug: true, max_metric_calls: 21, budget_rule }, 'nobody-registered-this')] });
+    stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-rule-${id}-${Date.now()}`, args: [input(runs, id, { debug: true, max_metric_calls: 21, budget_rule }, 'nobody-registered-this')] });
   const [strict, reference] = await worker.runUntil(Promise.all([run('g12', 'strict'), run('g13', 'reference')]));
   expect(strict.counters.iterations).toBe(1); // 12 or 18 used: the next could need 12 > what is left
   expect(strict.budget_used).toBeLessThanOrEqual(21);
@@ -168,9 +162,9 @@ test('a reflection LM that still fails after its retries is a rejected proposal,
     return /step by step/.test(current) ? `\`\`\`\n${current}\n\`\`\`` : `\`\`\`\n${current}\nThink step by step.\n\`\`\``;
   });
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-flaky-${Date.now()}`, args: [input(runs, 'g5', {}, 'gpt-4o-mini-flaky')] }),
+    stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-flaky-${Date.now()}`, args: [input(runs, 'g5', {}, 'gpt-4o-mini-flaky')] }),
   );
   expect(r.counters.reflection_errors).toBe(1);
   expect(r.n_candidates).toBe(2);
@@ -196,9 +190,9 @@ test('a reflection LM that still fails after its retries is a rejected proposal,
 });
 
 test('a reflection LM that cannot be built fails the run at once, saying what is missing', async () => {
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const err = await worker.runUntil(
-    env.client.workflow
+    stack.env.client.workflow
       .execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-nokey-${Date.now()}`, args: [input(tmpRunsDir(), 'g6', {}, 'nobody-registered-this')] })
       .catch((e) => e),
   );
@@ -209,9 +203,9 @@ test('a reflection LM that cannot be built fails the run at once, saying what is
 
 test('the stop signal ends the run between steps with stop_reason stop_signal', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-stop-${Date.now()}`, args: [input(runs, 'g7')] });
+    const h = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-stop-${Date.now()}`, args: [input(runs, 'g7')] });
     await h.signal('stop');
     return h.result();
   });
@@ -221,9 +215,9 @@ test('the stop signal ends the run between steps with stop_reason stop_signal', 
 });
 
 test('a budget that cannot pay for the seed plus one iteration is refused before anything is spent, with the minimum', async () => {
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const err = await worker.runUntil(
-    env.client.workflow
+    stack.env.client.workflow
       .execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-budget-${Date.now()}`, args: [input(tmpRunsDir(), 'g3', { max_metric_calls: 5 })] })
       .catch((e) => e),
   );
@@ -234,11 +228,11 @@ test('a budget that cannot pay for the seed plus one iteration is refused before
 test('a run whose worker is stopped mid-run and resumed ends with exactly the candidates of an uninterrupted run', async () => {
   const runs = tmpRunsDir();
   const cfg = (id: string) => input(runs, id, { max_metric_calls: 60 });
-  const w1 = await createTsWorker(env, TASK_QUEUE);
-  const straight = await w1.runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-a-${Date.now()}`, args: [cfg('a')] }));
+  const w1 = await createTsWorker(stack.env, TASK_QUEUE);
+  const straight = await w1.runUntil(stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-a-${Date.now()}`, args: [cfg('a')] }));
 
-  const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-b-${Date.now()}`, args: [cfg('b')] });
-  const w2 = await createTsWorker(env, TASK_QUEUE);
+  const h = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-b-${Date.now()}`, args: [cfg('b')] });
+  const w2 = await createTsWorker(stack.env, TASK_QUEUE);
   await w2.runUntil(async () => {
     // stop the worker once the run is part-way through
     for (;;) {
@@ -247,7 +241,7 @@ test('a run whose worker is stopped mid-run and resumed ends with exactly the ca
       await new Promise((r) => setTimeout(r, 50));
     }
   });
-  const w3 = await createTsWorker(env, TASK_QUEUE);
+  const w3 = await createTsWorker(stack.env, TASK_QUEUE);
   const resumed = await w3.runUntil(h.result());
   expect(resumed.candidates).toEqual(straight.candidates);
   expect(resumed.best_prompt).toEqual(straight.best_prompt);
@@ -268,11 +262,11 @@ test('multi-component candidates with per-component reflection prompts; two sibl
   });
   const runs = tmpRunsDir();
   const components = { system_prompt: 'Answer the question.', sub: 'Subtraction:', mul: 'Multiplication:' };
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   // the committed history of gepaOptimization (UPDATE_HISTORIES=1): this run takes every branch of
   // the loop (seed, reflection accepted and rejected, merge, test evaluation, final)
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(gepaOptimization, {
+    const h = await stack.env.client.workflow.start(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `gepa-merge-${Date.now()}`,
       args: [

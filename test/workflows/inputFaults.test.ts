@@ -7,26 +7,20 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TASK_QUEUE } from '../../src/constants';
 import { taskConfigSchema } from '../../src/config/task';
 import { getTask } from '../../src/tasks';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
-import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { createTsWorker, ROOT, tmpRunsDir, useTestStack } from '../helpers/stack';
 import { registerScriptedPolicy, registerScriptedReflector } from '../helpers/scripted';
 import { mountTmpfs } from '../helpers/tmpfs';
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  registerScriptedPolicy();
-  registerScriptedReflector();
-  env = await startTestEnv();
-}, 600_000);
-
-afterAll(async () => {
-  await env?.teardown();
+const stack = useTestStack({
+  before: () => {
+    registerScriptedPolicy();
+    registerScriptedReflector();
+  },
 });
 
 function input(runsDir: string, runId: string, task: Record<string, unknown>) {
@@ -73,10 +67,10 @@ test('a dataset file cut short mid-row: the loader names the file and line and s
 test('a GEPA run on a dataset cut short fails with that message; the run directory keeps what it wrote', async () => {
   const { file, line } = truncatedGsm8k();
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const err = await worker
     .runUntil(
-      env.client.workflow.execute(gepaOptimization, {
+      stack.env.client.workflow.execute(gepaOptimization, {
         taskQueue: TASK_QUEUE,
         workflowId: `gepa-truncated-${Date.now()}`,
         args: [input(runs, 'cut', { env: 'jsonl', jsonl_path: file, jsonl_prompt_field: 'question', jsonl_answer_field: 'answer', n_train: 12, n_val: 6, n_test: 4 })],
@@ -94,10 +88,10 @@ test('a GEPA run whose output_dir is on a read-only disk fails saying which fold
   const disk = mountTmpfs('1m');
   try {
     disk.readOnly();
-    const worker = await createTsWorker(env, TASK_QUEUE);
+    const worker = await createTsWorker(stack.env, TASK_QUEUE);
     const err = await worker
       .runUntil(
-        env.client.workflow.execute(gepaOptimization, {
+        stack.env.client.workflow.execute(gepaOptimization, {
           taskQueue: TASK_QUEUE,
           workflowId: `gepa-readonly-${Date.now()}`,
           args: [input(disk.dir, 'ro', { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 })],
@@ -113,11 +107,11 @@ test('a GEPA run whose output_dir is on a read-only disk fails saying which fold
 
 test('GEPA components a run cannot use are refused when the input is parsed: the run fails naming the key, and no run directory is made', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const bad = { ...input(runs, 'badcomp', { env: 'arithmetic', n_train: 12, n_val: 6, n_test: 4 }) };
   bad.gepa = { ...bad.gepa, components: { format: 'F', system_prompt: 'P' } } as typeof bad.gepa;
   const err = await worker
-    .runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-badcomp-${Date.now()}`, args: [bad] }))
+    .runUntil(stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-badcomp-${Date.now()}`, args: [bad] }))
     .catch((e) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect(messages(err)).toMatch(/gepa\.components: gepa\.components must list system_prompt first; got the order \["format","system_prompt"\]/);

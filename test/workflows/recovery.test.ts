@@ -1,52 +1,43 @@
 /**
  * Fast recovery of a TS activity whose worker died while it waited on a provider (issue: a GEPA run
  * sat in "reflecting" for the whole 10-minute timeout). The TS worker runs in its own process; the
- * reflection provider is a local fake OpenAI-compatible server that holds the first request open.
- * When that request arrives the worker is killed with SIGKILL; a second worker takes over. The
+ * reflection provider is the fake OpenAI-compatible server of test/helpers/fakeProvider.ts, which
+ * holds the first request open. * When that request arrives the worker is killed with SIGKILL; a second worker takes over. The
  * reflection activity pulses heartbeats while it waits, so its heartbeat timeout (seconds) fires and
  * the retry runs on the new worker: the history shows attempt 2 started after a heartbeat timeout,
  * and the run completes. The time from the kill to the completed reflection is printed, not asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
+import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 import { registerScriptedPolicy } from '../helpers/scripted';
 import { createTsWorker, ROOT, startTestEnv, tmpRunsDir } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
-let server: http.Server;
+let fake: FakeProvider;
 let child: ChildProcess | null = null;
-const requests: number[] = []; // arrival times of reflection requests
 let onFirstRequest: () => void = () => {};
 
 beforeAll(async () => {
   registerScriptedPolicy();
   env = await startTestEnv();
-  server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      requests.push(Date.now());
-      if (requests.length === 1) {
-        onFirstRequest(); // held open: its worker is about to die
-        return;
-      }
-      const current = /```\n([\s\S]*?)\n```/.exec(JSON.parse(body).messages.map((m: { content: string }) => m.content).join('\n'))?.[1] ?? '';
-      const content = `Here is a better version:\n\`\`\`\n${current}\nThink step by step.\n\`\`\``;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'fake', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 10 } }));
-    });
+  fake = await startFakeProvider();
+  // the first reflection request is held open (its worker is about to die); later ones propose a change
+  fake.plan([], (req) => {
+    if (fake.requests.length === 1) {
+      onFirstRequest();
+      return { kind: 'hang' };
+    }
+    const current = /```\n([\s\S]*?)\n```/.exec(req.body.messages.map((m: { content: string }) => m.content).join('\n'))?.[1] ?? '';
+    return { kind: 'ok', text: `Here is a better version:\n\`\`\`\n${current}\nThink step by step.\n\`\`\`` };
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 }, 120_000);
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await fake?.close();
   await env?.teardown();
 });
 
@@ -81,7 +72,7 @@ test('a reflection call of a killed TS worker is retried after its heartbeat tim
     };
   });
   const runs = tmpRunsDir();
-  const base_url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const base_url = `${fake.base}/v1`;
   const h = await env.client.workflow.start(gepaOptimization, {
     taskQueue,
     workflowId: `recovery-${Date.now()}`,
@@ -108,7 +99,7 @@ test('a reflection call of a killed TS worker is retried after its heartbeat tim
   expect(JSON.stringify(first.lastFailure)).toMatch(/HEARTBEAT/i);
   const done = events.find((e) => e.activityTaskCompletedEventAttributes && String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(first.scheduledEventId));
   expect(done).toBeTruthy();
-  expect(requests.length).toBeGreaterThanOrEqual(2);
+  expect(fake.requests.length).toBeGreaterThanOrEqual(2);
   const completedMs = Number(BigInt(done!.eventTime.seconds) * 1000n) + Math.floor((done!.eventTime.nanos ?? 0) / 1e6);
-  console.log(`recovery: reflection of the killed TS worker completed ${((completedMs - killedAt) / 1000).toFixed(1)} s after the kill (retried ${((requests[1] - killedAt) / 1000).toFixed(1)} s after it)`);
+  console.log(`recovery: reflection of the killed TS worker completed ${((completedMs - killedAt) / 1000).toFixed(1)} s after the kill (retried ${((fake.requests[1].at - killedAt) / 1000).toFixed(1)} s after it)`);
 }, 300_000);
