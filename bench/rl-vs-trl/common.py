@@ -46,15 +46,16 @@ def write_task_file(path):
             f.write(json.dumps({"id": f"p{i}", "question": q, "answer": a}) + "\n")
 
 
-def ours_config(task_file, output_dir, run_id):
+def ours_config(task_file, output_dir, run_id, sampler="torch"):
     """The rlTraining input: the same model, LoRA, sampling, batch shape, learning rate and gradient
     clip (TRL's max_grad_norm 1.0) as trl_grpo.py. eval_every=0 and one test problem keep the start
-    and end evaluations (always run by rlTraining) small; ours.py takes the end one out of the last step."""
+    and end evaluations (always run by rlTraining) small; ours.py takes the end one out of the last step.
+sampler: policy.sampler (torch: our decode loop; vllm: a vLLM engine, .venv-vllm)."""
     return {
         "run": {"run_id": run_id, "name": "rl-vs-trl", "seed": SEED, "output_dir": output_dir},
         "task": {"env": "jsonl", "jsonl_path": task_file, "jsonl_grader": "numeric", "n_val": 1, "n_test": 1},
         "policy": {"backend": "local", "base_model": MODEL_DIR, "lora_rank": LORA["r"], "lora_alpha": LORA["alpha"],
-                   "lora_target_modules": LORA["targets"], "max_tokens": MAX_TOKENS, "temperature": 1.0, "top_p": 1.0},
+                   "lora_target_modules": LORA["targets"], "sampler": sampler, "max_tokens": MAX_TOKENS, "temperature": 1.0, "top_p": 1.0},
         "rl": {"n_batches": STEPS, "groups_per_batch": GROUPS, "group_size": GROUP_SIZE, "learning_rate": LR,
                "loss": "importance_sampling", "eval_every": 0, "save_every": STEPS},
         "optim": {"grad_clip": 1.0},
@@ -66,11 +67,14 @@ def ours_config(task_file, output_dir, run_id):
 if __name__ == "__main__":
     import sys
 
-    # common.py config <dir> <run_id>: write the task file and the workflow input into <dir>
-    _, cmd, d, run_id = sys.argv
+    # common.py config <dir> <run_id> [sampler]: write the task file and the workflow input
+    # (<dir>/ours-<sampler>.json) into <dir>
+    _, cmd, d, run_id, *rest = sys.argv
     assert cmd == "config", cmd
+    sampler = rest[0] if rest else "torch"
     task_file = os.path.join(d, "problems.jsonl")
     write_task_file(task_file)
-    with open(os.path.join(d, "ours.json"), "w") as f:
-        json.dump(ours_config(task_file, os.path.join(d, "runs"), run_id), f, indent=1)
-    print(os.path.join(d, "ours.json"))
+    out = os.path.join(d, f"ours-{sampler}.json")
+    with open(out, "w") as f:
+        json.dump(ours_config(task_file, os.path.join(d, "runs"), run_id, sampler), f, indent=1)
+    print(out)

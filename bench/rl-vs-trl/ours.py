@@ -111,6 +111,29 @@ def vm_hwm_mib(pid_file):
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
+def children_vm_hwm_mib(pid_file):
+    """VmHWM of the trainer worker's child processes (the vLLM server with policy.sampler=vllm)."""
+    with open(pid_file) as f:
+        pid = f.read().strip()
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        for task in os.listdir(f"/proc/{p}/task"):
+            try:
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    kids = f.read().split()
+            except OSError:
+                continue
+            for k in kids:
+                try:
+                    with open(f"/proc/{k}/status") as f:
+                        total += next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")) / 1024
+                except (OSError, StopIteration):
+                    pass
+                todo.append(k)
+    return total
+
+
 def main():
     wf_id, hist_file, run_dir, pids_dir, batches_out = sys.argv[1:]
     with open(hist_file) as f:
@@ -126,7 +149,9 @@ def main():
     with open(batches_out, "w") as f:
         json.dump([s.pop("prompts") for s in st], f)
     mem = {n: vm_hwm_mib(os.path.join(pids_dir, f"{n}.pid")) for n in ("trainer", "worker", "temporal")}
-    print(json.dumps({"name": "gepa-rl", "workflow_id": wf_id, "steps": st, "peak_rss_mib": mem["trainer"], "peak_rss_by_process_mib": mem}))
+    mem["trainer_children"] = children_vm_hwm_mib(os.path.join(pids_dir, "trainer.pid"))
+    sampler = os.environ.get("BENCH_SAMPLER", "torch")  # the run's policy.sampler (run.sh)
+    print(json.dumps({"name": f"gepa-rl/{sampler}", "workflow_id": wf_id, "steps": st, "peak_rss_mib": mem["trainer"], "peak_rss_by_process_mib": mem}))
 
 
 if __name__ == "__main__":

