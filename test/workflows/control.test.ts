@@ -20,6 +20,7 @@ import { rlTraining } from '../../src/workflows/rlTraining';
 import { statusQueries } from '../../src/workflows/messages';
 import { expectStatusShape } from '../helpers/status';
 import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { readJsonlFile } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 let trainerProc: TrainerProcess;
@@ -50,7 +51,7 @@ afterAll(async () => {
 
 const policy = { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 };
 const task = () => ({ env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex', n_val: 2 });
-const jsonl = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const jsonl = (f: string) => (existsSync(f) ? readJsonlFile(f) : []);
 
 /** Run the CLI in-process; returns what it printed. */
 async function cli(...argv: string[]): Promise<string> {

@@ -5,42 +5,28 @@
  * retried step writes it and the run completes with one checkpoint and one metrics row per step,
  * nothing duplicated and no half-written folder left.
  */
-import { mkdtempSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
-import { createTsWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, tmpRunsDir, useTestStack, writeVowelsTask } from '../helpers/stack';
 import { mountTmpfs } from '../helpers/tmpfs';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-
-beforeAll(async () => {
-  env = await startTestEnv();
-  trainerProc = await startTrainerWorker(env.address);
-}, 600_000);
-
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
-});
+const stack = useTestStack({ trainer: true });
 
 
 test('a full disk at the first checkpoint: a clear, retried failure; after space is freed the run completes, nothing lost or duplicated', async () => {
-  const taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'rltask-')), 'vowels.jsonl');
-  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
+  const taskFile = writeVowelsTask();
   const runs = tmpRunsDir();
   const ckptDir = path.join(runs, 'full', 'checkpoints');
   // the checkpoint folder alone is the small disk: the run's blobs and metrics live on the real one
   const disk = mountTmpfs('4m', ckptDir);
   try {
     const filler = disk.fill();
-    const worker = await createTsWorker(env, TASK_QUEUE);
+    const worker = await createTsWorker(stack.env, TASK_QUEUE);
     const r = await worker.runUntil(async () => {
-      const h = await env.client.workflow.start(rlTraining, {
+      const h = await stack.env.client.workflow.start(rlTraining, {
         taskQueue: TASK_QUEUE,
         workflowId: `rl-disk-full-${Date.now()}`,
         args: [

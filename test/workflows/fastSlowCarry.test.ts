@@ -4,33 +4,16 @@
  * steps' trace refs and the checkpoint all go through the carry. It must end as the uninterrupted run
  * of the same input did (the result of the committed history, recorded by fastSlow.test.ts).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { fastSlowTraining } from '../../src/workflows/fastSlowTraining';
-import { createTsWorker, ROOT, startTrainerWorker, temporalBinary, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, tmpRunsDir, useTestStack, writeVowelsTask } from '../helpers/stack';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-let taskFile: string;
+const stack = useTestStack({ trainer: true, serverArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] });
+const vowels = writeVowelsTask();
 
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinary() }, extraArgs: ['--log-level', 'error', '--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] },
-  });
-  trainerProc = await startTrainerWorker(env.address);
-  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'fstask-')), 'vowels.jsonl');
-  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 600_000);
-
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
-});
-
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 /** The uninterrupted run's input and result, from the committed history. */
 function committedRun(): { input: any; result: any } {
@@ -44,15 +27,15 @@ function committedRun(): { input: any; result: any } {
 test('continue-as-new after every batch carries the pool, window, RNG, trial and trace refs: the run ends as the uninterrupted one', async () => {
   const runs = tmpRunsDir();
   const { input, result: uninterrupted } = committedRun();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const { r, firstStatus } = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(fastSlowTraining, {
+    const h = await stack.env.client.workflow.start(fastSlowTraining, {
       taskQueue: TASK_QUEUE,
       workflowId: `fs-can-${Date.now()}`,
-      args: [{ ...input, run: { ...input.run, output_dir: runs, run_id: 'fs-can' }, task: { ...input.task, jsonl_path: taskFile } }],
+      args: [{ ...input, run: { ...input.run, output_dir: runs, run_id: 'fs-can' }, task: { ...input.task, jsonl_path: vowels } }],
     });
     const res = await h.result();
-    const first = env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
+    const first = stack.env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
     return { r: res, firstStatus: (await first.describe()).status.name };
   });
   expect(firstStatus).toBe('CONTINUED_AS_NEW');

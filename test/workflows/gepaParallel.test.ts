@@ -11,21 +11,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { parseWorkflowInput, ConfigError } from '../../src/config';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
-import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { createTsWorker, tmpRunsDir, useTestStack } from '../helpers/stack';
 import { registerScriptedReplies } from '../../src/llm';
 import { registerScriptedPolicy, registerScriptedReflector, registerTipsPolicy } from '../helpers/scripted';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  registerScriptedPolicy();
-  registerScriptedReflector();
-  env = await startTestEnv();
-}, 600_000);
-
-afterAll(async () => {
-  await env?.teardown();
+const stack = useTestStack({
+  before: () => {
+    registerScriptedPolicy();
+    registerScriptedReflector();
+  },
 });
 
 
@@ -87,10 +82,10 @@ function iterationRows(runDir: string): number[] {
 
 test('P=4 with a budget that runs out while iterations are in flight: never past max_metric_calls, every paid call counted once', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   // seed 6 + 3 reservations of 12 fit in 50, a 4th does not: the run starts with 3 in flight and ends with some still running
   const { r, h } = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p4-${Date.now()}`, args: [input(runs, 'p4', { max_metric_calls: 50, parallel_proposals: 4 })] });
+    const handle = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p4-${Date.now()}`, args: [input(runs, 'p4', { max_metric_calls: 50, parallel_proposals: 4 })] });
     return { r: await handle.result(), h: await handle.fetchHistory() };
   });
   const seen = fromHistory(h);
@@ -109,9 +104,9 @@ test('P=4 with a budget that runs out while iterations are in flight: never past
 
 test('P=1 keeps one iteration at a time (the sequential loop)', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const { r, h } = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p1-${Date.now()}`, args: [input(runs, 'p1', { max_metric_calls: 50 })] });
+    const handle = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p1-${Date.now()}`, args: [input(runs, 'p1', { max_metric_calls: 50 })] });
     return { r: await handle.result(), h: await handle.fetchHistory() };
   });
   const seen = fromHistory(h);
@@ -122,8 +117,8 @@ test('P=1 keeps one iteration at a time (the sequential loop)', async () => {
 
 test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, nothing paid twice, never past the budget', async () => {
   const runs = tmpRunsDir();
-  const h = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p3-${Date.now()}`, args: [input(runs, 'p3', { max_metric_calls: 80, parallel_proposals: 3 })] });
-  const w1 = await createTsWorker(env, TASK_QUEUE);
+  const h = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-p3-${Date.now()}`, args: [input(runs, 'p3', { max_metric_calls: 80, parallel_proposals: 3 })] });
+  const w1 = await createTsWorker(stack.env, TASK_QUEUE);
   await w1.runUntil(async () => {
     for (;;) {
       const s = await statusOf(h);
@@ -131,7 +126,7 @@ test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, 
       await new Promise((res) => setTimeout(res, 20));
     }
   });
-  const w2 = await createTsWorker(env, TASK_QUEUE);
+  const w2 = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await w2.runUntil(h.result());
   const seen = fromHistory(await h.fetchHistory());
   expect(seen.maxOutstanding).toBeGreaterThan(1);
@@ -167,10 +162,10 @@ test('temperature 0: the evaluation cache serves a merged child its subsample ro
       ...(cache === undefined ? {} : { cache_evaluation: cache }),
     },
   });
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const [on, off] = await worker.runUntil(async () => {
-    const a = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-cache-on-${Date.now()}`, args: [cfg('on', undefined)] });
-    const b = await env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-cache-off-${Date.now()}`, args: [cfg('off', false)] });
+    const a = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-cache-on-${Date.now()}`, args: [cfg('on', undefined)] });
+    const b = await stack.env.client.workflow.start(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-cache-off-${Date.now()}`, args: [cfg('off', false)] });
     return [{ r: await a.result(), h: await a.fetchHistory() }, { r: await b.result(), h: await b.fetchHistory() }];
   });
   // same decisions; the merge was tested and accepted in both
@@ -190,9 +185,9 @@ test('temperature 0: the evaluation cache serves a merged child its subsample ro
 
 test('P=3 with use_merge, stopped by the stop signal while iterations are in flight: they land, then the run ends; never past the budget', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const { r, h } = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(gepaOptimization, {
+    const handle = await stack.env.client.workflow.start(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `gepa-p3-merge-${Date.now()}`,
       args: [input(runs, 'p3m', { max_metric_calls: 200, parallel_proposals: 3, use_merge: true, components: { style: 'Be brief.' } })],

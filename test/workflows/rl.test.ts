@@ -3,38 +3,22 @@
  * A user JSONL task with a regex grader gives rewards that vary between samples, so real train
  * steps happen.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
-import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, tmpRunsDir, useTestStack, writeVowelsTask, startTrainerWorker } from '../helpers/stack';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-let taskFile: string;
-
-beforeAll(async () => {
-  env = await startTestEnv();
-  trainerProc = await startTrainerWorker(env.address);
-  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'rltask-')), 'vowels.jsonl');
-  // reward 1 when the completion has two vowels in a row: random text hits it about half the time
-  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 600_000);
-
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
-});
+const stack = useTestStack({ trainer: true });
+const vowels = writeVowelsTask();
 
 function input(runs: string, runId: string, nBatches: number, saveEvery = 1) {
   return {
     run: { run_id: runId, output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 5 },
-    task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+    task: { env: 'jsonl', jsonl_path: vowels, jsonl_grader: 'regex' },
     policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
     rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 2, save_every: saveEvery },
     n_eval: 3,
@@ -45,9 +29,9 @@ function input(runs: string, runId: string, nBatches: number, saveEvery = 1) {
 
 test('trains batch by batch with checkpoints, evals and tinker-cookbook metric rows', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-${Date.now()}`, args: [input(runs, 'rl1', 3, 2)] });
+    const h = await stack.env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-${Date.now()}`, args: [input(runs, 'rl1', 3, 2)] });
     const res = await h.result();
     if (process.env.UPDATE_HISTORIES) writeFileSync(path.join(ROOT, 'test/histories/rlTraining.json'), historyToJSON(await h.fetchHistory()));
     return res;
@@ -92,9 +76,9 @@ test('a run that fails is marked failed in run.json with the reason', async () =
   const runs = tmpRunsDir();
   const bad = input(runs, 'rl-fail', 2);
   bad.policy = { ...bad.policy, checkpoint: '/nonexistent/ckpt-7' } as typeof bad.policy;
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const outcome = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-fail-${Date.now()}`, args: [bad] });
+    const h = await stack.env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-fail-${Date.now()}`, args: [bad] });
     return h.result().then(() => 'completed', (e: Error) => e.name);
   });
   expect(outcome).toBe('WorkflowFailedError');
@@ -108,9 +92,9 @@ test('the next batch\'s prompts are built while a batch trains and its rows writ
   const runs = tmpRunsDir();
   // a folder where samples.jsonl should be: batch 0's rows cannot be written, and no retry helps
   mkdirSync(path.join(runs, 'rl-rows/samples.jsonl'), { recursive: true });
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const { outcome, events } = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-rows-${Date.now()}`, args: [{ ...input(runs, 'rl-rows', 3), rl: { ...input(runs, 'rl-rows', 3).rl, eval_every: 0 } }] });
+    const h = await stack.env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-rows-${Date.now()}`, args: [{ ...input(runs, 'rl-rows', 3), rl: { ...input(runs, 'rl-rows', 3).rl, eval_every: 0 } }] });
     const outcome = await h.result().then(() => 'completed', (e: Error) => e.name);
     return { outcome, events: (await h.fetchHistory()).events ?? [] };
   });
@@ -133,8 +117,8 @@ test('the next batch\'s prompts are built while a batch trains and its rows writ
 
 test('killing the trainer worker and the TS worker mid-run: the run completes with one metrics row per batch', async () => {
   const runs = tmpRunsDir();
-  const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-kill-${Date.now()}`, args: [input(runs, 'rl2', 4)] });
-  const w1 = await createTsWorker(env, TASK_QUEUE);
+  const h = await stack.env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `rl-kill-${Date.now()}`, args: [input(runs, 'rl2', 4)] });
+  const w1 = await createTsWorker(stack.env, TASK_QUEUE);
   await w1.runUntil(async () => {
     for (;;) {
       const s = (await h.query('status')) as { batch: number; phase: string };
@@ -143,10 +127,10 @@ test('killing the trainer worker and the TS worker mid-run: the run completes wi
     }
   });
   // the TS worker is gone (runUntil shut it down); now kill the trainer hard, mid-batch
-  trainerProc.proc.kill('SIGKILL');
+  stack.trainer.proc.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 500));
-  trainerProc = await startTrainerWorker(env.address);
-  const w2 = await createTsWorker(env, TASK_QUEUE);
+  stack.trainer = await startTrainerWorker(stack.env.address);
+  const w2 = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await w2.runUntil(h.result());
   expect(r.batches_done).toBe(4);
   const rows = jsonl(path.join(runs, 'rl2/metrics.jsonl')).filter((m) => String(m.key).startsWith('batch-'));
@@ -166,11 +150,11 @@ test('RL on Tinker at temperature != 1 is off-policy and the status says so; the
     x.policy = { ...x.policy, backend, temperature: 0.8 } as typeof x.policy;
     return x;
   };
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const [tinker, local] = await worker.runUntil(async () => {
     const out: Array<{ warnings: string[] }> = [];
     for (const [backend, id] of [['tinker', 'rl-temp-t'], ['local', 'rl-temp-l']] as const) {
-      const h = await env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `${id}-${Date.now()}`, args: [warm(backend, id)] });
+      const h = await stack.env.client.workflow.start(rlTraining, { taskQueue: TASK_QUEUE, workflowId: `${id}-${Date.now()}`, args: [warm(backend, id)] });
       await h.result().catch(() => undefined); // no TINKER_API_KEY here: the Tinker run stops at its first trainer call
       out.push((await h.query('status')) as { warnings: string[] });
     }
@@ -182,9 +166,9 @@ test('RL on Tinker at temperature != 1 is off-policy and the status says so; the
 }, 300_000);
 
 test('a key the workflow does not read fails `workflow start` at once, non-retryably, naming the key and the workflow', async () => {
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const err = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start('sftTraining', { taskQueue: TASK_QUEUE, workflowId: `sft-bad-${Date.now()}`, args: [{ rl: { group_size: 8 } }] });
+    const h = await stack.env.client.workflow.start('sftTraining', { taskQueue: TASK_QUEUE, workflowId: `sft-bad-${Date.now()}`, args: [{ rl: { group_size: 8 } }] });
     return h.result().then(() => null, (e: Error) => e);
   });
   expect(err?.name).toBe('WorkflowFailedError');

@@ -14,6 +14,7 @@ import { evaluation } from '../../src/workflows/evaluation';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
 import { agentCalls, registerScriptedTau2Agent, registerScriptedTau2Reflector, registerScriptedTau2User, RULE, tau2ReflectionPrompts } from '../helpers/tau2Scripted';
+import { readJsonlFile } from '../helpers/io';
 
 let env: TestWorkflowEnvironment;
 
@@ -99,7 +100,7 @@ test('GEPA on the policy, started with no seed prompt (as `temporal workflow sta
   expect(r.best_prompt).toContain(RULE);
   expect(r.best_prompt.startsWith(seed)).toBe(true);
   // the seed candidate is policy.md itself, and the reflector was shown policy.md to rewrite
-  const prompts = readFileSync(path.join(runs, 'g1/prompts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const prompts = readJsonlFile(path.join(runs, 'g1/prompts.jsonl'));
   expect(prompts[0]).toMatchObject({ candidate_id: 0, text: seed });
   expect(tau2ReflectionPrompts[0]).toContain(seed.slice(0, 200));
   expect(tau2ReflectionPrompts.length).toBeGreaterThan(0);

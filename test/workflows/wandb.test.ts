@@ -3,46 +3,36 @@
  * real dev server and the real Python trainer worker (tiny model). metrics.jsonl is written as
  * always, and every row also reaches the offline W&B run in the run directory, once.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { rlTraining } from '../../src/workflows/rlTraining';
-import { createTsWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, tmpRunsDir, useTestStack, writeVowelsTask } from '../helpers/stack';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-let taskFile: string;
-
-beforeAll(async () => {
-  const home = mkdtempSync(path.join(tmpdir(), 'wandb-home-'));
-  // the trainer subprocess inherits these: no W&B files outside the test's temp folders
-  Object.assign(process.env, { WANDB_SILENT: 'true', WANDB_CONFIG_DIR: home, WANDB_CACHE_DIR: home, WANDB_DATA_DIR: home });
-  env = await startTestEnv();
-  trainerProc = await startTrainerWorker(env.address);
-  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'wandbtask-')), 'vowels.jsonl');
-  writeFileSync(taskFile, Array.from({ length: 12 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 600_000);
-
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
+const stack = useTestStack({
+  trainer: true,
+  before: () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'wandb-home-'));
+    // the trainer subprocess inherits these: no W&B files outside the test's temp folders
+    Object.assign(process.env, { WANDB_SILENT: 'true', WANDB_CONFIG_DIR: home, WANDB_CACHE_DIR: home, WANDB_DATA_DIR: home });
+  },
 });
+const vowels = writeVowelsTask(12);
 
 
 test('wandb_project + wandb_mode=offline: metrics.jsonl as always, and an offline W&B run in the run directory', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(
-    env.client.workflow.execute(rlTraining, {
+    stack.env.client.workflow.execute(rlTraining, {
       taskQueue: TASK_QUEUE,
       workflowId: `rl-wandb-${Date.now()}`,
       args: [
         {
           run: { run_id: 'wb1', output_dir: runs, seed: 1, trainer_heartbeat_timeout_s: 5, wandb_project: 'gepa-rl-test', wandb_mode: 'offline' },
-          task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+          task: { env: 'jsonl', jsonl_path: vowels, jsonl_grader: 'regex' },
           policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 4 },
           rl: { n_batches: 2, groups_per_batch: 2, group_size: 2, eval_every: 0 },
           n_eval: 2,
