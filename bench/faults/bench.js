@@ -118,7 +118,7 @@ const RUNS = {
     type: 'rlTraining',
     lm: false,
     vllm: true,
-    args: ['env=arithmetic', 'task.arithmetic_digits=1', 'policy.sampler=vllm', 'n_batches=6', 'groups_per_batch=2', 'group_size=4', 'eval_every=0', 'n_eval=2', ...MODEL],
+    args: ['env=arithmetic', 'task.arithmetic_digits=1', 'policy.sampler=vllm', 'n_batches=4', 'groups_per_batch=2', 'group_size=4', 'eval_every=0', 'n_eval=2', ...MODEL],
   },
 };
 const SAMPLING = ['policy_sample', 'apiSample', 'tau2Episode'];
@@ -287,6 +287,7 @@ async function startedNow(client, workflowId) {
 const midBatch = (name, runs) => name === 'vllm' || (name === 'trainer' && runs.some((r) => r.spec.vllm));
 async function readyToKill(client, runs, name, capMs) {
   const until = Date.now() + capMs;
+  let healthySince = null; // the engine answered /health since then (the trainer polls it too: 10 s and it has seen it, so the kill is mid-batch, not mid-load)
   while (Date.now() < until) {
     const live = [];
     for (const r of runs) if (r.running && (await isRunning(client, r))) live.push(r);
@@ -297,7 +298,9 @@ async function readyToKill(client, runs, name, capMs) {
       const v = vllmOf();
       const vllmRuns = live.filter((r) => r.spec.vllm);
       const sampling = (await Promise.all(vllmRuns.map((r) => startedNow(client, r.id)))).flat().some((a) => a.type === 'policy_sample');
-      ok = ok && v !== null && sampling && (await httpOk(`http://127.0.0.1:${v.port}/health`));
+      const healthy = v !== null && (await httpOk(`http://127.0.0.1:${v.port}/health`));
+      healthySince = healthy ? (healthySince ?? Date.now()) : null;
+      ok = ok && sampling && healthy && Date.now() - healthySince >= 10_000;
     }
     if (ok) return true;
     await sleep(1000);
@@ -539,9 +542,14 @@ async function killLoop(client, runs, kills) {
     }
     if (name === 'trainer') trainerPids.add(pid);
     const hit = [];
-    for (const r of runs) if (r.running && (name !== 'lm' || r.spec.lm) && (name !== 'vllm' || r.spec.vllm) && (await isRunning(client, r))) hit.push({ r, pending: await inFlight(client, r.id) });
+    const hits = (r) => r.running && (name !== 'lm' || r.spec.lm) && (name !== 'vllm' || r.spec.vllm);
+    const waited = mid || MIN_IN_FLIGHT > 0;
+    // after a wait for the moment, kill at once (what is in flight is asked right after, from the
+    // dead process's started activities); otherwise snapshot first (a Temporal kill leaves no one to ask)
+    if (!waited) for (const r of runs) if (hits(r) && (await isRunning(client, r))) hit.push({ r, pending: await inFlight(client, r.id) });
     process.kill(pid, 'SIGKILL');
     const at = Date.now();
+    if (waited) for (const r of runs) if (hits(r)) hit.push({ r, pending: [] });
     if (name !== 'temporal') for (const h of hit) h.pending = [...new Set([...h.pending, ...(await inFlight(client, h.r.id, at))])];
     const up = stackUp(anyLm);
     const restartS = (Date.now() - at) / 1000;
