@@ -16,7 +16,8 @@ import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollout
 import { installControl, setStatusHandler, type Control, type ControlState } from './control';
 import { progress, type RlStatus } from './messages';
 import type { RunPaths } from '../activities/run';
-import { evaluateTest, runOnOf } from './policy';
+import { evaluateTestWithKl, runOnOf } from './policy';
+import { klToBaseSkipReason } from '../core/klToBase';
 import { testEvalSeed, trainBatchSeed } from '../core/seeds';
 
 export interface RlCarry {
@@ -112,6 +113,11 @@ function startStatus(input: RlInput, carry: RlCarry | undefined): RlStatus {
   if (offPolicy) {
     status.warnings.push(offPolicy);
     if (!carry) log.warn(offPolicy); // once per run, not again after continue-as-new
+  }
+  const noKl = klToBaseSkipReason(input.policy.backend);
+  if (noKl) {
+    status.warnings.push(noKl);
+    if (!carry) log.warn(noKl);
   }
   return status;
 }
@@ -233,12 +239,18 @@ async function sampleBatch(r: RlRun, position: number, prebuilt: Prebuilt) {
   return { rollouts_ref: sample.rollouts_ref, scored };
 }
 
-/** Test-split evaluation of the current checkpoint under the current prompt; the split size is read each time (a replayed history has that activity here). */
+/**
+ * Test-split evaluation of the current checkpoint under the current prompt, with KL(π_θ‖π_base) on
+ * its rollouts (test/kl_to_base, core/klToBase.ts; π_base = policy.checkpoint, the run's start: for a
+ * gepa-rl phase, that phase's start); the split size is read each time (a replayed history has that
+ * activity here).
+ */
 async function evaluate(r: RlRun): Promise<TestScore> {
   const { input, status } = r;
   status.phase = 'eval';
   const sizes = await ts.taskSplitSizes({ task: input.task });
-  const ev = await evaluateTest(runOnOf(input, r.paths.blob_dir, status.checkpoint), testProblems(input.n_eval, sizes.test), status.system_prompt, testEvalSeed(input.run.seed));
+  const on = runOnOf(input, r.paths.blob_dir, status.checkpoint);
+  const ev = await evaluateTestWithKl(on, testProblems(input.n_eval, sizes.test), status.system_prompt, testEvalSeed(input.run.seed), { base_checkpoint: input.policy.checkpoint });
   status.test_accuracy = ev.accuracy;
   return ev;
 }
