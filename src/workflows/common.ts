@@ -4,7 +4,7 @@
  * Deterministic only.
  */
 import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type * as tsActivities from '../activities';
+import type * as TsActivities from '../activities';
 import type { RunPaths } from '../activities/run';
 import type { ScoreRolloutsRequest, ScoreRolloutsResult } from '../activities/tasks';
 import type { GraderActivities, TrainerActivities } from '../activities/trainer';
@@ -26,7 +26,8 @@ import type { BlobRef } from '../types';
  * seconds: an attempt on a dead TS worker is retried within it, not after the start-to-close timeout.
  */
 export const TS_HEARTBEAT_TIMEOUT = '20 seconds';
-export const ts = proxyActivities<typeof tsActivities>({
+/** The TS worker's activities (task queue gepa-rl), beside `trainerActivities` (the Python worker's). */
+export const tsActivities = proxyActivities<typeof TsActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: TS_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE.ts_activities },
@@ -58,12 +59,12 @@ const grader = proxyActivities<GraderActivities>({
 
 /** Score a sampled chunk: math tasks first get Math-Verify's verdicts from the grader (gradedByMathVerify). */
 export async function scoreRollouts(req: ScoreRolloutsRequest): Promise<ScoreRolloutsResult> {
-  if (!gradedByMathVerify(req.task)) return ts.scoreRollouts(req);
+  if (!gradedByMathVerify(req.task)) return tsActivities.scoreRollouts(req);
   if (!req.golds_ref) {
     throw ApplicationFailure.create({ type: FAILURE.InvalidRequest, nonRetryable: true, message: `task ${req.task.env} is graded by Math-Verify: pass the golds_ref buildPrompts returned` });
   }
   const { verdicts_ref } = await grader.math_verify_rollouts({ rollouts_ref: req.rollouts_ref, golds_ref: req.golds_ref, blob_dir: req.blob_dir });
-  return ts.scoreRollouts({ ...req, verdicts_ref });
+  return tsActivities.scoreRollouts({ ...req, verdicts_ref });
 }
 
 /** W&B logging runs on the trainer worker (where WANDB_API_KEY lives); short, so no heartbeat. */
@@ -80,7 +81,7 @@ export type { MetricsRow };
  * run.wandb_project is set (logged by the trainer worker, where the key lives).
  */
 export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsRow[], control?: Pick<Control, 'metrics'>): Promise<void> {
-  await ts.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows });
+  await tsActivities.appendRows({ run_dir: paths.run_dir, file: 'metrics.jsonl', rows });
   if (control) foldMetrics(control.metrics, rows);
   if (!run.wandb_project) return;
   const phase = paths.run_dir.length > paths.root_run_dir.length ? paths.run_dir.slice(paths.root_run_dir.length + 1) : '';
@@ -98,7 +99,7 @@ export async function logMetrics(paths: RunPaths, run: RunConfig, rows: MetricsR
  * early but cleanly) with the result as its summary; then wait for running handlers, and return.
  */
 export async function finishTraining<R extends object>(paths: RunPaths, control: Pick<Control, 'stopRequested'>, result: R): Promise<R> {
-  await ts.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...(result as Record<string, unknown>) } });
+  await tsActivities.finishRun({ run_dir: paths.run_dir, status: control.stopRequested ? 'stopped' : 'completed', summary: { ...(result as Record<string, unknown>) } });
   await condition(allHandlersFinished);
   return result;
 }
@@ -147,9 +148,9 @@ export function trainerRunId(runId: string, phase: string | undefined): string {
  * ProviderConfig) fails the run at once with that message, since every later iteration would fail
  * the same way and only burn the metric-call budget.
  */
-export async function reflect(reflection: { provider: string; model: string }, args: Parameters<typeof ts.proposeComponent>[0]): Promise<ProposalOutcome> {
+export async function reflect(reflection: { provider: string; model: string }, args: Parameters<typeof tsActivities.proposeComponent>[0]): Promise<ProposalOutcome> {
   try {
-    return await ts.proposeComponent(args);
+    return await tsActivities.proposeComponent(args);
   } catch (e) {
     const cause = e instanceof ActivityFailure ? e.cause : e;
     const msg = cause instanceof Error ? cause.message : String(cause);

@@ -6,7 +6,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import { samplingParams, type EvaluatePromptInput } from '../config';
 import type { RunPaths } from '../activities/run';
 import { evaluationRow } from '../core/metrics';
-import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, ts } from './common';
+import { logMetrics, mean, modelRef, parseInput, runIdOf, scoreRollouts, trainerActivities, tsActivities } from './common';
 import { progress, type EvaluatePromptStatus } from './messages';
 import { setStatusHandler } from './control';
 
@@ -27,14 +27,14 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
 
   const input = parseInput<EvaluatePromptInput>('evaluatePrompt', raw);
   const runId = runIdOf(input.run);
-  const paths = await ts.prepareRun({
+  const paths = await tsActivities.prepareRun({
     run_id: runId,
     output_dir: input.run.output_dir,
     workflow_type: 'evaluatePrompt',
     workflow_id: workflowInfo().workflowId,
     config: input,
   });
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const n = Math.min(input.k, sizes[input.split]);
   status.total = n;
   const scored = await sampleAndScore(input, paths, Array.from({ length: n }, (_, i) => i), status);
@@ -43,13 +43,13 @@ export async function evaluatePrompt(raw: unknown): Promise<EvaluatePromptResult
   status.done = n;
   status.accuracy = result.accuracy;
   await logMetrics(paths, input.run, [evaluationRow(input.split, result)]);
-  await ts.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy: result.accuracy, mean_reward: result.mean_reward, n } });
+  await tsActivities.finishRun({ run_dir: paths.run_dir, status: 'completed', summary: { accuracy: result.accuracy, mean_reward: result.mean_reward, n } });
   return result;
 }
 
 /** One sample per problem under the prompt, on the trainer queue; scored by the task's checker. */
 async function sampleAndScore(input: EvaluatePromptInput, paths: RunPaths, indices: number[], status: EvaluatePromptStatus) {
-  const { prompts_ref, golds_ref } = await ts.buildPrompts({
+  const { prompts_ref, golds_ref } = await tsActivities.buildPrompts({
     task: input.task,
     split: input.split,
     indices,
@@ -74,7 +74,7 @@ async function summarize(runId: string, paths: RunPaths, scored: Awaited<ReturnT
   const rewards = scored.rewards_PG.map((r) => r[0] ?? 0);
   const correct = scored.correct_PG.map((c) => (c[0] ? 1 : 0));
   const formatOk = scored.format_ok_PG.map((c) => (c[0] ? 1 : 0));
-  const results = await ts.summarizeTraces({ traces_ref: scored.traces_ref, max_chars: 300 });
+  const results = await tsActivities.summarizeTraces({ traces_ref: scored.traces_ref, max_chars: 300 });
   return {
     run_id: runId,
     run_dir: paths.run_dir,

@@ -9,7 +9,7 @@ import type { EvaluationInput } from '../config';
 import { isEpisodicTask } from '../config/task';
 import { evaluationRow } from '../core/metrics';
 import type { Tau2EvaluationSummary } from '../core/tau2';
-import { logMetrics, parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, tsActivities } from './common';
 import { betweenWaves, installControl, setStatusHandler } from './control';
 import { progress } from './messages';
 import { runPolicyInWaves } from './policy';
@@ -35,8 +35,8 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
   const status = { phase: 'starting', step: 0, total: 0, accuracy: null as number | null };
   const control = installControl();
   setStatusHandler('evaluation', () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
-  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'evaluation', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const paths = await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'evaluation', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const split = input.eval.split;
   const n = Math.min(input.eval.n_examples ?? sizes[split], sizes[split]);
   status.total = n;
@@ -50,14 +50,14 @@ export async function evaluation(raw: unknown): Promise<EvaluationResult> {
     betweenWaves(control, status),
   );
   status.phase = 'writing';
-  const summary = await ts.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });
-  const tau2 = isEpisodicTask(input.task) ? await ts.writeTau2Evaluation({ run_dir: paths.run_dir, split, traces_refs: ev.traces_refs }) : undefined;
+  const summary = await tsActivities.writeEvaluation({ run_dir: paths.run_dir, traces_refs: ev.traces_refs });
+  const tau2 = isEpisodicTask(input.task) ? await tsActivities.writeTau2Evaluation({ run_dir: paths.run_dir, split, traces_refs: ev.traces_refs }) : undefined;
   status.step = ev.done.length;
   status.accuracy = summary.accuracy;
   await logMetrics(paths, input.run, [evaluationRow(split, { ...summary, tau2 })], control);
   status.phase = 'done';
   const result: EvaluationResult = { run_id: runId, run_dir: paths.run_dir, split, ...summary, stopped: ev.stopped, ...(tau2 ? { tau2 } : {}) };
-  await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
+  await tsActivities.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
   await condition(allHandlersFinished);
   return result;
 }

@@ -35,7 +35,7 @@ import { planBatch, testProblems } from '../core/rl';
 import { hintedAttemptSeed, teacherHintSeed, testEvalSeed, trainBatchSeed } from '../core/seeds';
 import type { BlobRef } from '../types';
 import type { RunPaths } from '../activities/run';
-import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, ts } from './common';
+import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, tsActivities } from './common';
 import { installControl, setStatusHandler, type Control, type ControlState } from './control';
 import { progress } from './messages';
 import { evaluateTest, runOnOf, runPolicy, type Evaluated, type RunOn } from './policy';
@@ -114,8 +114,8 @@ export async function expertIteration(raw: unknown, carry?: ExpertCarry): Promis
   const runId = runIdOf(input.run);
   const paths =
     carry?.paths ??
-    (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'expertIteration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+    (await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'expertIteration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const r: ExpertRun = { input, run_id: runId, paths, on: runOnOf(input, paths.blob_dir), train_size: sizes.train, test_indices: testProblems(input.n_eval, sizes.test), st, live, control };
   if (!carry && r.test_indices.length > 0) {
     const t = await evaluate(r);
@@ -215,15 +215,15 @@ async function runRound(r: ExpertRun): Promise<void> {
     checkpoint: st.checkpoint,
   });
   await logMetrics(r.paths, input.run, [row], r.control);
-  const samples = await ts.sampleRows({ traces_ref: student.ev.traces_refs[0], phase: input.phase ?? 'expert', step: st.round, max_rows: 2 });
-  await ts.appendRows({ run_dir: r.paths.run_dir, file: 'samples.jsonl', rows: samples });
+  const samples = await tsActivities.sampleRows({ traces_ref: student.ev.traces_refs[0], phase: input.phase ?? 'expert', step: st.round, max_rows: 2 });
+  await tsActivities.appendRows({ run_dir: r.paths.run_dir, file: 'samples.jsonl', rows: samples });
 }
 
 /** The round's problems, split by whether they have a gold answer: without one nothing can be verified (`contains` would even reward every completion), so they are never sampled. */
 async function planRound(r: ExpertRun, position: number) {
   const { input } = r;
   const planned = planBatch(r.train_size, position, Math.min(input.expert.problems_per_round, r.train_size), input.run.seed);
-  const truth = await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned });
+  const truth = await tsActivities.groundTruthPartition({ task: input.task, split: 'train', indices: planned });
   if (truth.without_truth.length > 0) log.info('problems without a ground truth skipped', { round: r.st.round, indices: truth.without_truth });
   return truth;
 }
@@ -233,7 +233,7 @@ async function studentAttempts(r: ExpertRun, indices_P: number[], seed: number):
   const { input, st } = r;
   const ev = await runPolicy({ ...r.on, checkpoint: st.checkpoint }, 'train', indices_P, input.system_prompt, { numSamples: input.expert.attempts_per_problem, seed });
   r.live.accuracy = fractionTrue(ev.correct_PG.flat());
-  const found = await ts.verifiedSuccesses({ traces_refs: ev.traces_refs });
+  const found = await tsActivities.verifiedSuccesses({ traces_refs: ev.traces_refs });
   const picks = keepSuccesses(st.success_counts, found, input.expert.max_successes_per_problem);
   return { ev, picks, over_cap: found.length - picks.length };
 }
@@ -242,7 +242,7 @@ async function studentAttempts(r: ExpertRun, indices_P: number[], seed: number):
 async function hintedSearch(r: ExpertRun, studentRefs: BlobRef[], failed: number[], seed: number): Promise<HintedSearch> {
   const { input, st } = r;
   r.live.phase = 'teacher';
-  const attempts = await ts.firstAttempts({ traces_refs: studentRefs, indices: failed });
+  const attempts = await tsActivities.firstAttempts({ traces_refs: studentRefs, indices: failed });
   const asked = await Promise.all(failed.map((index, k) => askTeacher(r, index, attempts[k], seed)));
   const outcomes = asked.map((a) => a.outcome);
   for (const o of outcomes) if (o.kind === 'error') log.warn('teacher call failed; problem skipped this round', { round: st.round, message: o.message });
@@ -251,7 +251,7 @@ async function hintedSearch(r: ExpertRun, studentRefs: BlobRef[], failed: number
   if (hinted.indices.length === 0) return { ...NO_HINTED_SEARCH, tally };
   r.live.phase = 'expert_search';
   const expert = await runPolicy({ ...r.on, checkpoint: st.checkpoint }, 'train', hinted.indices, input.system_prompt, { numSamples: input.expert.expert_samples, seed: hintedAttemptSeed(seed), hints: hinted.hints });
-  const found = await ts.verifiedSuccesses({ traces_refs: expert.traces_refs });
+  const found = await tsActivities.verifiedSuccesses({ traces_refs: expert.traces_refs });
   const picks = keepSuccesses(st.success_counts, found, input.expert.max_successes_per_problem);
   return { tally, refs: expert.traces_refs, picks, over_cap: found.length - picks.length };
 }
@@ -261,7 +261,7 @@ async function askTeacher(r: ExpertRun, index: number, attempt: string, seed: nu
   const { input } = r;
   let leaks = 0;
   for (let k = 0; ; k++) {
-    const reply = await ts.teacherHint({ teacher: input.teacher, task: input.task, index, attempt, previous_leaks: k, seed: teacherHintSeed(seed, index, k) });
+    const reply = await tsActivities.teacherHint({ teacher: input.teacher, task: input.task, index, attempt, previous_leaks: k, seed: teacherHintSeed(seed, index, k) });
     const { outcome, leaked } = judgeHint(reply, k, input.expert.max_hint_regenerations);
     if (leaked) leaks++;
     if (outcome) return { outcome, leaks };
@@ -271,7 +271,7 @@ async function askTeacher(r: ExpertRun, index: number, attempt: string, seed: nu
 /** 4. the round's kept successes as (x -> y*) under the clean prompt (the messages are rebuilt, so no hint reaches training), added to the buffer. */
 async function addToBuffer(r: ExpertRun, student: StudentPass, hinted: HintedSearch): Promise<{ ref: BlobRef; n: number }> {
   const { input, st } = r;
-  const picked = await ts.sftFromTraces({
+  const picked = await tsActivities.sftFromTraces({
     task: input.task,
     split: 'train',
     system_prompt: input.system_prompt,
@@ -295,7 +295,7 @@ async function distil(r: ExpertRun, picked: { ref: BlobRef; n: number }, seed: n
   const e = input.expert;
   const plan = distillationPlan({ restart_from_base: e.restart_from_base, buffer_refs: st.buffer_refs, round: picked, base: input.policy.checkpoint, current: st.checkpoint });
   // each epoch in its own shuffled order (seeded by the round's seed and the epoch)
-  const epochBatches = async (epoch: number) => ts.sftBatchesOf({ refs: plan.refs, batch_size: e.sft_batch_size, seed, epoch, blob_dir: r.paths.blob_dir });
+  const epochBatches = async (epoch: number) => tsActivities.sftBatchesOf({ refs: plan.refs, batch_size: e.sft_batch_size, seed, epoch, blob_dir: r.paths.blob_dir });
   const data = plan.refs.length > 0 ? await epochBatches(0) : { batches: [], n: 0 };
   if (data.n === 0) {
     st.totals = addRoundToTotals(st.totals, { skipped: true });

@@ -49,7 +49,7 @@ import { gepaEvalSeed, gepaReflectionSeed, testEvalSeed, trainBatchSeed } from '
 import type { BlobRef } from '../types';
 import type * as fastSlowActivities from '../activities/fastSlow';
 import type { RunPaths } from '../activities/run';
-import { finishTraining, logMetrics, modelRef, parseInput, reflect, runIdOf, scoreRollouts, trainBatch, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
+import { finishTraining, logMetrics, modelRef, parseInput, reflect, runIdOf, scoreRollouts, trainBatch, trainerActivities, tsActivities, TS_HEARTBEAT_TIMEOUT } from './common';
 import { installControl, setStatusHandler, type Control, type ControlState } from './control';
 import { progress, type FastSlowStatus } from './messages';
 import { evaluateTestWithKl, runOnOf, runPolicy } from './policy';
@@ -142,8 +142,8 @@ export async function fastSlowTraining(raw: unknown, carry?: FastSlowCarry): Pro
   }));
   const runId = runIdOf(input.run);
   const paths =
-    carry?.paths ?? (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'fastSlowTraining', workflow_id: workflowInfo().workflowId, config: input }));
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+    carry?.paths ?? (await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'fastSlowTraining', workflow_id: workflowInfo().workflowId, config: input }));
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const r: FastSlowRun = {
     input,
     trainer: trainerActivities(input.run.trainer_heartbeat_timeout_s),
@@ -180,7 +180,7 @@ export async function fastSlowTraining(raw: unknown, carry?: FastSlowCarry): Pro
   const table = batch > 0 ? await finalTable(r, batch) : null;
   status.phase = 'done';
   const best = bestPrompt(state, batch - 1, f.score_window);
-  await ts.writeJson({ run_dir: paths.run_dir, file: 'fast_slow/pool.json', value: { pool: state.pool, counters: state.counters, reflection_usage: state.reflection_usage, table } });
+  await tsActivities.writeJson({ run_dir: paths.run_dir, file: 'fast_slow/pool.json', value: { pool: state.pool, counters: state.counters, reflection_usage: state.reflection_usage, table } });
   return finishTraining(paths, control, {
     run_id: runId,
     run_dir: paths.run_dir,
@@ -287,7 +287,7 @@ async function runBatch(r: FastSlowRun, batch: number): Promise<void> {
   if (isGepaStep(batch, f.gepa_every, input.rl.n_batches, state.trial !== null)) await gepaRound(r, batch);
   pruneEntries(state, batch, Math.max(f.score_window, f.trial_batches + 1));
 
-  const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches, 'after') ? await evaluateBestAndSeed(r, batch) : null;
+  const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches) ? await evaluateBestAndSeed(r, batch) : null;
   const row = fastSlowBatchRow({
     batch,
     n_batches: input.rl.n_batches,
@@ -319,7 +319,7 @@ async function sampleRows(r: FastSlowRun, batch: number, rows: StepRows) {
   status.phase = 'sampling';
   const used = [...new Set(rows.row_prompt)];
   const pool_prompts = { texts: used.map((id) => promptById(state, id).text), of_index: rows.row_prompt.map((id) => used.indexOf(id)) };
-  const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: input.task, split: 'train', indices: rows.row_problem, system_prompt: input.system_prompt, pool_prompts, blob_dir: paths.blob_dir });
+  const { prompts_ref, golds_ref } = await tsActivities.buildPrompts({ task: input.task, split: 'train', indices: rows.row_problem, system_prompt: input.system_prompt, pool_prompts, blob_dir: paths.blob_dir });
   const sample = await r.trainer.policy_sample({
     model: modelRef(input.policy),
     checkpoint: status.checkpoint,
@@ -377,7 +377,7 @@ async function gepaRound(r: FastSlowRun, batch: number): Promise<void> {
   if (!p.ok) {
     rememberRejectedReflection(state, p, f.rejected_memory);
     r.columns['gepa/event'] = 'rejected_reflection';
-    await ts.appendRows({ run_dir: r.paths.run_dir, file: 'proposals.jsonl', rows: [{ key: `round-${round}`, ...proposal, outcome: 'rejected_reflection' }] });
+    await tsActivities.appendRows({ run_dir: r.paths.run_dir, file: 'proposals.jsonl', rows: [{ key: `round-${round}`, ...proposal, outcome: 'rejected_reflection' }] });
     return;
   }
   if (f.child_eval === 'rollouts') {
@@ -385,13 +385,13 @@ async function gepaRound(r: FastSlowRun, batch: number): Promise<void> {
     log.info('GEPA round proposed a child: on trial in the next batches', { round, parent: parentId, child: child.id, old: parent.text.slice(0, 80), new: p.text.slice(0, 80) });
     r.columns['gepa/event'] = 'trial';
     r.columns['gepa/child'] = child.id;
-    await ts.appendRows({ run_dir: r.paths.run_dir, file: 'proposals.jsonl', rows: [{ key: `round-${round}`, ...proposal, child: child.id, outcome: `on trial from step ${batch + 1}` }] });
+    await tsActivities.appendRows({ run_dir: r.paths.run_dir, file: 'proposals.jsonl', rows: [{ key: `round-${round}`, ...proposal, child: child.id, outcome: `on trial from step ${batch + 1}` }] });
     return;
   }
   // child_eval=minibatch: parent and child sampled on a fresh train minibatch (GEPA's rule, metric calls of their own)
   const child = addPrompt(state, { text: p.text, parent: parentId, origin: 'gepa', born: batch + 1, status: 'trial' });
   state.counters.proposed += 1;
-  await ts.appendRows({ run_dir: r.paths.run_dir, file: 'proposals.jsonl', rows: [{ key: `round-${round}`, ...proposal, child: child.id, outcome: 'judged on a fresh minibatch' }] });
+  await tsActivities.appendRows({ run_dir: r.paths.run_dir, file: 'proposals.jsonl', rows: [{ key: `round-${round}`, ...proposal, child: child.id, outcome: 'judged on a fresh minibatch' }] });
   r.status.phase = `GEPA round ${round}: parent and child on a fresh minibatch`;
   const idx = freshMinibatch(state, r.train_size, f.minibatch_size);
   const on = runOnOf(input, r.paths.blob_dir, r.status.checkpoint);
@@ -421,7 +421,7 @@ async function recordVerdict(
   r.columns['gepa/child_mean'] = v.child_mean;
   r.columns['gepa/n_pairs'] = v.n_pairs;
   log.info(v.accept ? 'GEPA child kept in the pool' : 'GEPA child dropped', { child, parent, how, parent_mean: v.parent_mean, child_mean: v.child_mean, pruned });
-  await ts.appendRows({
+  await tsActivities.appendRows({
     run_dir: r.paths.run_dir,
     file: 'proposals.jsonl',
     rows: [{ key: `verdict-${round}`, round, step: batch, parent, child, judged_on: how, outcome: v.accept ? `kept as prompt ${child}` : (v.reason ?? 'dropped'), ...v, pruned }],
@@ -431,7 +431,7 @@ async function recordVerdict(
 
 async function logPrompt(r: FastSlowRun, id: number, how: string): Promise<void> {
   const p = promptById(r.state, id);
-  await ts.appendRows({ run_dir: r.paths.run_dir, file: 'prompts.jsonl', rows: [{ key: `prompt-${id}`, candidate_id: id, parent_ids: p.parent === null ? [] : [p.parent], origin: p.origin, born: p.born, accepted_by: how, text: p.text }] });
+  await tsActivities.appendRows({ run_dir: r.paths.run_dir, file: 'prompts.jsonl', rows: [{ key: `prompt-${id}`, candidate_id: id, parent_ids: p.parent === null ? [] : [p.parent], origin: p.origin, born: p.born, accepted_by: how, text: p.text }] });
 }
 
 /**

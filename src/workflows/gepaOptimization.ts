@@ -76,7 +76,7 @@ import {
   type ProposalRow,
 } from '../core/gepa';
 import type { RunPaths } from '../activities/run';
-import { logMetrics, mean, parseInput, reflect, runIdOf, ts } from './common';
+import { logMetrics, mean, parseInput, reflect, runIdOf, tsActivities } from './common';
 import { installControl, setStatusHandler, type Control, type ControlState } from './control';
 import { progress } from './messages';
 import { runPolicy, type RunOn } from './policy';
@@ -208,8 +208,8 @@ async function openRun(input: GepaInput, carry: GepaCarry | undefined, view: Liv
   const runId = runIdOf(input.run);
   const paths =
     carry?.paths ??
-    (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+    (await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaOptimization', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   // the val rows candidates are scored on: fixed at the start (a default that fits the budget, core/gepa/budget.ts)
   const valSize =
     carry?.state.val_size ??
@@ -254,11 +254,11 @@ async function evaluateVal(run: GepaRun, state: GepaState, idx: number[], prompt
 }
 
 const logCandidate = (run: GepaRun, state: GepaState, id: number) =>
-  ts.appendRows({ run_dir: run.paths.run_dir, file: 'prompts.jsonl', rows: [promptRow(state, id, run.input.phase)] });
+  tsActivities.appendRows({ run_dir: run.paths.run_dir, file: 'prompts.jsonl', rows: [promptRow(state, id, run.input.phase)] });
 
 async function logProposals(run: GepaRun, iteration: number, parentId: number, rows: ProposalRow[], outcome: string): Promise<void> {
   if (!rows.length) return;
-  await ts.appendRows({ run_dir: run.paths.run_dir, file: 'proposals.jsonl', rows: proposalRows(iteration, parentId, rows, outcome) });
+  await tsActivities.appendRows({ run_dir: run.paths.run_dir, file: 'proposals.jsonl', rows: proposalRows(iteration, parentId, rows, outcome) });
 }
 
 /** The seed (the task's own prompt when the config leaves it at the default): evaluated on the full val set and counted in the budget (never again on resume). */
@@ -266,7 +266,7 @@ async function evaluateSeed(run: GepaRun): Promise<GepaState> {
   const g = run.input.gepa;
   let seed: Record<string, string>;
   let state: GepaState;
-  const taskSeed = seedLeftToTask(g, DEFAULT_SYSTEM_PROMPT) ? await ts.taskSeedPrompt({ task: run.input.task }) : null;
+  const taskSeed = seedLeftToTask(g, DEFAULT_SYSTEM_PROMPT) ? await tsActivities.taskSeedPrompt({ task: run.input.task }) : null;
   try {
     seed = seedComponents(taskSeed === null ? g : { ...g, seed_prompt: taskSeed });
     state = initState({ seed: run.input.run.seed, components: seed, val_size: run.val_idx.length, train_size: run.sizes.train, max_metric_calls: g.max_metric_calls, budget_rule: g.budget_rule, minibatch_size: g.minibatch_size, rollouts_per_problem: g.rollouts_per_problem, cache_evaluation: evalCacheEnabled(g.cache_evaluation, run.input.policy.temperature) });
@@ -403,9 +403,9 @@ async function finishRun(run: GepaRun, state: GepaState): Promise<GepaResult> {
     seed_test_score: test?.seed_test_score ?? null,
     n_test: test?.n_test ?? null,
   };
-  await ts.writeJson({ run_dir: run.paths.run_dir, file: 'gepa/candidates.json', value: { candidates: state.candidates, frontier: frontier(state), component_names: state.component_names } });
+  await tsActivities.writeJson({ run_dir: run.paths.run_dir, file: 'gepa/candidates.json', value: { candidates: state.candidates, frontier: frontier(state), component_names: state.component_names } });
   const summary = { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage, cache_hits: state.eval_cache ? sum.counters.cache_hits : null, parallel_proposals: run.opts.parallel_proposals ?? 1 };
-  await ts.finishRun({ run_dir: run.paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary, files: { 'best_prompt.txt': bestPromptText(state, best.id) } });
+  await tsActivities.finishRun({ run_dir: run.paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary, files: { 'best_prompt.txt': bestPromptText(state, best.id) } });
   await condition(allHandlersFinished);
   return result;
 }

@@ -15,7 +15,7 @@ import { rlTraining } from './rlTraining';
 import { expertIteration } from './expertIteration';
 import { adoptsGepaPrompt, alternationPhases, expertPhaseStartRound, gepaPhaseSeed, type PhasePlan } from '../core/alternation';
 import type { RunPaths } from '../activities/run';
-import { logMetrics, parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, tsActivities } from './common';
 import { installControl, setStatusHandler, type Control } from './control';
 import { progress, setPromptUpdate, stopSignal } from './messages';
 
@@ -86,7 +86,7 @@ export async function gepaRlAlternation(raw: unknown): Promise<AlternationResult
     if (s.current) await getExternalWorkflowHandle(s.current.id).signal(stopSignal).catch(() => undefined);
   });
   const runId = runIdOf(input.run);
-  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: workflowInfo().workflowId, config: input });
+  const paths = await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'gepaRlAlternation', workflow_id: workflowInfo().workflowId, config: input });
   const alt: Alternation = { input, run_id: runId, paths, control, s };
   for (const phase of plan) {
     if (await alt.control.checkpoint()) break;
@@ -112,7 +112,7 @@ function installStatus(s: AlternationState, control: Control, total: number): vo
 
 async function recordPromptChange(alt: Alternation, key: string, phase: PhasePlan, source: string, before: string, after: string): Promise<void> {
   log.info('system prompt changed', { phase: phase.folder, source, old: excerpt(before), new: excerpt(after) });
-  await ts.appendRows({
+  await tsActivities.appendRows({
     run_dir: alt.paths.run_dir,
     file: 'prompt_changes.jsonl',
     rows: [{ key, phase: phase.folder, round: phase.round, source, old_excerpt: excerpt(before), new_excerpt: excerpt(after), old: before, new: after }],
@@ -210,7 +210,7 @@ async function finishAlternation(alt: Alternation): Promise<AlternationResult> {
     stopped,
   };
   const summary = { final_test_accuracy: alt.s.last_test, initial_test_accuracy: alt.s.initial_test, final_prompt: excerpt(alt.s.prompt), phases: alt.s.phases.length };
-  await ts.finishRun({ run_dir: alt.paths.run_dir, status: stopped ? 'stopped' : 'completed', summary });
+  await tsActivities.finishRun({ run_dir: alt.paths.run_dir, status: stopped ? 'stopped' : 'completed', summary });
   await condition(allHandlersFinished);
   return result;
 }

@@ -11,7 +11,7 @@ import { FAILURE, NON_RETRYABLE } from '../failures';
 import type { ChatMessage } from '../types';
 import type { BlobRef } from '../types';
 import { fractionTrue, mean } from '../core/metrics';
-import { modelRef, scoreRollouts, trainerActivities, ts, TS_HEARTBEAT_TIMEOUT } from './common';
+import { modelRef, scoreRollouts, trainerActivities, tsActivities, TS_HEARTBEAT_TIMEOUT } from './common';
 import { chunkSeed, episodeSeed, waveSeed } from '../core/seeds';
 import { klToBaseSkipReason, type KlToBase } from '../core/klToBase';
 
@@ -74,11 +74,11 @@ async function sampleChunk(
   apiParallelism = 1,
 ) {
   if (isEpisodicTask(on.task)) return sampleEpisodes(on, split, indices, systemPrompt, numSamples, apiParallelism);
-  const { prompts_ref, golds_ref } = await ts.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
+  const { prompts_ref, golds_ref } = await tsActivities.buildPrompts({ task: on.task, split, indices, system_prompt: systemPrompt, blob_dir: on.blob_dir, hints });
   const p = on.policy;
   const sample =
     p.backend === 'api'
-      ? await ts.apiSample({
+      ? await tsActivities.apiSample({
           provider: p.api_provider,
           model: p.api_model,
           base_url: p.api_base_url,

@@ -12,7 +12,7 @@ import { samplingParams, type RlInput } from '../config';
 import { computeBatchAdvantages, offPolicySamplingWarning, planBatch, rlBatchRow, shouldEval, testProblems } from '../core/rl';
 import { fractionTrue, initialEvalRow, mean, type TestScore } from '../core/metrics';
 import type { BlobRef } from '../types';
-import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainBatch, trainerActivities, trainerRunId, ts } from './common';
+import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, scoreRollouts, trainBatch, trainerActivities, trainerRunId, tsActivities } from './common';
 import { installControl, setStatusHandler, type Control, type ControlState } from './control';
 import { progress, type RlStatus } from './messages';
 import type { RunPaths } from '../activities/run';
@@ -61,12 +61,12 @@ export async function rlTraining(raw: unknown, carry?: RlCarry): Promise<RlResul
   const runId = runIdOf(input.run);
   const paths =
     carry?.paths ??
-    (await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'rlTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+    (await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'rlTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase }));
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const r: RlRun = { input, trainer: trainerActivities(input.run.trainer_heartbeat_timeout_s), run_id: runId, paths, train_size: sizes.train, status, control, started_ms: carry?.started_ms ?? Date.now() };
 
   let initialTestAccuracy: number | null = null;
-  if (!carry && shouldEval(0, input.rl.eval_every, input.rl.n_batches, 'start')) {
+  if (!carry) {
     const ev = await evaluate(r);
     initialTestAccuracy = ev.accuracy;
     await logMetrics(paths, input.run, [initialEvalRow(ev)], control);
@@ -167,7 +167,7 @@ function buildBatchPrompts(r: RlRun, position: number): Promise<BatchPrompts> {
   const { input, status, paths } = r;
   const system_prompt = status.system_prompt;
   const indices = planBatch(r.train_size, position, input.rl.groups_per_batch, input.run.seed);
-  return ts.buildPrompts({ task: input.task, split: 'train', indices, system_prompt, blob_dir: paths.blob_dir }).then((b) => ({ indices, system_prompt, ...b }));
+  return tsActivities.buildPrompts({ task: input.task, split: 'train', indices, system_prompt, blob_dir: paths.blob_dir }).then((b) => ({ indices, system_prompt, ...b }));
 }
 
 /**
@@ -189,7 +189,7 @@ async function runBatch(r: RlRun, batch: number, previous: Writing, prebuilt: Pr
   status.phase = 'training';
   const prompts: Prebuilt = batch + 1 < input.rl.n_batches ? { ready: buildBatchPrompts(r, position + 1).catch(() => null) } : null;
   const optim = await trainBatch(r, trainerRunId(r.run_id, r.input.phase), batch, rollouts_ref, adv.advantages_PG.flat());
-  const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches, 'after') ? await evaluate(r) : null;
+  const test = shouldEval(batch + 1, input.rl.eval_every, input.rl.n_batches) ? await evaluate(r) : null;
   const row = rlBatchRow({
     batch,
     n_batches: input.rl.n_batches,
@@ -206,10 +206,10 @@ async function runBatch(r: RlRun, batch: number, previous: Writing, prebuilt: Pr
   });
   await written(previous);
   const samples = async () =>
-    ts.appendRows({
+    tsActivities.appendRows({
       run_dir: r.paths.run_dir,
       file: 'samples.jsonl',
-      rows: await ts.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
+      rows: await tsActivities.sampleRows({ traces_ref: scored.traces_ref, phase: input.phase ?? 'rl', step: batch, max_rows: 2 }),
     });
   const done = Promise.all([logMetrics(r.paths, input.run, [row], r.control), samples()]).then(
     () => null,
@@ -248,7 +248,7 @@ async function sampleBatch(r: RlRun, position: number, prebuilt: Prebuilt) {
 async function evaluate(r: RlRun): Promise<TestScore> {
   const { input, status } = r;
   status.phase = 'eval';
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const on = runOnOf(input, r.paths.blob_dir, status.checkpoint);
   const ev = await evaluateTestWithKl(on, testProblems(input.n_eval, sizes.test), status.system_prompt, testEvalSeed(input.run.seed), { base_checkpoint: input.policy.checkpoint });
   status.test_accuracy = ev.accuracy;

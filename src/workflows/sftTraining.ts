@@ -12,7 +12,7 @@ import { initialEvalRow, type TestScore } from '../core/metrics';
 import { testProblems } from '../core/rl';
 import { testEvalSeed } from '../core/seeds';
 import type { RunPaths } from '../activities/run';
-import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, ts } from './common';
+import { finishTraining, logMetrics, modelRef, parseInput, runIdOf, trainerActivities, trainerRunId, tsActivities } from './common';
 import { installControl, setStatusHandler, type Control } from './control';
 import { progress } from './messages';
 import { evaluateTest, runOnOf } from './policy';
@@ -32,7 +32,7 @@ export interface SftResult {
   stopped: boolean;
 }
 
-type SftData = Awaited<ReturnType<typeof ts.sftFromReference>>;
+type SftData = Awaited<ReturnType<typeof tsActivities.sftFromReference>>;
 
 interface SftRun {
   input: SftInput;
@@ -48,8 +48,8 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
   const status: SftRun['status'] = { phase: 'starting', step: 0, total: 0, loss: null, test_accuracy: null, checkpoint: input.policy.checkpoint };
   const control = installControl();
   setStatusHandler('sftTraining', () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'steps') }));
-  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const paths = await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'sftTraining', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const r: SftRun = { input, paths, test_indices: testProblems(input.n_eval, sizes.test), status, control };
 
   status.phase = 'preparing';
@@ -66,7 +66,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
     checkpoint_in: input.policy.checkpoint,
     checkpoint_root: paths.checkpoint_root,
     // every epoch (the first too) in its own order, as tinker-cookbook's set_epoch and the HF Trainer
-    epochBatches: async (epoch) => (await ts.sftBatchesOf({ refs: data.batches, batch_size: input.sft.batch_size, seed: input.run.seed, epoch, blob_dir: paths.blob_dir })).batches,
+    epochBatches: async (epoch) => (await tsActivities.sftBatchesOf({ refs: data.batches, batch_size: input.sft.batch_size, seed: input.run.seed, epoch, blob_dir: paths.blob_dir })).batches,
     batches_per_epoch: batchesPerEpoch,
     epochs: input.sft.n_epochs,
     first_step: 0,
@@ -100,7 +100,7 @@ export async function sftTraining(raw: unknown): Promise<SftResult> {
 async function loadExamples(r: SftRun): Promise<SftData> {
   const { input, paths } = r;
   const s = input.sft;
-  const data = await ts.sftFromReference({ task: input.task, system_prompt: input.system_prompt, n: s.train_samples, batch_size: s.batch_size, blob_dir: paths.blob_dir, file: s.source === 'traces' ? s.traces_file : undefined });
+  const data = await tsActivities.sftFromReference({ task: input.task, system_prompt: input.system_prompt, n: s.train_samples, batch_size: s.batch_size, blob_dir: paths.blob_dir, file: s.source === 'traces' ? s.traces_file : undefined });
   if (data.n === 0) {
     throw ApplicationFailure.create({
       type: FAILURE.NoTrainingData,

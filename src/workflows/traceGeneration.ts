@@ -8,7 +8,7 @@
  */
 import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import type { TraceGenerationInput } from '../config';
-import { logMetrics, parseInput, runIdOf, ts } from './common';
+import { logMetrics, parseInput, runIdOf, tsActivities } from './common';
 import { betweenWaves, installControl, setStatusHandler } from './control';
 import { progress } from './messages';
 import { runPolicyInWaves } from './policy';
@@ -30,11 +30,11 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   const status = { phase: 'starting', step: 0, total: 0 };
   const control = installControl();
   setStatusHandler('traceGeneration', () => ({ ...status, paused: control.paused, progress: progress(status.step, status.total, 'problems') }));
-  const paths = await ts.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'traceGeneration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
-  const sizes = await ts.taskSplitSizes({ task: input.task });
+  const paths = await tsActivities.prepareRun({ run_id: runId, output_dir: input.run.output_dir, workflow_type: 'traceGeneration', workflow_id: workflowInfo().workflowId, config: input, phase: input.phase });
+  const sizes = await tsActivities.taskSplitSizes({ task: input.task });
   const planned = Array.from({ length: Math.min(t.n_problems, sizes.train) }, (_, i) => i);
   // a problem with no gold answer cannot verify a sample (`contains` would accept any): not sampled
-  const truth = await ts.groundTruthPartition({ task: input.task, split: 'train', indices: planned });
+  const truth = await tsActivities.groundTruthPartition({ task: input.task, split: 'train', indices: planned });
   status.total = truth.with_truth.length;
   status.phase = 'sampling';
   const ev = await runPolicyInWaves(
@@ -46,7 +46,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
     betweenWaves(control, status),
   );
   status.phase = 'writing';
-  const stats = await ts.writeTraceFiles({
+  const stats = await tsActivities.writeTraceFiles({
     run_dir: paths.run_dir,
     task: input.task,
     system_prompt: input.system_prompt,
@@ -59,7 +59,7 @@ export async function traceGeneration(raw: unknown): Promise<TraceGenerationResu
   await logMetrics(paths, input.run, [{ key: 'traces', step: 0, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [`traces/${k}`, v])) }], control);
   status.phase = 'done';
   const result: TraceGenerationResult = { run_id: runId, run_dir: paths.run_dir, sft_examples_file: `${paths.run_dir}/sft_examples.json`, ...stats, stopped: ev.stopped };
-  await ts.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
+  await tsActivities.finishRun({ run_dir: paths.run_dir, status: ev.stopped ? 'stopped' : 'completed', summary: { ...result } });
   await condition(allHandlersFinished);
   return result;
 }

@@ -28,7 +28,7 @@ test('batch plans are deterministic, cover the train set each epoch, and differ 
 });
 
 test('eval schedule and metric names', () => {
-  expect([1, 2, 3, 4, 5].map((b) => shouldEval(b, 2, 5, 'after'))).toEqual([false, true, false, true, true]);
+  expect([1, 2, 3, 4, 5].map((b) => shouldEval(b, 2, 5))).toEqual([false, true, false, true, true]);
   expect([1, 2, 3, 4, 5].map((b) => shouldSave(b, 2, 5))).toEqual([false, true, false, true, true]); // every 2nd and the last
   expect([1, 2, 3].map((b) => shouldSave(b, 5, 3))).toEqual([false, false, true]);
   const row = rlMetricsRow({

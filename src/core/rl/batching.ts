@@ -25,9 +25,8 @@ export function planBatch(trainSize: number, batch: number, groupsPerBatch: numb
   return out;
 }
 
-/** Evaluate before training (at='start', batch 0) and after batch k when k % every == 0 or at the end. */
-export function shouldEval(batchesDone: number, evalEvery: number, nBatches: number, at: 'start' | 'after'): boolean {
-  if (at === 'start') return true;
+/** Evaluate after batch k when k % every == 0 or at the end (a training run also evaluates once before its first batch). */
+export function shouldEval(batchesDone: number, evalEvery: number, nBatches: number): boolean {
   if (batchesDone === nBatches) return true;
   return evalEvery > 0 && batchesDone % evalEvery === 0;
 }
