@@ -176,13 +176,14 @@ function vllmServers() {
 /** The vLLM server of this stack's trainer worker (the only one whose --parent-pid is our trainer), or null. */
 const vllmOf = () => vllmServers().find((v) => v.parent === pidFile('trainer')) ?? null;
 const pidOf = (name) => (name === 'vllm' ? (vllmOf()?.pid ?? null) : pidFile(name));
-const httpOk = async (url) => {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(3000) })).ok;
-  } catch {
-    return false;
-  }
-};
+// the vLLM server binds its port only once the engine has loaded, and answers one request at a time
+// (/health waits while a batch generates), so "up" is: it accepts a connection
+const listening = (port) =>
+  new Promise((resolve) => {
+    const sock = require('node:net').connect({ host: '127.0.0.1', port }, () => (sock.destroy(), resolve(true)));
+    sock.on('error', () => resolve(false));
+    sock.setTimeout(3000, () => (sock.destroy(), resolve(false)));
+  });
 
 /** Process kinds in a seeded shuffled order; every kind is drawn once before any is drawn again. */
 const deck = [];
@@ -281,13 +282,13 @@ async function startedNow(client, workflowId) {
 
 /**
  * Waits (up to capMs) until a kill of `name` hits what it should: vllm, and the trainer worker while a
- * vllm run goes on, only mid-batch (the engine answers /health and a policy_sample of a vllm run is in flight); with --min-in-flight N, N started
+ * vllm run goes on, only mid-batch (the engine has listened for 10 s and a policy_sample of a vllm run is in flight); with --min-in-flight N, N started
  * activities in the runs. False when that moment did not come (the runs ended, or the cap).
  */
 const midBatch = (name, runs) => name === 'vllm' || (name === 'trainer' && runs.some((r) => r.spec.vllm));
 async function readyToKill(client, runs, name, capMs) {
   const until = Date.now() + capMs;
-  let healthySince = null; // the engine answered /health since then (the trainer polls it too: 10 s and it has seen it, so the kill is mid-batch, not mid-load)
+  let healthySince = null; // the engine has listened since then (the trainer polls its /health: 10 s and it has seen it up, so the kill is mid-batch, not mid-load)
   while (Date.now() < until) {
     const live = [];
     for (const r of runs) if (r.running && (await isRunning(client, r))) live.push(r);
@@ -298,7 +299,7 @@ async function readyToKill(client, runs, name, capMs) {
       const v = vllmOf();
       const vllmRuns = live.filter((r) => r.spec.vllm);
       const sampling = (await Promise.all(vllmRuns.map((r) => startedNow(client, r.id)))).flat().some((a) => a.type === 'policy_sample');
-      const healthy = v !== null && (await httpOk(`http://127.0.0.1:${v.port}/health`));
+      const healthy = v !== null && (await listening(v.port));
       healthySince = healthy ? (healthySince ?? Date.now()) : null;
       ok = ok && sampling && healthy && Date.now() - healthySince >= 10_000;
     }
