@@ -130,7 +130,7 @@ function compare(files) {
   for (const steps of [...new Set(rs.map((r) => r.steps))].sort((a, b) => a - b)) {
     const at = rs.filter((r) => r.steps === steps);
     const rl = new Map(at.filter((r) => r.name === 'rl').map((r) => [r.seed, r]));
-    lines.push(`${steps} RL steps`, '', "| arm | seeds | end test acc (mean ± sd) | best test acc (mean ± sd) | steps to rl's final acc, per seed | end − rl's end, per seed | KL to base (last) | train samples / run | test samples / run | reflection calls / run | children kept / proposed | wall per run (mean s) |", '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(`${steps} RL steps`, '', "| arm | seeds | end test acc (mean ± sd) | end test acc under the seed prompt (mean ± sd) | best test acc (mean ± sd) | steps to rl's final acc, per seed | end − rl's end, per seed | KL to base (last) | train samples / run | test samples / run | reflection calls / run | children kept / proposed | wall per run (mean s) |", '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const name of ['rl', 'fast-slow']) {
       const g = at.filter((r) => r.name === name).sort((a, b) => a.seed - b.seed);
       if (!g.length) continue;
@@ -142,7 +142,9 @@ function compare(files) {
       const mean = (xs) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : null);
       const refl = g.every((r) => 'reflection_calls' in r) ? mean(g.map((r) => r.reflection_calls)).toFixed(1) : '0';
       const kept = g.every((r) => 'accepted' in r) ? `${g.reduce((a, r) => a + r.accepted, 0)} / ${g.reduce((a, r) => a + r.proposed, 0)}` : '-';
-      lines.push(`| ${name} | ${g.map((r) => r.seed).join(',')} | ${pm(g.map((r) => r.end))} | ${pm(g.map((r) => r.best))} | ${reach} | ${diff} | ${kl} | ${mean(g.map((r) => r.train_samples))} | ${mean(g.map((r) => r.test_samples ?? 0))} | ${refl} | ${kept} | ${mean(g.map((r) => r.wall_s)).toFixed(0)} |`);
+      // fast-slow's test accuracy is under the pool's best prompt; beside it the seed prompt under the same weights (rl: its only prompt)
+      const seedEnd = pm(g.map((r) => (typeof r.seed_prompt_end === 'number' ? r.seed_prompt_end : r.end)));
+      lines.push(`| ${name} | ${g.map((r) => r.seed).join(',')} | ${pm(g.map((r) => r.end))} | ${seedEnd} | ${pm(g.map((r) => r.best))} | ${reach} | ${diff} | ${kl} | ${mean(g.map((r) => r.train_samples)).toFixed(0)} | ${mean(g.map((r) => r.test_samples ?? 0)).toFixed(0)} | ${refl} | ${kept} | ${mean(g.map((r) => r.wall_s)).toFixed(0)} |`);
     }
     lines.push('');
   }
