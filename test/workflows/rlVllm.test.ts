@@ -3,7 +3,9 @@
  * Temporal dev server and the real trainer worker, SmolLM2-135M-Instruct sampled by a vLLM engine
  * (.venv-vllm, installed by `make setup`) and trained by the local backend, on a JSONL task whose
  * prompts carry 0..400 words of filler before the question. Every trained batch stays on-policy:
- * |optim/kl_sample_train_v1| and optim/kl_sample_train_v2 < 1e-2.
+ * |optim/kl_sample_train_v1| and optim/kl_sample_train_v2 < 1e-2. Sampled at temperature 0.9 and
+ * top_p 0.95, so the check covers vLLM's processed logprobs (after temperature and the nucleus cut)
+ * against the learner scoring under the same distribution, not only temperature 1.
  *
  * Heavy (the real model, one vLLM engine start): few batches, short completions. Fails, never
  * skips, when .venv-vllm or the SmolLM2 GGUF is missing.
@@ -68,7 +70,7 @@ test('RL with policy.sampler=vllm on mixed-length JSONL prompts keeps |KL(sample
   const input = {
     run: { run_id: 'rl-vllm', output_dir: runs, seed: 1 },
     task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'numeric', n_val: 1, n_test: 1 },
-    policy: { base_model: 'smollm2-135m-instruct', sampler: 'vllm', lora_rank: 8, lora_alpha: 16, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 10, temperature: 1.0 },
+    policy: { base_model: 'smollm2-135m-instruct', sampler: 'vllm', lora_rank: 8, lora_alpha: 16, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 10, temperature: 0.9, top_p: 0.95 },
     rl: { n_batches: 3, groups_per_batch: 3, group_size: 4, learning_rate: 1e-4, eval_every: 0, save_every: 3 },
     n_eval: 1,
     system_prompt: 'You are a calculator. Reply with only the number.',
