@@ -1,33 +1,22 @@
 /** gepaRlAlternation on the real server: GEPA and RL phases as child workflows, real trainer worker. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { gepaRlAlternation } from '../../src/workflows/gepaRlAlternation';
-import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, tmpRunsDir, useTestStack, writeVowelsTask } from '../helpers/stack';
 import { registerScriptedReflector } from '../helpers/scripted';
 import { writeReport } from '../../src/report';
 import { pauseSignal, resumeSignal, setPromptUpdate } from '../../src/workflows/messages';
 import { gepaPhaseSeed } from '../../src/core/alternation';
 import { readJsonlFile as readJsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-let taskFile: string;
-
-beforeAll(async () => {
-  registerScriptedReflector();
-  env = await startTestEnv();
-  trainerProc = await startTrainerWorker(env.address);
-  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'alt-')), 'vowels.jsonl');
-  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 600_000);
+const stack = useTestStack({ trainer: true, before: () => registerScriptedReflector() });
+const vowels = writeVowelsTask();
 
 /** The train problems a phase's workflow built prompts for (its buildPrompts activities on the train split). */
 async function trainedProblems(workflowId: string): Promise<number[]> {
-  const h = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const h = await stack.env.client.workflow.getHandle(workflowId).fetchHistory();
   return (h.events ?? []).flatMap((e) => {
     const a = e.activityTaskScheduledEventAttributes;
     if (a?.activityType?.name !== 'buildPrompts') return [];
@@ -37,22 +26,18 @@ async function trainedProblems(workflowId: string): Promise<number[]> {
 }
 
 
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
-});
 
 test('rounds of GEPA then RL as child workflows, per-round folders, prompt handed to RL, report renders', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(gepaRlAlternation, {
+    const h = await stack.env.client.workflow.start(gepaRlAlternation, {
       taskQueue: TASK_QUEUE,
       workflowId: `alt-${Date.now()}`,
       args: [
         {
           run: { run_id: 'alt1', output_dir: runs, seed: 5, trainer_heartbeat_timeout_s: 10 },
-          task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+          task: { env: 'jsonl', jsonl_path: vowels, jsonl_grader: 'regex' },
           policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
           reflection: { provider: 'scripted', model: 'scripted-reflector' },
           gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1, minibatch_size: 2, format_guard: true },
@@ -100,15 +85,15 @@ test('rounds of GEPA then RL as child workflows, per-round folders, prompt hande
 test('a set_prompt update changes s for the next phase and is recorded in prompt_changes.jsonl with old/new excerpts', async () => {
   const runs = tmpRunsDir();
   const long = `Answer with two vowels side by side. ${'Keep it short. '.repeat(20)}`;
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const { r, previous } = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(gepaRlAlternation, {
+    const h = await stack.env.client.workflow.start(gepaRlAlternation, {
       taskQueue: TASK_QUEUE,
       workflowId: `alt-set-${Date.now()}`,
       args: [
         {
           run: { run_id: 'alt2', output_dir: runs, seed: 5, trainer_heartbeat_timeout_s: 10 },
-          task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+          task: { env: 'jsonl', jsonl_path: vowels, jsonl_grader: 'regex' },
           policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
           reflection: { provider: 'scripted', model: 'scripted-reflector' },
           gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1 },
@@ -132,10 +117,10 @@ test('a set_prompt update changes s for the next phase and is recorded in prompt
 
 test('a set_prompt that lands before a phase is recorded when the phase starts, which runs under it; RL, GEPA and RL phases follow (the committed history)', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
     // started paused: the first phase waits, so the update lands before it
-    const h = await env.client.workflow.signalWithStart(gepaRlAlternation, {
+    const h = await stack.env.client.workflow.signalWithStart(gepaRlAlternation, {
       taskQueue: TASK_QUEUE,
       workflowId: `alt-hist-${Date.now()}`,
       signal: pauseSignal,
@@ -143,7 +128,7 @@ test('a set_prompt that lands before a phase is recorded when the phase starts, 
       args: [
         {
           run: { run_id: 'alt3', output_dir: runs, seed: 5, trainer_heartbeat_timeout_s: 10 },
-          task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+          task: { env: 'jsonl', jsonl_path: vowels, jsonl_grader: 'regex' },
           policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
           reflection: { provider: 'scripted', model: 'scripted-reflector' },
           gepa: { max_metric_calls: 30, seed_prompt: 'Say it.', parallelism: 1, minibatch_size: 2 },

@@ -4,38 +4,23 @@
  * regex grader gives rewards that vary between samples, so the front, the trial and the train steps
  * all have something to work on.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
 import { fastSlowTraining } from '../../src/workflows/fastSlowTraining';
 import { setPromptUpdate, statusQueries } from '../../src/workflows/messages';
 import { loadReportData, renderReport } from '../../src/report';
-import { createTsWorker, ROOT, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, ROOT, tmpRunsDir, useTestStack, writeVowelsTask } from '../helpers/stack';
+import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-let trainerProc: TrainerProcess;
-let taskFile: string;
-
-beforeAll(async () => {
-  env = await startTestEnv();
-  trainerProc = await startTrainerWorker(env.address);
-  taskFile = path.join(mkdtempSync(path.join(tmpdir(), 'fstask-')), 'vowels.jsonl');
-  // reward 1 when the completion has two vowels in a row: random text hits it about half the time
-  writeFileSync(taskFile, Array.from({ length: 30 }, (_, i) => JSON.stringify({ question: `Say something ${i}`, answer: '[aeiou]{2}' })).join('\n'));
-}, 600_000);
-
-afterAll(async () => {
-  await trainerProc?.stop();
-  await env?.teardown();
-});
+const stack = useTestStack({ trainer: true });
+const vowels = writeVowelsTask();
 
 function input(runs: string, runId: string, nBatches: number, fastSlow: Record<string, unknown>) {
   return {
     run: { run_id: runId, output_dir: runs, seed: 3, trainer_heartbeat_timeout_s: 5 },
-    task: { env: 'jsonl', jsonl_path: taskFile, jsonl_grader: 'regex' },
+    task: { env: 'jsonl', jsonl_path: vowels, jsonl_grader: 'regex' },
     policy: { base_model: 'tiny-random', lora_rank: 4, lora_alpha: 8, lora_target_modules: ['q_proj', 'v_proj'], max_tokens: 6 },
     rl: { n_batches: nBatches, groups_per_batch: 3, group_size: 4, learning_rate: 1e-3, eval_every: 0, loss: 'cispo' },
     n_eval: 3,
@@ -44,7 +29,6 @@ function input(runs: string, runId: string, nBatches: number, fastSlow: Record<s
   };
 }
 
-const jsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 /** The activity types the workflow scheduled, in order. */
 function scheduled(history: { events?: Array<Record<string, any>> | null }): string[] {
@@ -53,10 +37,10 @@ function scheduled(history: { events?: Array<Record<string, any>> | null }): str
 
 test('a GEPA round reflects on RL rollouts already sampled (no policy call of its own) and the next batch samples under the parent and the child', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const nBatches = 4;
   const { r, history, status } = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(fastSlowTraining, {
+    const h = await stack.env.client.workflow.start(fastSlowTraining, {
       taskQueue: TASK_QUEUE,
       workflowId: `fs-${Date.now()}`,
       args: [input(runs, 'fs1', nBatches, { gepa_every: 2, score_window: 2, prompts_per_group: 2, minibatch_size: 2 })],
@@ -142,9 +126,9 @@ test('a GEPA round reflects on RL rollouts already sampled (no policy call of it
 
 test('set_prompt adds a prompt to the pool and later batches sample under it; the E-SPL grouping and pause/resume run', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(fastSlowTraining, {
+    const h = await stack.env.client.workflow.start(fastSlowTraining, {
       taskQueue: TASK_QUEUE,
       workflowId: `fs-set-${Date.now()}`,
       args: [input(runs, 'fs2', 2, { gepa_every: 0, prompts_per_group: 2, advantage_group: 'prompt' })],
@@ -173,9 +157,9 @@ test('set_prompt adds a prompt to the pool and later batches sample under it; th
 
 test('child_eval=minibatch judges the child at once on a fresh minibatch: two policy calls of its own, parent and child', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const { r, types } = await worker.runUntil(async () => {
-    const h = await env.client.workflow.start(fastSlowTraining, {
+    const h = await stack.env.client.workflow.start(fastSlowTraining, {
       taskQueue: TASK_QUEUE,
       workflowId: `fs-mb-${Date.now()}`,
       args: [input(runs, 'fs3', 3, { gepa_every: 2, child_eval: 'minibatch', minibatch_size: 2 })],
