@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from conftest import OPTIM, TINY, sample_req
+from gepa_rl_trainer.backends.local import LocalBackend
 from gepa_rl_trainer.losses import kl_to_base_sums
 from gepa_rl_trainer.request_schema import validate_request
 
@@ -81,3 +82,22 @@ def test_kl_to_base_from_a_start_checkpoint_uses_a_frozen_copy_of_it(backend, tm
     assert not any(p.requires_grad for p in backend.models.reference.model.parameters())
     assert 0 < to_start["kl"] and 0 < to_base["kl"]
     assert to_start["kl"] != to_base["kl"]  # two different bases
+
+
+SMOL = {"backend": "local", "base_model": "smollm2-135m-instruct", "lora_rank": 4, "lora_alpha": 8, "lora_target_modules": ["q_proj", "v_proj"], "sampler": "torch"}
+
+
+def test_kl_to_base_with_smollm2_is_zero_at_init_and_grows_with_training(tmp_path):
+    # the real model: its adapter's identity at init holds through a real chat template and vocabulary
+    b = LocalBackend()
+    prompts = [[{"role": "user", "content": "What is 17 + 25?"}], [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]]
+    req = dict(sample_req(tmp_path / "blobs", seed=7, num_samples=2, max_tokens=6, prompts=prompts), model=SMOL)
+    s0 = b.sample(req)
+    at_init = b.kl_to_base(_kl_req(SMOL, None, [s0["rollouts_ref"]]))
+    assert at_init["tokens"] > 0 and (at_init["kl"], at_init["k1"], at_init["k3"]) == (0.0, 0.0, 0.0)
+    ckpt, kls = None, []
+    for step in range(2):
+        ckpt = _step(b, tmp_path, SMOL, s0["rollouts_ref"], 4, checkpoint_in=ckpt, step=step)
+        kls.append(b.kl_to_base(_kl_req(SMOL, ckpt, [s0["rollouts_ref"]]))["kl"])
+    assert all(math.isfinite(k) and k > 0 for k in kls)
+    assert kls[1] > kls[0]  # a second step in the same direction moves further from the base
