@@ -160,8 +160,10 @@ test('RL on Tinker at temperature != 1 is off-policy and the status says so; the
     }
     return out;
   });
-  expect(tinker.warnings).toHaveLength(1);
+  // the off-policy warning, and the KL-to-base measure Tinker cannot give (core/klToBase)
+  expect(tinker.warnings).toHaveLength(2);
   expect(tinker.warnings[0]).toMatch(/^policy\.temperature=0\.8 with policy\.backend=tinker: RL samples from a tempered distribution/);
+  expect(tinker.warnings[1]).toMatch(/^test\/kl_to_base is not measured on policy\.backend=tinker/);
   expect(local.warnings).toEqual([]);
 }, 300_000);
 
