@@ -57,8 +57,8 @@ export interface EvaluatePromptStatus {
   accuracy: number | null;
 }
 
-/** rlTraining's own status fields. */
-export interface RlStatus {
+/** What an RL loop's status says of its batches (rlTraining and fastSlowTraining). */
+interface RlBatchStatus {
   phase: string;
   batch: number;
   n_batches: number;
@@ -66,6 +66,10 @@ export interface RlStatus {
   accuracy: number | null;
   test_accuracy: number | null;
   checkpoint: string | null;
+}
+
+/** rlTraining's own status fields. */
+export interface RlStatus extends RlBatchStatus {
   paused: boolean;
   system_prompt: string;
   /** what makes this run's numbers mean less than their names (e.g. off-policy sampling) */
@@ -73,16 +77,9 @@ export interface RlStatus {
 }
 
 /** fastSlowTraining's own status fields: the prompt pool with each prompt's recent reward and whether it is on the front. */
-export interface FastSlowStatus {
-  phase: string;
-  batch: number;
-  n_batches: number;
-  reward: number | null;
-  accuracy: number | null;
-  /** test accuracy under the best pool prompt, and under the seed prompt, at the last evaluation */
-  test_accuracy: number | null;
+export interface FastSlowStatus extends RlBatchStatus {
+  /** test accuracy under the seed prompt at the last evaluation (test_accuracy: under the best pool prompt) */
   seed_test_accuracy: number | null;
-  checkpoint: string | null;
   best_prompt_id: number;
   pool: PoolEntryView[];
   trial: Trial | null;

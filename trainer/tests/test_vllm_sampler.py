@@ -30,12 +30,17 @@ def test_through_the_activity_it_is_a_non_retryable_failure(tmp_path, monkeypatc
     assert e.value.non_retryable and "policy.sampler=torch" in str(e.value)
 
 
-def test_a_broken_vllm_that_exits_while_loading_names_its_error_and_the_fallback(backend, tmp_path, monkeypatch):
-    broken = tmp_path / "python"
-    broken.write_text("#!/bin/sh\necho 'ImportError: libvllm.so: cannot open shared object file' >&2\nexit 3\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(broken))
+def vllm_python_running(tmp_path, monkeypatch, backend, script):
+    """The vLLM venv's python replaced by a shell script (a broken or killed engine), the backend's server forgotten."""
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\n{script}\n")
+    python.chmod(0o755)
+    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(python))
     backend._vllm = None
+
+
+def test_a_broken_vllm_that_exits_while_loading_names_its_error_and_the_fallback(backend, tmp_path, monkeypatch):
+    vllm_python_running(tmp_path, monkeypatch, backend, "echo 'ImportError: libvllm.so: cannot open shared object file' >&2\nexit 3")
     with pytest.raises(VllmUnavailable) as e:
         backend.sample(vllm_req(tmp_path))
     msg = str(e.value)
@@ -46,11 +51,7 @@ def test_a_broken_vllm_that_exits_while_loading_names_its_error_and_the_fallback
 def test_a_vllm_server_killed_with_sigkill_while_loading_fails_retryably(backend, tmp_path, monkeypatch):
     # kill -9 (or the out-of-memory killer) during the engine's load is not a broken install: a
     # retryable error, so Temporal's retry starts the server again (before: VllmUnavailable, non-retryable)
-    killed = tmp_path / "python"
-    killed.write_text("#!/bin/sh\nkill -9 $$\n")
-    killed.chmod(0o755)
-    monkeypatch.setenv("GEPA_RL_VLLM_PYTHON", str(killed))
-    backend._vllm = None
+    vllm_python_running(tmp_path, monkeypatch, backend, "kill -9 $$")
     with pytest.raises(RuntimeError) as e:
         backend.sample(vllm_req(tmp_path))
     assert not isinstance(e.value, InvalidRequest) and "killed (SIGKILL) while loading" in str(e.value)
