@@ -24,8 +24,6 @@ import type { BlobRef } from '../types';
 import type { ScoredSample } from '../core/traces';
 import { episodeTrace, summariseTau2, sumUsage, type EpisodeUsage, type Tau2EpisodeSummary, type Tau2EvaluationSummary } from '../core/tau2';
 
-export type { EpisodeUsage, Tau2EpisodeSummary, Tau2EvaluationSummary } from '../core/tau2';
-
 export interface Tau2EpisodeRequest {
   task: TaskConfig;
   split: 'train' | 'val' | 'test';

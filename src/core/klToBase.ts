@@ -2,11 +2,12 @@
  * KL(π_θ‖π_base) on held-out prompts (FST, arXiv 2605.12484, reports it; issue 22 item 4): measured
  * by the trainer (policy_kl_to_base) on the rollouts of a test evaluation, π_θ the weights they were
  * sampled under, π_base the weights the run started from (policy.checkpoint; null: the base model).
- * Per token, over every sampled position of those rollouts, at their sampling temperature over the
- * whole vocabulary:
+ * Per token, over every sampled position of those rollouts, both distributions at the rollouts'
+ * temperature (1 for greedy rollouts) over the whole vocabulary, top_p not applied:
  *   test/kl_to_base     the whole-vocabulary KL at each position (>= 0; the lowest variance);
  *   test/kl_to_base/k1  mean of log π_θ(x_t) − log π_base(x_t) over the sampled tokens
- *                       (tinker-cookbook's kl_policy_base; unbiased, may be < 0 on few tokens);
+ *                       (tinker-cookbook's kl_policy_base; unbiased only for rollouts drawn
+ *                       at T > 0 with top_p = 1; may be < 0 on few tokens);
  *   test/kl_to_base/k3  mean of r − 1 − log r, r = π_base(x_t)/π_θ(x_t) (TRL GRPO's `kl`);
  *   test/kl_to_base/tokens  the tokens they are means over.
  * Pure.

@@ -59,8 +59,8 @@ function choose(n: number, r: number): number {
 
 /**
  * pass^k (tau2-bench) = mean over tasks of C(c, k) / C(n, k), n a task's trials and c its
- * successes (`successesByTask[task][trial]`) * successes: the chance that k trials drawn without replacement all succeed. Tasks with fewer than
- * k trials are left out; 0 when none is left.
+ * successes (`successesByTask[task][trial]`): the chance that k trials drawn without replacement all
+ * succeed. Tasks with fewer than k trials are left out; 0 when none is left.
  */
 export function passHatK(successesByTask: readonly (readonly boolean[])[], k: number): number {
   const rows = successesByTask.filter((s) => s.length >= k);
@@ -112,7 +112,8 @@ export function summariseTau2(episodes: readonly Tau2EpisodeSummary[], noopPasse
     attempts: es.map((e) => e.attempt),
     resumed_from_steps: es.map((e) => e.resumed_from_step),
   }));
-  const trials = Math.min(...per_task.map((p) => p.trials));
+  // no episodes: no pass^k (Math.min() of nothing is Infinity, a loop without end)
+  const trials = per_task.length ? Math.min(...per_task.map((p) => p.trials)) : 0;
   const successesOf = (es: Tau2EpisodeSummary[]) => es.map((e) => e.success);
   const pass_hat: Record<string, number> = {};
   for (let k = 1; k <= trials; k++) pass_hat[`pass^${k}`] = passHatK([...byTask.values()].map(successesOf), k);

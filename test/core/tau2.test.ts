@@ -126,3 +126,9 @@ describe('core/traces: a trace as the reflector reads it', () => {
     ]);
   });
 });
+
+test('an evaluation with no episodes has no pass^k and ends (Math.min of nothing was Infinity: a loop without end)', () => {
+  const s = summariseTau2([], () => false);
+  expect(s.n_tasks).toBe(0);
+  expect(s.pass_hat).toEqual({});
+});

@@ -103,8 +103,9 @@ def kl_to_base_sums(logp_TV: torch.Tensor, base_logp_TV: torch.Tensor, target_T:
       exact: sum_t sum_v p_t(v) (log p_t(v) - log q_t(v)), the whole-vocabulary KL at each visited
              position (>= 0, 0 only where the two distributions are equal; the lowest variance);
       k1:    sum_t log p_t(x_t) - log q_t(x_t) over the sampled tokens (tinker-cookbook's
-             kl_policy_base; unbiased, can be negative on few tokens);
-      k3:    sum_t r_t - 1 - log r_t, r_t = q_t(x_t) / p_t(x_t) (TRL GRPO's `kl`; unbiased, >= 0).
+             kl_policy_base; unbiased only when x_t was drawn from p_t, i.e. T > 0
+             and top_p = 1; can be negative on few tokens);
+      k3:    sum_t r_t - 1 - log r_t, r_t = q_t(x_t) / p_t(x_t) (TRL GRPO's `kl`; >= 0; unbiased under the same condition).
     p = the policy (logp_TV), q = the base (base_logp_TV), both log-softmaxed the same way."""
     with torch.no_grad():
         p_TV = logp_TV.exp()

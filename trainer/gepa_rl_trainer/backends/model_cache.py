@@ -113,8 +113,10 @@ class ModelCache:
         return self.reference
 
     def drop(self) -> None:
-        """Forget the live model (it may hold half-updated state): the next request rebuilds it."""
+        """Forget the live model (it may hold half-updated state) and the frozen reference copy (a
+        second copy of the weights): the next request rebuilds what it needs."""
         self.live = None
+        self.reference = None
 
     def _build(self, model_ref: dict, checkpoint: str | None) -> Live:
         base_model = model_ref["base_model"]

@@ -147,7 +147,7 @@ class VllmSampler:
                 if rc == -signal.SIGKILL:
                     # killed from outside while loading (kill -9, the out-of-memory killer): not a broken
                     # install, so retryable like a death mid-request; the retry starts it again
-                    raise RuntimeError(f"the vLLM server was killed (SIGKILL) while loading {folder} (log: {self.log_path}); the call is retried and starts it again")
+                    raise RuntimeError(f"the vLLM server was killed (SIGKILL) while loading {folder}: {self._last_log_line()} (log: {self.log_path}); retryable, a retry starts it again (killed every time, e.g. out of memory: {FALLBACK})")
                 raise VllmUnavailable(f"policy.sampler=vllm: the vLLM server exited ({rc}) while loading {folder}: {self._last_log_line()} (log: {self.log_path}); {FALLBACK}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as r:

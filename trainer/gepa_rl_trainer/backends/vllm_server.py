@@ -27,6 +27,14 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
+def enforce_eager() -> bool:
+    """GEPA_RL_VLLM_ENFORCE_EAGER: 1 (default, eager as on a CPU) or 0 (CUDA graphs); anything else is refused."""
+    v = os.environ.get("GEPA_RL_VLLM_ENFORCE_EAGER", "1")
+    if v not in ("0", "1"):
+        raise SystemExit(f"GEPA_RL_VLLM_ENFORCE_EAGER must be 0 or 1 (got {v!r})")
+    return v == "1"
+
+
 def _load_weights_from(worker, path: str) -> int:
     """Run inside each vLLM worker (collective_rpc): the tensors of a safetensors file into the model."""
     from safetensors.torch import load_file
@@ -60,7 +68,7 @@ class Engine:
         self.llm = LLM(
             model=model,
             dtype=os.environ.get("GEPA_RL_VLLM_DTYPE", "float32"),
-            enforce_eager=os.environ.get("GEPA_RL_VLLM_ENFORCE_EAGER", "1") != "0",  # 0: CUDA graphs on a GPU
+            enforce_eager=enforce_eager(),  # 0: CUDA graphs on a GPU
             max_model_len=max_model_len,
             logprobs_mode="processed_logprobs",
             generation_config="vllm",  # no sampling defaults or extra stop ids from the model folder
