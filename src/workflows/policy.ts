@@ -237,7 +237,8 @@ export async function evaluateTestWithKl(
 ): Promise<{ accuracy: number; reward: number; kl_to_base?: KlToBase }> {
   const ev = await evaluateTest(on, indices, systemPrompt, seed);
   const p = on.policy;
-  if (!kl || p.backend === 'api' || klToBaseSkipReason(p.backend) !== null || isEpisodicTask(on.task)) return { accuracy: ev.accuracy, reward: ev.reward };
+  // no test problems (an empty split): no rollouts to score, and the run fails where core code meets the empty split
+  if (!kl || indices.length === 0 || p.backend === 'api' || klToBaseSkipReason(p.backend) !== null || isEpisodicTask(on.task)) return { accuracy: ev.accuracy, reward: ev.reward };
   const k = await trainerActivities(on.trainer_heartbeat_timeout_s).policy_kl_to_base({
     model: modelRef(p),
     checkpoint: on.checkpoint === undefined ? p.checkpoint : on.checkpoint,
