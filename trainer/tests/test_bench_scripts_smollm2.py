@@ -31,3 +31,20 @@ def test_learner_layouts_runs_and_the_layouts_agree():
     m = re.search(r"max \|logprob difference\| between the layouts ([0-9.e+-]+)", out)
     assert m, out
     assert float(m.group(1)) < 1e-3, out
+
+
+def test_gpu_check_runs_on_the_cpu_and_reports_every_measure():
+    """bench/sampling/gpu_check.py is written for a CUDA machine that is seldom lent: it runs here on
+    the CPU at small settings, so a refactor cannot leave it broken for the day one is."""
+    import json
+
+    out = run("bench/sampling/gpu_check.py", MODELS="smollm2-135m-instruct,random-smollm2", BATCHES="1,2", MAX_TOKENS="3", STEPS="2", PROBLEMS="2", GROUP_SIZE="2")
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    by = lambda m, model: [r for r in rows if r["measure"] == m and r.get("model") == model]  # noqa: E731
+    assert not [r for r in rows if r["measure"] in ("error", "skipped")], out
+    for model in ("smollm2-135m-instruct", "random-smollm2"):
+        assert [r["batch"] for r in by("sample", model)] == [1, 2], out
+        assert all(r["ours_tokens"] > 0 and r["hf_generate_tokens"] > 0 for r in by("sample", model)), out
+        rl = by("rl", model)
+        assert [r["step"] for r in rl] == [0, 1] and all(r["kl_within_limit"] for r in rl), out  # step 1 samples from step 0's LoRA checkpoint
+    assert all(r["advantages_synthetic"] for r in by("rl", "random-smollm2")), out  # a random model never gets the sum right
