@@ -29,5 +29,5 @@ export const DEFAULT_LOCAL_LM_URL = 'http://127.0.0.1:8765/v1';
  */
 export const PROVIDERS = ['openai', 'anthropic', 'openai-compatible', 'local', 'scripted'] as const;
 
-/** `scripted` is the in-process test stand-in for paid APIs (src/llm/scripted.ts), never a default. */
+/** `scripted` is the in-process test stand-in for paid APIs (test/helpers/scriptedProviders.ts registers it; a worker without it refuses it), never a default. */
 export type ProviderName = (typeof PROVIDERS)[number];

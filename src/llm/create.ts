@@ -3,9 +3,8 @@ import { AnthropicProvider } from './anthropic';
 import { toActivityFailure } from './classify';
 import { withDescribedFailures } from './describeFailure';
 import { endpointFor } from './endpoints';
-import { ProviderConfigError } from './errors';
+import { ProviderConfigError, scriptedNotRegistered } from './errors';
 import { OpenAiProvider } from './openai';
-import { ScriptedProvider } from './scripted';
 import type { LlmProvider, ProviderConfig } from './types';
 
 /** GEPA_RL_LLM_TIMEOUT_S: how long one provider call may wait for its reply (the worker's environment). */
@@ -17,11 +16,20 @@ function envTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
   return s * 1000;
 }
 
+/** provider=scripted's factory: registered by test code only (test/helpers/scriptedProviders.ts). */
+let scriptedFactory: ((model: string) => LlmProvider) | null = null;
+export function registerScriptedProvider(factory: (model: string) => LlmProvider): void {
+  scriptedFactory = factory;
+}
+
 export function createProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): LlmProvider {
   // A local model on CPU is slow, not unreachable; two calls (a reply and its fence repair) must
   // still fit in the activity's 10 minutes.
   const timeout = cfg.timeout_ms ?? envTimeoutMs(env) ?? (cfg.provider === 'local' ? 280_000 : 120_000);
-  if (cfg.provider === 'scripted') return new ScriptedProvider(cfg.model);
+  if (cfg.provider === 'scripted') {
+    if (!scriptedFactory) throw scriptedNotRegistered('completion');
+    return scriptedFactory(cfg.model);
+  }
   const ep = endpointFor(cfg, env, { keyNeededFor: ' (or use provider=local)' });
   const provider = cfg.provider === 'anthropic' ? new AnthropicProvider(cfg.model, ep.apiKey, ep.baseURL, timeout) : new OpenAiProvider(cfg.provider, cfg.model, ep.apiKey, ep.baseURL, timeout);
   return withDescribedFailures(provider, { provider: cfg.provider, model: cfg.model, url: ep.url, keyEnv: ep.keyEnv, timeoutMs: timeout });

@@ -12,6 +12,16 @@ export class ProviderConfigError extends Error {
   override name = 'ProviderConfigError';
 }
 
+/**
+ * provider=scripted where no test registered it: the stand-in for paid APIs lives in test code
+ * (test/helpers/scriptedProviders.ts), so a user's worker never builds it.
+ */
+export function scriptedNotRegistered(kind: 'completion' | 'tool-calling'): ProviderConfigError {
+  return new ProviderConfigError(
+    `provider=scripted is the test suite's stand-in for paid APIs; test code registers it (no ${kind} stand-in is registered in this process). Use provider=openai, anthropic, openai-compatible or local`,
+  );
+}
+
 /** A provider whose API key is not in the worker's environment. */
 export class MissingKeyError extends ProviderConfigError {
   override name = 'MissingKeyError';

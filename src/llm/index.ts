@@ -11,12 +11,12 @@
  *   endpoints.ts   each provider's base URL and key, from config and environment
  *   openai.ts      the Chat Completions client (openai, openai-compatible, local)
  *   anthropic.ts   the Messages client and its sampling-parameter rule
- *   scripted.ts    the in-process test stand-in
  *   prices.ts      cost per call
  *   describeFailure.ts  a failed call said for its user
  *   classify.ts    retryable or not, and the activity failure
  *   errors.ts      the error classes workflows recognise (no SDK imports)
- *   create.ts      the dispatch (createProvider, providerForActivity)
+ *   create.ts      the dispatch (createProvider, providerForActivity; provider=scripted is
+ *                  registered by test code, test/helpers/scriptedProviders.ts)
  *   tools.ts       tool calling; usage.ts per-text token counts; localServer.ts the local server
  */
 export { PROVIDERS, type ProviderName } from '../constants';
@@ -24,6 +24,5 @@ export type { Completion, CompletionRequest, LlmProvider, ProviderConfig } from 
 export { MissingKeyError, PROVIDER_BAD_RESPONSE_FAILURE, PROVIDER_CONFIG_FAILURE, ProviderConfigError } from './errors';
 export { estimateCost } from './prices';
 export { anthropicSampling } from './anthropic';
-export { registerScriptedReplies } from './scripted';
 export { classifyProviderError, toActivityFailure, type ErrorClass } from './classify';
 export { createProvider, providerForActivity } from './create';

@@ -1,7 +1,7 @@
 /**
  * Tool calling through the providers (DESIGN §4.4): one provider-neutral message format in,
  * text + tool calls + usage out, converted to and from OpenAI Chat Completions (openai,
- * openai-compatible) and Anthropic Messages, plus the scripted stand-in for tests. The local model
+ * openai-compatible) and Anthropic Messages (provider=scripted: a factory test code registers). The local model
  * (SmolLM2-135M behind the project's server) has no tools API, so choosing it where tools are
  * needed is refused with a message that says so.
  *
@@ -19,7 +19,7 @@ import type OpenAI from 'openai';
 import { anthropicSampling } from './anthropic';
 import { anthropicClient, openAiClient } from './clients';
 import { endpointFor, unknownProviderError } from './endpoints';
-import { ProviderConfigError } from './errors';
+import { ProviderConfigError, scriptedNotRegistered } from './errors';
 import { estimateCost } from './prices';
 import type { ProviderConfig } from './types';
 
@@ -273,34 +273,16 @@ class AnthropicToolProvider implements ToolCallingProvider {
   }
 }
 
-export type ScriptedToolReply = { content?: string | null; tool_calls?: { id?: string; name: string; arguments: string | Record<string, unknown> }[] };
-type ToolScriptFn = (req: ToolCompletionRequest, call: number) => ScriptedToolReply;
-const toolScripts = new Map<string, { fn: ToolScriptFn; calls: number }>();
-
-/** Register a scripted tool-calling model (tests only): the function sees the request, returns text and/or calls. */
-export function registerScriptedToolReplies(model: string, fn: ToolScriptFn): void {
-  toolScripts.set(model, { fn, calls: 0 });
-}
-
 /** Tokens estimated at 4 characters a token (the scripted provider's rule, also used for cost estimates). */
 export function estimateToolPromptTokens(req: Pick<ToolCompletionRequest, 'messages' | 'tools'>): number {
   const chars = req.messages.reduce((a, m) => a + (m.content?.length ?? 0) + (m.role === 'assistant' ? (m.tool_calls ?? []).reduce((b, t) => b + t.name.length + t.arguments.length, 0) : 0), 0);
   return Math.ceil((chars + JSON.stringify(req.tools).length) / 4);
 }
 
-class ScriptedToolProvider implements ToolCallingProvider {
-  readonly name = 'scripted';
-  constructor(readonly model: string) {}
-  async completeWithTools(req: ToolCompletionRequest): Promise<ToolCompletion> {
-    const s = toolScripts.get(this.model);
-    if (!s) throw new ProviderConfigError(`no scripted tool replies registered for model ${JSON.stringify(this.model)} (scripted is a test stand-in)`);
-    const call = s.calls++;
-    const r = s.fn(req, call);
-    const tool_calls = (r.tool_calls ?? []).map((tc, i) => ({ id: tc.id ?? `call_${call}_${i}`, name: tc.name, arguments: typeof tc.arguments === 'string' ? tc.arguments : JSON.stringify(tc.arguments) }));
-    const outChars = (r.content?.length ?? 0) + tool_calls.reduce((a, t) => a + t.name.length + t.arguments.length, 0);
-    const usage = { prompt_tokens: estimateToolPromptTokens(req), completion_tokens: Math.ceil(outChars / 4) };
-    return { content: r.content ?? null, tool_calls, finish_reason: tool_calls.length ? 'tool_calls' : 'stop', usage, cost_usd: estimateCost(this.model, usage), model: this.model, latency_ms: 0 };
-  }
+/** provider=scripted's tool-calling factory: registered by test code only (test/helpers/scriptedProviders.ts). */
+let scriptedToolFactory: ((model: string) => ToolCallingProvider) | null = null;
+export function registerScriptedToolProvider(factory: (model: string) => ToolCallingProvider): void {
+  scriptedToolFactory = factory;
 }
 
 export function createToolProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env): ToolCallingProvider {
@@ -317,7 +299,8 @@ export function createToolProvider(cfg: ProviderConfig, env: NodeJS.ProcessEnv =
       return new AnthropicToolProvider(cfg.model, ep.apiKey, ep.baseURL, timeout);
     }
     case 'scripted':
-      return new ScriptedToolProvider(cfg.model);
+      if (!scriptedToolFactory) throw scriptedNotRegistered('tool-calling');
+      return scriptedToolFactory(cfg.model);
     case 'local':
       throw new ProviderConfigError(
         'the local provider cannot be a tool-calling agent: the local model (SmolLM2-135M on the project\'s server) has no tools API and cannot follow a tool protocol usefully; use provider=openai, anthropic or openai-compatible (a server with tool support) for the agent (the local model may still be the user simulator)',

@@ -2,7 +2,8 @@
 import { proposeComponent } from '../../src/activities/reflection';
 import { closePrefilledReply, closingFenceOnItsLine, FENCE_PREFILL, FENCE_REPAIR_PROMPT, MAX_PROPOSAL_CHARS, parseReflectionReply, shouldAskForFence } from '../../src/core/gepa';
 import { ApplicationFailure } from '@temporalio/common';
-import { PROVIDER_CONFIG_FAILURE, registerScriptedReplies } from '../../src/llm';
+import { PROVIDER_CONFIG_FAILURE } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 
 const req = (model: string, fence_repair = true) => ({
   reflection: { provider: 'scripted' as const, model, temperature: 0, max_tokens: 100 },

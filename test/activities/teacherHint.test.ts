@@ -1,7 +1,7 @@
 /** The teacher sees the problem as the student saw it: the task's rendered prompt (issue 11). */
 import { teacherHint } from '../../src/activities/expert';
 import { taskConfigSchema } from '../../src/config/task';
-import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { getTask, loadSplitsCached } from '../../src/tasks';
 
 test('a HotpotQA hint request carries the paragraphs the student was given, not the bare question', async () => {

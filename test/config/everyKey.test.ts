@@ -23,7 +23,7 @@ import { leavesOf, parseWorkflowInput, WORKFLOW_INPUT_SCHEMAS } from '../../src/
 import type { WorkflowType } from '../../src/constants';
 import * as activities from '../../src/activities';
 import * as workflows from '../../src/workflows';
-import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { FileBlobStore, readBlob } from '../../src/storage/blobs';
 import type { ChatMessage, PolicySampleRequest, Rollout, TrainStepRequest } from '../../src/types';
 import { harness, runWorkflow, type RecordedCall } from '../helpers/fakeWorkflowRuntime';

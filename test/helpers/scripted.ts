@@ -3,7 +3,8 @@
  * system prompt, and a reflection LM whose proposals depend only on the text it is shown (never on
  * call order), so interrupted and uninterrupted runs see the same replies.
  */
-import { registerScriptedReplies, type CompletionRequest } from '../../src/llm';
+import type { CompletionRequest } from '../../src/llm';
+import { registerScriptedReplies } from './scriptedProviders';
 
 function solve(question: string): number | null {
   const m = /(-?\d+)\s*([+\-*])\s*(-?\d+)/.exec(question);

@@ -7,8 +7,9 @@
  * - user: opens with the scenario, stops when the agent asks whether anything else is needed.
  * - reflector: adds RULE to the policy it is shown.
  */
-import { registerScriptedReplies, type CompletionRequest } from '../../src/llm';
-import { registerScriptedToolReplies, type ToolCompletionRequest } from '../../src/llm/tools';
+import type { CompletionRequest } from '../../src/llm';
+import type { ToolCompletionRequest } from '../../src/llm/tools';
+import { registerScriptedReplies, registerScriptedToolReplies } from './scriptedProviders';
 import { loadTau2Tasks, userSystemPrompt, type Tau2Task } from '../../src/tasks/tau2/data';
 import { CLOSING_QUESTION } from '../../src/tasks/tau2/scripted';
 

@@ -3,6 +3,7 @@
  * Anthropic's APIs (a scripted stand-in for paid APIs; tests only).
  */
 import { classifyProviderError, createProvider, estimateCost, PROVIDER_CONFIG_FAILURE, providerForActivity, toActivityFailure } from '../../src/llm';
+import { createToolProvider } from '../../src/llm/tools';
 import { startFakeProvider, type FakeProvider } from '../helpers/fakeProvider';
 
 const KEY = 'sk-test-SECRET-123456';
@@ -142,6 +143,22 @@ test('providerForActivity turns every config error into a non-retryable Provider
   expect(fail(() => providerForActivity({ provider: 'nope' as never, model: 'm' }, {}))).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, message: expect.stringMatching(/unknown provider "nope"/) });
   expect(providerForActivity({ provider: 'openai', model: 'gpt-4o' }, { OPENAI_API_KEY: KEY }).name).toBe('openai');
 });
+
+test('provider=scripted where no test code registered it (a user\'s worker): refused at once, saying what it is', () => {
+  // this file imports no test/helpers/scriptedProviders, as src/ never does
+  expect(() => createProvider({ provider: 'scripted', model: 'm' }, {})).toThrow(/provider=scripted is the test suite's stand-in for paid APIs; test code registers it \(no completion stand-in/);
+  expect(() => createToolProvider({ provider: 'scripted', model: 'm' }, {})).toThrow(/no tool-calling stand-in is registered/);
+  expect(catchErr(() => providerForActivity({ provider: 'scripted', model: 'm' }, {}))).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true });
+});
+
+function catchErr(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a failure');
+}
 
 test('local provider talks to the local OpenAI-compatible server without a key', async () => {
   script = () => openaiOk(1);

@@ -15,12 +15,12 @@ import {
   fromOpenAiResponse,
   openAiToolRequest,
   parseToolArguments,
-  registerScriptedToolReplies,
   toAnthropicRequest,
   toOpenAiMessages,
   type ToolChatMessage,
   type ToolSchema,
 } from '../../src/llm/tools';
+import { registerScriptedToolReplies } from '../helpers/scriptedProviders';
 
 const tools = JSON.parse(readFileSync(path.join(__dirname, '../../data/tau2_airline/fixtures/openai_tools.json'), 'utf8')) as ToolSchema[];
 

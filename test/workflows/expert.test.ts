@@ -11,7 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUE } from '../../src/constants';
-import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { registerTask, type Example } from '../../src/tasks';
 import { grade } from '../../src/tasks/graders';
 import { readBlob } from '../../src/storage/blobs';

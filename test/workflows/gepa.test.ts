@@ -5,7 +5,7 @@ import { TASK_QUEUE } from '../../src/constants';
 import { FENCE_REPAIR_PROMPT } from '../../src/core/gepa';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, ROOT, tmpRunsDir, useTestStack } from '../helpers/stack';
-import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { reflectionPrompts, registerScriptedPolicy, registerScriptedReflector, registerTipsPolicy } from '../helpers/scripted';
 import { readJsonlFile as jsonl } from '../helpers/io';
 

@@ -12,7 +12,7 @@ import { TASK_QUEUE } from '../../src/constants';
 import { parseWorkflowInput, ConfigError } from '../../src/config';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
 import { createTsWorker, tmpRunsDir, useTestStack } from '../helpers/stack';
-import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { registerScriptedPolicy, registerScriptedReflector, registerTipsPolicy } from '../helpers/scripted';
 import { readJsonlFile as jsonl } from '../helpers/io';
 

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
-import { registerScriptedReplies } from '../../src/llm';
+import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { evaluation } from '../../src/workflows/evaluation';
 import { createTsWorker, startGraderWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
 

@@ -4,7 +4,7 @@
  */
 import { proposeComponent } from '../../../src/activities/reflection';
 import { taskConfigSchema } from '../../../src/config/task';
-import { registerScriptedReplies } from '../../../src/llm';
+import { registerScriptedReplies } from '../../helpers/scriptedProviders';
 import { FileBlobStore } from '../../../src/storage/blobs';
 import { airlinePolicy } from '../../../src/tasks/tau2/data';
 import { checkAirlinePolicy, TIME_LINE } from '../../../src/tasks/tau2/guard';
