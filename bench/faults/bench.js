@@ -9,7 +9,7 @@
  *     prompt changes) is in its file exactly once, and every checkpoint a completed train_step
  *     returned has exactly one row in checkpoints.jsonl (lost = missing, duplicated = more than once);
  *   - GEPA's metric calls: the rollouts its evaluations asked for equal the budget it paid
- *     (budget_used), never above max_metric_calls; rollouts sampled again by a retried attempt are
+ *     (metric_calls), never above max_metric_calls; rollouts sampled again by a retried attempt are
  *     "repeated", and allowed only for an attempt that was in flight at a kill;
  *   - recovery per kill: from the kill to the next completed activity of the run, and to the moment
  *     every activity that was in flight at the kill had completed (its retry included).
@@ -384,7 +384,7 @@ function checkRows(acts) {
 
 /**
  * GEPA's metric calls per gepaOptimization history: asked = rollouts of its evaluations (the indices
- * of every buildPrompts, times the rollouts per problem); paid = budget_used of its result; repeated =
+ * of every buildPrompts, times the rollouts per problem); paid = metric_calls of its result; repeated =
  * rollouts sampled again by a retried sampling attempt, split into those in flight at a kill and the rest.
  */
 function checkMetricCalls(hs, acts, pendingAtKills) {
@@ -409,8 +409,8 @@ function checkMetricCalls(hs, acts, pendingAtKills) {
     const res = decode(end.workflowExecutionCompletedEventAttributes.result)[0];
     const k = decode(h.events[0].workflowExecutionStartedEventAttributes.input)[0]?.gepa?.rollouts_per_problem ?? 1;
     const asked = activities(h).filter((a) => a.type === 'buildPrompts' && a.done !== null).reduce((s, a) => s + a.input.indices.length * k, 0);
-    if (asked !== res.budget_used) (mismatch += Math.abs(asked - res.budget_used), notes.push(`${h.id}: evaluations asked ${asked} rollouts, budget_used ${res.budget_used}`));
-    if (res.budget_used > res.budget_limit) (over = true, notes.push(`${h.id}: budget_used ${res.budget_used} > limit ${res.budget_limit}`));
+    if (asked !== res.metric_calls) (mismatch += Math.abs(asked - res.metric_calls), notes.push(`${h.id}: evaluations asked ${asked} rollouts, metric_calls ${res.metric_calls}`));
+    if (res.metric_calls > res.max_metric_calls) (over = true, notes.push(`${h.id}: metric_calls ${res.metric_calls} > limit ${res.max_metric_calls}`));
   }
   return { repeatedInFlight, repeatedBeyond, mismatch, over, notes };
 }

@@ -174,7 +174,7 @@ def run_ours(task: dict, seed: int, setting: str, base_url: str) -> dict:
         "name": "ours (gepaOptimization)",
         "best_val_score": r["best_val_score"],
         "seed_val_score": r["seed_val_score"],
-        "metric_calls": r["budget_used"],
+        "metric_calls": r["metric_calls"],
         "n_candidates": r["n_candidates"],
         "counters": r.get("counters"),
         "reflection_calls": (r["counters"]["iterations"] - r["counters"]["skipped_perfect"]) if r.get("counters") else None,

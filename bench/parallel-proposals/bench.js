@@ -41,7 +41,7 @@ async function main() {
     const t0 = Date.now();
     const r = await client.workflow.execute('gepaOptimization', { taskQueue: 'gepa-rl', workflowId: id, args: [input] });
     const wall = (Date.now() - t0) / 1000;
-    const row = { p, wall_s: +wall.toFixed(1), iterations: r.iteration, metric_calls: r.budget_used, reflections: r.reflection_usage.calls, accepted: r.counters.accepted, best_val: r.best_val_score, seed_val: r.seed_val_score };
+    const row = { p, wall_s: +wall.toFixed(1), iterations: r.iteration, metric_calls: r.metric_calls, reflections: r.reflection_usage.calls, accepted: r.counters.accepted, best_val: r.best_val_score, seed_val: r.seed_val_score };
     out.push(row);
     console.log(JSON.stringify(row));
   }

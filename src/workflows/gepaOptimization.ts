@@ -404,7 +404,7 @@ async function finishRun(run: GepaRun, state: GepaState): Promise<GepaResult> {
     n_test: test?.n_test ?? null,
   };
   await tsActivities.writeJson({ run_dir: run.paths.run_dir, file: 'gepa/candidates.json', value: { candidates: state.candidates, frontier: frontier(state), component_names: state.component_names } });
-  const summary = { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, budget_used: sum.budget_used, budget_limit: sum.budget_limit, reflection_usage: sum.reflection_usage, cache_hits: state.eval_cache ? sum.counters.cache_hits : null, parallel_proposals: run.opts.parallel_proposals ?? 1 };
+  const summary = { best_val_score: sum.best_val_score, seed_val_score: result.seed_val_score, test_score: result.test_score, seed_test_score: result.seed_test_score, n_test: result.n_test, val_size: sum.val_size, stop_reason: sum.stop_reason, metric_calls: sum.metric_calls, max_metric_calls: sum.max_metric_calls, reflection_usage: sum.reflection_usage, cache_hits: state.eval_cache ? sum.counters.cache_hits : null, parallel_proposals: run.opts.parallel_proposals ?? 1 };
   await tsActivities.finishRun({ run_dir: run.paths.run_dir, status: sum.stop_reason === STOP_SIGNAL ? 'stopped' : 'completed', summary, files: { 'best_prompt.txt': bestPromptText(state, best.id) } });
   await condition(allHandlersFinished);
   return result;

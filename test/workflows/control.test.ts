@@ -197,7 +197,7 @@ test('gepaOptimization: frontier and candidates queries, set_prompt refused clea
   });
   const gepaStatus = await h.query(statusQueries.gepaOptimization);
   expectStatusShape(gepaStatus, 'metric calls');
-  expect(gepaStatus.progress).toEqual({ done: gepaStatus.budget_used, total: 40, unit: 'metric calls' });
+  expect(gepaStatus.progress).toEqual({ done: gepaStatus.metric_calls, total: 40, unit: 'metric calls' });
   const candidates = (await h.query('candidates')) as Array<Record<string, any>>;
   expect(candidates.map((c) => [c.id, c.parents])).toEqual([[0, []]]);
   const front = (await h.query('frontier')) as { fronts: number[][]; best_per_instance: number[] };

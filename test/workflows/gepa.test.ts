@@ -37,7 +37,7 @@ test('GEPA improves the prompt, never exceeds the budget, rejects unchanged repl
     expect(await h.query('status')).toMatchObject({ phase: 'done' });
     return res;
   });
-  expect(r.budget_used).toBeLessThanOrEqual(40);
+  expect(r.metric_calls).toBeLessThanOrEqual(40);
   expect(r.n_candidates).toBe(2);
   expect(r.best_prompt).toMatch(/step by step/);
   expect(r.best_val_score).toBe(1);
@@ -102,21 +102,21 @@ test('with the default budget a run scores a val subset that fits it and iterate
     return { r: res, status: (await h.query('status')) as Record<string, unknown> };
   });
   expect(r.val_size).toBe(33); // 50 val rows, budget 150, minibatch 3: seed + 3 full iterations fit
-  expect(r.budget_limit).toBe(150);
+  expect(r.max_metric_calls).toBe(150);
   expect(r.iteration).toBeGreaterThanOrEqual(3);
-  expect(r.budget_used).toBeLessThanOrEqual(150);
+  expect(r.metric_calls).toBeLessThanOrEqual(150);
   expect(r.stop_reason).toMatch(/^budget: \d+\/150 metric calls used/);
   expect(r.n_test).toBe(9);
   expect(r.test_score).toBe(1);
   expect(r.seed_test_score).toBeLessThan(1);
   expect(status).toMatchObject({ phase: 'done', test_score: r.test_score, seed_test_score: r.seed_test_score, seed_val_score: r.seed_val_score, best_val_score: r.best_val_score });
   const last = jsonl(path.join(runs, 'g10/metrics.jsonl')).pop();
-  expect(last).toMatchObject({ 'final/best_score': r.best_val_score, 'final/test_score': r.test_score, 'final/seed_test_score': r.seed_test_score, 'gepa/metric_calls': r.budget_used });
+  expect(last).toMatchObject({ 'final/best_score': r.best_val_score, 'final/test_score': r.test_score, 'final/seed_test_score': r.seed_test_score, 'gepa/metric_calls': r.metric_calls });
   // and under tinker-cookbook's GEPA recipe names, with its best_prompt.txt in the run directory
-  expect(last).toMatchObject({ 'final/num_candidates': r.candidates.length, 'final/total_metric_calls': r.budget_used });
+  expect(last).toMatchObject({ 'final/num_candidates': r.candidates.length, 'final/total_metric_calls': r.metric_calls });
   expect(readFileSync(path.join(runs, 'g10/best_prompt.txt'), 'utf8')).toBe(`=== system_prompt ===\n${r.best_prompt}\n\n`);
   const run = JSON.parse(readFileSync(path.join(runs, 'g10/run.json'), 'utf8'));
-  expect(run.summary).toMatchObject({ budget_used: r.budget_used, budget_limit: 150, stop_reason: r.stop_reason, best_val_score: r.best_val_score, seed_val_score: r.seed_val_score, test_score: 1, seed_test_score: r.seed_test_score });
+  expect(run.summary).toMatchObject({ metric_calls: r.metric_calls, max_metric_calls: 150, stop_reason: r.stop_reason, best_val_score: r.best_val_score, seed_val_score: r.seed_val_score, test_score: 1, seed_test_score: r.seed_test_score });
 });
 
 test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, every sample a metric call, at most pool_size live candidates', async () => {
@@ -136,7 +136,7 @@ test('debug reflector, rollouts_per_problem and pool_size in a run: no LM call, 
   const proposals = jsonl(path.join(runs, 'g11/proposals.jsonl'));
   expect(proposals[0]).toMatchObject({ ok: true, reflection_calls: 0 });
   expect(proposals[0].text).toMatch(/^Answer the question\.\nNote: /);
-  expect(r.budget_used).toBeLessThanOrEqual(80);
+  expect(r.metric_calls).toBeLessThanOrEqual(80);
 });
 
 test("budget_rule=reference runs iterations until the limit is reached, as gepa-ai/gepa; strict stops before an iteration could pass it", async () => {
@@ -147,10 +147,10 @@ test("budget_rule=reference runs iterations until the limit is reached, as gepa-
     stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `gepa-rule-${id}-${Date.now()}`, args: [input(runs, id, { debug: true, max_metric_calls: 21, budget_rule }, 'nobody-registered-this')] });
   const [strict, reference] = await worker.runUntil(Promise.all([run('g12', 'strict'), run('g13', 'reference')]));
   expect(strict.counters.iterations).toBe(1); // 12 or 18 used: the next could need 12 > what is left
-  expect(strict.budget_used).toBeLessThanOrEqual(21);
+  expect(strict.metric_calls).toBeLessThanOrEqual(21);
   expect(strict.stop_reason).toMatch(/the next iteration could need 12/);
   expect(reference.counters.iterations).toBeGreaterThanOrEqual(2); // 12 or 18 < 21: one more
-  expect(reference.budget_used).toBeGreaterThanOrEqual(21);
+  expect(reference.metric_calls).toBeGreaterThanOrEqual(21);
   expect(reference.stop_reason).toMatch(/budget: \d+\/21 metric calls used; the limit is reached \(gepa.budget_rule=reference/);
 });
 
@@ -236,8 +236,8 @@ test('a run whose worker is stopped mid-run and resumed ends with exactly the ca
   await w2.runUntil(async () => {
     // stop the worker once the run is part-way through
     for (;;) {
-      const s = (await h.query('status')) as { budget_used?: number };
-      if ((s.budget_used ?? 0) >= 12) return;
+      const s = (await h.query('status')) as { metric_calls?: number };
+      if ((s.metric_calls ?? 0) >= 12) return;
       await new Promise((r) => setTimeout(r, 50));
     }
   });
@@ -245,7 +245,7 @@ test('a run whose worker is stopped mid-run and resumed ends with exactly the ca
   const resumed = await w3.runUntil(h.result());
   expect(resumed.candidates).toEqual(straight.candidates);
   expect(resumed.best_prompt).toEqual(straight.best_prompt);
-  expect(resumed.budget_used).toEqual(straight.budget_used);
+  expect(resumed.metric_calls).toEqual(straight.metric_calls);
   expect(resumed.counters).toEqual(straight.counters);
 });
 
@@ -301,7 +301,7 @@ test('multi-component candidates with per-component reflection prompts; two sibl
   expect(r.best_val_score).toBe(1);
   expect(r.best_components).toEqual({ system_prompt: 'Answer the question.', sub: 'Subtraction: subtract carefully', mul: 'Multiplication: multiply carefully' });
   expect(r.best_prompt).toBe('Answer the question.\n\nSubtraction: subtract carefully\n\nMultiplication: multiply carefully');
-  expect(r.budget_used).toBeLessThanOrEqual(90);
+  expect(r.metric_calls).toBeLessThanOrEqual(90);
   const prompts = jsonl(path.join(runs, 'g8/prompts.jsonl'));
   expect(prompts[1].components).toEqual({ ...components, sub: 'Subtraction: subtract carefully' });
   expect(prompts[2].components).toEqual({ ...components, mul: 'Multiplication: multiply carefully' });

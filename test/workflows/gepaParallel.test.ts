@@ -64,12 +64,12 @@ function fromHistory(h: History): { sampled: number; maxOutstanding: number } {
 }
 
 /** The run's status, or {} before its first workflow task has registered the query. */
-async function statusOf(h: { query: (name: string) => Promise<unknown> }): Promise<{ budget_used?: number }> {
+async function statusOf(h: { query: (name: string) => Promise<unknown> }): Promise<{ metric_calls?: number }> {
   const s = await h.query('status').catch((e: Error) => {
     if (/did not register a handler/.test(String(e))) return {};
     throw e; // a failed run answers no query: say so instead of waiting
   });
-  return (s ?? {}) as { budget_used?: number };
+  return (s ?? {}) as { metric_calls?: number };
 }
 
 /** Each iteration 1..n has exactly one event row in metrics.jsonl (none lost, none twice). */
@@ -90,16 +90,16 @@ test('P=4 with a budget that runs out while iterations are in flight: never past
   });
   const seen = fromHistory(h);
   expect(seen.maxOutstanding).toBeGreaterThan(1); // iterations overlapped (gepa.parallelism=1: one chunk per evaluation)
-  expect(r.budget_used).toBeLessThanOrEqual(50);
-  expect(seen.sampled).toBe(r.budget_used); // the budget is exactly what was sampled
+  expect(r.metric_calls).toBeLessThanOrEqual(50);
+  expect(seen.sampled).toBe(r.metric_calls); // the budget is exactly what was sampled
   expect(r.stop_reason).toMatch(/^budget: \d+\/50 metric calls used; the next iteration could need 12$/);
-  expect(r.budget_used + 12).toBeGreaterThan(50);
+  expect(r.metric_calls + 12).toBeGreaterThan(50);
   const metrics = jsonl(path.join(runs, 'p4/metrics.jsonl'));
   expect(metrics.every((m) => m['gepa/metric_calls'] <= 50)).toBe(true);
   expect(iterationRows(path.join(runs, 'p4'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
   expect(r.best_val_score).toBe(1);
   const run = JSON.parse(readFileSync(path.join(runs, 'p4/run.json'), 'utf8'));
-  expect(run.summary).toMatchObject({ parallel_proposals: 4, budget_used: r.budget_used });
+  expect(run.summary).toMatchObject({ parallel_proposals: 4, metric_calls: r.metric_calls });
 });
 
 test('P=1 keeps one iteration at a time (the sequential loop)', async () => {
@@ -111,7 +111,7 @@ test('P=1 keeps one iteration at a time (the sequential loop)', async () => {
   });
   const seen = fromHistory(h);
   expect(seen.maxOutstanding).toBe(1);
-  expect(seen.sampled).toBe(r.budget_used);
+  expect(seen.sampled).toBe(r.metric_calls);
   expect(iterationRows(path.join(runs, 'p1'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
 });
 
@@ -122,7 +122,7 @@ test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, 
   await w1.runUntil(async () => {
     for (;;) {
       const s = await statusOf(h);
-      if ((s.budget_used ?? 0) >= 12) return;
+      if ((s.metric_calls ?? 0) >= 12) return;
       await new Promise((res) => setTimeout(res, 20));
     }
   });
@@ -130,8 +130,8 @@ test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, 
   const r = await w2.runUntil(h.result());
   const seen = fromHistory(await h.fetchHistory());
   expect(seen.maxOutstanding).toBeGreaterThan(1);
-  expect(r.budget_used).toBeLessThanOrEqual(80);
-  expect(seen.sampled).toBe(r.budget_used);
+  expect(r.metric_calls).toBeLessThanOrEqual(80);
+  expect(seen.sampled).toBe(r.metric_calls);
   expect(iterationRows(path.join(runs, 'p3'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
   expect(jsonl(path.join(runs, 'p3/prompts.jsonl')).map((p) => p.candidate_id)).toEqual(r.candidates.map((c) => c.id));
 });
@@ -175,9 +175,9 @@ test('temperature 0: the evaluation cache serves a merged child its subsample ro
   // the merged child's val set re-used its subsample rows: those were neither sampled nor paid
   expect(on.r.counters.cache_hits).toBe(sub.length);
   expect(off.r.counters.cache_hits).toBe(0);
-  expect(off.r.budget_used - on.r.budget_used).toBe(sub.length);
-  expect(fromHistory(on.h).sampled).toBe(on.r.budget_used);
-  expect(fromHistory(off.h).sampled).toBe(off.r.budget_used);
+  expect(off.r.metric_calls - on.r.metric_calls).toBe(sub.length);
+  expect(fromHistory(on.h).sampled).toBe(on.r.metric_calls);
+  expect(fromHistory(off.h).sampled).toBe(off.r.metric_calls);
   expect(jsonl(path.join(runs, 'on/metrics.jsonl')).pop()).toMatchObject({ 'gepa/cache_hits': sub.length });
   expect(JSON.parse(readFileSync(path.join(runs, 'on/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: sub.length });
   expect(JSON.parse(readFileSync(path.join(runs, 'off/run.json'), 'utf8')).summary).toMatchObject({ cache_hits: null }); // null: the run kept no cache
@@ -195,15 +195,15 @@ test('P=3 with use_merge, stopped by the stop signal while iterations are in fli
     // stop once a few iterations have landed
     for (;;) {
       const s = await statusOf(handle);
-      if ((s.budget_used ?? 0) >= 40) break;
+      if ((s.metric_calls ?? 0) >= 40) break;
       await new Promise((res) => setTimeout(res, 20));
     }
     await handle.signal('stop');
     return { r: await handle.result(), h: await handle.fetchHistory() };
   });
   expect(r.stop_reason).toBe('stop_signal');
-  expect(r.budget_used).toBeLessThanOrEqual(200);
-  expect(fromHistory(h).sampled).toBe(r.budget_used);
+  expect(r.metric_calls).toBeLessThanOrEqual(200);
+  expect(fromHistory(h).sampled).toBe(r.metric_calls);
   // every iteration dispatched before the stop landed and wrote its one row
   expect(iterationRows(path.join(runs, 'p3m'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
   expect(jsonl(path.join(runs, 'p3m/prompts.jsonl')).map((p) => p.candidate_id)).toEqual(r.candidates.map((c) => c.id));

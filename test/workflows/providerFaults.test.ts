@@ -96,7 +96,7 @@ test('a reflection 429 with Retry-After and a policy 500 are retried (the 429 af
   expect(reflReqs[1].at - reflReqs[0].at).toBeGreaterThanOrEqual(3000);
   // the policy's 500 was retried: one more policy request than a clean run, and no sample lost
   expect(replies.filter((x) => x.model === 'fake-policy' && x.reply.kind === 'status')).toHaveLength(1);
-  expect(r.budget_used).toBeLessThanOrEqual(40);
+  expect(r.metric_calls).toBeLessThanOrEqual(40);
 });
 
 test('a reflection key rejected with 401 fails the run at once, after one request, saying which key to set', async () => {

@@ -152,7 +152,7 @@ test('GEPA max_cost_usd: stops before an iteration would push the spend past the
   expect(spent).toBeGreaterThan(0);
   expect(spent).toBeLessThanOrEqual(0.6);
   expect(spent + next).toBeGreaterThan(0.6);
-  expect(r.budget_used).toBeLessThan(40);
+  expect(r.metric_calls).toBeLessThan(40);
 });
 
 test('an episode that cannot read the airline DB fails the run at once: DatasetError is not retried (the one non-retryable list)', async () => {

@@ -224,8 +224,8 @@ export function candidatePrompt(state: GepaState, c: Candidate): string {
 
 export interface GepaSummary {
   iteration: number;
-  budget_used: number;
-  budget_limit: number;
+  metric_calls: number;
+  max_metric_calls: number;
   /** val rows each candidate is scored on */
   val_size: number;
   best_val_score: number | null;
@@ -244,8 +244,8 @@ export function summarizeState(state: GepaState): GepaSummary {
   const best = state.candidates.length ? bestCandidate(state.candidates) : null;
   return {
     iteration: state.counters.iterations,
-    budget_used: state.budget.metric_calls,
-    budget_limit: state.budget.max_metric_calls,
+    metric_calls: state.budget.metric_calls,
+    max_metric_calls: state.budget.max_metric_calls,
     val_size: state.val_size,
     best_val_score: best ? best.val_mean : null,
     best_candidate_id: best ? best.id : null,

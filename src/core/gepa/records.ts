@@ -16,10 +16,10 @@ export type GepaEvent = 'seed' | 'skip_perfect' | 'rejected_reflection' | 'rejec
 export function metricsRow(state: GepaState, event: GepaEvent, columns: Record<string, unknown> = {}, iteration = state.counters.iterations): Row {
   const sum = summarizeState(state);
   return {
-    key: `gepa-${iteration}-${sum.budget_used}`,
+    key: `gepa-${iteration}-${sum.metric_calls}`,
     step: iteration,
     'gepa/iteration': iteration,
-    'gepa/metric_calls': sum.budget_used,
+    'gepa/metric_calls': sum.metric_calls,
     'gepa/best_val_score': sum.best_val_score,
     'gepa/n_candidates': sum.n_candidates,
     'gepa/accepted': state.counters.accepted,
@@ -54,7 +54,7 @@ export function finalMetricsRow(state: GepaState, test: FinalTest | null): Row {
     'final/best_score': summarizeState(state).best_val_score,
     'final/seed_score': state.candidates[0].val_mean,
     'final/num_candidates': summarizeState(state).n_candidates,
-    'final/total_metric_calls': summarizeState(state).budget_used,
+    'final/total_metric_calls': summarizeState(state).metric_calls,
     ...(test ? { 'final/test_score': test.test_score, 'final/seed_test_score': test.seed_test_score, 'final/n_test': test.n_test } : {}),
   };
 }
