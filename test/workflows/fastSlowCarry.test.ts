@@ -42,7 +42,16 @@ test('continue-as-new after every batch carries the pool, window, RNG, trial and
   expect(r.batches_done).toBe(uninterrupted.batches_done);
   expect(r.pool).toEqual(uninterrupted.pool);
   expect(r.counters).toEqual(uninterrupted.counters);
-  expect(r.table).toEqual(uninterrupted.table);
+  // the 2x2 table: accuracies, rewards and KL token counts exactly; KL(π_θ‖π_base) itself to 1e-6:
+  // its fp32 logprobs differ in the last bits between CPUs (the committed history was recorded on
+  // another machine: 5.8e-6 there, 6.2e-6 here), while a lost or wrong checkpoint moves it by its size
+  const klTokensOnly = (t: unknown) => JSON.parse(JSON.stringify(t, (k, v) => (k === 'kl_to_base' && v ? { tokens: v.tokens } : v)));
+  expect(klTokensOnly(r.table)).toEqual(klTokensOnly(uninterrupted.table));
+  for (const [cell, want] of Object.entries(uninterrupted.table as Record<string, { kl_to_base?: Record<string, number> | null }>)) {
+    const got = (r.table as unknown as Record<string, { kl_to_base?: Record<string, number> | null }>)[cell].kl_to_base;
+    if (!want.kl_to_base) expect(got ?? null).toEqual(want.kl_to_base ?? null);
+    else for (const k of ['kl', 'k1', 'k3']) expect({ cell, k, diff: Math.abs((got?.[k] ?? NaN) - want.kl_to_base[k]) < 1e-6 }).toEqual({ cell, k, diff: true });
+  }
   // no rollout row lost or written twice
   const rows = jsonl(path.join(runs, 'fs-can/rollouts.jsonl'));
   expect(new Set(rows.map((x) => x.key)).size).toBe(rows.length);
