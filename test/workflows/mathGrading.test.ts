@@ -7,25 +7,19 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { registerScriptedReplies } from '../helpers/scriptedProviders';
 import { evaluation } from '../../src/workflows/evaluation';
-import { createTsWorker, startGraderWorker, startTestEnv, startTrainerWorker, tmpRunsDir, type TrainerProcess } from '../helpers/stack';
+import { createTsWorker, startGraderWorker, startTrainerWorker, tmpRunsDir, useTestStack, type TrainerProcess } from '../helpers/stack';
 
 jest.setTimeout(600_000);
 const PENDING_ACTIVITY_STATE_STARTED = 2; // temporal.api.enums.v1.PendingActivityState
 
-let env: TestWorkflowEnvironment;
+const stack = useTestStack();
 const graders: TrainerProcess[] = [];
-
-beforeAll(async () => {
-  env = await startTestEnv();
-}, 600_000);
 
 afterAll(async () => {
   for (const g of graders) await g.stop();
-  await env?.teardown();
 });
 
 // gold, and the scripted completion for that problem
@@ -74,11 +68,11 @@ test('evaluation on a math JSONL task: Math-Verify decides; a grader killed mid-
     const i = Number(/problem (\d+)/.exec(user)?.[1]);
     return PROBLEMS[i][1];
   });
-  graders.push(await startTrainerWorker(env.address)); // the trainer worker process polls the grader queue too
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  graders.push(await startTrainerWorker(stack.env.address)); // the trainer worker process polls the grader queue too
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const id = `math-eval-${Date.now()}`;
   const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(evaluation, {
+    const handle = await stack.env.client.workflow.start(evaluation, {
       taskQueue: TASK_QUEUE,
       workflowId: id,
       args: [
@@ -98,7 +92,7 @@ test('evaluation on a math JSONL task: Math-Verify decides; a grader killed mid-
       await new Promise((r) => setTimeout(r, 100));
     }
     graders[0].proc.kill('SIGKILL');
-    graders.push(await startGraderWorker(env.address));
+    graders.push(await startGraderWorker(stack.env.address));
     const r = await handle.result();
     const history = await handle.fetchHistory();
     const attempts = (history.events ?? [])

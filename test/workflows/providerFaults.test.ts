@@ -6,26 +6,23 @@
  * after one request, saying which key to set.
  */
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TASK_QUEUE } from '../../src/constants';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
-import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { createTsWorker, tmpRunsDir, useTestStack } from '../helpers/stack';
 import { startFakeProvider, type FakeProvider, type FakeReply, type FakeRequest } from '../helpers/fakeProvider';
 import { readJsonlFile as jsonl } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
 let fake: FakeProvider;
 const savedKey = process.env.OPENAI_API_KEY;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-  process.env.OPENAI_API_KEY = 'sk-fake-key';
-  env = await startTestEnv();
-}, 600_000);
+const stack = useTestStack({
+  before: async () => {
+    fake = await startFakeProvider();
+    process.env.OPENAI_API_KEY = 'sk-fake-key';
+  },
+});
 
 afterAll(async () => {
-  await env?.teardown();
   await fake?.close();
   if (savedKey === undefined) delete process.env.OPENAI_API_KEY;
   else process.env.OPENAI_API_KEY = savedKey;
@@ -74,9 +71,9 @@ test('a reflection 429 with Retry-After and a policy 500 are retried (the 429 af
     return reply;
   });
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, {
+    stack.env.client.workflow.execute(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `gepa-provider-faults-${Date.now()}`,
       args: [input(runs, 'pf1', { provider: 'openai-compatible', model: 'fake-reflector', base_url: `${fake.base}/v1` })],
@@ -103,10 +100,10 @@ test('a reflection key rejected with 401 fails the run at once, after one reques
   fake.requests.length = 0;
   fake.plan([], (r) => (r.body.model === 'gpt-4o-mini' ? { kind: 'status', status: 401, message: 'Incorrect API key provided: sk-fake***' } : policyReply(r)));
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const err = await worker
     .runUntil(
-      env.client.workflow.execute(gepaOptimization, {
+      stack.env.client.workflow.execute(gepaOptimization, {
         taskQueue: TASK_QUEUE,
         workflowId: `gepa-provider-401-${Date.now()}`,
         args: [input(runs, 'pf2', { provider: 'openai', model: 'gpt-4o-mini', base_url: `${fake.base}/v1` })],

@@ -7,29 +7,23 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../src/constants';
 import { airlinePolicy } from '../../src/tasks/tau2/data';
 import { evaluation } from '../../src/workflows/evaluation';
 import { gepaOptimization } from '../../src/workflows/gepaOptimization';
-import { createTsWorker, startTestEnv, tmpRunsDir } from '../helpers/stack';
+import { createTsWorker, tmpRunsDir, useTestStack } from '../helpers/stack';
 import { agentCalls, registerScriptedTau2Agent, registerScriptedTau2Reflector, registerScriptedTau2User, RULE, tau2ReflectionPrompts } from '../helpers/tau2Scripted';
 import { readJsonlFile } from '../helpers/io';
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  registerScriptedTau2Agent();
-  registerScriptedTau2Agent('scripted-tau2-agent-503', { failAtCall: { n: 3, times: 1 } });
-  // priced like gpt-4.1 (the scripted provider prices a model named after a real one)
-  registerScriptedTau2Agent('gpt-4.1-scripted-tau2');
-  registerScriptedTau2User();
-  registerScriptedTau2Reflector();
-  env = await startTestEnv();
-}, 600_000);
-
-afterAll(async () => {
-  await env?.teardown();
+const stack = useTestStack({
+  before: () => {
+    registerScriptedTau2Agent();
+    registerScriptedTau2Agent('scripted-tau2-agent-503', { failAtCall: { n: 3, times: 1 } });
+    // priced like gpt-4.1 (the scripted provider prices a model named after a real one)
+    registerScriptedTau2Agent('gpt-4.1-scripted-tau2');
+    registerScriptedTau2User();
+    registerScriptedTau2Reflector();
+  },
 });
 
 const task = (over: Record<string, unknown> = {}) => ({ env: 'tau2-airline', tau2_user_provider: 'scripted', tau2_user_model: 'scripted-tau2-user', ...over });
@@ -37,10 +31,10 @@ const policy = { backend: 'api', api_provider: 'scripted', api_model: 'scripted-
 
 test('evaluate: k trials, pass^1 and pass^k, per-task table, refusal floor; the agent at temperature 0 by default', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const callsBefore = agentCalls.length;
   const r = await worker.runUntil(
-    env.client.workflow.execute(evaluation, {
+    stack.env.client.workflow.execute(evaluation, {
       taskQueue: TASK_QUEUE,
       workflowId: `tau2-eval-${Date.now()}`,
       // the seed policy (the default prompt stands for policy.md): the scripted agent never writes
@@ -70,11 +64,11 @@ test('evaluate: k trials, pass^1 and pass^k, per-task table, refusal floor; the 
 
 test('GEPA on the policy, started with no seed prompt (as `temporal workflow start` does): it evolves policy.md; a reflector that adds the rule raises the train score; records only from failures', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   tau2ReflectionPrompts.length = 0;
   const seed = airlinePolicy();
   const r = await worker.runUntil(
-    env.client.workflow.execute(gepaOptimization, {
+    stack.env.client.workflow.execute(gepaOptimization, {
       taskQueue: TASK_QUEUE,
       workflowId: `tau2-gepa-${Date.now()}`,
       args: [
@@ -112,10 +106,10 @@ test('GEPA on the policy, started with no seed prompt (as `temporal workflow sta
 
 test('an episode whose provider fails mid-way is retried by Temporal and resumes from its last heartbeat', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const model = 'scripted-tau2-agent-503';
   const r = await worker.runUntil(
-    env.client.workflow.execute(evaluation, {
+    stack.env.client.workflow.execute(evaluation, {
       taskQueue: TASK_QUEUE,
       workflowId: `tau2-retry-${Date.now()}`,
       // test index 2 is task 8: 4 gold actions (a booking), so 5 agent calls in an uninterrupted episode
@@ -137,7 +131,7 @@ test('an episode whose provider fails mid-way is retried by Temporal and resumes
 
 test('GEPA max_cost_usd: stops before an iteration would push the spend past the budget', async () => {
   const runs = tmpRunsDir();
-  const worker = await createTsWorker(env, TASK_QUEUE);
+  const worker = await createTsWorker(stack.env, TASK_QUEUE);
   const args = (max: number) => ({
     run: { run_id: `c${max}`, output_dir: runs, seed: 3 },
     task: task({ n_train: 6, n_val: 6 }),
@@ -145,7 +139,7 @@ test('GEPA max_cost_usd: stops before an iteration would push the spend past the
     reflection: { provider: 'scripted', model: 'scripted-tau2-reflector' },
     gepa: { max_metric_calls: 40, minibatch_size: 3, parallelism: 3, seed_prompt: airlinePolicy(), max_cost_usd: max },
   });
-  const r = await worker.runUntil(env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `tau2-cost-${Date.now()}`, args: [args(0.6)] }));
+  const r = await worker.runUntil(stack.env.client.workflow.execute(gepaOptimization, { taskQueue: TASK_QUEUE, workflowId: `tau2-cost-${Date.now()}`, args: [args(0.6)] }));
   expect(r.stop_reason).toMatch(/^cost budget: spent \$[0-9.]+ of max_cost_usd \$0.6; the next iteration/);
   const spent = Number(/spent \$([0-9.]+)/.exec(r.stop_reason!)![1]);
   const next = Number(/~\$([0-9.]+)/.exec(r.stop_reason!)![1]);
@@ -164,9 +158,9 @@ test('an episode that cannot read the airline DB fails the run at once: DatasetE
   process.env.GEPA_RL_DATA_DIR = data;
   try {
     const runs = tmpRunsDir();
-    const worker = await createTsWorker(env, TASK_QUEUE);
+    const worker = await createTsWorker(stack.env, TASK_QUEUE);
     const failure = await worker.runUntil(async () => {
-      const h = await env.client.workflow.start(evaluation, {
+      const h = await stack.env.client.workflow.start(evaluation, {
         taskQueue: TASK_QUEUE,
         workflowId: `tau2-baddb-${Date.now()}`,
         args: [{ run: { run_id: 'd1', output_dir: runs }, task: task({ n_test: 1 }), policy, eval: { split: 'test' } }],
