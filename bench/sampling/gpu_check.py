@@ -198,7 +198,7 @@ def measure_rl(b: LocalBackend, name: str) -> None:
               "reward": round(sum(map(sum, rewards)) / len(rows), 3), "advantages_synthetic": synthetic,
               "sample_s": round(t_sample, 3), "train_s": round(t_train, 3), "step_s": round(t_sample + t_train, 3),
               "kl_sample_train_v1": m.get("kl_sample_train_v1"), "kl_sample_train_v2": m.get("kl_sample_train_v2"),
-              "kl_within_limit": abs(m.get("kl_sample_train_v1", 0.0)) < KL_LIMIT})
+              "kl_within_limit": "kl_sample_train_v1" in m and abs(m["kl_sample_train_v1"]) < KL_LIMIT})
 
 
 def main() -> int:

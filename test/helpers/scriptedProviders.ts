@@ -64,6 +64,5 @@ class ScriptedToolProvider implements ToolCallingProvider {
   }
 }
 
-
 registerScriptedProvider((model) => new ScriptedProvider(model));
 registerScriptedToolProvider((model) => new ScriptedToolProvider(model));

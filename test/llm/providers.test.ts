@@ -121,15 +121,17 @@ test('a missing key is a clear, non-retryable error', () => {
   expect(classifyProviderError(err).retryable).toBe(false);
 });
 
+/** The error `f` throws (the test fails if it throws none). */
+function fail(f: () => unknown): { type?: string; nonRetryable?: boolean; message: string } {
+  try {
+    f();
+  } catch (e) {
+    return e as { type?: string; nonRetryable?: boolean; message: string };
+  }
+  throw new Error('expected a failure');
+}
+
 test('providerForActivity turns every config error into a non-retryable ProviderConfig failure', () => {
-  const fail = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      return e as { type?: string; nonRetryable?: boolean; message: string };
-    }
-    throw new Error('expected a failure');
-  };
   expect(fail(() => providerForActivity({ provider: 'anthropic', model: 'claude-sonnet-4-5' }, {}))).toMatchObject({
     type: PROVIDER_CONFIG_FAILURE,
     nonRetryable: true,
@@ -148,17 +150,8 @@ test('provider=scripted where no test code registered it (a user\'s worker): ref
   // this file imports no test/helpers/scriptedProviders, as src/ never does
   expect(() => createProvider({ provider: 'scripted', model: 'm' }, {})).toThrow(/provider=scripted is the test suite's stand-in for paid APIs; test code registers it \(no completion stand-in/);
   expect(() => createToolProvider({ provider: 'scripted', model: 'm' }, {})).toThrow(/no tool-calling stand-in is registered/);
-  expect(catchErr(() => providerForActivity({ provider: 'scripted', model: 'm' }, {}))).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true });
+  expect(fail(() => providerForActivity({ provider: 'scripted', model: 'm' }, {}))).toMatchObject({ type: PROVIDER_CONFIG_FAILURE, nonRetryable: true });
 });
-
-function catchErr(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a failure');
-}
 
 test('local provider talks to the local OpenAI-compatible server without a key', async () => {
   script = () => openaiOk(1);

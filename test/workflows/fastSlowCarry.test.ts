@@ -47,8 +47,9 @@ test('continue-as-new after every batch carries the pool, window, RNG, trial and
   // another machine: 5.8e-6 there, 6.2e-6 here), while a lost or wrong checkpoint moves it by its size
   const klTokensOnly = (t: unknown) => JSON.parse(JSON.stringify(t, (k, v) => (k === 'kl_to_base' && v ? { tokens: v.tokens } : v)));
   expect(klTokensOnly(r.table)).toEqual(klTokensOnly(uninterrupted.table));
-  for (const [cell, want] of Object.entries(uninterrupted.table as Record<string, { kl_to_base?: Record<string, number> | null }>)) {
-    const got = (r.table as unknown as Record<string, { kl_to_base?: Record<string, number> | null }>)[cell].kl_to_base;
+  type Cells = Record<string, { kl_to_base?: Record<string, number> | null }>;
+  for (const [cell, want] of Object.entries(uninterrupted.table as Cells)) {
+    const got = (r.table as unknown as Cells)[cell].kl_to_base;
     if (!want.kl_to_base) expect(got ?? null).toEqual(want.kl_to_base ?? null);
     else for (const k of ['kl', 'k1', 'k3']) expect({ cell, k, diff: Math.abs((got?.[k] ?? NaN) - want.kl_to_base[k]) < 1e-6 }).toEqual({ cell, k, diff: true });
   }

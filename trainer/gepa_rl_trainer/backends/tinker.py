@@ -320,7 +320,7 @@ class TinkerBackend:
     def kl_to_base(self, req: dict) -> dict:
         """Not on Tinker (the workflows skip it there and record why, src/core/klToBase.ts)."""
         raise InvalidRequest(
-            "policy_kl_to_base is not implemented on backend=tinker: test/kl_to_base is the whole-vocabulary KL at each "
+            "policy_kl_to_base is refused on backend=tinker: test/kl_to_base is the whole-vocabulary KL at each "
             "sampled position, and Tinker's compute_logprobs gives only the sampled tokens' logprobs"
         )
 
