@@ -12,6 +12,7 @@ import { pauseSignal, resumeSignal, setPromptUpdate, statusQuery, stopSignal } f
 import { UsageError } from './args';
 import { describeRunState, readRunStates } from './runs';
 import { client } from './session';
+import { troubleLines, workflowTaskTrouble } from './stuck';
 import { watch } from './watch';
 
 export interface Operation {
@@ -34,6 +35,13 @@ export const OPERATIONS: Record<string, Operation> = {
     usage: "status <workflow-id>              print the run's status query as JSON",
     async run(args) {
       const h = await handleFor(needId(args, 'status'));
+      const trouble = await workflowTaskTrouble(h);
+      if (trouble) {
+        // its status query would get no answer: no worker can run the workflow's code
+        console.error(troubleLines(h.workflowId, trouble));
+        process.exitCode = 1;
+        return;
+      }
       console.log(JSON.stringify(await h.query(statusQuery), null, 2));
     },
   },

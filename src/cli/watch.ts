@@ -1,6 +1,7 @@
 /** `gepa-rl watch` (and an attached experiment): one progress line, redrawn from the status query until the run ends. */
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../workflows/messages';
+import { troubleLines, workflowTaskTrouble } from './stuck';
 import { completedProgress, etaSeconds, formatProgress, stepOf, type DrawnStatus, type ProgressSample } from './progress';
 
 const DETACHED = Symbol('detached');
@@ -57,6 +58,7 @@ class ProgressLine {
 export async function watch(handle: WorkflowHandle, json = false): Promise<void> {
   const interrupt = ctrlC();
   const line = new ProgressLine();
+  let told: string | undefined; // the failing workflow task's error, once said
   try {
     for (;;) {
       const desc = await interrupt.race(handle.describe());
@@ -65,6 +67,16 @@ export async function watch(handle: WorkflowHandle, json = false): Promise<void>
         line.end(desc.status.name === 'COMPLETED');
         if ((await showOutcome(handle, desc.status.name, json, interrupt.race)) === DETACHED) break;
         return;
+      }
+      const trouble = await interrupt.race(workflowTaskTrouble(handle, desc));
+      if (trouble === DETACHED) break;
+      if (trouble && trouble.message !== told) {
+        told = trouble.message;
+        console.error(`\n${troubleLines(handle.workflowId, trouble)}`);
+      }
+      if (trouble) {
+        if ((await interrupt.sleep(5000)) === DETACHED) break;
+        continue;
       }
       const polled = await interrupt.race(queryProgress(handle).catch(() => null)); // null: no worker has picked it up yet
       if (polled === DETACHED) break;
