@@ -48,6 +48,18 @@ def test_a_broken_vllm_that_exits_while_loading_names_its_error_and_the_fallback
     backend._vllm = None
 
 
+def test_the_server_log_goes_to_the_stack_dir_when_one_is_set(backend, tmp_path, monkeypatch):
+    # scripts/stack.sh keeps a second stack's logs under GEPA_RL_STACK_DIR; the vLLM server's with them
+    stack = tmp_path / "stack"
+    monkeypatch.setenv("GEPA_RL_STACK_DIR", str(stack))
+    vllm_python_running(tmp_path, monkeypatch, backend, "echo 'engine says hello from the stack dir' >&2\nexit 3")
+    with pytest.raises(VllmUnavailable) as e:
+        backend.sample(vllm_req(tmp_path))
+    log = stack / "logs" / "vllm-server.log"
+    assert f"(log: {log})" in str(e.value) and "engine says hello from the stack dir" in log.read_text()
+    backend._vllm = None
+
+
 def test_a_vllm_server_killed_with_sigkill_while_loading_fails_retryably(backend, tmp_path, monkeypatch):
     # kill -9 (or the out-of-memory killer) during the engine's load is not a broken install: a
     # retryable error, so Temporal's retry starts the server again (before: VllmUnavailable, non-retryable)

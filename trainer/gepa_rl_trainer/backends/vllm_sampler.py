@@ -94,7 +94,8 @@ class VllmSampler:
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.key: tuple[str, int] | None = None
-        self.log_path = ROOT / ".data" / "logs" / "vllm-server.log"
+        # beside the stack's other logs (scripts/stack.sh: GEPA_RL_STACK_DIR, else .data)
+        self.log_path = Path(os.environ.get("GEPA_RL_STACK_DIR") or ROOT / ".data") / "logs" / "vllm-server.log"
         self.max_model_len = int(os.environ.get("GEPA_RL_VLLM_MAX_MODEL_LEN", "2048"))
 
     # ------------------------------------------------------------------------ the server process
