@@ -55,6 +55,10 @@ CFG = {
     "budget_rule": env("GEPA_BENCH_BUDGET_RULE", "strict"),
     # more key=value settings for our side only (space-separated), e.g. "rejected_memory=0"
     "ours_extra": env("GEPA_BENCH_OURS_EXTRA", "").split(),
+    # ours: the reflection prompt's wording: ours (our default template) or reference (gepa's own
+    # default template, read from the installed gepa at run time, its <curr_param> / <side_info> as
+    # our {current_text} / {examples}: gepa.reflection_template, for a like-for-like reflection prompt)
+    "ours_template": env("GEPA_BENCH_OURS_TEMPLATE", "ours"),
     # seeds of the runs (run.seed / gepa's seed); both sides run once per seed
     "seeds": [int(x) for x in env("GEPA_BENCH_SEEDS", env("GEPA_BENCH_SEED", "0,1,2,3,4")).split(",") if x.strip()],
     "seed_prompt": env("GEPA_BENCH_SEED_PROMPT", "You are a helpful assistant. Solve the problem and give the final answer."),
@@ -65,6 +69,16 @@ OUT = os.path.join(ROOT, ".data", "bench-gepa", time.strftime("%Y%m%d-%H%M%S"))
 # the CLI runs of our side reach the same Temporal server as `temporal workflow show` below (the CLI
 # reads TEMPORAL_ADDRESS only, the stack's scripts GEPA_RL_TEMPORAL_PORT)
 os.environ.setdefault("TEMPORAL_ADDRESS", f"localhost:{env('GEPA_RL_TEMPORAL_PORT', '7233')}")
+
+
+def reference_template() -> str:
+    """gepa's default reflection template (the installed package's), in our placeholders."""
+    from gepa.strategies.instruction_proposal import InstructionProposalSignature
+
+    t = InstructionProposalSignature.default_prompt_template
+    if "<curr_param>" not in t or "<side_info>" not in t:
+        sys.exit("the installed gepa's default_prompt_template lacks <curr_param> or <side_info>: GEPA_BENCH_OURS_TEMPLATE=reference cannot map it")
+    return t.replace("<curr_param>", "{current_text}").replace("<side_info>", "{examples}")
 
 
 def loadavg() -> str:
@@ -162,6 +176,10 @@ def run_ours(task: dict, seed: int, setting: str, base_url: str) -> dict:
     ]
     if c["parallel_proposals"]:
         args.append(f"parallel_proposals={c['parallel_proposals']}")
+    if c["ours_template"] == "reference":
+        args.append(f"gepa.reflection_template={reference_template()}")
+    elif c["ours_template"] != "ours":
+        sys.exit(f"GEPA_BENCH_OURS_TEMPLATE must be ours or reference; got {c['ours_template']!r}")
     cmd = ["node", "dist/cli/main.js", "gepa", *args, *c["ours_extra"], "--id", run_id, "--json"]
     log = os.path.join(OUT, f"ours-{setting}-s{seed}.log")
     secs, rc, stdout, span = timed(cmd, log)
@@ -245,7 +263,7 @@ def main() -> int:
           f"{c['model']} at {c['base_url']} (policy temperature {c['temperature']}, max_tokens {c['max_tokens']}; reflection "
           f"temperature {c['reflection_temperature']}, max_tokens {c['reflection_max_tokens']}); max_metric_calls {c['budget']}, "
           f"minibatch {c['minibatch']}; ours: parallelism {c['parallelism']}, parallel_proposals {c['parallel_proposals'] or '(default)'}, "
-          f"budget_rule {c['budget_rule']}{' ' + ' '.join(c['ours_extra']) if c['ours_extra'] else ''}; reference: task LM {c['reference_lm']}"
+          f"budget_rule {c['budget_rule']}, reflection template {c['ours_template']}{' ' + ' '.join(c['ours_extra']) if c['ours_extra'] else ''}; reference: task LM {c['reference_lm']}"
           f"{', max_litellm_workers ' + str(c['max_litellm_workers']) if c['reference_lm'] == 'litellm' else ''}, cache_evaluation {c['reference_cache']}; settings {', '.join(c['settings'])}"
           f" (API latency {c['latency_ms']} ms); seeds {c['seeds']}", flush=True)
     only = env("GEPA_BENCH_ONLY", "")
