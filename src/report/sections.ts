@@ -19,9 +19,16 @@ export function promptRows(d: ReportData): string[] {
   // candidate ids restart in each GEPA phase: a parent is looked up within its own phase
   const keyOf = (p: Row, id: unknown) => `${p.phase ?? ''}:${String(id)}`;
   const byId = new Map(d.prompts.map((p) => [keyOf(p, p.candidate_id ?? p.id ?? ''), p]));
-  return d.prompts.map((p, i) => {
+  // rows of iterations in flight together (gepa.parallel_proposals) land in the file as they complete:
+  // shown by candidate id within each phase, the phases in the order they first appear
+  const phaseAt = new Map<string, number>();
+  for (const p of d.prompts) if (!phaseAt.has(String(p.phase ?? ''))) phaseAt.set(String(p.phase ?? ''), phaseAt.size);
+  const rank = (p: Row) => phaseAt.get(String(p.phase ?? ''))!;
+  const idOf = (p: Row) => (typeof p.candidate_id === 'number' ? p.candidate_id : Infinity);
+  const rows = d.prompts.map((p, at) => ({ p, at })).sort((a, b) => rank(a.p) - rank(b.p) || idOf(a.p) - idOf(b.p) || a.at - b.at).map((x) => x.p);
+  return rows.map((p, i) => {
     const parent = (p.parent_ids ?? [])[0];
-    const before = parent !== undefined && byId.has(keyOf(p, parent)) ? promptText(byId.get(keyOf(p, parent))!) : i > 0 ? promptText(d.prompts[i - 1]) : '';
+    const before = parent !== undefined && byId.has(keyOf(p, parent)) ? promptText(byId.get(keyOf(p, parent))!) : i > 0 ? promptText(rows[i - 1]) : '';
     return `<tr><td>${esc(p.phase ?? '')}</td><td>${esc(p.candidate_id ?? i)}</td><td>${esc((p.parent_ids ?? []).join(', '))}</td><td>${num(p.val_score)}</td><td>${esc(p.metric_calls ?? '')}</td><td class="diff">${wordDiff(before, promptText(p))}</td></tr>`;
   });
 }
