@@ -15,7 +15,7 @@ export const FAILING_FROM_ATTEMPT = 2;
 
 export interface WorkflowTaskTrouble {
   attempt: number;
-  /** the last failed workflow task's error, as the worker gave it ('' when the history holds none) */
+  /** the failed workflow task's error, as the worker gave it */
   message: string;
   nondeterminism: boolean;
 }
@@ -27,14 +27,18 @@ export async function workflowTaskTrouble(handle: WorkflowHandle, described?: Wo
   const attempt = desc.raw.pendingWorkflowTask?.attempt ?? 0;
   if (attempt < FAILING_FROM_ATTEMPT) return null;
   const history = await handle.fetchHistory();
-  const failed = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
-  const message = failed?.failure?.message ?? '';
-  return { attempt, message, nondeterminism: Number(failed?.cause) === NON_DETERMINISTIC_ERROR || /nondetermini/i.test(message) };
+  // the last workflow task's outcome in the history (a failed task's retries are not written there):
+  // only a failure counts, not a timeout (a worker killed or restarted mid-task, which the next attempt gets past)
+  const last = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes);
+  const failed = last?.workflowTaskFailedEventAttributes;
+  if (!failed) return null;
+  const message = failed.failure?.message ?? '';
+  return { attempt, message, nondeterminism: Number(failed.cause) === NON_DETERMINISTIC_ERROR || /nondetermini/i.test(message) };
 }
 
 /** The lines a user reads: what is wrong, the worker's words, what to do. */
 export function troubleLines(workflowId: string, t: WorkflowTaskTrouble): string {
-  const first = t.message.split('\n')[0]?.trim() || '(no message in the history: see the TS worker log)';
+  const first = t.message.split('\n')[0]?.trim() || '(no message: see the TS worker log)';
   const todo = t.nondeterminism
     ? `the worker's code no longer replays this run's history (changed since the run started): \`gepa-rl replay ${workflowId}\` shows where; start a worker on the code the run started with to let it go on`
     : 'fix what the error says (a worker on other code, a workflow type no worker has, a bug) and restart the TS worker: the task is retried and the run goes on from where it was';
