@@ -73,6 +73,13 @@ async function statusOf(h: { query: (name: string) => Promise<unknown> }): Promi
 }
 
 /** Each iteration 1..n has exactly one event row in metrics.jsonl (none lost, none twice). */
+/** Each candidate's prompts.jsonl row, by id: rows of iterations in flight together land in the order they complete (the report sorts them). */
+function candidateRows(runDir: string): number[] {
+  return jsonl(path.join(runDir, 'prompts.jsonl'))
+    .map((p) => p.candidate_id)
+    .sort((a, b) => a - b);
+}
+
 function iterationRows(runDir: string): number[] {
   return jsonl(path.join(runDir, 'metrics.jsonl'))
     .filter((m) => !['seed', 'final'].includes(m['gepa/event']))
@@ -133,8 +140,7 @@ test('a worker stopped with P=3 iterations in flight and resumed: nothing lost, 
   expect(r.metric_calls).toBeLessThanOrEqual(80);
   expect(seen.sampled).toBe(r.metric_calls);
   expect(iterationRows(path.join(runs, 'p3'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
-  // each candidate's row once; rows of iterations in flight together land in the order they complete (the report sorts them)
-  expect(jsonl(path.join(runs, 'p3/prompts.jsonl')).map((p) => p.candidate_id).sort((a, b) => a - b)).toEqual(r.candidates.map((c) => c.id));
+  expect(candidateRows(path.join(runs, 'p3'))).toEqual(r.candidates.map((c) => c.id));
 });
 
 test('temperature 0: the evaluation cache serves a merged child its subsample rows on the val set; only sampled rows are paid; result, metrics and run.json count the hits', async () => {
@@ -207,7 +213,7 @@ test('P=3 with use_merge, stopped by the stop signal while iterations are in fli
   expect(fromHistory(h).sampled).toBe(r.metric_calls);
   // every iteration dispatched before the stop landed and wrote its one row
   expect(iterationRows(path.join(runs, 'p3m'))).toEqual(Array.from({ length: r.iteration }, (_, i) => i + 1));
-  expect(jsonl(path.join(runs, 'p3m/prompts.jsonl')).map((p) => p.candidate_id)).toEqual(r.candidates.map((c) => c.id));
+  expect(candidateRows(path.join(runs, 'p3m'))).toEqual(r.candidates.map((c) => c.id));
 });
 
 test('cache_evaluation=true is refused at a temperature above 0, naming what was received; a value the temperature already implies too', () => {
