@@ -11,7 +11,7 @@ import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/c
 const NON_DETERMINISTIC_ERROR = 24;
 
 /** Attempts from which a workflow task counts as failing (the first retry can be a worker restart). */
-export const FAILING_FROM_ATTEMPT = 2;
+const FAILING_FROM_ATTEMPT = 2;
 
 export interface WorkflowTaskTrouble {
   attempt: number;

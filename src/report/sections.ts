@@ -21,11 +21,11 @@ export function promptRows(d: ReportData): string[] {
   const byId = new Map(d.prompts.map((p) => [keyOf(p, p.candidate_id ?? p.id ?? ''), p]));
   // rows of iterations in flight together (gepa.parallel_proposals) land in the file as they complete:
   // shown by candidate id within each phase, the phases in the order they first appear
-  const phaseAt = new Map<string, number>();
-  for (const p of d.prompts) if (!phaseAt.has(String(p.phase ?? ''))) phaseAt.set(String(p.phase ?? ''), phaseAt.size);
-  const rank = (p: Row) => phaseAt.get(String(p.phase ?? ''))!;
-  const idOf = (p: Row) => (typeof p.candidate_id === 'number' ? p.candidate_id : Infinity);
-  const rows = d.prompts.map((p, at) => ({ p, at })).sort((a, b) => rank(a.p) - rank(b.p) || idOf(a.p) - idOf(b.p) || a.at - b.at).map((x) => x.p);
+  // (sort is stable: rows without a numeric id come last in their phase, in file order)
+  const phases = [...new Set(d.prompts.map((p) => String(p.phase ?? '')))];
+  const rank = (p: Row) => phases.indexOf(String(p.phase ?? ''));
+  const idOf = (p: Row) => (typeof p.candidate_id === 'number' ? p.candidate_id : Number.MAX_SAFE_INTEGER);
+  const rows = [...d.prompts].sort((a, b) => rank(a) - rank(b) || idOf(a) - idOf(b));
   return rows.map((p, i) => {
     const parent = (p.parent_ids ?? [])[0];
     const before = parent !== undefined && byId.has(keyOf(p, parent)) ? promptText(byId.get(keyOf(p, parent))!) : i > 0 ? promptText(rows[i - 1]) : '';
